@@ -1,0 +1,99 @@
+// Package storage defines the boundary between the Kinesis domain and the engines that keep its data.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by every engine. Engines wrap them with %w; callers test with errors.Is.
+var (
+	// ErrNotFound: the metadata key does not exist.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrConflict: a compare-and-set saw a version other than the one given.
+	ErrConflict = errors.New("storage: version conflict")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("storage: closed")
+)
+
+// ShardRef names one shard's log: the stream incarnation (a unique id, never reused, so a deleted and
+// recreated stream of the same name never sees the old data) and the shard index within it.
+type ShardRef struct {
+	StreamID uint64
+	Shard    uint32
+}
+
+// Record is one data record as stored. Offset is assigned by the engine in Append; the rest comes
+// from the caller.
+type Record struct {
+	Offset       uint64
+	ArrivalMilli int64 // ApproximateArrivalTimestamp, Unix milliseconds
+	PartitionKey string
+	Data         []byte
+}
+
+// Size is the record's size in the Kinesis sense: data plus partition key bytes.
+func (r *Record) Size() int { return len(r.Data) + len(r.PartitionKey) }
+
+// Append is the records for one shard inside one Store.Append call.
+type Append struct {
+	Shard   ShardRef
+	Records []Record
+}
+
+// MetaEntry is one metadata document with its version.
+type MetaEntry struct {
+	Key     string
+	Value   []byte
+	Version uint64
+}
+
+// Store is what the service needs from an engine: versioned metadata documents and per-shard record logs.
+//
+// Every method takes ctx first and is safe for concurrent use. Unless the operator chose otherwise
+// (for example an in-memory store), a method that changes data returns only once the change is durable:
+// it survives a crash of the process or machine.
+type Store interface {
+	// GetMeta returns the document stored under key and its version (always > 0), or ErrNotFound.
+	GetMeta(ctx context.Context, key string) (value []byte, version uint64, err error)
+	// PutMeta stores value under key if the key's current version is version (0: the key must not exist),
+	// and returns the new version. Otherwise it returns ErrConflict and changes nothing.
+	PutMeta(ctx context.Context, key string, value []byte, version uint64) (newVersion uint64, err error)
+	// DeleteMeta deletes key if its current version is version; ErrConflict otherwise, ErrNotFound if absent.
+	DeleteMeta(ctx context.Context, key string, version uint64) error
+	// ListMeta returns every document whose key starts with prefix, in ascending key order.
+	ListMeta(ctx context.Context, prefix string) ([]MetaEntry, error)
+
+	// Append writes the records of each Append to the end of its shard's log, atomically for the whole
+	// call, and sets each record's Offset. Offsets are strictly increasing per shard, also across
+	// restarts and trims (never reused), but not necessarily dense. When Append returns nil the records
+	// are durable and visible to Read; a reader never sees a record before every lower offset of the
+	// same shard that will ever be visible is visible too.
+	Append(ctx context.Context, appends []Append) error
+	// Read returns records of shard with Offset >= from in offset order: at most maxRecords of them, and
+	// stopping before the total Size would pass maxBytes, except that the first record is always returned
+	// whatever its size. An empty result means nothing is stored at or after from.
+	Read(ctx context.Context, shard ShardRef, from uint64, maxRecords, maxBytes int) ([]Record, error)
+	// NextOffset returns an offset greater than every record ever appended to shard (visible now) and not
+	// greater than any record appended later: the position of "the end of the log".
+	NextOffset(ctx context.Context, shard ShardRef) (uint64, error)
+	// OffsetAtTime returns the offset of the first stored record with ArrivalMilli >= t, or NextOffset
+	// when there is none.
+	OffsetAtTime(ctx context.Context, shard ShardRef, t time.Time) (uint64, error)
+	// Trim deletes every record of shard with Offset < before; it is idempotent. Space is reclaimed
+	// in the background.
+	Trim(ctx context.Context, shard ShardRef, before uint64) error
+	// DropStream deletes every record of every shard of the stream incarnation streamID.
+	DropStream(ctx context.Context, streamID uint64) error
+
+	// Close releases the store. Calls after Close return ErrClosed.
+	Close() error
+}
+
+// Notifier is an optional ability of a Store: it wakes waiters when records are appended, so that
+// readers (SubscribeToShard) need not poll.
+type Notifier interface {
+	// Wait returns a channel that is closed at the next Append to shard after the call.
+	Wait(shard ShardRef) <-chan struct{}
+}
