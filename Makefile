@@ -1,0 +1,32 @@
+# kinesisd: `make run` starts the server on its embedded durable default; `make test` runs every test,
+# installing what the tests need (npm packages from test/js/package-lock.json).
+
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+BIN := $(CURDIR)/bin/kinesisd
+
+.PHONY: run build test check gotest jstest
+
+run:
+	$(GO) run ./cmd/kinesisd
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kinesisd
+
+test: check gotest jstest
+
+# Static checks: formatting, vet, staticcheck, and go.mod/go.sum tidy.
+check:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './test/js/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) mod tidy -diff
+
+gotest:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# The JavaScript SDK v3 suite (HTTP/2 on every call) against the built binary.
+jstest: build
+	cd test/js && npm ci --no-audit --no-fund
+	cd test/js && KINESISD_BIN=$(BIN) npm test

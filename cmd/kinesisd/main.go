@@ -1,0 +1,36 @@
+// Command kinesisd serves the Amazon Kinesis Data Streams API.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"kinesisd/internal/config"
+	"kinesisd/internal/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, err := config.Load(args, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kinesisd: %v\n", err)
+		return 2
+	}
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := server.Run(ctx, cfg, log); err != nil {
+		log.Error("kinesisd failed", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,120 @@
+// Package config turns command-line flags and KINESISD_* environment variables into one validated Config.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Config is the server's whole configuration.
+type Config struct {
+	Listen    string // address of the API port
+	DataDir   string // data directory of the embedded store
+	InMemory  bool   // keep nothing on disk
+	Store     string // "pebble" (embedded); the cluster adds nats://…
+	AccountID string // the account streams live in
+	Region    string // the region in ARNs
+	LogLevel  string // debug, info, warn, error
+}
+
+// EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
+func EnvName(flagName string) string {
+	return "KINESISD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Load parses args (without the program name). Each flag not given on the command line takes its
+// KINESISD_* variable from getenv, then its default. Every problem is reported at once.
+func Load(args []string, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("kinesisd", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:4567", "address to serve the API on (host:port; port 0 picks a free port)")
+	fs.StringVar(&c.DataDir, "data", "./kinesisd-data", "data directory")
+	fs.BoolVar(&c.InMemory, "in-memory", false, "keep nothing on disk")
+	fs.StringVar(&c.Store, "store", "pebble", "storage engine: pebble (embedded)")
+	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit account id of the streams")
+	fs.StringVar(&c.Region, "region", "us-east-1", "region named in ARNs")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var problems []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || getenv == nil {
+			return
+		}
+		env := EnvName(f.Name)
+		if v := getenv(env); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				problems = append(problems, fmt.Errorf("-%s: %s=%q: %v", f.Name, env, v, err))
+			}
+		}
+	})
+	problems = append(problems, c.Validate()...)
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return c, nil
+}
+
+// Usage returns the flag summary.
+func usage(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return b.String()
+}
+
+var (
+	accountPattern = regexp.MustCompile(`^\d{12}$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+)
+
+// Validate returns every problem with c, each naming its flag.
+func (c *Config) Validate() []error {
+	var problems []error
+	bad := func(flagName, format string, args ...any) {
+		problems = append(problems, fmt.Errorf("-%s: %s", flagName, fmt.Sprintf(format, args...)))
+	}
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port: %v", c.Listen, err)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("listen", "port %q is not a number from 0 to 65535", port)
+	} else if host == "" {
+		bad("listen", "%q has no host; use 0.0.0.0 to listen on every interface", c.Listen)
+	}
+	switch {
+	case c.Store == "pebble":
+	case strings.HasPrefix(c.Store, "nats://"):
+		bad("store", "the NATS JetStream engine is not built yet; use pebble")
+	default:
+		bad("store", "%q is not an engine: use pebble", c.Store)
+	}
+	if !c.InMemory && c.Store == "pebble" && c.DataDir == "" {
+		bad("data", "empty: give a directory or -in-memory")
+	}
+	if !accountPattern.MatchString(c.AccountID) {
+		bad("account-id", "%q is not 12 digits", c.AccountID)
+	}
+	if !regionPattern.MatchString(c.Region) {
+		bad("region", "%q is not a region name such as us-east-1", c.Region)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return problems
+}

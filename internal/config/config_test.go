@@ -1,0 +1,53 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    Config
+		wantErr []string // substrings that must all appear
+	}{
+		{name: "defaults", want: Config{Listen: "127.0.0.1:4567", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info"}},
+		{name: "flags", args: []string{"-listen", "127.0.0.1:0", "-in-memory", "-account-id", "123456789012", "-region", "eu-west-1"},
+			want: Config{Listen: "127.0.0.1:0", DataDir: "./kinesisd-data", InMemory: true, Store: "pebble", AccountID: "123456789012", Region: "eu-west-1", LogLevel: "info"}},
+		{name: "env fallback", env: map[string]string{"KINESISD_LISTEN": "127.0.0.1:9999", "KINESISD_IN_MEMORY": "true", "KINESISD_DATA": "/tmp/x"},
+			want: Config{Listen: "127.0.0.1:9999", DataDir: "/tmp/x", InMemory: true, Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info"}},
+		{name: "flag beats env", args: []string{"-listen", "127.0.0.1:1"}, env: map[string]string{"KINESISD_LISTEN": "127.0.0.1:2"},
+			want: Config{Listen: "127.0.0.1:1", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info"}},
+		{name: "every problem at once", args: []string{"-listen", "nope", "-account-id", "12", "-region", "mars", "-store", "etcd"},
+			wantErr: []string{"-listen:", "-account-id:", "-region:", "-store:"}},
+		{name: "bad env value names the flag", env: map[string]string{"KINESISD_IN_MEMORY": "maybe"}, wantErr: []string{"-in-memory:", "KINESISD_IN_MEMORY"}},
+		{name: "unknown flag", args: []string{"-nope"}, wantErr: []string{"-nope"}},
+		{name: "bad port", args: []string{"-listen", "127.0.0.1:70000"}, wantErr: []string{"-listen:"}},
+		{name: "nats not yet", args: []string{"-store", "nats://127.0.0.1:4222"}, wantErr: []string{"-store:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Load(tt.args, env(tt.env))
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Load succeeded, want error with %q", tt.wantErr)
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *got != tt.want {
+				t.Errorf("Load = %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}

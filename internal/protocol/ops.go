@@ -1,0 +1,47 @@
+package protocol
+
+import (
+	"context"
+
+	"kinesisd/internal/protocol/awsjson"
+	"kinesisd/internal/service"
+)
+
+// operations maps each X-Amz-Target operation name to its handler.
+func operations(svc *service.Service) map[string]opFunc {
+	return map[string]opFunc{
+		"CreateStream":          unit(svc.CreateStream),
+		"DeleteStream":          unit(svc.DeleteStream),
+		"DescribeStreamSummary": call(svc.DescribeStreamSummary),
+		"PutRecord":             call(svc.PutRecord),
+		"PutRecords":            call(svc.PutRecords),
+		"GetShardIterator":      call(svc.GetShardIterator),
+		"GetRecords":            call(svc.GetRecords),
+	}
+}
+
+// call adapts an operation with output.
+func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(In)
+		if err := awsjson.Decode(body, in); err != nil {
+			return nil, err
+		}
+		out, err := f(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+}
+
+// unit adapts an operation without output.
+func unit[In any](f func(context.Context, *In) error) opFunc {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(In)
+		if err := awsjson.Decode(body, in); err != nil {
+			return nil, err
+		}
+		return nil, f(ctx, in)
+	}
+}

@@ -1,0 +1,348 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/iterator"
+	"kinesisd/internal/service/seqnum"
+	"kinesisd/internal/storage"
+)
+
+const (
+	putRecordsMax = 500
+	keyMaxLen     = 256
+)
+
+func timeMilli(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// placement is where one request record goes.
+type placement struct {
+	shard *openShard
+	slot  int // index in its shard's Append
+}
+
+// hashFor returns the hash key of a record: its ExplicitHashKey if given, else MD5 of its partition key.
+func hashFor(partitionKey string, explicit *string) (hashKey, error) {
+	if explicit == nil {
+		return partitionHash(partitionKey), nil
+	}
+	k, ok := parseHashKey(*explicit)
+	if !ok {
+		return hashKey{}, kerr.NewInvalidArgument(fmt.Sprintf(
+			"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicit))
+	}
+	return k, nil
+}
+
+// PutRecords writes up to 500 records; each result reports its shard and sequence number, or its error.
+func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutRecordsOutput, error) {
+	var c checker
+	switch {
+	case in.Records == nil:
+		c.v.Add(kerr.Null, "records", "Member must not be null")
+	case len(in.Records) < 1:
+		c.v.Add(kerr.Quote("[]"), "records", "Member must have length greater than or equal to 1")
+	case len(in.Records) > putRecordsMax:
+		c.v.Add(kerr.Quote(recordListValue(in.Records)), "records", fmt.Sprintf("Member must have length less than or equal to %d", putRecordsMax))
+	}
+	for i := range in.Records {
+		r := &in.Records[i]
+		prefix := fmt.Sprintf("records.%d.member.", i+1)
+		c.blob(prefix+"data", r.Data, true, s.cfg.MaxRecordSize)
+		c.str(prefix+"explicitHashKey", r.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
+		c.str(prefix+"partitionKey", r.PartitionKey, true, 1, keyMaxLen, nil, "")
+	}
+	c.streamRef(in.StreamRef)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.writableStream(ctx, in.StreamRef)
+	if err != nil {
+		return nil, err
+	}
+
+	total := 0
+	places := make([]placement, len(in.Records))
+	for i := range in.Records {
+		r := &in.Records[i]
+		size := len(r.Data) + len(*r.PartitionKey)
+		if size > s.cfg.MaxRecordSize {
+			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
+				"Record size of %d bytes exceeds the limit of %d bytes for record %d.", size, s.cfg.MaxRecordSize, i))
+		}
+		total += size
+		k, err := hashFor(*r.PartitionKey, r.ExplicitHashKey)
+		if err != nil {
+			return nil, err
+		}
+		places[i].shard = st.route(k)
+		if places[i].shard == nil {
+			return nil, internal("put records", fmt.Errorf("no open shard holds hash key %s", k))
+		}
+	}
+	if total > s.cfg.MaxPutRecordsSize {
+		return nil, kerr.NewInvalidArgument(fmt.Sprintf(
+			"Records size exceeds %d MB limit", s.cfg.MaxPutRecordsSize/mib))
+	}
+
+	// One Append per shard, all in one store call: one durable commit for the request.
+	now := s.now().UnixMilli()
+	byShard := make(map[uint32]int, len(st.open))
+	var appends []storage.Append
+	for i := range in.Records {
+		sh := places[i].shard
+		a, ok := byShard[sh.index]
+		if !ok {
+			a = len(appends)
+			byShard[sh.index] = a
+			appends = append(appends, storage.Append{Shard: st.ref(sh.index)})
+		}
+		places[i].slot = len(appends[a].Records)
+		appends[a].Records = append(appends[a].Records, storage.Record{
+			ArrivalMilli: now, PartitionKey: *in.Records[i].PartitionKey, Data: in.Records[i].Data,
+		})
+	}
+	if err := s.store.Append(ctx, appends); err != nil {
+		return nil, internal("put records", err)
+	}
+	out := &PutRecordsOutput{Records: make([]PutRecordsResultEntry, len(in.Records)), EncryptionType: st.doc.Encryption}
+	for i, p := range places {
+		rec := appends[byShard[p.shard.index]].Records[p.slot]
+		out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.id, SequenceNumber: seqnum.Format(p.shard.index, rec.Offset)}
+	}
+	return out, nil
+}
+
+// recordListValue renders a records list the way AWS does in validation messages (abridged).
+func recordListValue(recs []PutRecordsRequestEntry) string {
+	return fmt.Sprintf("[PutRecordsRequestEntry list of %d]", len(recs))
+}
+
+// PutRecord writes one record.
+func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
+	var c checker
+	c.blob("data", in.Data, true, s.cfg.MaxRecordSize)
+	c.str("explicitHashKey", in.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
+	c.str("partitionKey", in.PartitionKey, true, 1, keyMaxLen, nil, "")
+	c.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, 0, 0, seqNumPattern, seqNumPatternText)
+	c.streamRef(in.StreamRef)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.writableStream(ctx, in.StreamRef)
+	if err != nil {
+		return nil, err
+	}
+	if size := len(in.Data) + len(*in.PartitionKey); size > s.cfg.MaxRecordSize {
+		return nil, kerr.NewInvalidArgument(fmt.Sprintf(
+			"Record size of %d bytes exceeds the limit of %d bytes.", size, s.cfg.MaxRecordSize))
+	}
+	k, err := hashFor(*in.PartitionKey, in.ExplicitHashKey)
+	if err != nil {
+		return nil, err
+	}
+	sh := st.route(k)
+	if sh == nil {
+		return nil, internal("put record", fmt.Errorf("no open shard holds hash key %s", k))
+	}
+	appends := []storage.Append{{Shard: st.ref(sh.index), Records: []storage.Record{{
+		ArrivalMilli: s.now().UnixMilli(), PartitionKey: *in.PartitionKey, Data: in.Data,
+	}}}}
+	if err := s.store.Append(ctx, appends); err != nil {
+		return nil, internal("put record", err)
+	}
+	return &PutRecordOutput{
+		ShardId:        sh.id,
+		SequenceNumber: seqnum.Format(sh.index, appends[0].Records[0].Offset),
+		EncryptionType: st.doc.Encryption,
+	}, nil
+}
+
+// Shard iterator types.
+const (
+	atSequenceNumber    = "AT_SEQUENCE_NUMBER"
+	afterSequenceNumber = "AFTER_SEQUENCE_NUMBER"
+	trimHorizon         = "TRIM_HORIZON"
+	latest              = "LATEST"
+	atTimestamp         = "AT_TIMESTAMP"
+)
+
+// GetShardIterator returns an iterator positioned in a shard.
+func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInput) (*GetShardIteratorOutput, error) {
+	var c checker
+	c.str("shardId", in.ShardId, true, 1, 128, namePattern, namePatternText)
+	c.enum("shardIteratorType", in.ShardIteratorType, true, atSequenceNumber, afterSequenceNumber, trimHorizon, latest, atTimestamp)
+	c.str("startingSequenceNumber", in.StartingSequenceNumber, false, 0, 0, seqNumPattern, seqNumPatternText)
+	c.streamRef(in.StreamRef)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.findStream(ctx, in.StreamRef)
+	if err != nil {
+		return nil, err
+	}
+	index, ok := parseShardID(*in.ShardId)
+	var sh *shardDoc
+	if ok {
+		sh = st.shard(index)
+	}
+	if sh == nil {
+		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Shard %s in stream %s under account %s does not exist",
+			*in.ShardId, st.doc.Name, s.cfg.Account))
+	}
+	ref := st.ref(sh.Index)
+	now := s.now()
+	var offset uint64
+	switch typ := *in.ShardIteratorType; typ {
+	case trimHorizon:
+		offset = sh.StartOffset
+	case latest:
+		if offset, err = s.store.NextOffset(ctx, ref); err != nil {
+			return nil, internal("get shard iterator", err)
+		}
+	case atTimestamp:
+		if in.Timestamp == nil {
+			return nil, kerr.NewInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		if in.Timestamp.After(now) {
+			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
+				"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d",
+				in.Timestamp.UnixMilli(), now.UnixMilli()))
+		}
+		if offset, err = s.store.OffsetAtTime(ctx, ref, in.Timestamp.Time); err != nil {
+			return nil, internal("get shard iterator", err)
+		}
+	case atSequenceNumber, afterSequenceNumber:
+		if in.StartingSequenceNumber == nil {
+			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
+				"Must specify a startingSequenceNumber parameter for iterator of type %s. Current request has no startingSequenceNumber parameter.", typ))
+		}
+		seq := *in.StartingSequenceNumber
+		seqShard, seqOffset, err := seqnum.Parse(seq)
+		if err != nil {
+			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
+				"StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
+				seq, shardID(sh.Index), st.doc.Name, s.cfg.Account))
+		}
+		if seqShard != sh.Index {
+			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
+				"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
+				shardID(seqShard), shardID(sh.Index)))
+		}
+		offset = max(seqOffset, sh.StartOffset)
+		if typ == afterSequenceNumber && seqOffset >= sh.StartOffset {
+			offset = seqOffset + 1
+		}
+	}
+	token, err := s.sealer.Seal(iterator.Position{
+		StreamName: st.doc.Name, StreamID: st.doc.ID, Shard: sh.Index, Offset: offset, Issued: now,
+	})
+	if err != nil {
+		return nil, internal("get shard iterator", err)
+	}
+	return &GetShardIteratorOutput{ShardIterator: token}, nil
+}
+
+// GetRecords reads from the position an iterator holds and returns the iterator for what follows.
+func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetRecordsOutput, error) {
+	var c checker
+	c.str("shardIterator", in.ShardIterator, true, 1, 512, nil, "")
+	c.integer("limit", in.Limit, false, 1, 10000)
+	c.str("streamARN", in.StreamARN, false, 1, 2048, streamARNPattern, streamARNPatternText)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	pos, err := s.sealer.Open(*in.ShardIterator)
+	if errors.Is(err, iterator.ErrInvalid) {
+		return nil, kerr.NewInvalidArgument("Invalid ShardIterator.")
+	}
+	now := s.now()
+	if now.Sub(pos.Issued) > s.cfg.IteratorLife {
+		return nil, kerr.NewExpiredIterator(fmt.Sprintf(
+			"Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
+			javaDate(pos.Issued), javaDate(now), s.cfg.IteratorLife.Milliseconds()))
+	}
+	ref := StreamRef{StreamName: &pos.StreamName, StreamARN: in.StreamARN}
+	st, err := s.findStream(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if st.doc.ID != pos.StreamID {
+		return nil, kerr.NewInvalidArgument("Invalid ShardIterator.")
+	}
+	sh := st.shard(pos.Shard)
+	if sh == nil {
+		return nil, kerr.NewInvalidArgument("Invalid ShardIterator.")
+	}
+	limit := getRecordsDefaultLimit
+	if in.Limit != nil {
+		limit = int(*in.Limit)
+	}
+	shardRef := st.ref(sh.Index)
+	recs, err := s.store.Read(ctx, shardRef, pos.Offset, limit, s.cfg.MaxGetRecordsSize)
+	if err != nil {
+		return nil, internal("get records", err)
+	}
+	out := &GetRecordsOutput{Records: make([]Record, len(recs))}
+	next := pos.Offset
+	for i := range recs {
+		r := &recs[i]
+		out.Records[i] = Record{
+			SequenceNumber:              seqnum.Format(sh.Index, r.Offset),
+			ApproximateArrivalTimestamp: Timestamp{timeMilli(r.ArrivalMilli)},
+			Data:                        r.Data,
+			PartitionKey:                r.PartitionKey,
+			EncryptionType:              st.doc.Encryption,
+		}
+		next = r.Offset + 1
+	}
+	tail, err := s.store.NextOffset(ctx, shardRef)
+	if err != nil {
+		return nil, internal("get records", err)
+	}
+	if next < tail && len(recs) > 0 {
+		out.MillisBehindLatest = max(0, now.UnixMilli()-recs[len(recs)-1].ArrivalMilli)
+	}
+	if sh.Closed && next >= sh.EndOffset {
+		out.ChildShards = st.children(sh.Index)
+		return out, nil
+	}
+	token, err := s.sealer.Seal(iterator.Position{
+		StreamName: st.doc.Name, StreamID: st.doc.ID, Shard: sh.Index, Offset: next, Issued: now,
+	})
+	if err != nil {
+		return nil, internal("get records", err)
+	}
+	out.NextShardIterator = &token
+	return out, nil
+}
+
+// children returns the shards whose parent or adjacent parent is index.
+func (st *stream) children(index uint32) []ChildShard {
+	var out []ChildShard
+	for _, sh := range st.doc.Shards {
+		isChild := (sh.Parent != nil && *sh.Parent == index) || (sh.AdjacentParent != nil && *sh.AdjacentParent == index)
+		if !isChild {
+			continue
+		}
+		parents := []string{shardID(*sh.Parent)}
+		if sh.AdjacentParent != nil {
+			parents = append(parents, shardID(*sh.AdjacentParent))
+		}
+		out = append(out, ChildShard{
+			ShardId:      shardID(sh.Index),
+			ParentShards: parents,
+			HashKeyRange: HashKeyRange{StartingHashKey: sh.StartHash, EndingHashKey: sh.EndHash},
+		})
+	}
+	return out
+}
+
+// javaDate renders a time as Java's Date.toString does, which AWS's messages use.
+func javaDate(t time.Time) string {
+	return t.UTC().Format("Mon Jan 02 15:04:05 MST 2006")
+}

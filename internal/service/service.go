@@ -1,0 +1,299 @@
+// Package service is the Kinesis domain: streams, shards, records, iterators, limits and validation.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"kinesisd/internal/clock"
+	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/iterator"
+	"kinesisd/internal/storage"
+)
+
+// Config is everything the service needs; zero durations and sizes take AWS's values.
+type Config struct {
+	Store   storage.Store
+	Clock   clock.Clock // nil: the real clock
+	Logger  *slog.Logger
+	Account string // the account id streams live in, 12 digits
+	Region  string
+
+	// IteratorLife is how long a shard iterator stays valid (AWS: 5 minutes).
+	IteratorLife time.Duration
+	// MaxRecordSize is the largest data + partition key of one record, in bytes (spec: 1 MiB).
+	MaxRecordSize int
+	// MaxPutRecordsSize is the largest total of data + partition keys in one PutRecords (spec: 5 MiB).
+	MaxPutRecordsSize int
+	// MaxGetRecordsSize is the most bytes one GetRecords returns (AWS: 10 MiB).
+	MaxGetRecordsSize int
+}
+
+const (
+	mib                      = 1 << 20
+	defaultIteratorLife      = 5 * time.Minute
+	defaultRetentionHours    = 24
+	defaultMaxRecordSizeKiB  = 1024
+	getRecordsDefaultLimit   = 10000
+	iteratorKeyMetaKey       = "server/iterator-key"
+	streamMetaPrefix         = "stream/"
+	encryptionNone           = "NONE"
+	streamModeProvisioned    = "PROVISIONED"
+	streamModeOnDemand       = "ON_DEMAND"
+	statusCreating           = "CREATING"
+	statusActive             = "ACTIVE"
+	statusDeleting           = "DELETING"
+	statusUpdating           = "UPDATING"
+)
+
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Account == "" {
+		c.Account = "000000000000"
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.IteratorLife == 0 {
+		c.IteratorLife = defaultIteratorLife
+	}
+	if c.MaxRecordSize == 0 {
+		c.MaxRecordSize = mib
+	}
+	if c.MaxPutRecordsSize == 0 {
+		c.MaxPutRecordsSize = 5 * mib
+	}
+	if c.MaxGetRecordsSize == 0 {
+		c.MaxGetRecordsSize = 10 * mib
+	}
+}
+
+// Service implements the Kinesis operations over a Store. It is safe for concurrent use.
+type Service struct {
+	cfg    Config
+	store  storage.Store
+	clock  clock.Clock
+	log    *slog.Logger
+	sealer *iterator.Sealer
+
+	mu    sync.Mutex                // guards cache
+	cache map[string]*cachedStream // decoded stream documents by meta key
+}
+
+type cachedStream struct {
+	version uint64
+	stream  *stream
+}
+
+// New returns a Service over cfg.Store, creating the iterator key on first use of the store.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	cfg.setDefaults()
+	if cfg.Store == nil {
+		return nil, errors.New("service: no store")
+	}
+	key, err := iteratorKey(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := iterator.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{
+		cfg:    cfg,
+		store:  cfg.Store,
+		clock:  cfg.Clock,
+		log:    cfg.Logger,
+		sealer: sealer,
+		cache:  make(map[string]*cachedStream),
+	}, nil
+}
+
+// iteratorKey loads the server's iterator-sealing key from the store, creating it the first time,
+// so that iterators stay valid across restarts and across front-ends of one cluster.
+func iteratorKey(ctx context.Context, st storage.Store) ([]byte, error) {
+	for {
+		key, _, err := st.GetMeta(ctx, iteratorKeyMetaKey)
+		if err == nil {
+			return key, nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("load iterator key: %w", err)
+		}
+		_, err = st.PutMeta(ctx, iteratorKeyMetaKey, iterator.NewKey(), 0)
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			return nil, fmt.Errorf("create iterator key: %w", err)
+		}
+	}
+}
+
+// streamDoc is a stream's metadata document as stored: one versioned document per stream.
+type streamDoc struct {
+	Name           string     `json:"name"`
+	ID             uint64     `json:"id"` // incarnation: unique, never reused
+	CreatedMilli   int64      `json:"created"`
+	Status         string     `json:"status"`
+	StatusMilli    int64      `json:"statusSince"`
+	Mode           string     `json:"mode"`
+	RetentionHours int        `json:"retentionHours"`
+	MaxRecordKiB   int        `json:"maxRecordKiB"`
+	Encryption     string     `json:"encryption"`
+	KeyID          string     `json:"keyId,omitempty"`
+	NextShard      uint32     `json:"nextShard"`
+	Shards         []shardDoc `json:"shards"`
+	Tags           []tag      `json:"tags,omitempty"`
+}
+
+type tag struct {
+	Key   string `json:"k"`
+	Value string `json:"v"`
+}
+
+type shardDoc struct {
+	Index          uint32  `json:"index"`
+	Parent         *uint32 `json:"parent,omitempty"`
+	AdjacentParent *uint32 `json:"adjacentParent,omitempty"`
+	StartHash      string  `json:"startHash"`
+	EndHash        string  `json:"endHash"`
+	StartOffset    uint64  `json:"startOffset"`
+	Closed         bool    `json:"closed,omitempty"`
+	EndOffset      uint64  `json:"endOffset,omitempty"` // first offset past the shard's last record, once closed
+}
+
+// stream is a decoded stream document with its routing table.
+type stream struct {
+	doc     streamDoc
+	version uint64
+	open    []openShard // open shards in hash-key order, for routing
+}
+
+type openShard struct {
+	start, end hashKey
+	index      uint32
+	id         string
+}
+
+func newRandomID() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:])
+		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
+			return id
+		}
+	}
+}
+
+func (s *Service) streamKey(name string) string {
+	return streamMetaPrefix + s.cfg.Account + "/" + name
+}
+
+// loadStream returns the stream named name, or nil when there is none.
+func (s *Service) loadStream(ctx context.Context, name string) (*stream, error) {
+	key := s.streamKey(name)
+	raw, version, err := s.store.GetMeta(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load stream %s: %w", name, err)
+	}
+	s.mu.Lock()
+	c := s.cache[key]
+	s.mu.Unlock()
+	if c != nil && c.version == version {
+		return c.stream, nil
+	}
+	st, err := decodeStream(raw, version)
+	if err != nil {
+		return nil, fmt.Errorf("decode stream %s: %w", name, err)
+	}
+	s.mu.Lock()
+	s.cache[key] = &cachedStream{version: version, stream: st}
+	s.mu.Unlock()
+	return st, nil
+}
+
+func decodeStream(raw []byte, version uint64) (*stream, error) {
+	st := &stream{version: version}
+	if err := json.Unmarshal(raw, &st.doc); err != nil {
+		return nil, err
+	}
+	for _, sh := range st.doc.Shards {
+		if sh.Closed {
+			continue
+		}
+		start, ok1 := parseHashKey(sh.StartHash)
+		end, ok2 := parseHashKey(sh.EndHash)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("shard %d: bad hash range %s..%s", sh.Index, sh.StartHash, sh.EndHash)
+		}
+		st.open = append(st.open, openShard{start: start, end: end, index: sh.Index, id: shardID(sh.Index)})
+	}
+	sortOpen(st.open)
+	return st, nil
+}
+
+// saveStream writes doc with compare-and-set on version (0: create).
+func (s *Service) saveStream(ctx context.Context, doc *streamDoc, version uint64) error {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.PutMeta(ctx, s.streamKey(doc.Name), raw, version)
+	return err
+}
+
+// route returns the open shard holding hash key k.
+func (st *stream) route(k hashKey) *openShard {
+	lo, hi := 0, len(st.open)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if st.open[mid].end.less(k) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < len(st.open) && !k.less(st.open[lo].start) {
+		return &st.open[lo]
+	}
+	return nil
+}
+
+func (st *stream) shard(index uint32) *shardDoc {
+	for i := range st.doc.Shards {
+		if st.doc.Shards[i].Index == index {
+			return &st.doc.Shards[i]
+		}
+	}
+	return nil
+}
+
+func (st *stream) ref(index uint32) storage.ShardRef {
+	return storage.ShardRef{StreamID: st.doc.ID, Shard: index}
+}
+
+func (s *Service) arn(name string) string {
+	return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", s.cfg.Region, s.cfg.Account, name)
+}
+
+func (s *Service) now() time.Time { return s.clock.Now() }
+
+// internal wraps an unexpected failure; the edge logs it and answers InternalFailureException.
+func internal(op string, err error) error {
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+var _ kerr.Error = (*kerr.InternalFailure)(nil)

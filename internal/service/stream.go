@@ -1,0 +1,219 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"kinesisd/internal/kerr"
+	"kinesisd/internal/storage"
+)
+
+const shardIDPrefix = "shardId-"
+
+func shardID(index uint32) string {
+	return fmt.Sprintf("%s%012d", shardIDPrefix, index)
+}
+
+// parseShardID returns the index of a shard id; AWS also accepts a bare number or any prefix
+// ending in digits, as long as the digits name the shard.
+func parseShardID(id string) (uint32, bool) {
+	digits := strings.TrimPrefix(id, shardIDPrefix)
+	if digits == "" || len(digits) > 12 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+func sortOpen(open []openShard) {
+	slices.SortFunc(open, func(a, b openShard) int {
+		switch {
+		case a.start.less(b.start):
+			return -1
+		case b.start.less(a.start):
+			return 1
+		}
+		return 0
+	})
+}
+
+// streamName resolves the StreamName / StreamARN pair (already checked against the model) to a name
+// in this service's account.
+func (s *Service) streamName(ref StreamRef) (string, error) {
+	switch {
+	case ref.StreamName == nil && ref.StreamARN == nil:
+		return "", kerr.NewInvalidArgument("Either StreamName or StreamARN should be provided.")
+	case ref.StreamARN == nil:
+		return *ref.StreamName, nil
+	}
+	arn := *ref.StreamARN
+	// arn:<partition>:kinesis:<region>:<account>:stream/<name>
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "stream/") {
+		return "", kerr.NewInvalidArgument(fmt.Sprintf("StreamARN %s is invalid.", arn))
+	}
+	region, account, name := parts[3], parts[4], strings.TrimPrefix(parts[5], "stream/")
+	if !namePattern.MatchString(name) || len(name) > 128 {
+		return "", kerr.NewInvalidArgument(fmt.Sprintf("StreamARN %s is invalid.", arn))
+	}
+	if ref.StreamName != nil && *ref.StreamName != name {
+		return "", kerr.NewInvalidArgument(fmt.Sprintf("StreamName %s and StreamARN %s do not name the same stream.", *ref.StreamName, arn))
+	}
+	if account != s.cfg.Account || region != s.cfg.Region {
+		return "", kerr.StreamNotFound(name, account)
+	}
+	return name, nil
+}
+
+// activeStream resolves ref and returns the stream, or ResourceNotFoundException.
+func (s *Service) findStream(ctx context.Context, ref StreamRef) (*stream, error) {
+	name, err := s.streamName(ref)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.loadStream(ctx, name)
+	if err != nil {
+		return nil, internal("find stream", err)
+	}
+	if st == nil {
+		return nil, kerr.StreamNotFound(name, s.cfg.Account)
+	}
+	return st, nil
+}
+
+// writableStream is findStream for the data plane: records go to ACTIVE and UPDATING streams only.
+func (s *Service) writableStream(ctx context.Context, ref StreamRef) (*stream, error) {
+	st, err := s.findStream(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if st.doc.Status != statusActive && st.doc.Status != statusUpdating {
+		return nil, kerr.StreamNotFound(st.doc.Name, s.cfg.Account)
+	}
+	return st, nil
+}
+
+// CreateStream creates a stream with ShardCount shards splitting the hash-key space evenly.
+func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error {
+	var c checker
+	c.str("streamName", in.StreamName, true, 1, 128, namePattern, namePatternText)
+	c.integer("shardCount", in.ShardCount, false, 1, 1_000_000)
+	if in.StreamModeDetails != nil {
+		c.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, streamModeProvisioned, streamModeOnDemand)
+	}
+	c.integer("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, false, 1024, 10240)
+	if err := c.err(); err != nil {
+		return err
+	}
+	mode := streamModeProvisioned
+	if in.StreamModeDetails != nil {
+		mode = *in.StreamModeDetails.StreamMode
+	}
+	shards := 0
+	switch {
+	case mode == streamModeOnDemand && in.ShardCount != nil:
+		return kerr.NewValidation("ShardCount is not supported for ON_DEMAND streams.")
+	case mode == streamModeOnDemand:
+		shards = 4
+	case in.ShardCount == nil:
+		return kerr.NewInvalidArgument("ShardCount is required for PROVISIONED streams.")
+	default:
+		shards = int(*in.ShardCount)
+	}
+	maxKiB := defaultMaxRecordSizeKiB
+	if in.MaxRecordSizeInKiB != nil {
+		maxKiB = int(*in.MaxRecordSizeInKiB)
+	}
+
+	name := *in.StreamName
+	now := s.now().UnixMilli()
+	doc := streamDoc{
+		Name:           name,
+		ID:             newRandomID(),
+		CreatedMilli:   now,
+		Status:         statusActive,
+		StatusMilli:    now,
+		Mode:           mode,
+		RetentionHours: defaultRetentionHours,
+		MaxRecordKiB:   maxKiB,
+		Encryption:     encryptionNone,
+		NextShard:      uint32(shards),
+	}
+	for i, r := range splitEvenly(shards) {
+		doc.Shards = append(doc.Shards, shardDoc{Index: uint32(i), StartHash: r[0].String(), EndHash: r[1].String()})
+	}
+	for k, v := range in.Tags {
+		doc.Tags = append(doc.Tags, tag{Key: k, Value: v})
+	}
+	err := s.saveStream(ctx, &doc, 0)
+	if errors.Is(err, storage.ErrConflict) {
+		return kerr.NewResourceInUse(fmt.Sprintf("Stream %s under account %s already exists.", name, s.cfg.Account))
+	}
+	if err != nil {
+		return internal("create stream", err)
+	}
+	return nil
+}
+
+// DeleteStream deletes a stream and all its records.
+func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error {
+	var c checker
+	c.streamRef(in.StreamRef)
+	if err := c.err(); err != nil {
+		return err
+	}
+	st, err := s.findStream(ctx, in.StreamRef)
+	if err != nil {
+		return err
+	}
+	err = s.store.DeleteMeta(ctx, s.streamKey(st.doc.Name), st.version)
+	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+		return kerr.NewResourceInUse(fmt.Sprintf("Stream %s under account %s is being changed, try again.", st.doc.Name, s.cfg.Account))
+	}
+	if err != nil {
+		return internal("delete stream", err)
+	}
+	if err := s.store.DropStream(ctx, st.doc.ID); err != nil {
+		// The stream is gone from the API already; its records are unreachable (new incarnations get new
+		// ids). Log and carry on rather than fail an operation that has taken effect.
+		s.log.Error("drop stream data", "stream", st.doc.Name, "err", err)
+	}
+	return nil
+}
+
+// DescribeStreamSummary describes a stream without listing its shards.
+func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamSummaryInput) (*DescribeStreamSummaryOutput, error) {
+	var c checker
+	c.streamRef(in.StreamRef)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.findStream(ctx, in.StreamRef)
+	if err != nil {
+		return nil, err
+	}
+	d := &st.doc
+	out := &DescribeStreamSummaryOutput{StreamDescriptionSummary: StreamDescriptionSummary{
+		StreamName:              d.Name,
+		StreamARN:               s.arn(d.Name),
+		StreamStatus:            d.Status,
+		StreamModeDetails:       StreamModeDetailsOut{StreamMode: d.Mode},
+		RetentionPeriodHours:    d.RetentionHours,
+		StreamCreationTimestamp: Timestamp{timeMilli(d.CreatedMilli)},
+		EnhancedMonitoring:      []EnhancedMetrics{{ShardLevelMetrics: []string{}}},
+		EncryptionType:          d.Encryption,
+		OpenShardCount:          len(st.open),
+		MaxRecordSizeInKiB:      d.MaxRecordKiB,
+	}}
+	if d.KeyID != "" {
+		out.StreamDescriptionSummary.KeyId = &d.KeyID
+	}
+	return out, nil
+}

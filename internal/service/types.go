@@ -1,0 +1,223 @@
+package service
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Inputs and outputs of the operations, named after the API model's members. The codecs at the edge
+// read and write them; json tags give the wire names.
+
+// StreamRef is the pair of members by which most operations name a stream: either or both.
+type StreamRef struct {
+	StreamName *string `json:"StreamName,omitempty"`
+	StreamARN  *string `json:"StreamARN,omitempty"`
+}
+
+// Timestamp is a point in time as the API carries it. In JSON it is epoch seconds with a millisecond
+// fraction (1506440188.749), never in exponent form.
+type Timestamp struct{ time.Time }
+
+// MarshalJSON writes epoch seconds with a three-digit millisecond fraction.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return appendEpochSeconds(nil, t.UnixMilli()), nil
+}
+
+func appendEpochSeconds(dst []byte, ms int64) []byte {
+	if ms < 0 {
+		return strconv.AppendFloat(dst, float64(ms)/1000, 'f', 3, 64)
+	}
+	dst = strconv.AppendInt(dst, ms/1000, 10)
+	dst = append(dst, '.')
+	frac := ms % 1000
+	if frac < 100 {
+		dst = append(dst, '0')
+	}
+	if frac < 10 {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, frac, 10)
+}
+
+// UnmarshalJSON reads epoch seconds given as a JSON number, with or without a fraction or exponent.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || b[0] == '"' {
+		return fmt.Errorf("timestamp %s is not an epoch-seconds number", b)
+	}
+	t.Time = time.UnixMilli(int64(math.Round(f * 1000))).UTC()
+	return nil
+}
+
+// CreateStreamInput is the input of CreateStream.
+type CreateStreamInput struct {
+	StreamName         *string            `json:"StreamName,omitempty"`
+	ShardCount         *int64             `json:"ShardCount,omitempty"`
+	StreamModeDetails  *StreamModeDetails `json:"StreamModeDetails,omitempty"`
+	Tags               map[string]string  `json:"Tags,omitempty"`
+	MaxRecordSizeInKiB *int64             `json:"MaxRecordSizeInKiB,omitempty"`
+}
+
+// StreamModeDetails says whether a stream is PROVISIONED or ON_DEMAND.
+type StreamModeDetails struct {
+	StreamMode *string `json:"StreamMode,omitempty"`
+}
+
+// DeleteStreamInput is the input of DeleteStream.
+type DeleteStreamInput struct {
+	StreamRef
+	EnforceConsumerDeletion *bool `json:"EnforceConsumerDeletion,omitempty"`
+}
+
+// DescribeStreamSummaryInput is the input of DescribeStreamSummary.
+type DescribeStreamSummaryInput struct {
+	StreamRef
+}
+
+// DescribeStreamSummaryOutput is the output of DescribeStreamSummary.
+type DescribeStreamSummaryOutput struct {
+	StreamDescriptionSummary StreamDescriptionSummary `json:"StreamDescriptionSummary"`
+}
+
+// StreamDescriptionSummary describes a stream without its shards.
+type StreamDescriptionSummary struct {
+	StreamName              string                `json:"StreamName"`
+	StreamARN               string                `json:"StreamARN"`
+	StreamStatus            string                `json:"StreamStatus"`
+	StreamModeDetails       StreamModeDetailsOut  `json:"StreamModeDetails"`
+	RetentionPeriodHours    int                   `json:"RetentionPeriodHours"`
+	StreamCreationTimestamp Timestamp             `json:"StreamCreationTimestamp"`
+	EnhancedMonitoring      []EnhancedMetrics     `json:"EnhancedMonitoring"`
+	EncryptionType          string                `json:"EncryptionType"`
+	KeyId                   *string               `json:"KeyId,omitempty"`
+	OpenShardCount          int                   `json:"OpenShardCount"`
+	ConsumerCount           int                   `json:"ConsumerCount"`
+	MaxRecordSizeInKiB      int                   `json:"MaxRecordSizeInKiB"`
+}
+
+// StreamModeDetailsOut is StreamModeDetails as outputs carry it.
+type StreamModeDetailsOut struct {
+	StreamMode string `json:"StreamMode"`
+}
+
+// EnhancedMetrics lists the shard-level metrics enabled on a stream.
+type EnhancedMetrics struct {
+	ShardLevelMetrics []string `json:"ShardLevelMetrics"`
+}
+
+// PutRecordInput is the input of PutRecord.
+type PutRecordInput struct {
+	StreamRef
+	Data                      []byte  `json:"Data"`
+	PartitionKey              *string `json:"PartitionKey,omitempty"`
+	ExplicitHashKey           *string `json:"ExplicitHashKey,omitempty"`
+	SequenceNumberForOrdering *string `json:"SequenceNumberForOrdering,omitempty"`
+}
+
+// PutRecordOutput is the output of PutRecord.
+type PutRecordOutput struct {
+	ShardId        string `json:"ShardId"`
+	SequenceNumber string `json:"SequenceNumber"`
+	EncryptionType string `json:"EncryptionType,omitempty"`
+}
+
+// PutRecordsInput is the input of PutRecords.
+type PutRecordsInput struct {
+	StreamRef
+	Records []PutRecordsRequestEntry `json:"Records"`
+}
+
+// PutRecordsRequestEntry is one record of a PutRecords request.
+type PutRecordsRequestEntry struct {
+	Data            []byte  `json:"Data"`
+	ExplicitHashKey *string `json:"ExplicitHashKey,omitempty"`
+	PartitionKey    *string `json:"PartitionKey,omitempty"`
+}
+
+// PutRecordsOutput is the output of PutRecords.
+type PutRecordsOutput struct {
+	FailedRecordCount int                     `json:"FailedRecordCount"`
+	Records           []PutRecordsResultEntry `json:"Records"`
+	EncryptionType    string                  `json:"EncryptionType,omitempty"`
+}
+
+// PutRecordsResultEntry is the result for one record of a PutRecords request.
+type PutRecordsResultEntry struct {
+	SequenceNumber string `json:"SequenceNumber,omitempty"`
+	ShardId        string `json:"ShardId,omitempty"`
+	ErrorCode      string `json:"ErrorCode,omitempty"`
+	ErrorMessage   string `json:"ErrorMessage,omitempty"`
+}
+
+// GetShardIteratorInput is the input of GetShardIterator.
+type GetShardIteratorInput struct {
+	StreamRef
+	ShardId                *string    `json:"ShardId,omitempty"`
+	ShardIteratorType      *string    `json:"ShardIteratorType,omitempty"`
+	StartingSequenceNumber *string    `json:"StartingSequenceNumber,omitempty"`
+	Timestamp              *Timestamp `json:"Timestamp,omitempty"`
+}
+
+// GetShardIteratorOutput is the output of GetShardIterator.
+type GetShardIteratorOutput struct {
+	ShardIterator string `json:"ShardIterator"`
+}
+
+// GetRecordsInput is the input of GetRecords.
+type GetRecordsInput struct {
+	ShardIterator *string `json:"ShardIterator,omitempty"`
+	Limit         *int64  `json:"Limit,omitempty"`
+	StreamARN     *string `json:"StreamARN,omitempty"`
+}
+
+// GetRecordsOutput is the output of GetRecords.
+type GetRecordsOutput struct {
+	Records            []Record     `json:"Records"`
+	NextShardIterator  *string      `json:"NextShardIterator,omitempty"`
+	MillisBehindLatest int64        `json:"MillisBehindLatest"`
+	ChildShards        []ChildShard `json:"ChildShards,omitempty"`
+}
+
+// Record is a data record as GetRecords returns it.
+type Record struct {
+	SequenceNumber              string    `json:"SequenceNumber"`
+	ApproximateArrivalTimestamp Timestamp `json:"ApproximateArrivalTimestamp"`
+	Data                        []byte    `json:"Data"`
+	PartitionKey                string    `json:"PartitionKey"`
+	EncryptionType              string    `json:"EncryptionType,omitempty"`
+}
+
+// ChildShard is a shard made from a closed one by a split or merge.
+type ChildShard struct {
+	ShardId      string       `json:"ShardId"`
+	ParentShards []string     `json:"ParentShards"`
+	HashKeyRange HashKeyRange `json:"HashKeyRange"`
+}
+
+// HashKeyRange is the inclusive range of hash keys a shard holds, in decimal.
+type HashKeyRange struct {
+	StartingHashKey string `json:"StartingHashKey"`
+	EndingHashKey   string `json:"EndingHashKey"`
+}
+
+// SequenceNumberRange is the range of sequence numbers of a shard; EndingSequenceNumber is set once
+// the shard is closed.
+type SequenceNumberRange struct {
+	StartingSequenceNumber string  `json:"StartingSequenceNumber"`
+	EndingSequenceNumber   *string `json:"EndingSequenceNumber,omitempty"`
+}
+
+// Shard describes one shard.
+type Shard struct {
+	ShardId               string              `json:"ShardId"`
+	ParentShardId         *string             `json:"ParentShardId,omitempty"`
+	AdjacentParentShardId *string             `json:"AdjacentParentShardId,omitempty"`
+	HashKeyRange          HashKeyRange        `json:"HashKeyRange"`
+	SequenceNumberRange   SequenceNumberRange `json:"SequenceNumberRange"`
+}
