@@ -37,20 +37,20 @@ type Config struct {
 }
 
 const (
-	mib                      = 1 << 20
-	defaultIteratorLife      = 5 * time.Minute
-	defaultRetentionHours    = 24
-	defaultMaxRecordSizeKiB  = 1024
-	getRecordsDefaultLimit   = 10000
-	iteratorKeyMetaKey       = "server/iterator-key"
-	streamMetaPrefix         = "stream/"
-	encryptionNone           = "NONE"
-	streamModeProvisioned    = "PROVISIONED"
-	streamModeOnDemand       = "ON_DEMAND"
-	statusCreating           = "CREATING"
-	statusActive             = "ACTIVE"
-	statusDeleting           = "DELETING"
-	statusUpdating           = "UPDATING"
+	mib                     = 1 << 20
+	defaultIteratorLife     = 5 * time.Minute
+	defaultRetentionHours   = 24
+	defaultMaxRecordSizeKiB = 1024
+	getRecordsDefaultLimit  = 10000
+	iteratorKeyMetaKey      = "server/iterator-key"
+	streamMetaPrefix        = "stream/"
+	encryptionNone          = "NONE"
+	streamModeProvisioned   = "PROVISIONED"
+	streamModeOnDemand      = "ON_DEMAND"
+	statusCreating          = "CREATING"
+	statusActive            = "ACTIVE"
+	statusDeleting          = "DELETING"
+	statusUpdating          = "UPDATING"
 )
 
 func (c *Config) setDefaults() {
@@ -88,7 +88,7 @@ type Service struct {
 	log    *slog.Logger
 	sealer *iterator.Sealer
 
-	mu    sync.Mutex                // guards cache
+	mu    sync.Mutex               // guards cache
 	cache map[string]*cachedStream // decoded stream documents by meta key
 }
 

@@ -87,18 +87,18 @@ type DescribeStreamSummaryOutput struct {
 
 // StreamDescriptionSummary describes a stream without its shards.
 type StreamDescriptionSummary struct {
-	StreamName              string                `json:"StreamName"`
-	StreamARN               string                `json:"StreamARN"`
-	StreamStatus            string                `json:"StreamStatus"`
-	StreamModeDetails       StreamModeDetailsOut  `json:"StreamModeDetails"`
-	RetentionPeriodHours    int                   `json:"RetentionPeriodHours"`
-	StreamCreationTimestamp Timestamp             `json:"StreamCreationTimestamp"`
-	EnhancedMonitoring      []EnhancedMetrics     `json:"EnhancedMonitoring"`
-	EncryptionType          string                `json:"EncryptionType"`
-	KeyId                   *string               `json:"KeyId,omitempty"`
-	OpenShardCount          int                   `json:"OpenShardCount"`
-	ConsumerCount           int                   `json:"ConsumerCount"`
-	MaxRecordSizeInKiB      int                   `json:"MaxRecordSizeInKiB"`
+	StreamName              string               `json:"StreamName"`
+	StreamARN               string               `json:"StreamARN"`
+	StreamStatus            string               `json:"StreamStatus"`
+	StreamModeDetails       StreamModeDetailsOut `json:"StreamModeDetails"`
+	RetentionPeriodHours    int                  `json:"RetentionPeriodHours"`
+	StreamCreationTimestamp Timestamp            `json:"StreamCreationTimestamp"`
+	EnhancedMonitoring      []EnhancedMetrics    `json:"EnhancedMonitoring"`
+	EncryptionType          string               `json:"EncryptionType"`
+	KeyId                   *string              `json:"KeyId,omitempty"`
+	OpenShardCount          int                  `json:"OpenShardCount"`
+	ConsumerCount           int                  `json:"ConsumerCount"`
+	MaxRecordSizeInKiB      int                  `json:"MaxRecordSizeInKiB"`
 }
 
 // StreamModeDetailsOut is StreamModeDetails as outputs carry it.
@@ -220,4 +220,78 @@ type Shard struct {
 	AdjacentParentShardId *string             `json:"AdjacentParentShardId,omitempty"`
 	HashKeyRange          HashKeyRange        `json:"HashKeyRange"`
 	SequenceNumberRange   SequenceNumberRange `json:"SequenceNumberRange"`
+}
+
+// DescribeStreamInput is the input of DescribeStream.
+type DescribeStreamInput struct {
+	StreamRef
+	Limit                 *int64  `json:"Limit,omitempty"`
+	ExclusiveStartShardId *string `json:"ExclusiveStartShardId,omitempty"`
+}
+
+// DescribeStreamOutput is the output of DescribeStream.
+type DescribeStreamOutput struct {
+	StreamDescription StreamDescription `json:"StreamDescription"`
+}
+
+// StreamDescription describes a stream with a page of its shards.
+type StreamDescription struct {
+	StreamName              string               `json:"StreamName"`
+	StreamARN               string               `json:"StreamARN"`
+	StreamStatus            string               `json:"StreamStatus"`
+	StreamModeDetails       StreamModeDetailsOut `json:"StreamModeDetails"`
+	Shards                  []Shard              `json:"Shards"`
+	HasMoreShards           bool                 `json:"HasMoreShards"`
+	RetentionPeriodHours    int                  `json:"RetentionPeriodHours"`
+	StreamCreationTimestamp Timestamp            `json:"StreamCreationTimestamp"`
+	EnhancedMonitoring      []EnhancedMetrics    `json:"EnhancedMonitoring"`
+	EncryptionType          string               `json:"EncryptionType"`
+	KeyId                   *string              `json:"KeyId,omitempty"`
+}
+
+// ListStreamsInput is the input of ListStreams.
+type ListStreamsInput struct {
+	Limit                    *int64  `json:"Limit,omitempty"`
+	ExclusiveStartStreamName *string `json:"ExclusiveStartStreamName,omitempty"`
+	NextToken                *string `json:"NextToken,omitempty"`
+}
+
+// ListStreamsOutput is the output of ListStreams.
+type ListStreamsOutput struct {
+	StreamNames     []string        `json:"StreamNames"`
+	HasMoreStreams  bool            `json:"HasMoreStreams"`
+	NextToken       *string         `json:"NextToken,omitempty"`
+	StreamSummaries []StreamSummary `json:"StreamSummaries"`
+}
+
+// StreamSummary is one stream in ListStreams.
+type StreamSummary struct {
+	StreamName              string               `json:"StreamName"`
+	StreamARN               string               `json:"StreamARN"`
+	StreamStatus            string               `json:"StreamStatus"`
+	StreamModeDetails       StreamModeDetailsOut `json:"StreamModeDetails"`
+	StreamCreationTimestamp Timestamp            `json:"StreamCreationTimestamp"`
+}
+
+// ListShardsInput is the input of ListShards.
+type ListShardsInput struct {
+	StreamRef
+	NextToken               *string      `json:"NextToken,omitempty"`
+	ExclusiveStartShardId   *string      `json:"ExclusiveStartShardId,omitempty"`
+	MaxResults              *int64       `json:"MaxResults,omitempty"`
+	StreamCreationTimestamp *Timestamp   `json:"StreamCreationTimestamp,omitempty"`
+	ShardFilter             *ShardFilter `json:"ShardFilter,omitempty"`
+}
+
+// ShardFilter selects shards in ListShards.
+type ShardFilter struct {
+	Type      *string    `json:"Type,omitempty"`
+	ShardId   *string    `json:"ShardId,omitempty"`
+	Timestamp *Timestamp `json:"Timestamp,omitempty"`
+}
+
+// ListShardsOutput is the output of ListShards.
+type ListShardsOutput struct {
+	Shards    []Shard `json:"Shards"`
+	NextToken *string `json:"NextToken,omitempty"`
 }

@@ -49,7 +49,11 @@ func TestPutRecordsReadBack(t *testing.T) {
 			}
 			e := types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(fmt.Sprintf("key-%d-é", i))}
 			if i%50 == 0 {
-				e.ExplicitHashKey = aws.String(new(big.Int).Rand(rand.New(rand.NewPCG(uint64(i), 9)), new(big.Int).Lsh(big.NewInt(1), 128)).String())
+				var b [16]byte
+				for j := range b {
+					b[j] = byte(rng.UintN(256))
+				}
+				e.ExplicitHashKey = aws.String(new(big.Int).SetBytes(b[:]).String())
 			}
 			entries = append(entries, e)
 		}
