@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the server's whole configuration.
@@ -21,6 +22,14 @@ type Config struct {
 	AccountID string // the account streams live in
 	Region    string // the region in ARNs
 	LogLevel  string // debug, info, warn, error
+
+	CreateStreamDelay time.Duration // how long a new stream stays CREATING
+	DeleteStreamDelay time.Duration // how long a deleted stream stays DELETING
+	UpdateStreamDelay time.Duration // how long a changed stream stays UPDATING
+	ShardLimit        int           // open shards per account
+	ThroughputLimits  bool          // per-shard write limits (1,000 records and 1 MiB per second)
+	APIRateLimits     bool          // AWS's per-second rates on control-plane operations
+	RetentionInterval time.Duration // how often expired records are deleted from storage
 }
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
@@ -41,6 +50,13 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit account id of the streams")
 	fs.StringVar(&c.Region, "region", "us-east-1", "region named in ARNs")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&c.CreateStreamDelay, "create-stream-delay", 0, "how long a new stream stays CREATING (e.g. 500ms)")
+	fs.DurationVar(&c.DeleteStreamDelay, "delete-stream-delay", 0, "how long a deleted stream stays DELETING")
+	fs.DurationVar(&c.UpdateStreamDelay, "update-stream-delay", 0, "how long a changed stream stays UPDATING")
+	fs.IntVar(&c.ShardLimit, "shard-limit", 500, "open shards allowed per account")
+	fs.BoolVar(&c.ThroughputLimits, "throughput-limits", true, "enforce per-shard write limits: 1,000 records and 1 MiB per second")
+	fs.BoolVar(&c.APIRateLimits, "api-rate-limits", false, "enforce AWS's per-second rates on control-plane operations")
+	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Minute, "how often records past retention are deleted from storage")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))
 	}
@@ -110,6 +126,20 @@ func (c *Config) Validate() []error {
 	}
 	if !regionPattern.MatchString(c.Region) {
 		bad("region", "%q is not a region name such as us-east-1", c.Region)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"create-stream-delay", c.CreateStreamDelay}, {"delete-stream-delay", c.DeleteStreamDelay}, {"update-stream-delay", c.UpdateStreamDelay}} {
+		if d.v < 0 {
+			bad(d.flag, "%s is negative", d.v)
+		}
+	}
+	if c.ShardLimit < 1 {
+		bad("shard-limit", "%d is not a positive number", c.ShardLimit)
+	}
+	if c.RetentionInterval <= 0 {
+		bad("retention-interval", "%s is not a positive duration", c.RetentionInterval)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -38,6 +38,8 @@ type Server struct {
 type Options struct {
 	Dir   string      // data directory to reuse (on-disk engines); empty: a fresh t.TempDir()
 	Clock *clock.Fake // nil: a fake clock at the current time
+	// Configure, if set, changes the configuration before the server starts (flags as a user sets them).
+	Configure func(*config.Config)
 }
 
 // Start starts a server on engine e and stops it when the test ends.
@@ -51,6 +53,9 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 	cfg.DataDir = opts.Dir
 	if cfg.DataDir == "" && !e.InMemory {
 		cfg.DataDir = t.TempDir()
+	}
+	if opts.Configure != nil {
+		opts.Configure(cfg)
 	}
 	clk := opts.Clock
 	if clk == nil {

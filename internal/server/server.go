@@ -26,6 +26,8 @@ type Server struct {
 	store storage.Store
 	log   *slog.Logger
 	done  chan error
+	stop  context.CancelFunc // stops the background loops
+	loops sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -43,6 +45,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	}
 	svc, err := service.New(ctx, service.Config{
 		Store: store, Clock: clk, Logger: log, Account: cfg.AccountID, Region: cfg.Region,
+		CreateDelay: cfg.CreateStreamDelay, DeleteDelay: cfg.DeleteStreamDelay, UpdateDelay: cfg.UpdateStreamDelay,
+		ShardLimit: cfg.ShardLimit, ThroughputLimits: cfg.ThroughputLimits, APIRateLimits: cfg.APIRateLimits,
 	})
 	if err != nil {
 		store.Close()
@@ -75,6 +79,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		done:  make(chan error, 1),
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
+	loopCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.loops.Go(func() { svc.RunRetention(loopCtx, cfg.RetentionInterval) })
 	return s, nil
 }
 
@@ -101,6 +108,8 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 func (s *Server) close(ctx context.Context) error {
+	s.stop()
+	s.loops.Wait()
 	err := s.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.http.Close()

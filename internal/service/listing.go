@@ -61,7 +61,7 @@ func describeShard(sh *shardDoc) Shard {
 		out.AdjacentParentShardId = &id
 	}
 	if sh.Closed {
-		end := seqnum.Format(sh.Index, max(sh.EndOffset, sh.StartOffset+1)-1)
+		end := seqnum.Format(sh.Index, max(sh.EndOffset, sh.StartOffset)) // the last record's, or the start's if none
 		out.SequenceNumberRange.EndingSequenceNumber = &end
 	}
 	return out
@@ -78,6 +78,9 @@ func (s *Service) DescribeStream(ctx context.Context, in *DescribeStreamInput) (
 	}
 	st, err := s.findStream(ctx, in.StreamRef)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRate("DescribeStream", st.doc.Name); err != nil {
 		return nil, err
 	}
 	limit := describeStreamDefaultLimit
@@ -122,6 +125,9 @@ func (s *Service) ListStreams(ctx context.Context, in *ListStreamsInput) (*ListS
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	if err := s.checkRate("ListStreams", ""); err != nil {
+		return nil, err
+	}
 	after := ""
 	if in.ExclusiveStartStreamName != nil {
 		after = *in.ExclusiveStartStreamName
@@ -151,14 +157,20 @@ func (s *Service) ListStreams(ctx context.Context, in *ListStreamsInput) (*ListS
 		if name <= after {
 			continue
 		}
+		st, err := decodeStream(e.Value, e.Version)
+		if err == nil {
+			st, err = s.settle(ctx, st)
+		}
+		if err != nil {
+			return nil, internal("list streams", err)
+		}
+		if st == nil {
+			continue // deleted
+		}
 		if len(out.StreamNames) == limit {
 			out.HasMoreStreams = true
 			out.NextToken = encodeToken(pageToken{After: out.StreamNames[len(out.StreamNames)-1], Issued: s.now().UnixMilli()})
 			break
-		}
-		st, err := decodeStream(e.Value, e.Version)
-		if err != nil {
-			return nil, internal("list streams", err)
 		}
 		out.StreamNames = append(out.StreamNames, name)
 		out.StreamSummaries = append(out.StreamSummaries, StreamSummary{
@@ -205,6 +217,9 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 	}
 	st, err := s.findStream(ctx, ref)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRate("ListShards", st.doc.Name); err != nil {
 		return nil, err
 	}
 	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != st.doc.CreatedMilli {

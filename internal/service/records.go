@@ -17,7 +17,19 @@ const (
 	keyMaxLen     = 256
 )
 
+// recordSeq is the sequence number of the record at offset off of shard index. Sequence numbers run one
+// above offsets, so that a shard's StartingSequenceNumber (seqnum.Format(index, 0) for a shard starting
+// at offset 0) sorts before every record of the shard and belongs to none.
+func recordSeq(index uint32, off uint64) string { return seqnum.Format(index, off+1) }
+
 func timeMilli(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
 
 // placement is where one request record goes.
 type placement struct {
@@ -60,7 +72,7 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.writableStream(ctx, in.StreamRef)
+	st, err := s.dataStream(ctx, in.StreamRef)
 	if err != nil {
 		return nil, err
 	}
@@ -89,12 +101,30 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 			"Records size exceeds %d MB limit", s.cfg.MaxPutRecordsSize/mib))
 	}
 
-	// One Append per shard, all in one store call: one durable commit for the request.
-	now := s.now().UnixMilli()
+	// Records over their shard's write limits fail one by one; the rest go in one Append per shard, all
+	// in one store call: one durable commit for the request.
+	out := &PutRecordsOutput{Records: make([]PutRecordsResultEntry, len(in.Records)), EncryptionType: st.doc.Encryption}
+	now := s.now()
+	if s.cfg.ThroughputLimits {
+		s.writes.mu.Lock()
+		for i := range in.Records {
+			r, sh := &in.Records[i], places[i].shard
+			if !s.admitWrite(s.writes.window(st.ref(sh.index), now), len(r.Data)+len(*r.PartitionKey)) {
+				places[i].shard = nil
+				out.Records[i] = PutRecordsResultEntry{ErrorCode: "ProvisionedThroughputExceededException",
+					ErrorMessage: throughputExceeded(sh.id, st.doc.Name, s.cfg.Account)}
+				out.FailedRecordCount++
+			}
+		}
+		s.writes.mu.Unlock()
+	}
 	byShard := make(map[uint32]int, len(st.open))
 	var appends []storage.Append
 	for i := range in.Records {
 		sh := places[i].shard
+		if sh == nil {
+			continue
+		}
 		a, ok := byShard[sh.index]
 		if !ok {
 			a = len(appends)
@@ -103,16 +133,20 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		}
 		places[i].slot = len(appends[a].Records)
 		appends[a].Records = append(appends[a].Records, storage.Record{
-			ArrivalMilli: now, PartitionKey: *in.Records[i].PartitionKey, Data: in.Records[i].Data,
+			ArrivalMilli: now.UnixMilli(), PartitionKey: *in.Records[i].PartitionKey, Data: in.Records[i].Data,
 		})
 	}
-	if err := s.store.Append(ctx, appends); err != nil {
-		return nil, internal("put records", err)
+	if len(appends) > 0 {
+		if err := s.store.Append(ctx, appends); err != nil {
+			return nil, internal("put records", err)
+		}
 	}
-	out := &PutRecordsOutput{Records: make([]PutRecordsResultEntry, len(in.Records)), EncryptionType: st.doc.Encryption}
 	for i, p := range places {
+		if p.shard == nil {
+			continue
+		}
 		rec := appends[byShard[p.shard.index]].Records[p.slot]
-		out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.id, SequenceNumber: seqnum.Format(p.shard.index, rec.Offset)}
+		out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.id, SequenceNumber: recordSeq(p.shard.index, rec.Offset)}
 	}
 	return out, nil
 }
@@ -133,7 +167,7 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.writableStream(ctx, in.StreamRef)
+	st, err := s.dataStream(ctx, in.StreamRef)
 	if err != nil {
 		return nil, err
 	}
@@ -149,15 +183,24 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 	if sh == nil {
 		return nil, internal("put record", fmt.Errorf("no open shard holds hash key %s", k))
 	}
+	now := s.now()
+	if s.cfg.ThroughputLimits {
+		s.writes.mu.Lock()
+		ok := s.admitWrite(s.writes.window(st.ref(sh.index), now), len(in.Data)+len(*in.PartitionKey))
+		s.writes.mu.Unlock()
+		if !ok {
+			return nil, kerr.NewProvisionedThroughputExceeded(throughputExceeded(sh.id, st.doc.Name, s.cfg.Account))
+		}
+	}
 	appends := []storage.Append{{Shard: st.ref(sh.index), Records: []storage.Record{{
-		ArrivalMilli: s.now().UnixMilli(), PartitionKey: *in.PartitionKey, Data: in.Data,
+		ArrivalMilli: now.UnixMilli(), PartitionKey: *in.PartitionKey, Data: in.Data,
 	}}}}
 	if err := s.store.Append(ctx, appends); err != nil {
 		return nil, internal("put record", err)
 	}
 	return &PutRecordOutput{
 		ShardId:        sh.id,
-		SequenceNumber: seqnum.Format(sh.index, appends[0].Records[0].Offset),
+		SequenceNumber: recordSeq(sh.index, appends[0].Records[0].Offset),
 		EncryptionType: st.doc.Encryption,
 	}, nil
 }
@@ -181,7 +224,7 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.findStream(ctx, in.StreamRef)
+	st, err := s.dataStream(ctx, in.StreamRef)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +242,9 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 	var offset uint64
 	switch typ := *in.ShardIteratorType; typ {
 	case trimHorizon:
-		offset = sh.StartOffset
+		if offset, err = s.horizon(ctx, st, sh, now); err != nil {
+			return nil, internal("get shard iterator", err)
+		}
 	case latest:
 		if offset, err = s.store.NextOffset(ctx, ref); err != nil {
 			return nil, internal("get shard iterator", err)
@@ -213,7 +258,7 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 				"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d",
 				in.Timestamp.UnixMilli(), now.UnixMilli()))
 		}
-		if offset, err = s.store.OffsetAtTime(ctx, ref, in.Timestamp.Time); err != nil {
+		if offset, err = s.store.OffsetAtTime(ctx, ref, maxTime(in.Timestamp.Time, st.cutoff(now))); err != nil {
 			return nil, internal("get shard iterator", err)
 		}
 	case atSequenceNumber, afterSequenceNumber:
@@ -233,10 +278,12 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 				"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
 				shardID(seqShard), shardID(sh.Index)))
 		}
-		offset = max(seqOffset, sh.StartOffset)
-		if typ == afterSequenceNumber && seqOffset >= sh.StartOffset {
-			offset = seqOffset + 1
+		// Sequence number n is the record at offset n-1 (n = 0: before the shard's first record).
+		offset = seqOffset
+		if typ == atSequenceNumber && offset > 0 {
+			offset--
 		}
+		offset = max(offset, sh.StartOffset)
 	}
 	token, err := s.sealer.Seal(iterator.Position{
 		StreamName: st.doc.Name, StreamID: st.doc.ID, Shard: sh.Index, Offset: offset, Issued: now,
@@ -267,7 +314,7 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 			javaDate(pos.Issued), javaDate(now), s.cfg.IteratorLife.Milliseconds()))
 	}
 	ref := StreamRef{StreamName: &pos.StreamName, StreamARN: in.StreamARN}
-	st, err := s.findStream(ctx, ref)
+	st, err := s.dataStream(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -283,16 +330,25 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 		limit = int(*in.Limit)
 	}
 	shardRef := st.ref(sh.Index)
-	recs, err := s.store.Read(ctx, shardRef, pos.Offset, limit, s.cfg.MaxGetRecordsSize)
+	next := pos.Offset // where the next read starts
+	recs, err := s.store.Read(ctx, shardRef, next, limit, s.cfg.MaxGetRecordsSize)
 	if err != nil {
 		return nil, internal("get records", err)
 	}
+	if len(recs) > 0 && timeMilli(recs[0].ArrivalMilli).Before(st.cutoff(now)) {
+		// The reader is behind the trim horizon: move it there.
+		if next, err = s.horizon(ctx, st, sh, now); err != nil {
+			return nil, internal("get records", err)
+		}
+		if recs, err = s.store.Read(ctx, shardRef, next, limit, s.cfg.MaxGetRecordsSize); err != nil {
+			return nil, internal("get records", err)
+		}
+	}
 	out := &GetRecordsOutput{Records: make([]Record, len(recs))}
-	next := pos.Offset
 	for i := range recs {
 		r := &recs[i]
 		out.Records[i] = Record{
-			SequenceNumber:              seqnum.Format(sh.Index, r.Offset),
+			SequenceNumber:              recordSeq(sh.Index, r.Offset),
 			ApproximateArrivalTimestamp: Timestamp{timeMilli(r.ArrivalMilli)},
 			Data:                        r.Data,
 			PartitionKey:                r.PartitionKey,

@@ -34,6 +34,18 @@ type Config struct {
 	MaxPutRecordsSize int
 	// MaxGetRecordsSize is the most bytes one GetRecords returns (AWS: 10 MiB).
 	MaxGetRecordsSize int
+
+	// CreateDelay, DeleteDelay and UpdateDelay are how long a stream stays CREATING, DELETING and
+	// UPDATING (default 0: the change is immediate).
+	CreateDelay, DeleteDelay, UpdateDelay time.Duration
+	// ShardLimit is the number of open shards an account may have (AWS's default quota: 500).
+	ShardLimit int
+	// ThroughputLimits turns on the per-shard write limits: ShardRecordsPerSecond and ShardBytesPerSecond.
+	ThroughputLimits bool
+	// ShardRecordsPerSecond and ShardBytesPerSecond are the per-shard write limits (AWS: 1,000 and 1 MiB).
+	ShardRecordsPerSecond, ShardBytesPerSecond int
+	// APIRateLimits turns on AWS's per-second rates on control-plane operations.
+	APIRateLimits bool
 }
 
 const (
@@ -78,6 +90,15 @@ func (c *Config) setDefaults() {
 	if c.MaxGetRecordsSize == 0 {
 		c.MaxGetRecordsSize = 10 * mib
 	}
+	if c.ShardLimit == 0 {
+		c.ShardLimit = 500
+	}
+	if c.ShardRecordsPerSecond == 0 {
+		c.ShardRecordsPerSecond = 1000
+	}
+	if c.ShardBytesPerSecond == 0 {
+		c.ShardBytesPerSecond = mib
+	}
 }
 
 // Service implements the Kinesis operations over a Store. It is safe for concurrent use.
@@ -90,6 +111,9 @@ type Service struct {
 
 	mu    sync.Mutex               // guards cache
 	cache map[string]*cachedStream // decoded stream documents by meta key
+
+	writes *rateWindows // per-shard write limits
+	calls  *rateWindows // control-plane call rates
 }
 
 type cachedStream struct {
@@ -118,6 +142,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		log:    cfg.Logger,
 		sealer: sealer,
 		cache:  make(map[string]*cachedStream),
+		writes: newRateWindows(),
+		calls:  newRateWindows(),
 	}, nil
 }
 
@@ -212,17 +238,61 @@ func (s *Service) loadStream(ctx context.Context, name string) (*stream, error) 
 	s.mu.Lock()
 	c := s.cache[key]
 	s.mu.Unlock()
+	var st *stream
 	if c != nil && c.version == version {
-		return c.stream, nil
+		st = c.stream
+	} else {
+		if st, err = decodeStream(raw, version); err != nil {
+			return nil, fmt.Errorf("decode stream %s: %w", name, err)
+		}
+		s.mu.Lock()
+		s.cache[key] = &cachedStream{version: version, stream: st}
+		s.mu.Unlock()
 	}
-	st, err := decodeStream(raw, version)
+	return s.settle(ctx, st)
+}
+
+// settle applies the state transitions whose delay has passed: CREATING and UPDATING become ACTIVE,
+// and a DELETING stream goes (nil), its data with it. Transitions are computed from the service's clock
+// when a stream is read, so no timer is needed and tests drive them with a fake clock.
+func (s *Service) settle(ctx context.Context, st *stream) (*stream, error) {
+	var delay time.Duration
+	switch st.doc.Status {
+	case statusCreating:
+		delay = s.cfg.CreateDelay
+	case statusUpdating:
+		delay = s.cfg.UpdateDelay
+	case statusDeleting:
+		delay = s.cfg.DeleteDelay
+	default:
+		return st, nil
+	}
+	if s.now().Before(timeMilli(st.doc.StatusMilli).Add(delay)) {
+		return st, nil
+	}
+	if st.doc.Status == statusDeleting {
+		return nil, s.purge(ctx, st)
+	}
+	settled := *st
+	settled.doc.Status = statusActive
+	return &settled, nil
+}
+
+// purge removes a deleted stream's document and records.
+func (s *Service) purge(ctx context.Context, st *stream) error {
+	err := s.store.DeleteMeta(ctx, s.streamKey(st.doc.Name), st.version)
+	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+		return nil // someone else purged it (or recreated the name) first
+	}
 	if err != nil {
-		return nil, fmt.Errorf("decode stream %s: %w", name, err)
+		return fmt.Errorf("purge stream %s: %w", st.doc.Name, err)
 	}
-	s.mu.Lock()
-	s.cache[key] = &cachedStream{version: version, stream: st}
-	s.mu.Unlock()
-	return st, nil
+	if err := s.store.DropStream(ctx, st.doc.ID); err != nil {
+		// The stream is gone from the API already; its records are unreachable (new incarnations get new
+		// ids). Log rather than fail an operation that has taken effect.
+		s.log.Error("drop stream data", "stream", st.doc.Name, "err", err)
+	}
+	return nil
 }
 
 func decodeStream(raw []byte, version uint64) (*stream, error) {

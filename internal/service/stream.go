@@ -88,8 +88,9 @@ func (s *Service) findStream(ctx context.Context, ref StreamRef) (*stream, error
 	return st, nil
 }
 
-// writableStream is findStream for the data plane: records go to ACTIVE and UPDATING streams only.
-func (s *Service) writableStream(ctx context.Context, ref StreamRef) (*stream, error) {
+// dataStream is findStream for the data plane: records go to and come from ACTIVE and UPDATING
+// streams only; for others the stream is not found.
+func (s *Service) dataStream(ctx context.Context, ref StreamRef) (*stream, error) {
 	st, err := s.findStream(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -110,6 +111,9 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 	}
 	c.integer("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, false, 1024, 10240)
 	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkRate("CreateStream", ""); err != nil {
 		return err
 	}
 	mode := streamModeProvisioned
@@ -138,7 +142,7 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 		Name:           name,
 		ID:             newRandomID(),
 		CreatedMilli:   now,
-		Status:         statusActive,
+		Status:         statusCreating,
 		StatusMilli:    now,
 		Mode:           mode,
 		RetentionHours: defaultRetentionHours,
@@ -151,6 +155,9 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 	}
 	for k, v := range in.Tags {
 		doc.Tags = append(doc.Tags, tag{Key: k, Value: v})
+	}
+	if err := s.checkShardLimit(ctx, shards); err != nil {
+		return err
 	}
 	err := s.saveStream(ctx, &doc, 0)
 	if errors.Is(err, storage.ErrConflict) {
@@ -169,23 +176,39 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 	if err := c.err(); err != nil {
 		return err
 	}
+	if err := s.checkRate("DeleteStream", ""); err != nil {
+		return err
+	}
 	st, err := s.findStream(ctx, in.StreamRef)
 	if err != nil {
 		return err
 	}
-	err = s.store.DeleteMeta(ctx, s.streamKey(st.doc.Name), st.version)
-	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+	if st.doc.Status == statusCreating {
+		return notActive(st, s.cfg.Account)
+	}
+	if st.doc.Status == statusDeleting {
+		return nil // already on its way
+	}
+	doc := st.doc
+	doc.Status, doc.StatusMilli = statusDeleting, s.now().UnixMilli()
+	err = s.saveStream(ctx, &doc, st.version)
+	if errors.Is(err, storage.ErrConflict) {
 		return kerr.NewResourceInUse(fmt.Sprintf("Stream %s under account %s is being changed, try again.", st.doc.Name, s.cfg.Account))
 	}
 	if err != nil {
 		return internal("delete stream", err)
 	}
-	if err := s.store.DropStream(ctx, st.doc.ID); err != nil {
-		// The stream is gone from the API already; its records are unreachable (new incarnations get new
-		// ids). Log and carry on rather than fail an operation that has taken effect.
-		s.log.Error("drop stream data", "stream", st.doc.Name, "err", err)
+	// With no delay the stream goes now; otherwise the first read after the delay purges it.
+	if _, err := s.loadStream(ctx, st.doc.Name); err != nil {
+		return internal("delete stream", err)
 	}
 	return nil
+}
+
+// notActive is the error for an operation that needs an ACTIVE stream.
+func notActive(st *stream, account string) error {
+	return kerr.NewResourceInUse(fmt.Sprintf("Stream %s under account %s not ACTIVE, instead in state %s",
+		st.doc.Name, account, st.doc.Status))
 }
 
 // DescribeStreamSummary describes a stream without listing its shards.
@@ -197,6 +220,9 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 	}
 	st, err := s.findStream(ctx, in.StreamRef)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRate("DescribeStreamSummary", st.doc.Name); err != nil {
 		return nil, err
 	}
 	d := &st.doc

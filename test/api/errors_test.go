@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -230,6 +231,7 @@ func TestHTTP2(t *testing.T) {
 	createStream(t, c, "h2", 1)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB, over many HTTP/2 frames
 	for range 3 {
+		s.Clock.Advance(time.Second) // 1 MiB per shard per second
 		if _, err := c.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("h2"), PartitionKey: aws.String("k"), Data: data[:len(data)-1]}); err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,146 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"kinesisd/internal/kerr"
+)
+
+// rateWindows counts usage per key in fixed one-second windows of the service's clock, so that limits
+// hold exactly and tests drive them by moving a fake clock.
+type rateWindows struct {
+	mu      sync.Mutex
+	windows map[any]*rateWindow
+}
+
+type rateWindow struct {
+	second int64
+	count  int
+	bytes  int
+}
+
+func newRateWindows() *rateWindows { return &rateWindows{windows: make(map[any]*rateWindow)} }
+
+// window returns key's window for the second of now, reset if that second is new. Callers hold r.mu.
+func (r *rateWindows) window(key any, now time.Time) *rateWindow {
+	sec := now.Unix()
+	w := r.windows[key]
+	if w == nil {
+		if len(r.windows) > 100_000 {
+			r.sweep(sec)
+		}
+		w = &rateWindow{second: sec}
+		r.windows[key] = w
+	}
+	if w.second != sec {
+		*w = rateWindow{second: sec}
+	}
+	return w
+}
+
+// sweep forgets windows of past seconds, bounding memory when keys come and go.
+func (r *rateWindows) sweep(sec int64) {
+	for k, w := range r.windows {
+		if w.second != sec {
+			delete(r.windows, k)
+		}
+	}
+}
+
+// admitWrite reserves one record of size bytes on shard if the shard's per-second limits allow it.
+func (s *Service) admitWrite(w *rateWindow, size int) bool {
+	if w.count+1 > s.cfg.ShardRecordsPerSecond || w.bytes+size > s.cfg.ShardBytesPerSecond {
+		return false
+	}
+	w.count++
+	w.bytes += size
+	return true
+}
+
+func throughputExceeded(shard, stream, account string) string {
+	return fmt.Sprintf("Rate exceeded for shard %s in stream %s under account %s.", shard, stream, account)
+}
+
+// apiRates are AWS's per-second call rates on control-plane operations (per account, or per stream
+// where AWS counts per stream).
+var apiRates = map[string]struct {
+	perSecond int
+	perStream bool
+}{
+	"CreateStream":          {5, false},
+	"DeleteStream":          {5, false},
+	"ListStreams":           {5, false},
+	"DescribeStream":        {10, true},
+	"DescribeStreamSummary": {20, true},
+	"ListShards":            {1000, true},
+}
+
+// checkRate enforces the call rate of op (for stream, where AWS counts per stream) when API rate
+// limits are on.
+func (s *Service) checkRate(op, stream string) error {
+	if !s.cfg.APIRateLimits {
+		return nil
+	}
+	rate, ok := apiRates[op]
+	if !ok {
+		return nil
+	}
+	key := [2]string{op, ""}
+	if rate.perStream {
+		key[1] = stream
+	}
+	s.calls.mu.Lock()
+	w := s.calls.window(key, s.now())
+	allowed := w.count < rate.perSecond
+	if allowed {
+		w.count++
+	}
+	s.calls.mu.Unlock()
+	if allowed {
+		return nil
+	}
+	if rate.perStream {
+		return kerr.NewLimitExceeded(fmt.Sprintf("Rate exceeded for stream %s under account %s.", stream, s.cfg.Account))
+	}
+	return kerr.NewLimitExceeded(fmt.Sprintf("Rate exceeded for account %s.", s.cfg.Account))
+}
+
+// openShardCount counts the open shards of every stream of the account.
+func (s *Service) openShardCount(ctx context.Context) (int, error) {
+	prefix := s.streamKey("")
+	entries, err := s.store.ListMeta(ctx, prefix)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		st, err := s.loadStream(ctx, strings.TrimPrefix(e.Key, prefix))
+		if err != nil {
+			return 0, err
+		}
+		if st != nil {
+			n += len(st.open)
+		}
+	}
+	return n, nil
+}
+
+// checkShardLimit fails with AWS's LimitExceededException when adding shards would pass the
+// account's open-shard limit.
+func (s *Service) checkShardLimit(ctx context.Context, adding int) error {
+	current, err := s.openShardCount(ctx)
+	if err != nil {
+		return internal("count shards", err)
+	}
+	if current+adding <= s.cfg.ShardLimit {
+		return nil
+	}
+	return kerr.NewLimitExceeded(fmt.Sprintf("This request would exceed the shard limit for the account %s in %s. "+
+		"Current shard count for the account: %d. Limit: %d. Number of additional shards that would have resulted from this request: %d. "+
+		"Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+		s.cfg.Account, s.cfg.Region, current, s.cfg.ShardLimit, adding))
+}

@@ -1,0 +1,248 @@
+package api_test
+
+import (
+	crand "crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"kinesisd/internal/config"
+	"kinesisd/internal/kinesistest"
+)
+
+func entries(n, size int, key string) []types.PutRecordsRequestEntry {
+	out := make([]types.PutRecordsRequestEntry, n)
+	for i := range out {
+		out[i] = types.PutRecordsRequestEntry{Data: make([]byte, size), PartitionKey: aws.String(key)}
+	}
+	return out
+}
+
+func TestThroughputLimits(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		createStream(t, c, "busy", 2)
+		put := func(recs []types.PutRecordsRequestEntry) *kinesis.PutRecordsOutput {
+			t.Helper()
+			out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("busy"), Records: recs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		// 1,000 records per shard per second: the 1,001st in the same second fails, the rest of its
+		// request (on the other shard) succeeds.
+		for range 2 {
+			if out := put(entries(500, 1, "a")); *out.FailedRecordCount != 0 {
+				t.Fatalf("%d failed within the limit", *out.FailedRecordCount)
+			}
+		}
+		mixed := append(entries(1, 1, "a"), entries(1, 1, "b")...)
+		out := put(mixed)
+		if *out.FailedRecordCount != 1 || out.Records[0].ErrorCode == nil || out.Records[1].ErrorCode != nil {
+			t.Fatalf("over the record limit: %+v", out.Records)
+		}
+		wantMsg := fmt.Sprintf("Rate exceeded for shard %s in stream busy under account 000000000000.", shardFor("a", nil, 2))
+		if *out.Records[0].ErrorCode != "ProvisionedThroughputExceededException" || *out.Records[0].ErrorMessage != wantMsg {
+			t.Errorf("error %q %q, want %q", *out.Records[0].ErrorCode, *out.Records[0].ErrorMessage, wantMsg)
+		}
+		_, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("busy"), PartitionKey: aws.String("a"), Data: []byte("x")})
+		wantAPIError(t, err, "ProvisionedThroughputExceededException", 400, wantMsg)
+
+		// A new second, a new allowance; 1 MiB per shard per second.
+		s.Clock.Advance(time.Second)
+		big := entries(3, 400<<10, "a")
+		out = put(big)
+		if *out.FailedRecordCount != 1 || out.Records[2].ErrorCode == nil {
+			t.Fatalf("over the byte limit: %d failed", *out.FailedRecordCount)
+		}
+		s.Clock.Advance(time.Second)
+		if out := put(entries(1, 400<<10, "a")); *out.FailedRecordCount != 0 {
+			t.Fatal("limit did not reset after a second")
+		}
+		// Only acknowledged records were stored.
+		if n := len(readShard(t, c, "busy", shardFor("a", nil, 2))); n != 1000+2+1 {
+			t.Errorf("%d records stored on the busy shard, want 1003", n)
+		}
+	})
+}
+
+func TestThroughputLimitsOff(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) { c.ThroughputLimits = false }})
+	createStream(t, s.Client, "free", 1)
+	for range 3 {
+		out, err := s.Client.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String("free"), Records: entries(500, 1024, "k")})
+		if err != nil || *out.FailedRecordCount != 0 {
+			t.Fatalf("limits off: %v %v", err, out)
+		}
+	}
+}
+
+func TestShardLimit(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) { c.ShardLimit = 10 }})
+	c, ctx := s.Client, t.Context()
+	createStream(t, c, "six", 6)
+	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("five"), ShardCount: aws.Int32(5)})
+	wantAPIError(t, err, "LimitExceededException", 400, "This request would exceed the shard limit for the account 000000000000 in us-east-1. "+
+		"Current shard count for the account: 6. Limit: 10. Number of additional shards that would have resulted from this request: 5. "+
+		"Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.")
+	if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("five")}); err == nil {
+		t.Error("the refused stream exists")
+	}
+	createStream(t, c, "four", 4)
+}
+
+func TestStreamStateDelays(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) {
+		c.CreateStreamDelay = 500 * time.Millisecond
+		c.DeleteStreamDelay = time.Second
+	}})
+	c, ctx := s.Client, t.Context()
+	createStream(t, c, "slow", 1)
+	status := func() (types.StreamStatus, error) {
+		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("slow")})
+		if err != nil {
+			return "", err
+		}
+		return out.StreamDescriptionSummary.StreamStatus, nil
+	}
+	if st, err := status(); err != nil || st != types.StreamStatusCreating {
+		t.Fatalf("just created: %s %v", st, err)
+	}
+	_, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("slow"), PartitionKey: aws.String("k"), Data: []byte("x")})
+	wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream slow under account 000000000000 not found.")
+	_, err = c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("slow")})
+	wantAPIError(t, err, "ResourceInUseException", 400, "Stream slow under account 000000000000 not ACTIVE, instead in state CREATING")
+	s.Clock.Advance(499 * time.Millisecond)
+	if st, _ := status(); st != types.StreamStatusCreating {
+		t.Fatalf("after 499ms: %s", st)
+	}
+	s.Clock.Advance(time.Millisecond)
+	if st, _ := status(); st != types.StreamStatusActive {
+		t.Fatalf("after 500ms: %s", st)
+	}
+	if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("slow")}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := status(); st != types.StreamStatusDeleting {
+		t.Fatalf("just deleted: %s", st)
+	}
+	list, err := c.ListStreams(ctx, &kinesis.ListStreamsInput{})
+	if err != nil || len(list.StreamSummaries) != 1 || list.StreamSummaries[0].StreamStatus != types.StreamStatusDeleting {
+		t.Fatalf("ListStreams while deleting: %+v %v", list, err)
+	}
+	s.Clock.Advance(time.Second)
+	_, err = status()
+	wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream slow under account 000000000000 not found.")
+	createStream(t, c, "slow", 1) // the name is free again
+}
+
+func TestAPIRateLimits(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) { c.APIRateLimits = true }})
+	c, ctx := s.Client, t.Context()
+	createStream(t, c, "rated", 1)
+	for i := range 20 {
+		if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("rated")}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	_, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("rated")})
+	wantAPIError(t, err, "LimitExceededException", 400, "Rate exceeded for stream rated under account 000000000000.")
+	s.Clock.Advance(time.Second)
+	if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("rated")}); err != nil {
+		t.Fatalf("next second: %v", err)
+	}
+	// Off by default.
+	d := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{})
+	createStream(t, d.Client, "free", 1)
+	for i := range 50 {
+		if _, err := d.Client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("free")}); err != nil {
+			t.Fatalf("default, call %d: %v", i, err)
+		}
+	}
+}
+
+// tableBytes is the size of the store's table and blob files: where records live once flushed. (Pebble
+// keeps a few write-ahead log files for reuse whatever they held; they do not grow with the backlog.)
+func tableBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && (filepath.Ext(p) == ".sst" || filepath.Ext(p) == ".blob") {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+func TestRetention(t *testing.T) {
+	dir := t.TempDir()
+	s := kinesistest.Start(t, kinesistest.Engines[0], kinesistest.Options{Dir: dir, Configure: func(c *config.Config) {
+		c.ThroughputLimits = false
+		c.RetentionInterval = 20 * time.Millisecond
+	}})
+	c, ctx := s.Client, t.Context()
+	createStream(t, c, "old", 1)
+	start := s.Clock.Now()
+	for range 40 {
+		recs := entries(500, 1024, "k")
+		for _, r := range recs {
+			crand.Read(r.Data) // incompressible, so the tables hold all of it
+		}
+		if _, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("old"), Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Clock.Advance(time.Hour)
+	if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("old"), PartitionKey: aws.String("k"), Data: []byte("young")}); err != nil {
+		t.Fatal(err)
+	}
+	// A restart replays the log into tables, so the records are in table files before they expire.
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s = kinesistest.Start(t, kinesistest.Engines[0], kinesistest.Options{Dir: dir, Clock: s.Clock, Configure: func(c *config.Config) {
+		c.ThroughputLimits = false
+		c.RetentionInterval = 20 * time.Millisecond
+	}})
+	c = s.Client
+	if n := tableBytes(t, dir); n < 15<<20 {
+		t.Fatalf("tables hold %d bytes before retention, want the 20 MB of records", n)
+	}
+	s.Clock.Advance(23 * time.Hour) // the first records are exactly 24 hours old: still there
+	if n := len(readShard(t, c, "old", "shardId-000000000000")); n != 20001 {
+		t.Fatalf("at 24 hours: %d records, want 20001", n)
+	}
+	s.Clock.Advance(time.Millisecond)
+	recs := readShard(t, c, "old", "shardId-000000000000")
+	if len(recs) != 1 || string(recs[0].Data) != "young" {
+		t.Fatalf("past 24 hours TRIM_HORIZON read %d records", len(recs))
+	}
+	it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("old"), ShardId: aws.String("shardId-000000000000"),
+		ShardIteratorType: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(start)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs := readAll(t, c, *it.ShardIterator); len(recs) != 1 || string(recs[0].Data) != "young" {
+		t.Fatalf("AT_TIMESTAMP before the horizon read %d records", len(recs))
+	}
+	// The background loop deletes the expired records and the space comes back: the 20 MB of records
+	// leave at most a few KiB of tables behind.
+	deadline := time.Now().Add(30 * time.Second)
+	for tableBytes(t, dir) > 64<<10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("tables still hold %d bytes after retention", tableBytes(t, dir))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if recs := readShard(t, c, "old", "shardId-000000000000"); len(recs) != 1 {
+		t.Fatalf("after trimming: %d records", len(recs))
+	}
+}
