@@ -23,10 +23,10 @@ var codes = map[string]int{
 	"ValidationException":                    400,
 	"SerializationException":                 400,
 	"UnknownOperationException":              400,
-	"MissingAuthenticationTokenException":    403,
-	"IncompleteSignatureException":           403,
-	"InvalidSignatureException":              403,
-	"UnrecognizedClientException":            403,
+	"MissingAuthenticationTokenException":    400,
+	"IncompleteSignatureException":           400,
+	"InvalidSignatureException":              400,
+	"UnrecognizedClientException":            400,
 }
 
 // AccessDenied is AccessDeniedException: the caller lacks permission for the operation.
@@ -373,8 +373,8 @@ func (e *MissingAuthenticationToken) Error() string {
 // Code returns "MissingAuthenticationTokenException".
 func (e *MissingAuthenticationToken) Code() string { return "MissingAuthenticationTokenException" }
 
-// HTTPStatus returns 403.
-func (e *MissingAuthenticationToken) HTTPStatus() int { return 403 }
+// HTTPStatus returns 400.
+func (e *MissingAuthenticationToken) HTTPStatus() int { return 400 }
 
 // Message returns the AWS message text.
 func (e *MissingAuthenticationToken) Message() string { return e.Msg }
@@ -392,8 +392,8 @@ func (e *IncompleteSignature) Error() string { return "IncompleteSignatureExcept
 // Code returns "IncompleteSignatureException".
 func (e *IncompleteSignature) Code() string { return "IncompleteSignatureException" }
 
-// HTTPStatus returns 403.
-func (e *IncompleteSignature) HTTPStatus() int { return 403 }
+// HTTPStatus returns 400.
+func (e *IncompleteSignature) HTTPStatus() int { return 400 }
 
 // Message returns the AWS message text.
 func (e *IncompleteSignature) Message() string { return e.Msg }
@@ -409,8 +409,8 @@ func (e *InvalidSignature) Error() string { return "InvalidSignatureException" +
 // Code returns "InvalidSignatureException".
 func (e *InvalidSignature) Code() string { return "InvalidSignatureException" }
 
-// HTTPStatus returns 403.
-func (e *InvalidSignature) HTTPStatus() int { return 403 }
+// HTTPStatus returns 400.
+func (e *InvalidSignature) HTTPStatus() int { return 400 }
 
 // Message returns the AWS message text.
 func (e *InvalidSignature) Message() string { return e.Msg }
@@ -428,8 +428,8 @@ func (e *UnrecognizedClient) Error() string { return "UnrecognizedClientExceptio
 // Code returns "UnrecognizedClientException".
 func (e *UnrecognizedClient) Code() string { return "UnrecognizedClientException" }
 
-// HTTPStatus returns 403.
-func (e *UnrecognizedClient) HTTPStatus() int { return 403 }
+// HTTPStatus returns 400.
+func (e *UnrecognizedClient) HTTPStatus() int { return 400 }
 
 // Message returns the AWS message text.
 func (e *UnrecognizedClient) Message() string { return e.Msg }

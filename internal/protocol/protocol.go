@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/protocol/awsjson"
 	"kinesisd/internal/service"
+	"kinesisd/internal/sigv4"
 )
 
 const (
@@ -42,7 +44,8 @@ func New(svc *service.Service, log *slog.Logger) *Handler {
 	return &Handler{ops: operations(svc), log: log, metrics: newMetrics()}
 }
 
-// ServeHTTP answers one request.
+// ServeHTTP answers one request, checking in AWS's order: method, content type, operation,
+// authentication, body, then the operation itself (validation, then action).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == "/metrics" {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
@@ -54,24 +57,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("x-amzn-RequestId", reqID)
 	hdr.Set("x-amz-id-2", extendedID())
 
-	target := r.Header.Get("X-Amz-Target")
-	opName, hasPrefix := strings.CutPrefix(target, targetPrefix)
+	opName, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	op := h.ops[opName]
-	if !hasPrefix || op == nil {
-		h.metrics.request("unknown", r.Proto)
-		h.writeError(w, "unknown", reqID, kerr.NewUnknownOperation(""))
-		return
+	if op == nil {
+		opName = "unknown"
 	}
 	h.metrics.request(opName, r.Proto)
 	if r.Method != http.MethodPost {
+		writeXML(w, http.StatusForbidden, "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n")
+		return
+	}
+	switch contentType(r.Header.Get("Content-Type")) {
+	case awsjson.ContentType:
+	case "application/json":
+		// AWS answers plain JSON with a coral envelope, status 200, whatever the operation.
+		h.writeCoral(w, r)
+		return
+	default:
+		writeXML(w, http.StatusNotFound, "<UnknownOperationException/>\n")
+		return
+	}
+	if op == nil {
 		h.writeError(w, opName, reqID, kerr.NewUnknownOperation(""))
+		return
+	}
+	if err := authenticate(r); err != nil {
+		h.writeError(w, opName, reqID, err)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.writeError(w, opName, reqID, kerr.NewSerialization("Request body is too large."))
+			writeXML(w, http.StatusRequestEntityTooLarge, "")
 			return
 		}
 		h.log.Debug("read request body", "request_id", reqID, "err", err)
@@ -91,6 +109,49 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(resp)
 }
 
+// contentType is the media type of a Content-Type header: up to any ';', trimmed.
+func contentType(v string) string {
+	v, _, _ = strings.Cut(v, ";")
+	return strings.TrimSpace(v)
+}
+
+// authenticate checks the request's SigV4 signature is present and complete.
+func authenticate(r *http.Request) error {
+	_, err := sigv4.Parse(r.Header, r.URL.Query())
+	var e *sigv4.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Kind {
+	case sigv4.Missing:
+		return kerr.NewMissingAuthenticationToken(e.Message)
+	case sigv4.Incomplete:
+		return kerr.NewIncompleteSignature(e.Message)
+	default:
+		return kerr.NewInvalidSignature(e.Message)
+	}
+}
+
+// writeCoral answers an application/json request as AWS does: status 200 and an envelope naming
+// SerializationException for a body that is not a JSON object, UnknownOperationException otherwise.
+func (h *Handler) writeCoral(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var obj map[string]any
+	resp := `{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"}`
+	if json.Unmarshal(body, &obj) != nil {
+		resp = `{"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"}`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, resp)
+}
+
+// writeXML writes the bodies AWS sends outside the JSON protocol, without a Content-Type.
+func writeXML(w http.ResponseWriter, status int, body string) {
+	w.Header()["Content-Type"] = nil // no sniffed type either
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
 // writeError is the one place errors become responses: a kerr.Error as AWS writes it, anything else
 // logged with the request id and answered as InternalFailureException without detail.
 func (h *Handler) writeError(w http.ResponseWriter, op, reqID string, err error) {
@@ -108,7 +169,7 @@ func (h *Handler) writeError(w http.ResponseWriter, op, reqID string, err error)
 }
 
 func extendedID() string {
-	var b [48]byte
+	var b [64]byte
 	rand.Read(b[:])
 	return base64.StdEncoding.EncodeToString(b[:])
 }

@@ -2,7 +2,7 @@ package service
 
 import (
 	"bytes"
-	"fmt"
+	"errors"
 	"math"
 	"strconv"
 	"time"
@@ -44,12 +44,17 @@ func appendEpochSeconds(dst []byte, ms int64) []byte {
 
 // UnmarshalJSON reads epoch seconds given as a JSON number, with or without a fraction or exponent.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
+	switch {
+	case bytes.Equal(b, []byte("null")):
 		return nil
+	case len(b) > 0 && b[0] == '"':
+		return errors.New("class java.lang.String can not be converted to milliseconds since epoch")
+	case bytes.Equal(b, []byte("true")) || bytes.Equal(b, []byte("false")):
+		return errors.New("class java.lang.Boolean can not be converted to milliseconds since epoch")
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || b[0] == '"' {
-		return fmt.Errorf("timestamp %s is not an epoch-seconds number", b)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return errors.New("Start of structure or map found where not expected.")
 	}
 	t.Time = time.UnixMilli(int64(math.Round(f * 1000))).UTC()
 	return nil

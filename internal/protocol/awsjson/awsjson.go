@@ -2,10 +2,10 @@
 package awsjson
 
 import (
-	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"reflect"
 
 	"kinesisd/internal/kerr"
 )
@@ -13,79 +13,70 @@ import (
 // ContentType is the media type of AWS JSON 1.1.
 const ContentType = "application/x-amz-json-1.1"
 
-// Decode reads body into v. An empty body is an empty object. Malformed JSON or a member of the wrong
-// JSON type is a SerializationException, as AWS answers them.
+// Decode reads body into v. An empty body, malformed JSON or a member of the wrong JSON type is a
+// SerializationException with the Java service's wording.
 func Decode(body []byte, v any) error {
-	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		body = []byte("{}")
+		return kerr.NewSerialization("")
 	}
 	err := json.Unmarshal(body, v)
 	if err == nil {
 		return nil
 	}
 	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return kerr.NewSerialization(typeMismatch(typeErr))
-	}
 	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) {
-		return kerr.NewSerialization("Start of structure or map found where not expected.")
+	var b64Err base64.CorruptInputError
+	switch {
+	case errors.As(err, &typeErr):
+		return kerr.NewSerialization(typeMismatch(typeErr.Value, typeErr.Type))
+	case errors.As(err, &syntaxErr):
+		return kerr.NewSerialization("")
+	case errors.As(err, &b64Err):
+		return kerr.NewSerialization("Base64 value can not be converted to a Blob: Invalid Base64 character")
 	}
-	// Errors from a member's own decoder (a bad base64 blob, a timestamp that is not a number).
-	return kerr.NewSerialization(fmt.Sprintf("Unable to parse request: %s", cleanMessage(err)))
+	// A member's own decoder (a timestamp) phrases its error as the service does.
+	return kerr.NewSerialization(err.Error())
 }
 
-// typeMismatch phrases a JSON type mismatch as the Java service does.
-func typeMismatch(e *json.UnmarshalTypeError) string {
-	from := map[string]string{
+var (
+	blobType = reflect.TypeFor[[]byte]()
+	froms    = map[string]string{
 		"string": "class java.lang.String",
 		"number": "class com.amazon.coral.value.json.numbers.TruncatingBigNumber",
 		"bool":   "class java.lang.Boolean",
-		"array":  "class java.util.ArrayList",
-		"object": "class java.util.LinkedHashMap",
-	}[e.Value]
-	if from == "" {
-		from = "class java.lang.Object"
 	}
-	var to string
-	switch e.Type.Kind().String() {
-	case "string":
-		to = "String"
-	case "int", "int64", "int32":
-		to = "Integer"
-	case "bool":
-		to = "Boolean"
-	case "slice":
-		if e.Type.Elem().Kind().String() == "uint8" {
-			to = "Blob"
-		} else {
-			to = "List"
-		}
-	case "map":
-		to = "Map"
-	default:
-		to = "Structure"
-	}
-	if e.Value == "array" || e.Value == "object" {
-		if to == "List" || to == "Map" || to == "Structure" {
-			return "Start of structure or map found where not expected."
-		}
-	}
-	return fmt.Sprintf("%s can not be converted to an %s", from, to)
-}
+)
 
-func cleanMessage(err error) string {
-	msg := err.Error()
-	msg, _ = trimPrefix(msg, "json: ")
-	return msg
-}
-
-func trimPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
+// typeMismatch phrases "JSON value of kind value where Go type t was expected" as AWS does.
+func typeMismatch(value string, t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return s, false
+	if len(value) > 7 && value[:7] == "number " {
+		value = "number" // "number 1.5": a float where an integer was expected
+	}
+	switch value {
+	case "array":
+		return "Start of list found where not expected"
+	case "object":
+		return "Start of structure or map found where not expected."
+	}
+	from := froms[value]
+	switch {
+	case t == blobType:
+		return from + " can not be converted to a Blob"
+	case t.Kind() == reflect.String:
+		return from + " can not be converted to an String"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		return from + " can not be converted to an Integer" // every integer member of the model is an Integer
+	case t.Kind() == reflect.Bool:
+		return from + " can not be converted to an Boolean"
+	case t.Kind() == reflect.Slice:
+		return "Expected list or null"
+	case t.Kind() == reflect.Map:
+		return "Expected map or null"
+	}
+	return "Expected null"
 }
 
 // Encode writes v as JSON. A nil v (an operation without output) is an empty body.
@@ -96,11 +87,11 @@ func Encode(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// EncodeError writes the AWS JSON error body.
+// EncodeError writes the AWS JSON error body; an empty message is left out, as AWS leaves it out.
 func EncodeError(code, message string) []byte {
 	b, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
-		Message string `json:"message"`
+		Message string `json:"message,omitempty"`
 	}{code, message})
 	return b
 }

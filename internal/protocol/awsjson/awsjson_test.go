@@ -1,0 +1,89 @@
+package awsjson
+
+import (
+	"errors"
+	"testing"
+
+	"kinesisd/internal/kerr"
+)
+
+type input struct {
+	Name  *string           `json:"Name"`
+	Limit *int64            `json:"Limit"`
+	Flag  *bool             `json:"Flag"`
+	Data  []byte            `json:"Data"`
+	List  []string          `json:"List"`
+	Tags  map[string]string `json:"Tags"`
+	Inner *struct {
+		X *string `json:"X"`
+	} `json:"Inner"`
+}
+
+var decodeTests = []struct {
+	body    string
+	message string // "" with ok false: a SerializationException without message
+	ok      bool
+}{
+	{`{}`, "", true},
+	{`{"Name":"a","Limit":5,"Flag":true,"Data":"AAE=","List":["x"],"Tags":{"a":"b"},"Inner":{"X":"y"}}`, "", true},
+	{``, "", false},
+	{`{`, "", false},
+	{`nope`, "", false},
+	{`[]`, "Start of list found where not expected", false},
+	{`{"Name":5}`, "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String", false},
+	{`{"Name":true}`, "class java.lang.Boolean can not be converted to an String", false},
+	{`{"Name":[]}`, "Start of list found where not expected", false},
+	{`{"Name":{}}`, "Start of structure or map found where not expected.", false},
+	{`{"Limit":"5"}`, "class java.lang.String can not be converted to an Integer", false},
+	{`{"Limit":false}`, "class java.lang.Boolean can not be converted to an Integer", false},
+	{`{"Data":5}`, "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to a Blob", false},
+	{`{"Data":"!!"}`, "Base64 value can not be converted to a Blob: Invalid Base64 character", false},
+	{`{"List":"x"}`, "Expected list or null", false},
+	{`{"Tags":"x"}`, "Expected map or null", false},
+	{`{"Inner":"x"}`, "Expected null", false},
+	{`{"Flag":"yes"}`, "class java.lang.String can not be converted to an Boolean", false},
+}
+
+func TestDecode(t *testing.T) {
+	for _, tt := range decodeTests {
+		var in input
+		err := Decode([]byte(tt.body), &in)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("Decode(%s): %v", tt.body, err)
+			}
+			continue
+		}
+		var se *kerr.Serialization
+		if !errors.As(err, &se) {
+			t.Errorf("Decode(%s) = %v, want SerializationException", tt.body, err)
+			continue
+		}
+		if se.Message() != tt.message {
+			t.Errorf("Decode(%s) message %q, want %q", tt.body, se.Message(), tt.message)
+		}
+	}
+}
+
+func TestEncodeError(t *testing.T) {
+	if got := string(EncodeError("UnknownOperationException", "")); got != `{"__type":"UnknownOperationException"}` {
+		t.Errorf("no message: %s", got)
+	}
+	if got := string(EncodeError("ResourceNotFoundException", `Stream "a" x`)); got != `{"__type":"ResourceNotFoundException","message":"Stream \"a\" x"}` {
+		t.Errorf("with message: %s", got)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, tt := range decodeTests {
+		f.Add([]byte(tt.body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var in input
+		err := Decode(body, &in)
+		var ke kerr.Error
+		if err != nil && !errors.As(err, &ke) {
+			t.Fatalf("Decode error %v is not a kerr.Error", err)
+		}
+	})
+}
