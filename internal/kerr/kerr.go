@@ -49,13 +49,13 @@ func (v Validations) Err() error {
 	}
 	list := v
 	if len(list) > 10 {
-		list = list[:10]
+		list = list[:10] // AWS collects at most 10 and counts only those
 	}
 	var b strings.Builder
-	if len(v) == 1 {
+	if len(list) == 1 {
 		b.WriteString("1 validation error detected: ")
 	} else {
-		fmt.Fprintf(&b, "%d validation errors detected: ", len(v))
+		fmt.Fprintf(&b, "%d validation errors detected: ", len(list))
 	}
 	for i, f := range list {
 		if i > 0 {

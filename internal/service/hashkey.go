@@ -11,8 +11,6 @@ import (
 // hashKey is an unsigned 128-bit hash key: the space [0, 2^128−1] that shards divide between them.
 type hashKey struct{ hi, lo uint64 }
 
-var maxHashKey = hashKey{^uint64(0), ^uint64(0)}
-
 // partitionHash is MD5 of the key's UTF-8 bytes read as a big-endian 128-bit integer.
 func partitionHash(key string) hashKey {
 	sum := md5.Sum([]byte(key))

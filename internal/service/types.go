@@ -2,7 +2,6 @@ package service
 
 import (
 	"bytes"
-	"errors"
 	"math"
 	"strconv"
 	"time"
@@ -42,19 +41,24 @@ func appendEpochSeconds(dst []byte, ms int64) []byte {
 	return strconv.AppendInt(dst, frac, 10)
 }
 
+// wireError is a decoding error whose text is AWS's SerializationException message.
+type wireError string
+
+func (e wireError) Error() string { return string(e) }
+
 // UnmarshalJSON reads epoch seconds given as a JSON number, with or without a fraction or exponent.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	switch {
 	case bytes.Equal(b, []byte("null")):
 		return nil
 	case len(b) > 0 && b[0] == '"':
-		return errors.New("class java.lang.String can not be converted to milliseconds since epoch")
+		return wireError("class java.lang.String can not be converted to milliseconds since epoch")
 	case bytes.Equal(b, []byte("true")) || bytes.Equal(b, []byte("false")):
-		return errors.New("class java.lang.Boolean can not be converted to milliseconds since epoch")
+		return wireError("class java.lang.Boolean can not be converted to milliseconds since epoch")
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return errors.New("Start of structure or map found where not expected.")
+		return wireError("Start of structure or map found where not expected.")
 	}
 	t.Time = time.UnixMilli(int64(math.Round(f * 1000))).UTC()
 	return nil

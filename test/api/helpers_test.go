@@ -25,8 +25,6 @@ import (
 	"kinesisd/internal/kinesistest"
 )
 
-const account = "000000000000"
-
 // eachEngine runs body once per storage engine, each on a fresh server.
 func eachEngine(t *testing.T, body func(t *testing.T, s *kinesistest.Server)) {
 	for _, e := range kinesistest.Engines {

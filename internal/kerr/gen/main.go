@@ -4,6 +4,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"go/format"
 	"log"
@@ -19,6 +20,8 @@ type Code struct {
 }
 
 func main() {
+	out := flag.String("o", "errors_gen.go", "output file")
+	flag.Parse()
 	raw, err := os.ReadFile("codes.json")
 	if err != nil {
 		log.Fatal(err)
@@ -27,7 +30,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile("errors_gen.go", src, 0o644); err != nil {
+	if err := os.WriteFile(*out, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
