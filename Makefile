@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 BIN := $(CURDIR)/bin/kinesisd
 
-.PHONY: run build test check gotest jstest
+.PHONY: run build test check gotest jstest clitest
 
 run:
 	$(GO) run ./cmd/kinesisd
@@ -13,7 +13,7 @@ run:
 build:
 	$(GO) build -o $(BIN) ./cmd/kinesisd
 
-test: check gotest jstest
+test: check gotest jstest clitest
 
 # Static checks: formatting, vet, staticcheck, and go.mod/go.sum tidy.
 check:
@@ -25,6 +25,11 @@ check:
 
 gotest:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# The AWS CLI from Debian's awscli package (installed here when missing) against the built binary.
+clitest: build
+	@[ -x /usr/bin/aws ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli; }
+	KINESISD_BIN=$(BIN) test/cli/cli.sh
 
 # The JavaScript SDK v3 suite (HTTP/2 on every call) against the built binary.
 jstest: build

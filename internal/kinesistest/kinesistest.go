@@ -78,6 +78,7 @@ func NewClient(endpoint string) *kinesis.Client {
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: time.Minute},
+		// A client of its own: no connection is shared with another test's server.
+		HTTPClient: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
 	})
 }

@@ -88,7 +88,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 func openStore(cfg *config.Config, log *slog.Logger) (storage.Store, error) {
 	switch cfg.Store {
 	case "pebble":
-		st, err := pebble.Open(pebble.Options{Dir: cfg.DataDir, InMemory: cfg.InMemory, Logger: log})
+		dir := cfg.DataDir
+		if cfg.InMemory {
+			dir = "" // nothing on disk, not even the directory
+		}
+		st, err := pebble.Open(pebble.Options{Dir: dir, InMemory: cfg.InMemory, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}

@@ -1,0 +1,199 @@
+package pebble
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"kinesisd/internal/storage"
+)
+
+// shard is the in-memory state of one shard's log: offset assignment, the visibility watermark, the
+// trim floor, the running maximum of arrival times behind the time index, and the Notifier channel.
+//
+// Offsets are assigned in spans (one per shard per Append call) under mu, in order; the batch that
+// writes a span commits outside mu, concurrently with others. visible is the first offset of the oldest
+// span still committing (or next when none is): Read and NextOffset show only offsets below it, so a
+// reader never sees a span before every lower one has committed or failed. A failed span's offsets are
+// never written: a gap.
+type shard struct {
+	ref storage.ShardRef
+
+	mu      sync.Mutex
+	loaded  bool          // the fields below were read from disk
+	next    uint64        // next offset to assign
+	floor   uint64        // trim floor: every offset below it was trimmed
+	pending []span        // spans assigned and not yet finished, in offset order
+	maxArr  int64         // running maximum of ArrivalMilli over every offset assigned so far
+	lastCkp uint64        // offset of the last time-index checkpoint
+	wake    chan struct{} // closed when visible advances; nil when nobody waits
+}
+
+// span is the offsets [start, end) assigned to one shard by one Append call.
+type span struct {
+	start, end uint64
+	done       bool
+}
+
+// visibleLocked returns the visibility watermark. mu must be held.
+func (sh *shard) visibleLocked() uint64 {
+	if len(sh.pending) > 0 {
+		return sh.pending[0].start
+	}
+	return sh.next
+}
+
+// claimLocked assigns n offsets whose records' greatest arrival time is maxArr. It returns the span's first
+// offset and, when the span completes a time-index interval of every offsets, the checkpoint to write
+// with the span (ckp > 0). mu must be held.
+func (sh *shard) claimLocked(n int, maxArr int64, every uint64) (start, ckp uint64, ckpMax int64) {
+	start = sh.next
+	sh.next += uint64(n)
+	sh.pending = append(sh.pending, span{start: start, end: sh.next})
+	sh.maxArr = max(sh.maxArr, maxArr)
+	if sh.next-sh.lastCkp >= every {
+		sh.lastCkp = sh.next
+		return start, sh.next, sh.maxArr
+	}
+	return start, 0, 0
+}
+
+// finish marks the span starting at start as committed or failed, advances the watermark past every
+// finished span at the head, and wakes waiters if it moved.
+func (sh *shard) finish(start uint64) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for i := range sh.pending {
+		if sh.pending[i].start == start {
+			sh.pending[i].done = true
+			break
+		}
+	}
+	n := 0
+	for n < len(sh.pending) && sh.pending[n].done {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	sh.pending = append(sh.pending[:0], sh.pending[n:]...)
+	if sh.wake != nil {
+		close(sh.wake)
+		sh.wake = nil
+	}
+}
+
+// waitChan returns the channel closed at the next advance of the watermark.
+func (sh *shard) waitChan() <-chan struct{} {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.wake == nil {
+		sh.wake = make(chan struct{})
+	}
+	return sh.wake
+}
+
+// wakeAll closes the Notifier channel, if any (on Close and DropStream).
+func (sh *shard) wakeAll() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.wake != nil {
+		close(sh.wake)
+		sh.wake = nil
+	}
+}
+
+// getShard returns the state of ref, creating it (not loaded) on first use.
+func (s *Store) getShard(ref storage.ShardRef) *shard {
+	s.shardsMu.RLock()
+	sh := s.shards[ref]
+	s.shardsMu.RUnlock()
+	if sh != nil {
+		return sh
+	}
+	s.shardsMu.Lock()
+	defer s.shardsMu.Unlock()
+	if sh = s.shards[ref]; sh == nil {
+		sh = &shard{ref: ref, maxArr: noArrival}
+		s.shards[ref] = sh
+	}
+	return sh
+}
+
+// lockShard returns the loaded state of ref with its mu held. On error mu is not held.
+func (s *Store) lockShard(ref storage.ShardRef) (*shard, error) {
+	sh := s.getShard(ref)
+	sh.mu.Lock()
+	if sh.loaded {
+		return sh, nil
+	}
+	if err := s.loadLocked(sh); err != nil {
+		sh.mu.Unlock()
+		return nil, fmt.Errorf("load shard %d/%d: %w", ref.StreamID, ref.Shard, err)
+	}
+	sh.loaded = true
+	return sh, nil
+}
+
+// loadLocked reads a shard's state from disk: next = max(last record + 1, trim floor, last checkpoint),
+// and the running arrival maximum from the last time-index checkpoint plus the records after it.
+func (s *Store) loadLocked(sh *shard) error {
+	ref := sh.ref
+	v, closer, err := s.db.Get(floorKey(ref))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		sh.floor, err = decodeU64(v)
+		closer.Close()
+		if err != nil {
+			return err
+		}
+	}
+	sh.next = sh.floor
+
+	lo, hi := kindBounds(ref, kindIndex)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	if it.Last() {
+		var v []byte
+		if sh.lastCkp, err = keyOffset(it.Key()); err == nil {
+			v, err = it.ValueAndErr()
+		}
+		if err == nil {
+			var m uint64
+			m, err = decodeU64(v)
+			sh.maxArr = int64(m)
+		}
+	}
+	if err = errors.Join(err, it.Close()); err != nil {
+		return err
+	}
+	sh.next = max(sh.next, sh.lastCkp)
+
+	lo, hi = kindBounds(ref, kindRecord)
+	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	for ok := it.SeekGE(recordKey(ref, sh.lastCkp)); ok && err == nil; ok = it.Next() {
+		var off uint64
+		if off, err = keyOffset(it.Key()); err != nil {
+			break
+		}
+		sh.next = max(sh.next, off+1)
+		var v []byte
+		if v, err = it.ValueAndErr(); err != nil {
+			break
+		}
+		var arr int64
+		arr, err = decodeArrival(v)
+		sh.maxArr = max(sh.maxArr, arr)
+	}
+	return errors.Join(err, it.Close())
+}

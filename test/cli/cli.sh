@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The AWS CLI (Debian's awscli, v2) against a kinesisd binary, run as the README shows a user.
+# Usage: KINESISD_BIN=path/to/kinesisd test/cli/cli.sh
+set -uo pipefail
+
+AWS=${AWS_CLI:-/usr/bin/aws}
+: "${KINESISD_BIN:?set KINESISD_BIN to the kinesisd binary}"
+[ -x "$AWS" ] || { echo "cli: $AWS not found: install Debian's awscli"; exit 1; }
+
+work=$(mktemp -d)
+"$KINESISD_BIN" -listen 127.0.0.1:0 -in-memory 2>"$work/server.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  addr=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/server.log" | head -1 | cut -d' ' -f3)
+  [ -n "$addr" ] && break
+  sleep 0.05
+done
+[ -n "$addr" ] || { echo "cli: kinesisd did not start"; cat "$work/server.log"; exit 1; }
+
+export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+kin() { "$AWS" --endpoint-url "http://$addr" --output json kinesis "$@"; }
+
+passed=0 failed=0
+check() { # check NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then passed=$((passed + 1)); echo "ok   $1"
+  else failed=$((failed + 1)); echo "FAIL $1: want [$2] got [$3]"; fi
+}
+field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+
+kin create-stream --stream-name orders --shard-count 2
+check "create-stream" 0 $?
+check "describe-stream-summary status" ACTIVE "$(kin describe-stream-summary --stream-name orders | field 'd["StreamDescriptionSummary"]["StreamStatus"]')"
+check "describe-stream-summary shards" 2 "$(kin describe-stream-summary --stream-name orders | field 'd["StreamDescriptionSummary"]["OpenShardCount"]')"
+check "list-streams" "['orders']" "$(kin list-streams | field 'd["StreamNames"]')"
+check "list-shards" "['shardId-000000000000', 'shardId-000000000001']" "$(kin list-shards --stream-name orders | field '[s["ShardId"] for s in d["Shards"]]')"
+
+# hello = aGVsbG8= in base64; the CLI v2 takes blobs in base64.
+put=$(kin put-record --stream-name orders --partition-key k1 --data aGVsbG8= --explicit-hash-key 0)
+check "put-record shard" shardId-000000000000 "$(echo "$put" | field 'd["ShardId"]')"
+check "put-record sequence number" 56 "$(echo "$put" | field 'len(d["SequenceNumber"])')"
+puts=$(kin put-records --stream-name orders --records Data=d29ybGQ=,PartitionKey=k2,ExplicitHashKey=1 Data=IQ==,PartitionKey=k3,ExplicitHashKey=2)
+check "put-records failed count" 0 "$(echo "$puts" | field 'd["FailedRecordCount"]')"
+check "put-records results" 2 "$(echo "$puts" | field 'len(d["Records"])')"
+
+iter=$(kin get-shard-iterator --stream-name orders --shard-id shardId-000000000000 --shard-iterator-type TRIM_HORIZON | field 'd["ShardIterator"]')
+recs=$(kin get-records --shard-iterator "$iter")
+check "get-records data" "['aGVsbG8=', 'd29ybGQ=', 'IQ==']" "$(echo "$recs" | field '[r["Data"] for r in d["Records"]]')"
+check "get-records keys" "['k1', 'k2', 'k3']" "$(echo "$recs" | field '[r["PartitionKey"] for r in d["Records"]]')"
+check "get-records next iterator" True "$(echo "$recs" | field 'bool(d["NextShardIterator"])')"
+
+err=$(kin describe-stream-summary --stream-name missing 2>&1 >/dev/null)
+check "missing stream error" "True" "$(python3 -c "import sys; print('ResourceNotFoundException' in sys.argv[1] and 'Stream missing under account 000000000000 not found.' in sys.argv[1])" "$err")"
+
+kin delete-stream --stream-name orders
+check "delete-stream" 0 $?
+check "list-streams after delete" "[]" "$(kin list-streams | field 'd["StreamNames"]')"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
