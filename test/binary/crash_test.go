@@ -1,6 +1,6 @@
-// Package crash_test kills a kinesisd process with SIGKILL under PutRecords load, restarts it on the same
-// data directory, and checks that every acknowledged record is there exactly once, in order.
-package crash_test
+// Package binary_test drives the built kinesisd binary as a process: flags, signals, and kill -9 under
+// load followed by a restart on the same data directory.
+package binary_test
 
 import (
 	"bufio"
@@ -25,10 +25,22 @@ import (
 
 var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
-// startBinary starts kinesisd on dataDir and returns the process and its endpoint.
-func startBinary(t *testing.T, bin, dataDir string) (*exec.Cmd, string) {
+// buildBinary builds cmd/kinesisd into a temporary directory.
+func buildBinary(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(bin, "-listen", "127.0.0.1:0", "-data", dataDir)
+	bin := filepath.Join(t.TempDir(), "kinesisd")
+	build := exec.Command("go", "build", "-o", bin, "kinesisd/cmd/kinesisd")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return bin
+}
+
+// startBinary starts kinesisd on dataDir and returns the process and its endpoint.
+func startBinary(t *testing.T, bin, dataDir string, extra ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-listen", "127.0.0.1:0", "-data", dataDir}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -68,14 +80,9 @@ func TestKillUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a real process")
 	}
-	bin := filepath.Join(t.TempDir(), "kinesisd")
-	build := exec.Command("go", "build", "-o", bin, "kinesisd/cmd/kinesisd")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	bin := buildBinary(t)
 	dataDir := t.TempDir()
-	cmd, endpoint := startBinary(t, bin, dataDir)
+	cmd, endpoint := startBinary(t, bin, dataDir, "-throughput-limits=false")
 	c := kinesistest.NewClient(endpoint)
 	if _, err := c.CreateStream(t.Context(), &kinesis.CreateStreamInput{StreamName: aws.String("crash"), ShardCount: aws.Int32(4)}); err != nil {
 		t.Fatal(err)
