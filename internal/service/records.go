@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strings"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -64,9 +66,9 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 	for i := range in.Records {
 		r := &in.Records[i]
 		prefix := fmt.Sprintf("records.%d.member.", i+1)
-		c.blob(prefix+"data", r.Data, true, s.cfg.MaxRecordSize)
-		c.str(prefix+"explicitHashKey", r.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
 		c.str(prefix+"partitionKey", r.PartitionKey, true, 1, keyMaxLen, nil, "")
+		c.str(prefix+"explicitHashKey", r.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
+		c.blob(prefix+"data", r.Data, true, s.cfg.MaxRecordSize)
 	}
 	c.streamRef(in.StreamRef)
 	if err := c.err(); err != nil {
@@ -151,18 +153,33 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 	return out, nil
 }
 
-// recordListValue renders a records list the way AWS does in validation messages (abridged).
+// recordListValue renders a records list as AWS does in validation messages: Java's List.toString of
+// the request entries, each an object name with a hash.
 func recordListValue(recs []PutRecordsRequestEntry) string {
-	return fmt.Sprintf("[PutRecordsRequestEntry list of %d]", len(recs))
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range recs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		h := fnv.New32a()
+		h.Write(recs[i].Data)
+		if recs[i].PartitionKey != nil {
+			h.Write([]byte(*recs[i].PartitionKey))
+		}
+		fmt.Fprintf(&b, "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@%08x", h.Sum32())
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // PutRecord writes one record.
 func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
 	var c checker
-	c.blob("data", in.Data, true, s.cfg.MaxRecordSize)
-	c.str("explicitHashKey", in.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
-	c.str("partitionKey", in.PartitionKey, true, 1, keyMaxLen, nil, "")
 	c.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, 0, 0, seqNumPattern, seqNumPatternText)
+	c.str("partitionKey", in.PartitionKey, true, 1, keyMaxLen, nil, "")
+	c.str("explicitHashKey", in.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
+	c.blob("data", in.Data, true, s.cfg.MaxRecordSize)
 	c.streamRef(in.StreamRef)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -218,7 +235,8 @@ const (
 func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInput) (*GetShardIteratorOutput, error) {
 	var c checker
 	c.str("shardId", in.ShardId, true, 1, 128, namePattern, namePatternText)
-	c.enum("shardIteratorType", in.ShardIteratorType, true, atSequenceNumber, afterSequenceNumber, trimHorizon, latest, atTimestamp)
+	// AWS lists the enum in its own (hash-set) order.
+	c.enum("shardIteratorType", in.ShardIteratorType, true, afterSequenceNumber, latest, atTimestamp, atSequenceNumber, trimHorizon)
 	c.str("startingSequenceNumber", in.StartingSequenceNumber, false, 0, 0, seqNumPattern, seqNumPatternText)
 	c.streamRef(in.StreamRef)
 	if err := c.err(); err != nil {
@@ -229,18 +247,29 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 		return nil, err
 	}
 	index, ok := parseShardID(*in.ShardId)
-	var sh *shardDoc
-	if ok {
-		sh = st.shard(index)
+	if !ok {
+		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Could not find shard %s in stream %s under account %s.",
+			*in.ShardId, st.doc.Name, s.cfg.Account))
 	}
+	sh := st.shard(index)
 	if sh == nil {
 		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Shard %s in stream %s under account %s does not exist",
-			*in.ShardId, st.doc.Name, s.cfg.Account))
+			shardID(index), st.doc.Name, s.cfg.Account))
+	}
+	typ := *in.ShardIteratorType
+	hasSeq := in.StartingSequenceNumber != nil
+	if needsSeq := typ == atSequenceNumber || typ == afterSequenceNumber; needsSeq != hasSeq && typ != atTimestamp {
+		also := "no"
+		if hasSeq {
+			also = "also a"
+		}
+		return nil, kerr.NewInvalidArgument(fmt.Sprintf("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "+
+			"or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and %s StartingSequenceNumber.", typ, also))
 	}
 	ref := st.ref(sh.Index)
 	now := s.now()
 	var offset uint64
-	switch typ := *in.ShardIteratorType; typ {
+	switch typ {
 	case trimHorizon:
 		if offset, err = s.horizon(ctx, st, sh, now); err != nil {
 			return nil, internal("get shard iterator", err)
@@ -262,10 +291,6 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 			return nil, internal("get shard iterator", err)
 		}
 	case atSequenceNumber, afterSequenceNumber:
-		if in.StartingSequenceNumber == nil {
-			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
-				"Must specify a startingSequenceNumber parameter for iterator of type %s. Current request has no startingSequenceNumber parameter.", typ))
-		}
 		seq := *in.StartingSequenceNumber
 		seqShard, seqOffset, err := seqnum.Parse(seq)
 		if err != nil {
@@ -297,8 +322,8 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 // GetRecords reads from the position an iterator holds and returns the iterator for what follows.
 func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetRecordsOutput, error) {
 	var c checker
-	c.str("shardIterator", in.ShardIterator, true, 1, 512, nil, "")
 	c.integer("limit", in.Limit, false, 1, 10000)
+	c.str("shardIterator", in.ShardIterator, true, 1, 512, nil, "")
 	c.str("streamARN", in.StreamARN, false, 1, 2048, streamARNPattern, streamARNPatternText)
 	if err := c.err(); err != nil {
 		return nil, err

@@ -18,14 +18,14 @@ func shardID(index uint32) string {
 	return fmt.Sprintf("%s%012d", shardIDPrefix, index)
 }
 
-// parseShardID returns the index of a shard id; AWS also accepts a bare number or any prefix
-// ending in digits, as long as the digits name the shard.
+// parseShardID returns the index a shard id names. Like AWS it reads the digits after the last '-'
+// (or the whole id): shardId-000000000005, shardId-5 and 5 all name shard 5, up to 2147483647.
 func parseShardID(id string) (uint32, bool) {
-	digits := strings.TrimPrefix(id, shardIDPrefix)
-	if digits == "" || len(digits) > 12 {
+	digits := id[strings.LastIndexByte(id, '-')+1:]
+	if digits == "" {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(digits, 10, 32)
+	n, err := strconv.ParseUint(digits, 10, 31)
 	if err != nil {
 		return 0, false
 	}
@@ -104,8 +104,8 @@ func (s *Service) dataStream(ctx context.Context, ref StreamRef) (*stream, error
 // CreateStream creates a stream with ShardCount shards splitting the hash-key space evenly.
 func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error {
 	var c checker
-	c.str("streamName", in.StreamName, true, 1, 128, namePattern, namePatternText)
 	c.integer("shardCount", in.ShardCount, false, 1, 1_000_000)
+	c.str("streamName", in.StreamName, true, 1, 128, namePattern, namePatternText)
 	if in.StreamModeDetails != nil {
 		c.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, streamModeProvisioned, streamModeOnDemand)
 	}

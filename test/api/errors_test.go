@@ -63,7 +63,7 @@ func TestBadInput(t *testing.T) {
 			{"501 records", func(ctx context.Context) error {
 				_, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("good"), Records: records(501, 1)})
 				return err
-			}, "ValidationException", "", "1 validation error detected: Value '"},
+			}, "ValidationException", "", "1 validation error detected: Value '[com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@"},
 			{"record over 1 MiB", func(ctx context.Context) error {
 				_, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("good"), Records: records(1, mib+1)})
 				return err
@@ -117,6 +117,30 @@ func TestBadInput(t *testing.T) {
 				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("good"), ShardId: aws.String(otherShard), ShardIteratorType: types.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: aws.String(otherShardSeq)})
 				return err
 			}, "InvalidArgumentException", "", "Invalid StartingSequenceNumber."},
+			{"shard id that names no shard", func(ctx context.Context) error {
+				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("good"), ShardId: aws.String("shardId-002147483648"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+				return err
+			}, "ResourceNotFoundException", "Could not find shard shardId-002147483648 in stream good under account 000000000000.", ""},
+			{"short shard id of a missing shard", func(ctx context.Context) error {
+				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("good"), ShardId: aws.String("7"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+				return err
+			}, "ResourceNotFoundException", "Shard shardId-000000000007 in stream good under account 000000000000 does not exist", ""},
+			{"AT_SEQUENCE_NUMBER without a number", func(ctx context.Context) error {
+				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("good"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeAtSequenceNumber})
+				return err
+			}, "InvalidArgumentException", "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber.", ""},
+			{"LATEST with a number", func(ctx context.Context) error {
+				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("good"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeLatest, StartingSequenceNumber: aws.String(otherShardSeq)})
+				return err
+			}, "InvalidArgumentException", "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified LATEST and also a StartingSequenceNumber.", ""},
+			{"sequence number that is not one", func(ctx context.Context) error {
+				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("good"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: aws.String("12345")})
+				return err
+			}, "InvalidArgumentException", "StartingSequenceNumber 12345 used in GetShardIterator on shard shardId-000000000000 in stream good under account 000000000000 is invalid.", ""},
+			{"bad iterator type", func(ctx context.Context) error {
+				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("good"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: "SOMEWHERE"})
+				return err
+			}, "ValidationException", "1 validation error detected: Value 'SOMEWHERE' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]", ""},
 			{"forged iterator", func(ctx context.Context) error {
 				_, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(forged)})
 				return err
