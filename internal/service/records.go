@@ -372,6 +372,9 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 	out := &GetRecordsOutput{Records: make([]Record, len(recs))}
 	for i := range recs {
 		r := &recs[i]
+		if r.Data == nil {
+			r.Data = []byte{} // an empty blob is "", never null
+		}
 		out.Records[i] = Record{
 			SequenceNumber:              recordSeq(sh.Index, r.Offset),
 			ApproximateArrivalTimestamp: Timestamp{timeMilli(r.ArrivalMilli)},
