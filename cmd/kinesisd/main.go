@@ -1,4 +1,5 @@
-// Command kinesisd serves the Amazon Kinesis Data Streams API.
+// Command kinesisd serves the Amazon Kinesis Data Streams API; `kinesisd bench` drives any Kinesis
+// endpoint with PutRecords and reports throughput and latency.
 package main
 
 import (
@@ -9,11 +10,18 @@ import (
 	"os/signal"
 	"syscall"
 
+	"kinesisd/internal/bench"
 	"kinesisd/internal/config"
 	"kinesisd/internal/server"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bench" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := bench.Main(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

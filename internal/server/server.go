@@ -131,7 +131,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("listening on "+s.Addr(), "store", cfg.Store, "in_memory", cfg.InMemory, "data", cfg.DataDir,
+	where := cfg.DataDir
+	if cfg.InMemory {
+		where = "memory"
+	}
+	log.Info("listening on "+s.Addr(), "store", cfg.Store, "data", where,
 		"startup", time.Since(start).Round(time.Microsecond).String())
 	select {
 	case <-ctx.Done():

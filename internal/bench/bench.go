@@ -1,0 +1,205 @@
+// Package bench is `kinesisd bench`: a PutRecords load generator for any Kinesis Data Streams endpoint.
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// AWS's PutRecords limits, which the flags are checked against.
+const (
+	maxRecordsPerRequest = 500
+	maxRecordBytes       = 1 << 20 // data + partition key of one record
+	maxRequestBytes      = 5 << 20 // data + partition keys of one request
+	keyLen               = 16      // partition keys are 16 hex digits
+)
+
+// options are the parsed flags of one run.
+type options struct {
+	endpoint string
+	region   string
+	stream   string
+	keep     bool
+	shards   int
+	workers  int
+	records  int
+	size     int
+	duration time.Duration
+	warmup   time.Duration
+	jsonOnly bool
+}
+
+// Main runs `kinesisd bench` with args (which exclude "bench") and returns the process exit code: 0 on
+// success, 1 if setup failed or no record was acknowledged, 2 on bad flags. Cancelling ctx (SIGINT)
+// ends the run early; the results so far are printed and a stream the run created is still deleted.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, args, os.Getenv, stdout, stderr)
+}
+
+// run is Main with the environment passed in.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage())
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kinesisd bench: %v\n\nusage of kinesisd bench:\n%s", err, usage())
+		return 2
+	}
+	progress := func(format string, args ...any) {
+		if !opts.jsonOnly {
+			fmt.Fprintf(stderr, format+"\n", args...)
+		}
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "kinesisd bench: %v\n", err)
+		return 1
+	}
+
+	client := newClient(opts, getenv)
+	name, created := opts.stream, false
+	if name == "" {
+		name = randomStreamName()
+		progress("creating stream %s with %d shards", name, opts.shards)
+		if err := createStream(ctx, client, name, opts.shards); err != nil {
+			return fail(err)
+		}
+		created = true
+		if !opts.keep {
+			defer func() {
+				// Delete even when ctx was cancelled, but do not hang on a dead endpoint.
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				if err := deleteStream(dctx, client, name); err != nil {
+					fmt.Fprintf(stderr, "kinesisd bench: %v (delete it yourself)\n", err)
+				}
+			}()
+		}
+	}
+	shardCount, err := waitActive(ctx, client, name)
+	if err != nil {
+		return fail(err)
+	}
+	ranges, err := openShards(ctx, client, name)
+	if err != nil {
+		progress("ListShards failed, partition keys are random rather than balanced over shards: %v", err)
+	} else {
+		shardCount = len(ranges)
+	}
+
+	workers := make([]*worker, opts.workers)
+	for i := range workers {
+		workers[i] = newWorker(client, name, i, opts, ranges)
+	}
+	progress("%d workers × %d records × %d bytes against %s, stream %s (%d shards): warming up %s, then measuring %s",
+		opts.workers, opts.records, opts.size, endpointName(opts), name, shardCount, opts.warmup, opts.duration)
+	tallies, window := runLoad(ctx, workers, opts.warmup, opts.duration)
+
+	res := summarize(tallies, window)
+	res.Stream, res.Endpoint = name, endpointName(opts)
+	res.Workers, res.Shards, res.RecordSize, res.RecordsPerRequest = opts.workers, shardCount, opts.size, opts.records
+	if !opts.jsonOnly {
+		printTable(stdout, res)
+	}
+	if err := printJSON(stdout, res); err != nil {
+		return fail(err)
+	}
+	if created && opts.keep {
+		progress("kept stream %s", name)
+	}
+	if res.Records == 0 {
+		fmt.Fprintln(stderr, "kinesisd bench: no record was acknowledged")
+		return 1
+	}
+	return 0
+}
+
+// newFlagSet declares the flags into opts.
+func newFlagSet(opts *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("kinesisd bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&opts.endpoint, "endpoint", "http://127.0.0.1:4567", "Kinesis endpoint URL; empty: AWS's endpoint for -region")
+	fs.StringVar(&opts.region, "region", "us-east-1", "region to sign requests for")
+	fs.StringVar(&opts.stream, "stream", "", "existing stream to write to; empty: create kinesisd-bench-<random> and delete it at the end")
+	fs.BoolVar(&opts.keep, "keep", false, "do not delete the stream the run created")
+	fs.IntVar(&opts.shards, "shards", 4, "shards of the created stream")
+	fs.IntVar(&opts.workers, "workers", 8, "concurrent clients, each with one PutRecords in flight")
+	fs.IntVar(&opts.records, "records", 500, "records per PutRecords request (1 to 500)")
+	fs.IntVar(&opts.size, "size", 1024, "bytes of data per record (partition keys add 16)")
+	fs.DurationVar(&opts.duration, "duration", 15*time.Second, "how long to measure")
+	fs.DurationVar(&opts.warmup, "warmup", 2*time.Second, "how long to run before measuring (not counted)")
+	fs.BoolVar(&opts.jsonOnly, "json-only", false, "print only the JSON line")
+	return fs
+}
+
+// parseFlags parses and checks args, reporting every problem at once.
+func parseFlags(args []string) (options, error) {
+	var opts options
+	fs := newFlagSet(&opts)
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var problems []error
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, fmt.Errorf("-%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	if opts.endpoint != "" {
+		if u, err := url.Parse(opts.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("endpoint", "%q is not an http:// or https:// URL", opts.endpoint)
+		}
+	}
+	if opts.region == "" {
+		bad("region", "empty")
+	}
+	if opts.shards < 1 {
+		bad("shards", "%d is not a positive number", opts.shards)
+	}
+	if opts.workers < 1 {
+		bad("workers", "%d is not a positive number", opts.workers)
+	}
+	if opts.records < 1 || opts.records > maxRecordsPerRequest {
+		bad("records", "%d is not from 1 to %d", opts.records, maxRecordsPerRequest)
+	}
+	if opts.size < 0 || opts.size+keyLen > maxRecordBytes {
+		bad("size", "%d is not from 0 to %d (a record, with its %d-byte partition key, is at most 1 MiB)",
+			opts.size, maxRecordBytes-keyLen, keyLen)
+	} else if opts.records >= 1 && opts.records <= maxRecordsPerRequest && opts.records*(opts.size+keyLen) > maxRequestBytes {
+		bad("size", "%d records of %d bytes and a %d-byte key are more than the 5 MiB a PutRecords request may carry",
+			opts.records, opts.size, keyLen)
+	}
+	if opts.duration <= 0 {
+		bad("duration", "%s is not a positive duration", opts.duration)
+	}
+	if opts.warmup < 0 {
+		bad("warmup", "%s is negative", opts.warmup)
+	}
+	return opts, errors.Join(problems...)
+}
+
+// usage returns the flag summary.
+func usage() string {
+	var b strings.Builder
+	fs := newFlagSet(&options{})
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	return b.String()
+}
+
+// endpointName is the endpoint as reported: the flag, or a note that the SDK chose AWS's.
+func endpointName(opts options) string {
+	if opts.endpoint == "" {
+		return "aws:" + opts.region
+	}
+	return opts.endpoint
+}
