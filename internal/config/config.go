@@ -30,6 +30,8 @@ type Config struct {
 	ThroughputLimits  bool          // per-shard write limits (1,000 records and 1 MiB per second)
 	APIRateLimits     bool          // AWS's per-second rates on control-plane operations
 	RetentionInterval time.Duration // how often expired records are deleted from storage
+	ConsumerDelay     time.Duration // how long a new consumer stays CREATING (and a deregistered one DELETING)
+	OnDemandWindow    time.Duration // the window over which an ON_DEMAND shard's load is measured for scaling
 }
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
@@ -57,6 +59,8 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.BoolVar(&c.ThroughputLimits, "throughput-limits", true, "enforce per-shard write limits: 1,000 records and 1 MiB per second")
 	fs.BoolVar(&c.APIRateLimits, "api-rate-limits", false, "enforce AWS's per-second rates on control-plane operations")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Minute, "how often records past retention are deleted from storage")
+	fs.DurationVar(&c.ConsumerDelay, "consumer-delay", 0, "how long a new consumer stays CREATING, and a deregistered one DELETING")
+	fs.DurationVar(&c.OnDemandWindow, "on-demand-window", time.Minute, "window over which an ON_DEMAND shard's load decides a split")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))
 	}
@@ -130,13 +134,16 @@ func (c *Config) Validate() []error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"create-stream-delay", c.CreateStreamDelay}, {"delete-stream-delay", c.DeleteStreamDelay}, {"update-stream-delay", c.UpdateStreamDelay}} {
+	}{{"create-stream-delay", c.CreateStreamDelay}, {"delete-stream-delay", c.DeleteStreamDelay}, {"update-stream-delay", c.UpdateStreamDelay}, {"consumer-delay", c.ConsumerDelay}} {
 		if d.v < 0 {
 			bad(d.flag, "%s is negative", d.v)
 		}
 	}
 	if c.ShardLimit < 1 {
 		bad("shard-limit", "%d is not a positive number", c.ShardLimit)
+	}
+	if c.OnDemandWindow <= 0 {
+		bad("on-demand-window", "%s is not a positive duration", c.OnDemandWindow)
 	}
 	if c.RetentionInterval <= 0 {
 		bad("retention-interval", "%s is not a positive duration", c.RetentionInterval)

@@ -7,8 +7,19 @@ import (
 	"kinesisd/internal/service"
 )
 
-// operations maps each X-Amz-Target operation name to its handler.
+// operations maps each X-Amz-Target operation name to its handler: the groups of ops_*.go merged.
 func operations(svc *service.Service) map[string]opFunc {
+	ops := streamOps(svc)
+	for _, group := range []map[string]opFunc{reshardOps(svc), consumerOps(svc), resourceOps(svc)} {
+		for name, f := range group {
+			ops[name] = f
+		}
+	}
+	return ops
+}
+
+// streamOps are the stream and record operations.
+func streamOps(svc *service.Service) map[string]opFunc {
 	return map[string]opFunc{
 		"CreateStream":          unit(svc.CreateStream),
 		"DeleteStream":          unit(svc.DeleteStream),

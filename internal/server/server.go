@@ -47,6 +47,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		Store: store, Clock: clk, Logger: log, Account: cfg.AccountID, Region: cfg.Region,
 		CreateDelay: cfg.CreateStreamDelay, DeleteDelay: cfg.DeleteStreamDelay, UpdateDelay: cfg.UpdateStreamDelay,
 		ShardLimit: cfg.ShardLimit, ThroughputLimits: cfg.ThroughputLimits, APIRateLimits: cfg.APIRateLimits,
+		ConsumerDelay: cfg.ConsumerDelay, OnDemandWindow: cfg.OnDemandWindow,
 	})
 	if err != nil {
 		store.Close()

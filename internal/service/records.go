@@ -33,6 +33,45 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
+// lookupForWrite finds the stream a write names before validation, so that validation can use the
+// stream's record size limit; the lookup's own error is reported only after validation passes, as
+// AWS orders them. refErr holds the StreamName/StreamARN constraint failures.
+func (s *Service) lookupForWrite(ctx context.Context, ref StreamRef) (st *stream, lookupErr error, refErr kerr.Validations) {
+	var c checker
+	c.streamRef(ref)
+	if len(c.v) > 0 {
+		return nil, nil, c.v
+	}
+	st, lookupErr = s.dataStream(ctx, ref)
+	return st, lookupErr, nil
+}
+
+// sizeLimits are the largest record (data + partition key) and PutRecords request st takes: the
+// spec's 1 MiB and 5 MiB, or the stream's MaxRecordSizeInKiB and 10 MiB once that is raised.
+func (s *Service) sizeLimits(st *stream) (record, request int) {
+	if st == nil || st.doc.MaxRecordKiB <= defaultMaxRecordSizeKiB {
+		return s.cfg.MaxRecordSize, s.cfg.MaxPutRecordsSize
+	}
+	return st.doc.MaxRecordKiB << 10, 10 * mib
+}
+
+// routeRecord picks the open shard for a record: by its explicit hash key or partition key, or, on a
+// stream whose record distribution is AUTO, the next shard in turn, ignoring both.
+func (st *stream) routeRecord(partitionKey string, explicit *string) (*openShard, error) {
+	if st.doc.RecordDistribution == distributionAuto && len(st.open) > 0 {
+		return &st.open[st.turn.Add(1)%uint64(len(st.open))], nil
+	}
+	k, err := hashFor(partitionKey, explicit)
+	if err != nil {
+		return nil, err
+	}
+	sh := st.route(k)
+	if sh == nil {
+		return nil, internal("route record", fmt.Errorf("no open shard holds hash key %s", k))
+	}
+	return sh, nil
+}
+
 // placement is where one request record goes.
 type placement struct {
 	shard *openShard
@@ -54,6 +93,8 @@ func hashFor(partitionKey string, explicit *string) (hashKey, error) {
 
 // PutRecords writes up to 500 records; each result reports its shard and sequence number, or its error.
 func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutRecordsOutput, error) {
+	st, lookupErr, refErr := s.lookupForWrite(ctx, in.StreamRef)
+	recordMax, requestMax := s.sizeLimits(st)
 	var c checker
 	switch {
 	case in.Records == nil:
@@ -68,15 +109,14 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		prefix := fmt.Sprintf("records.%d.member.", i+1)
 		c.str(prefix+"partitionKey", r.PartitionKey, true, 1, keyMaxLen, nil, "")
 		c.str(prefix+"explicitHashKey", r.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
-		c.blob(prefix+"data", r.Data, true, s.cfg.MaxRecordSize)
+		c.blob(prefix+"data", r.Data, true, recordMax)
 	}
-	c.streamRef(in.StreamRef)
+	c.v = append(c.v, refErr...)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.dataStream(ctx, in.StreamRef)
-	if err != nil {
-		return nil, err
+	if lookupErr != nil {
+		return nil, lookupErr
 	}
 
 	total := 0
@@ -84,23 +124,19 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 	for i := range in.Records {
 		r := &in.Records[i]
 		size := len(r.Data) + len(*r.PartitionKey)
-		if size > s.cfg.MaxRecordSize {
+		if size > recordMax {
 			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
-				"Record size of %d bytes exceeds the limit of %d bytes for record %d.", size, s.cfg.MaxRecordSize, i))
+				"Record size of %d bytes exceeds the limit of %d bytes for record %d.", size, recordMax, i))
 		}
 		total += size
-		k, err := hashFor(*r.PartitionKey, r.ExplicitHashKey)
+		sh, err := st.routeRecord(*r.PartitionKey, r.ExplicitHashKey)
 		if err != nil {
 			return nil, err
 		}
-		places[i].shard = st.route(k)
-		if places[i].shard == nil {
-			return nil, internal("put records", fmt.Errorf("no open shard holds hash key %s", k))
-		}
+		places[i].shard = sh
 	}
-	if total > s.cfg.MaxPutRecordsSize {
-		return nil, kerr.NewInvalidArgument(fmt.Sprintf(
-			"Records size exceeds %d MB limit", s.cfg.MaxPutRecordsSize/mib))
+	if total > requestMax {
+		return nil, kerr.NewInvalidArgument(fmt.Sprintf("Records size exceeds %d MB limit", requestMax/mib))
 	}
 
 	// Records over their shard's write limits fail one by one; the rest go in one Append per shard, all
@@ -142,6 +178,7 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		if err := s.store.Append(ctx, appends); err != nil {
 			return nil, internal("put records", err)
 		}
+		s.noteWrites(st, appends)
 	}
 	for i, p := range places {
 		if p.shard == nil {
@@ -175,30 +212,27 @@ func recordListValue(recs []PutRecordsRequestEntry) string {
 
 // PutRecord writes one record.
 func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
+	st, lookupErr, refErr := s.lookupForWrite(ctx, in.StreamRef)
+	recordMax, _ := s.sizeLimits(st)
 	var c checker
 	c.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, 0, 0, seqNumPattern, seqNumPatternText)
 	c.str("partitionKey", in.PartitionKey, true, 1, keyMaxLen, nil, "")
 	c.str("explicitHashKey", in.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
-	c.blob("data", in.Data, true, s.cfg.MaxRecordSize)
-	c.streamRef(in.StreamRef)
+	c.blob("data", in.Data, true, recordMax)
+	c.v = append(c.v, refErr...)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	st, err := s.dataStream(ctx, in.StreamRef)
-	if err != nil {
-		return nil, err
+	if lookupErr != nil {
+		return nil, lookupErr
 	}
-	if size := len(in.Data) + len(*in.PartitionKey); size > s.cfg.MaxRecordSize {
+	if size := len(in.Data) + len(*in.PartitionKey); size > recordMax {
 		return nil, kerr.NewInvalidArgument(fmt.Sprintf(
-			"Record size of %d bytes exceeds the limit of %d bytes.", size, s.cfg.MaxRecordSize))
+			"Record size of %d bytes exceeds the limit of %d bytes.", size, recordMax))
 	}
-	k, err := hashFor(*in.PartitionKey, in.ExplicitHashKey)
+	sh, err := st.routeRecord(*in.PartitionKey, in.ExplicitHashKey)
 	if err != nil {
 		return nil, err
-	}
-	sh := st.route(k)
-	if sh == nil {
-		return nil, internal("put record", fmt.Errorf("no open shard holds hash key %s", k))
 	}
 	now := s.now()
 	if s.cfg.ThroughputLimits {
@@ -215,6 +249,7 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 	if err := s.store.Append(ctx, appends); err != nil {
 		return nil, internal("put record", err)
 	}
+	s.noteWrites(st, appends)
 	return &PutRecordOutput{
 		ShardId:        sh.id,
 		SequenceNumber: recordSeq(sh.index, appends[0].Records[0].Offset),

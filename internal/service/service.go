@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kinesisd/internal/clock"
@@ -46,6 +48,10 @@ type Config struct {
 	ShardRecordsPerSecond, ShardBytesPerSecond int
 	// APIRateLimits turns on AWS's per-second rates on control-plane operations.
 	APIRateLimits bool
+	// ConsumerDelay is how long a new consumer stays CREATING and a deregistered one DELETING.
+	ConsumerDelay time.Duration
+	// OnDemandWindow is the window over which an ON_DEMAND shard's write load decides a split (default 60 s).
+	OnDemandWindow time.Duration
 }
 
 const (
@@ -63,6 +69,7 @@ const (
 	statusActive            = "ACTIVE"
 	statusDeleting          = "DELETING"
 	statusUpdating          = "UPDATING"
+	distributionAuto        = "AUTO"
 )
 
 func (c *Config) setDefaults() {
@@ -89,6 +96,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxGetRecordsSize == 0 {
 		c.MaxGetRecordsSize = 10 * mib
+	}
+	if c.OnDemandWindow == 0 {
+		c.OnDemandWindow = time.Minute
 	}
 	if c.ShardLimit == 0 {
 		c.ShardLimit = 500
@@ -165,7 +175,8 @@ func iteratorKey(ctx context.Context, st storage.Store) ([]byte, error) {
 	}
 }
 
-// streamDoc is a stream's metadata document as stored: one versioned document per stream.
+// streamDoc is a stream's metadata document as stored: one versioned document per stream, changed
+// only by compare-and-set (mutateStream), so every change is atomic, also on a distributed engine.
 type streamDoc struct {
 	Name           string     `json:"name"`
 	ID             uint64     `json:"id"` // incarnation: unique, never reused
@@ -180,6 +191,29 @@ type streamDoc struct {
 	NextShard      uint32     `json:"nextShard"`
 	Shards         []shardDoc `json:"shards"`
 	Tags           []tag      `json:"tags,omitempty"`
+
+	// ShardLevelMetrics are the enhanced-monitoring metrics enabled (EnableEnhancedMonitoring).
+	ShardLevelMetrics []string `json:"shardLevelMetrics,omitempty"`
+	// Policy is the stream's resource policy (PutResourcePolicy), a JSON document; "" for none.
+	Policy string `json:"policy,omitempty"`
+	// Consumers are the enhanced fan-out consumers registered on the stream.
+	Consumers []consumerDoc `json:"consumers,omitempty"`
+	// WarmThroughputMiBps is the target warm throughput of an ON_DEMAND stream (0: none).
+	WarmThroughputMiBps int `json:"warmThroughputMiBps,omitempty"`
+	// RecordDistribution is AUTO or USER_PARTITION_KEY ("": USER_PARTITION_KEY).
+	RecordDistribution string `json:"recordDistribution,omitempty"`
+	// ShardCountUpdates are the times (ms) of UpdateShardCount calls, for AWS's rolling-24-hour count.
+	ShardCountUpdates []int64 `json:"shardCountUpdates,omitempty"`
+}
+
+// consumerDoc is one enhanced fan-out consumer, kept in its stream's document.
+type consumerDoc struct {
+	Name         string `json:"name"`
+	CreatedMilli int64  `json:"created"` // the ARN's suffix is this in epoch seconds
+	Status       string `json:"status"`  // CREATING, ACTIVE, DELETING (settled by the service clock)
+	StatusMilli  int64  `json:"statusSince"`
+	Tags         []tag  `json:"tags,omitempty"`
+	Policy       string `json:"policy,omitempty"`
 }
 
 type tag struct {
@@ -202,7 +236,8 @@ type shardDoc struct {
 type stream struct {
 	doc     streamDoc
 	version uint64
-	open    []openShard // open shards in hash-key order, for routing
+	open    []openShard    // open shards in hash-key order, for routing
+	turn    *atomic.Uint64 // AUTO distribution: the next shard in turn (shared by settled copies)
 }
 
 type openShard struct {
@@ -296,7 +331,7 @@ func (s *Service) purge(ctx context.Context, st *stream) error {
 }
 
 func decodeStream(raw []byte, version uint64) (*stream, error) {
-	st := &stream{version: version}
+	st := &stream{version: version, turn: new(atomic.Uint64)}
 	if err := json.Unmarshal(raw, &st.doc); err != nil {
 		return nil, err
 	}
@@ -313,6 +348,47 @@ func decodeStream(raw []byte, version uint64) (*stream, error) {
 	}
 	sortOpen(st.open)
 	return st, nil
+}
+
+// mutateStream applies change to the current document of stream name and saves it with compare-and-set,
+// retrying from a fresh read when another change got in first. change sees the settled document and
+// returns a kerr error to refuse; then nothing is written. It returns the stream as saved.
+func (s *Service) mutateStream(ctx context.Context, name string, change func(doc *streamDoc) error) (*stream, error) {
+	for {
+		st, err := s.loadStream(ctx, name)
+		if err != nil {
+			return nil, internal("load stream", err)
+		}
+		if st == nil {
+			return nil, kerr.StreamNotFound(name, s.cfg.Account)
+		}
+		doc := cloneDoc(&st.doc)
+		if err := change(&doc); err != nil {
+			return nil, err
+		}
+		err = s.saveStream(ctx, &doc, st.version)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, internal("save stream", err)
+		}
+		return s.loadStream(ctx, name)
+	}
+}
+
+// cloneDoc deep-copies a document so that a change never touches a cached one.
+func cloneDoc(d *streamDoc) streamDoc {
+	c := *d
+	c.Shards = slices.Clone(d.Shards)
+	c.Tags = slices.Clone(d.Tags)
+	c.ShardLevelMetrics = slices.Clone(d.ShardLevelMetrics)
+	c.ShardCountUpdates = slices.Clone(d.ShardCountUpdates)
+	c.Consumers = slices.Clone(d.Consumers)
+	for i := range c.Consumers {
+		c.Consumers[i].Tags = slices.Clone(d.Consumers[i].Tags)
+	}
+	return c
 }
 
 // saveStream writes doc with compare-and-set on version (0: create).

@@ -1,0 +1,53 @@
+package service
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// resourceARN is a parsed stream or consumer ARN:
+// arn:<partition>:kinesis:<region>:<account>:stream/<name>[/consumer/<consumer>:<creation epoch seconds>].
+type resourceARN struct {
+	Region, Account, Stream string
+	Consumer                string // "" for a stream ARN
+	ConsumerSecs            int64  // the consumer's creation time, epoch seconds
+}
+
+// parseResourceARN parses a stream or consumer ARN; ok is false for anything else.
+func parseResourceARN(arn string) (a resourceARN, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "kinesis" {
+		return resourceARN{}, false
+	}
+	a.Region, a.Account = parts[3], parts[4]
+	rest, isStream := strings.CutPrefix(parts[5], "stream/")
+	if !isStream {
+		return resourceARN{}, false
+	}
+	name, consumer, hasConsumer := strings.Cut(rest, "/consumer/")
+	if !namePattern.MatchString(name) || len(name) > 128 {
+		return resourceARN{}, false
+	}
+	a.Stream = name
+	if !hasConsumer {
+		return a, true
+	}
+	cname, secs, found := strings.Cut(consumer, ":")
+	n, err := strconv.ParseInt(secs, 10, 64)
+	if !found || err != nil || n < 0 || !namePattern.MatchString(cname) || len(cname) > 128 {
+		return resourceARN{}, false
+	}
+	a.Consumer, a.ConsumerSecs = cname, n
+	return a, true
+}
+
+// consumerARN is the ARN of consumer c of stream: a new one for every registration.
+func (s *Service) consumerARN(stream string, c *consumerDoc) string {
+	return fmt.Sprintf("%s/consumer/%s:%d", s.arn(stream), c.Name, c.CreatedMilli/1000)
+}
+
+// isLocal tells whether a parsed ARN is in this service's account and region.
+func (s *Service) isLocal(a resourceARN) bool {
+	return a.Account == s.cfg.Account && a.Region == s.cfg.Region
+}
