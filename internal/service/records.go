@@ -72,6 +72,13 @@ func (st *stream) routeRecord(partitionKey string, explicit *string) (*openShard
 	return sh, nil
 }
 
+func isDryRun(b *bool) bool { return b != nil && *b }
+
+// errDryRun is the answer to a DryRun request that passed every check; nothing was changed.
+func errDryRun() error {
+	return kerr.NewDryRunOperation("Request would have succeeded, but DryRun flag is set.")
+}
+
 // placement is where one request record goes.
 type placement struct {
 	shard *openShard
@@ -137,6 +144,10 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 	}
 	if total > requestMax {
 		return nil, kerr.NewInvalidArgument(fmt.Sprintf("Records size exceeds %d MB limit", requestMax/mib))
+	}
+
+	if isDryRun(in.DryRun) {
+		return nil, errDryRun()
 	}
 
 	// Records over their shard's write limits fail one by one; the rest go in one Append per shard, all
@@ -233,6 +244,9 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 	sh, err := st.routeRecord(*in.PartitionKey, in.ExplicitHashKey)
 	if err != nil {
 		return nil, err
+	}
+	if isDryRun(in.DryRun) {
+		return nil, errDryRun()
 	}
 	now := s.now()
 	if s.cfg.ThroughputLimits {
@@ -345,6 +359,9 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 		}
 		offset = max(offset, sh.StartOffset)
 	}
+	if isDryRun(in.DryRun) {
+		return nil, errDryRun()
+	}
 	token, err := s.sealer.Seal(iterator.Position{
 		StreamName: st.doc.Name, StreamID: st.doc.ID, Shard: sh.Index, Offset: offset, Issued: now,
 	})
@@ -384,6 +401,9 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 	sh := st.shard(pos.Shard)
 	if sh == nil {
 		return nil, kerr.NewInvalidArgument("Invalid ShardIterator.")
+	}
+	if isDryRun(in.DryRun) {
+		return nil, errDryRun()
 	}
 	limit := getRecordsDefaultLimit
 	if in.Limit != nil {

@@ -14,6 +14,8 @@ import (
 type StreamRef struct {
 	StreamName *string `json:"StreamName,omitempty"`
 	StreamARN  *string `json:"StreamARN,omitempty"`
+	// StreamId is accepted and ignored: the API reserves it ("Not Implemented. Reserved for future use").
+	StreamId *string `json:"StreamId,omitempty"`
 }
 
 // Timestamp is a point in time as the API carries it. In JSON it is epoch seconds with a millisecond
@@ -127,6 +129,7 @@ type PutRecordInput struct {
 	PartitionKey              *string `json:"PartitionKey,omitempty"`
 	ExplicitHashKey           *string `json:"ExplicitHashKey,omitempty"`
 	SequenceNumberForOrdering *string `json:"SequenceNumberForOrdering,omitempty"`
+	DryRun                    *bool   `json:"DryRun,omitempty"`
 }
 
 // PutRecordOutput is the output of PutRecord.
@@ -140,6 +143,7 @@ type PutRecordOutput struct {
 type PutRecordsInput struct {
 	StreamRef
 	Records []PutRecordsRequestEntry `json:"Records"`
+	DryRun  *bool                    `json:"DryRun,omitempty"`
 }
 
 // PutRecordsRequestEntry is one record of a PutRecords request.
@@ -171,6 +175,7 @@ type GetShardIteratorInput struct {
 	ShardIteratorType      *string    `json:"ShardIteratorType,omitempty"`
 	StartingSequenceNumber *string    `json:"StartingSequenceNumber,omitempty"`
 	Timestamp              *Timestamp `json:"Timestamp,omitempty"`
+	DryRun                 *bool      `json:"DryRun,omitempty"`
 }
 
 // GetShardIteratorOutput is the output of GetShardIterator.
@@ -183,6 +188,8 @@ type GetRecordsInput struct {
 	ShardIterator *string `json:"ShardIterator,omitempty"`
 	Limit         *int64  `json:"Limit,omitempty"`
 	StreamARN     *string `json:"StreamARN,omitempty"`
+	StreamId      *string `json:"StreamId,omitempty"` // accepted and ignored, as in StreamRef
+	DryRun        *bool   `json:"DryRun,omitempty"`
 }
 
 // GetRecordsOutput is the output of GetRecords.

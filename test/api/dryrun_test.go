@@ -1,0 +1,68 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"kinesisd/internal/kinesistest"
+)
+
+// TestDryRun: a DryRun request runs every check, changes nothing and answers DryRunOperationException;
+// a DryRun request that fails a check gets that check's error.
+func TestDryRun(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		c := s.Client
+		createStream(t, c, "dry", 1)
+		if _, err := c.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("dry"), PartitionKey: aws.String("k"), Data: []byte("real"),
+			StreamId: aws.String("reserved-and-ignored")}); err != nil {
+			t.Fatalf("PutRecord with StreamId: %v", err)
+		}
+		it, err := c.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: aws.String("dry"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := takeSnapshot(t, c, "dry", 1)
+		yes := aws.Bool(true)
+		passing := map[string]func(context.Context) error{
+			"PutRecord": func(ctx context.Context) error {
+				_, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("dry"), PartitionKey: aws.String("k"), Data: []byte("x"), DryRun: yes})
+				return err
+			},
+			"PutRecords": func(ctx context.Context) error {
+				_, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("dry"), Records: entries(10, 10, "k"), DryRun: yes})
+				return err
+			},
+			"GetShardIterator": func(ctx context.Context) error {
+				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("dry"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeLatest, DryRun: yes})
+				return err
+			},
+			"GetRecords": func(ctx context.Context) error {
+				_, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator, DryRun: yes})
+				return err
+			},
+		}
+		for name, call := range passing {
+			err := call(t.Context())
+			var dry *types.DryRunOperationException
+			if !errors.As(err, &dry) {
+				t.Errorf("%s DryRun: %v, want DryRunOperationException", name, err)
+			}
+			wantAPIError(t, err, "DryRunOperationException", 400, "Request would have succeeded, but DryRun flag is set.")
+		}
+		if err := before.equal(takeSnapshot(t, c, "dry", 1)); err != nil {
+			t.Fatalf("a DryRun changed the stream: %v", err)
+		}
+		// Checks still run: a DryRun naming a missing stream is refused as without DryRun.
+		_, err = c.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("absent"), PartitionKey: aws.String("k"), Data: []byte("x"), DryRun: yes})
+		wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream absent under account 000000000000 not found.")
+		_, err = c.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String("dry"), Records: []types.PutRecordsRequestEntry{}, DryRun: yes})
+		wantAPIError(t, err, "ValidationException", 400, "1 validation error detected: Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1")
+		_, err = c.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: aws.String("AAAAAAAAAAEbogus"), DryRun: yes})
+		wantAPIError(t, err, "InvalidArgumentException", 400, "Invalid ShardIterator.")
+	})
+}
