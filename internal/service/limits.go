@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/storage"
 )
 
 // rateWindows counts usage per key in fixed one-second windows of the service's clock, so that limits
@@ -21,6 +22,7 @@ type rateWindow struct {
 	second int64
 	count  int
 	bytes  int
+	until  int64 // ms: calls before this time are refused (reads after a large GetRecords); kept across seconds
 }
 
 func newRateWindows() *rateWindows { return &rateWindows{windows: make(map[any]*rateWindow)} }
@@ -37,7 +39,7 @@ func (r *rateWindows) window(key any, now time.Time) *rateWindow {
 		r.windows[key] = w
 	}
 	if w.second != sec {
-		*w = rateWindow{second: sec}
+		*w = rateWindow{second: sec, until: w.until}
 	}
 	return w
 }
@@ -45,7 +47,7 @@ func (r *rateWindows) window(key any, now time.Time) *rateWindow {
 // sweep forgets windows of past seconds, bounding memory when keys come and go.
 func (r *rateWindows) sweep(sec int64) {
 	for k, w := range r.windows {
-		if w.second != sec {
+		if w.second != sec && w.until <= sec*1000 {
 			delete(r.windows, k)
 		}
 	}
@@ -59,6 +61,70 @@ func (s *Service) admitWrite(w *rateWindow, size int) bool {
 	w.count++
 	w.bytes += size
 	return true
+}
+
+// Per-shard read limits (AWS): GetRecords 5 calls and 2 MiB per second, GetShardIterator 5 calls per
+// second; a GetRecords response over 2 MiB blocks the shard's reads for as long as 2 MiB/s takes to
+// return it (10 MiB: the next 5 seconds).
+const (
+	readCallsPerSecond     = 5
+	readBytesPerSecond     = 2 * mib
+	iteratorCallsPerSecond = 5
+)
+
+type readKey struct {
+	shard    storage.ShardRef
+	iterator bool // GetShardIterator's window, apart from GetRecords'
+}
+
+// admitRead reserves one GetRecords call on shard, or returns the throttling error.
+func (s *Service) admitRead(st *stream, shard uint32, now time.Time) error {
+	if !s.cfg.ThroughputLimits {
+		return nil
+	}
+	s.reads.mu.Lock()
+	w := s.reads.window(readKey{shard: st.ref(shard)}, now)
+	ok := now.UnixMilli() >= w.until && w.count < readCallsPerSecond && w.bytes < readBytesPerSecond
+	if ok {
+		w.count++
+	}
+	s.reads.mu.Unlock()
+	if ok {
+		return nil
+	}
+	return kerr.NewProvisionedThroughputExceeded(throughputExceeded(shardID(shard), st.doc.Name, s.cfg.Account))
+}
+
+// noteRead counts the bytes a GetRecords call returned against the shard's read rate.
+func (s *Service) noteRead(st *stream, shard uint32, now time.Time, bytes int) {
+	if !s.cfg.ThroughputLimits || bytes == 0 {
+		return
+	}
+	s.reads.mu.Lock()
+	w := s.reads.window(readKey{shard: st.ref(shard)}, now)
+	w.bytes += bytes
+	if bytes > readBytesPerSecond {
+		w.until = now.UnixMilli() + int64(bytes)*1000/readBytesPerSecond
+	}
+	s.reads.mu.Unlock()
+}
+
+// admitIterator reserves one GetShardIterator call on shard, or returns the throttling error.
+func (s *Service) admitIterator(st *stream, shard uint32, now time.Time) error {
+	if !s.cfg.ThroughputLimits {
+		return nil
+	}
+	s.reads.mu.Lock()
+	w := s.reads.window(readKey{shard: st.ref(shard), iterator: true}, now)
+	ok := w.count < iteratorCallsPerSecond
+	if ok {
+		w.count++
+	}
+	s.reads.mu.Unlock()
+	if ok {
+		return nil
+	}
+	return kerr.NewProvisionedThroughputExceeded(throughputExceeded(shardID(shard), st.doc.Name, s.cfg.Account))
 }
 
 func throughputExceeded(shard, stream, account string) string {

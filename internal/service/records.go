@@ -36,14 +36,14 @@ func maxTime(a, b time.Time) time.Time {
 // lookupForWrite finds the stream a write names before validation, so that validation can use the
 // stream's record size limit; the lookup's own error is reported only after validation passes, as
 // AWS orders them. refErr holds the StreamName/StreamARN constraint failures.
-func (s *Service) lookupForWrite(ctx context.Context, ref StreamRef) (st *stream, lookupErr error, refErr kerr.Validations) {
+func (s *Service) lookupForWrite(ctx context.Context, ref StreamRef) (st *stream, refErr kerr.Validations, lookupErr error) {
 	var c checker
 	c.streamRef(ref)
 	if len(c.v) > 0 {
-		return nil, nil, c.v
+		return nil, c.v, nil
 	}
 	st, lookupErr = s.dataStream(ctx, ref)
-	return st, lookupErr, nil
+	return st, nil, lookupErr
 }
 
 // sizeLimits are the largest record (data + partition key) and PutRecords request st takes: the
@@ -100,7 +100,7 @@ func hashFor(partitionKey string, explicit *string) (hashKey, error) {
 
 // PutRecords writes up to 500 records; each result reports its shard and sequence number, or its error.
 func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutRecordsOutput, error) {
-	st, lookupErr, refErr := s.lookupForWrite(ctx, in.StreamRef)
+	st, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
 	recordMax, requestMax := s.sizeLimits(st)
 	var c checker
 	switch {
@@ -223,7 +223,7 @@ func recordListValue(recs []PutRecordsRequestEntry) string {
 
 // PutRecord writes one record.
 func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
-	st, lookupErr, refErr := s.lookupForWrite(ctx, in.StreamRef)
+	st, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
 	recordMax, _ := s.sizeLimits(st)
 	var c checker
 	c.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, 0, 0, seqNumPattern, seqNumPatternText)
@@ -362,6 +362,9 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 	if isDryRun(in.DryRun) {
 		return nil, errDryRun()
 	}
+	if err := s.admitIterator(st, sh.Index, now); err != nil {
+		return nil, err
+	}
 	token, err := s.sealer.Seal(iterator.Position{
 		StreamName: st.doc.Name, StreamID: st.doc.ID, Shard: sh.Index, Offset: offset, Issued: now,
 	})
@@ -405,6 +408,9 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 	if isDryRun(in.DryRun) {
 		return nil, errDryRun()
 	}
+	if err := s.admitRead(st, sh.Index, now); err != nil {
+		return nil, err
+	}
 	limit := getRecordsDefaultLimit
 	if in.Limit != nil {
 		limit = int(*in.Limit)
@@ -425,6 +431,11 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 		}
 	}
 	out := &GetRecordsOutput{Records: make([]Record, len(recs))}
+	returned := 0
+	for i := range recs {
+		returned += recs[i].Size()
+	}
+	s.noteRead(st, sh.Index, now, returned)
 	for i := range recs {
 		r := &recs[i]
 		if r.Data == nil {

@@ -123,6 +123,7 @@ type Service struct {
 	cache map[string]*cachedStream // decoded stream documents by meta key
 
 	writes *rateWindows // per-shard write limits
+	reads  *rateWindows // per-shard read limits
 	calls  *rateWindows // control-plane call rates
 }
 
@@ -153,6 +154,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		sealer: sealer,
 		cache:  make(map[string]*cachedStream),
 		writes: newRateWindows(),
+		reads:  newRateWindows(),
 		calls:  newRateWindows(),
 	}, nil
 }

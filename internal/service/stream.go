@@ -54,25 +54,20 @@ func (s *Service) streamName(ref StreamRef) (string, error) {
 		return *ref.StreamName, nil
 	}
 	arn := *ref.StreamARN
-	// arn:<partition>:kinesis:<region>:<account>:stream/<name>
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || !strings.HasPrefix(parts[5], "stream/") {
+	a, ok := parseResourceARN(arn)
+	if !ok || a.Consumer != "" {
 		return "", kerr.NewInvalidArgument(fmt.Sprintf("StreamARN %s is invalid.", arn))
 	}
-	region, account, name := parts[3], parts[4], strings.TrimPrefix(parts[5], "stream/")
-	if !namePattern.MatchString(name) || len(name) > 128 {
-		return "", kerr.NewInvalidArgument(fmt.Sprintf("StreamARN %s is invalid.", arn))
-	}
-	if ref.StreamName != nil && *ref.StreamName != name {
+	if ref.StreamName != nil && *ref.StreamName != a.Stream {
 		return "", kerr.NewInvalidArgument(fmt.Sprintf("StreamName %s and StreamARN %s do not name the same stream.", *ref.StreamName, arn))
 	}
-	if account != s.cfg.Account || region != s.cfg.Region {
-		return "", kerr.StreamNotFound(name, account)
+	if !s.isLocal(a) {
+		return "", kerr.StreamNotFound(a.Stream, a.Account)
 	}
-	return name, nil
+	return a.Stream, nil
 }
 
-// activeStream resolves ref and returns the stream, or ResourceNotFoundException.
+// findStream resolves ref and returns the stream, or ResourceNotFoundException.
 func (s *Service) findStream(ctx context.Context, ref StreamRef) (*stream, error) {
 	name, err := s.streamName(ref)
 	if err != nil {
@@ -183,26 +178,29 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 	if err != nil {
 		return err
 	}
-	if st.doc.Status == statusCreating {
-		return notActive(st, s.cfg.Account)
+	_, err = s.mutateStream(ctx, st.doc.Name, func(doc *streamDoc) error {
+		switch doc.Status {
+		case statusCreating:
+			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		case statusDeleting:
+			return errAlreadyDeleting
+		}
+		doc.Status, doc.StatusMilli = statusDeleting, s.now().UnixMilli()
+		return nil
+	})
+	// With no delay the stream is purged by the reload in mutateStream, which then finds nothing.
+	if errors.Is(err, errAlreadyDeleting) || isStreamNotFound(err) {
+		return nil
 	}
-	if st.doc.Status == statusDeleting {
-		return nil // already on its way
-	}
-	doc := st.doc
-	doc.Status, doc.StatusMilli = statusDeleting, s.now().UnixMilli()
-	err = s.saveStream(ctx, &doc, st.version)
-	if errors.Is(err, storage.ErrConflict) {
-		return kerr.NewResourceInUse(fmt.Sprintf("Stream %s under account %s is being changed, try again.", st.doc.Name, s.cfg.Account))
-	}
-	if err != nil {
-		return internal("delete stream", err)
-	}
-	// With no delay the stream goes now; otherwise the first read after the delay purges it.
-	if _, err := s.loadStream(ctx, st.doc.Name); err != nil {
-		return internal("delete stream", err)
-	}
-	return nil
+	return err
+}
+
+// errAlreadyDeleting stops a DeleteStream of a stream already DELETING: nothing to change.
+var errAlreadyDeleting = errors.New("already deleting")
+
+func isStreamNotFound(err error) bool {
+	var rnf *kerr.ResourceNotFound
+	return errors.As(err, &rnf)
 }
 
 // notActive is the error for an operation that needs an ACTIVE stream.

@@ -26,7 +26,7 @@ func TestDryRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := takeSnapshot(t, c, "dry", 1)
+		before := takeSnapshot(t, s, "dry", 1)
 		yes := aws.Bool(true)
 		passing := map[string]func(context.Context) error{
 			"PutRecord": func(ctx context.Context) error {
@@ -54,7 +54,7 @@ func TestDryRun(t *testing.T) {
 			}
 			wantAPIError(t, err, "DryRunOperationException", 400, "Request would have succeeded, but DryRun flag is set.")
 		}
-		if err := before.equal(takeSnapshot(t, c, "dry", 1)); err != nil {
+		if err := before.equal(takeSnapshot(t, s, "dry", 1)); err != nil {
 			t.Fatalf("a DryRun changed the stream: %v", err)
 		}
 		// Checks still run: a DryRun naming a missing stream is refused as without DryRun.

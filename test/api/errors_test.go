@@ -33,7 +33,7 @@ func TestBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := takeSnapshot(t, c, "good", 2)
+		before := takeSnapshot(t, s, "good", 2)
 		mib := 1 << 20
 		records := func(n, size int) []types.PutRecordsRequestEntry {
 			out := make([]types.PutRecordsRequestEntry, n)
@@ -161,7 +161,7 @@ func TestBadInput(t *testing.T) {
 				if tt.prefix != "" {
 					wantPrefix(t, err, tt.code, tt.prefix)
 				}
-				if err := before.equal(takeSnapshot(t, c, "good", 2)); err != nil {
+				if err := before.equal(takeSnapshot(t, s, "good", 2)); err != nil {
 					t.Fatalf("bad input changed the stream: %v", err)
 				}
 			})
@@ -199,7 +199,7 @@ func TestBadInput(t *testing.T) {
 				if hdr.Get("x-amzn-RequestId") == "" || hdr.Get("x-amz-id-2") == "" {
 					t.Error("missing request id headers")
 				}
-				if err := before.equal(takeSnapshot(t, c, "good", 2)); err != nil {
+				if err := before.equal(takeSnapshot(t, s, "good", 2)); err != nil {
 					t.Fatalf("bad input changed the stream: %v", err)
 				}
 			})
@@ -260,7 +260,9 @@ func TestHTTP2(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	recs := readShard(t, c, "h2", "shardId-000000000000")
+	h2s := *s
+	h2s.Client = c // read back over HTTP/2 too
+	recs := readShard(t, &h2s, "h2", "shardId-000000000000")
 	if len(recs) != 3 || !bytes.Equal(recs[2].Data, data[:len(data)-1]) {
 		t.Fatalf("read %d records back over HTTP/2", len(recs))
 	}

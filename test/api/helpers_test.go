@@ -42,23 +42,48 @@ func createStream(t *testing.T, c *kinesis.Client, name string, shards int32) {
 	}
 }
 
-// readShard reads a shard from TRIM_HORIZON until a read returns nothing.
-func readShard(t *testing.T, c *kinesis.Client, stream, shard string) []types.Record {
+// throttled calls f until it is not refused with ProvisionedThroughputExceededException, moving the
+// server's fake clock a second on after each refusal: tests read as fast as they like without
+// weakening the per-shard read limits.
+func throttled[T any](t *testing.T, s *kinesistest.Server, f func() (T, error)) (T, error) {
 	t.Helper()
-	it, err := c.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{
-		StreamName: aws.String(stream), ShardId: aws.String(shard), ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
-	})
-	if err != nil {
-		t.Fatalf("GetShardIterator %s: %v", shard, err)
+	for range 30 {
+		out, err := f()
+		var pte *types.ProvisionedThroughputExceededException
+		if !errors.As(err, &pte) {
+			return out, err
+		}
+		s.Clock.Advance(time.Second)
 	}
-	return readAll(t, c, *it.ShardIterator)
+	return f()
 }
 
-func readAll(t *testing.T, c *kinesis.Client, iter string) []types.Record {
+// getIterator is GetShardIterator through throttled.
+func getIterator(t *testing.T, s *kinesistest.Server, in *kinesis.GetShardIteratorInput) string {
+	t.Helper()
+	out, err := throttled(t, s, func() (*kinesis.GetShardIteratorOutput, error) { return s.Client.GetShardIterator(t.Context(), in) })
+	if err != nil {
+		t.Fatalf("GetShardIterator %s %s: %v", aws.ToString(in.ShardId), in.ShardIteratorType, err)
+	}
+	return *out.ShardIterator
+}
+
+// readShard reads a shard from TRIM_HORIZON until a read returns nothing.
+func readShard(t *testing.T, s *kinesistest.Server, stream, shard string) []types.Record {
+	t.Helper()
+	return readAll(t, s, getIterator(t, s, &kinesis.GetShardIteratorInput{
+		StreamName: aws.String(stream), ShardId: aws.String(shard), ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
+	}))
+}
+
+// readAll follows an iterator until a read returns nothing or the shard ends.
+func readAll(t *testing.T, s *kinesistest.Server, iter string) []types.Record {
 	t.Helper()
 	var out []types.Record
 	for range 10000 {
-		res, err := c.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: aws.String(iter)})
+		res, err := throttled(t, s, func() (*kinesis.GetRecordsOutput, error) {
+			return s.Client.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: aws.String(iter)})
+		})
 		if err != nil {
 			t.Fatalf("GetRecords: %v", err)
 		}
@@ -81,19 +106,19 @@ type snapshot struct {
 	summary types.StreamDescriptionSummary
 }
 
-func takeSnapshot(t *testing.T, c *kinesis.Client, stream string, shards int) snapshot {
+func takeSnapshot(t *testing.T, s *kinesistest.Server, stream string, shards int) snapshot {
 	t.Helper()
-	s := snapshot{records: map[string][]types.Record{}}
+	snap := snapshot{records: map[string][]types.Record{}}
 	for i := range shards {
 		id := fmt.Sprintf("shardId-%012d", i)
-		s.records[id] = readShard(t, c, stream, id)
+		snap.records[id] = readShard(t, s, stream, id)
 	}
-	sum, err := c.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+	sum, err := s.Client.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
 	if err != nil {
 		t.Fatalf("DescribeStreamSummary: %v", err)
 	}
-	s.summary = *sum.StreamDescriptionSummary
-	return s
+	snap.summary = *sum.StreamDescriptionSummary
+	return snap
 }
 
 func (a snapshot) equal(b snapshot) error {

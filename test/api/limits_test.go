@@ -67,7 +67,7 @@ func TestThroughputLimits(t *testing.T) {
 			t.Fatal("limit did not reset after a second")
 		}
 		// Only acknowledged records were stored.
-		if n := len(readShard(t, c, "busy", shardFor("a", nil, 2))); n != 1000+2+1 {
+		if n := len(readShard(t, s, "busy", shardFor("a", nil, 2))); n != 1000+2+1 {
 			t.Errorf("%d records stored on the busy shard, want 1003", n)
 		}
 	})
@@ -217,11 +217,11 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("tables hold %d bytes before retention, want the 20 MB of records", n)
 	}
 	s.Clock.Advance(23 * time.Hour) // the first records are exactly 24 hours old: still there
-	if n := len(readShard(t, c, "old", "shardId-000000000000")); n != 20001 {
+	if n := len(readShard(t, s, "old", "shardId-000000000000")); n != 20001 {
 		t.Fatalf("at 24 hours: %d records, want 20001", n)
 	}
 	s.Clock.Advance(time.Millisecond)
-	recs := readShard(t, c, "old", "shardId-000000000000")
+	recs := readShard(t, s, "old", "shardId-000000000000")
 	if len(recs) != 1 || string(recs[0].Data) != "young" {
 		t.Fatalf("past 24 hours TRIM_HORIZON read %d records", len(recs))
 	}
@@ -230,7 +230,7 @@ func TestRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recs := readAll(t, c, *it.ShardIterator); len(recs) != 1 || string(recs[0].Data) != "young" {
+	if recs := readAll(t, s, *it.ShardIterator); len(recs) != 1 || string(recs[0].Data) != "young" {
 		t.Fatalf("AT_TIMESTAMP before the horizon read %d records", len(recs))
 	}
 	// The background loop deletes the expired records and the space comes back: the 20 MB of records
@@ -242,7 +242,69 @@ func TestRetention(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if recs := readShard(t, c, "old", "shardId-000000000000"); len(recs) != 1 {
+	if recs := readShard(t, s, "old", "shardId-000000000000"); len(recs) != 1 {
 		t.Fatalf("after trimming: %d records", len(recs))
+	}
+}
+
+func TestReadLimits(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		createStream(t, c, "reads", 1)
+		const shard = "shardId-000000000000"
+		wantMsg := "Rate exceeded for shard shardId-000000000000 in stream reads under account 000000000000."
+		iterIn := &kinesis.GetShardIteratorInput{StreamName: aws.String("reads"), ShardId: aws.String(shard), ShardIteratorType: types.ShardIteratorTypeTrimHorizon}
+		var iters []string
+		for i := range 5 {
+			out, err := c.GetShardIterator(ctx, iterIn)
+			if err != nil {
+				t.Fatalf("GetShardIterator %d: %v", i, err)
+			}
+			iters = append(iters, *out.ShardIterator)
+		}
+		_, err := c.GetShardIterator(ctx, iterIn)
+		wantAPIError(t, err, "ProvisionedThroughputExceededException", 400, wantMsg)
+
+		for i := range 5 {
+			if _, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(iters[i])}); err != nil {
+				t.Fatalf("GetRecords %d: %v", i, err)
+			}
+		}
+		_, err = c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(iters[0])})
+		wantAPIError(t, err, "ProvisionedThroughputExceededException", 400, wantMsg)
+
+		// A new second: new allowances. Then 3 MiB written (1 MiB per second, the write limit) and read
+		// in one response: the shard's reads are refused for the 1.5 s that 2 MiB/s takes to return it.
+		for range 3 {
+			s.Clock.Advance(time.Second)
+			if _, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("reads"), Records: entries(4, 256<<10-1, "k")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Clock.Advance(time.Second)
+		it := getIterator(t, s, iterIn)
+		res, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(it)})
+		if err != nil || len(res.Records) != 12 {
+			t.Fatalf("large read: %v, %d records", err, len(res.Records))
+		}
+		s.Clock.Advance(1400 * time.Millisecond)
+		_, err = c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: res.NextShardIterator})
+		wantAPIError(t, err, "ProvisionedThroughputExceededException", 400, wantMsg)
+		s.Clock.Advance(100 * time.Millisecond)
+		if _, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: res.NextShardIterator}); err != nil {
+			t.Fatalf("after 1.5 s: %v", err)
+		}
+	})
+	// Off with -throughput-limits=false.
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) { c.ThroughputLimits = false }})
+	createStream(t, s.Client, "free", 1)
+	for i := range 20 {
+		it, err := s.Client.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: aws.String("free"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeLatest})
+		if err != nil {
+			t.Fatalf("limits off, GetShardIterator %d: %v", i, err)
+		}
+		if _, err := s.Client.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator}); err != nil {
+			t.Fatalf("limits off, GetRecords %d: %v", i, err)
+		}
 	}
 }

@@ -71,7 +71,7 @@ func TestDescribeStreamPaging(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s with StartingSequenceNumber: %v", typ, err)
 			}
-			recs := readAll(t, c, *it.ShardIterator)
+			recs := readAll(t, s, *it.ShardIterator)
 			if len(recs) != 1 || *recs[0].SequenceNumber != *put.SequenceNumber {
 				t.Errorf("%s with StartingSequenceNumber read %d records", typ, len(recs))
 			}

@@ -90,7 +90,7 @@ func TestPutRecordsReadBack(t *testing.T) {
 			t.Errorf("hash key 0 went to %s", got)
 		}
 		for shard, idx := range byShard {
-			got := readShard(t, c, "orders", shard)
+			got := readShard(t, s, "orders", shard)
 			if len(got) != len(idx) {
 				t.Fatalf("%s: read %d records, put %d", shard, len(got), len(idx))
 			}
@@ -121,14 +121,10 @@ func TestShardIteratorTypes(t *testing.T) {
 		const shard = "shardId-000000000000"
 		iter := func(typ types.ShardIteratorType, seq *string, ts *time.Time) string {
 			t.Helper()
-			out, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
+			return getIterator(t, s, &kinesis.GetShardIteratorInput{
 				StreamName: aws.String("events"), ShardId: aws.String(shard), ShardIteratorType: typ,
 				StartingSequenceNumber: seq, Timestamp: ts,
 			})
-			if err != nil {
-				t.Fatalf("GetShardIterator %s: %v", typ, err)
-			}
-			return *out.ShardIterator
 		}
 		latest := iter(types.ShardIteratorTypeLatest, nil, nil)
 		var seqs []string
@@ -169,7 +165,7 @@ func TestShardIteratorTypes(t *testing.T) {
 			{"LATEST after the puts", iter(types.ShardIteratorTypeLatest, nil, nil), nil},
 		}
 		for _, tt := range tests {
-			if got := dataOf(readAll(t, c, tt.iter)); !bytes.Equal(got, tt.want) {
+			if got := dataOf(readAll(t, s, tt.iter)); !bytes.Equal(got, tt.want) {
 				t.Errorf("%s: read %v, want %v", tt.name, got, tt.want)
 			}
 		}
@@ -271,7 +267,7 @@ func TestRecreatedStreamRefusesOldIterator(t *testing.T) {
 		_, err = c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
 		wantAPIError(t, err, "InvalidArgumentException", 400, "Invalid ShardIterator.")
 		// The new stream starts empty: the old incarnation's records are gone.
-		if recs := readShard(t, c, "again", "shardId-000000000000"); len(recs) != 0 {
+		if recs := readShard(t, s, "again", "shardId-000000000000"); len(recs) != 0 {
 			t.Errorf("recreated stream has %d old records", len(recs))
 		}
 	})
@@ -294,13 +290,13 @@ func TestRestartKeepsStreamsAndRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := takeSnapshot(t, s.Client, "durable", 2)
+	before := takeSnapshot(t, s, "durable", 2)
 	if err := s.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
 	s2 := kinesistest.Start(t, e, kinesistest.Options{Dir: dir, Clock: s.Clock})
-	after := takeSnapshot(t, s2.Client, "durable", 2)
+	after := takeSnapshot(t, s2, "durable", 2)
 	if err := before.equal(after); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
