@@ -32,6 +32,7 @@ type Config struct {
 	RetentionInterval time.Duration // how often expired records are deleted from storage
 	ConsumerDelay     time.Duration // how long a new consumer stays CREATING (and a deregistered one DELETING)
 	OnDemandWindow    time.Duration // the window over which an ON_DEMAND shard's load is measured for scaling
+	PprofListen       string        // if set, the address of a net/http/pprof server (profiling)
 }
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
@@ -61,6 +62,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Minute, "how often records past retention are deleted from storage")
 	fs.DurationVar(&c.ConsumerDelay, "consumer-delay", 0, "how long a new consumer stays CREATING, and a deregistered one DELETING")
 	fs.DurationVar(&c.OnDemandWindow, "on-demand-window", time.Minute, "window over which an ON_DEMAND shard's load decides a split")
+	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address for Go's pprof profiling endpoints (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))
 	}

@@ -28,11 +28,41 @@ func streamOps(svc *service.Service) map[string]opFunc {
 		"ListStreams":           call(svc.ListStreams),
 		"ListShards":            call(svc.ListShards),
 		"PutRecord":             call(svc.PutRecord),
-		"PutRecords":            call(svc.PutRecords),
+		"PutRecords":            putRecords(svc),
 		"GetShardIterator":      call(svc.GetShardIterator),
-		"GetRecords":            call(svc.GetRecords),
+		"GetRecords":            getRecords(svc),
 	}
 }
+
+// putRecords decodes with the PutRecords fast path.
+func putRecords(svc *service.Service) opFunc {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(service.PutRecordsInput)
+		if err := awsjson.DecodePutRecords(body, in); err != nil {
+			return nil, err
+		}
+		return svc.PutRecords(ctx, in)
+	}
+}
+
+// getRecords encodes with the GetRecords fast path.
+func getRecords(svc *service.Service) opFunc {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(service.GetRecordsInput)
+		if err := awsjson.Decode(body, in); err != nil {
+			return nil, err
+		}
+		out, err := svc.GetRecords(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		b, err := awsjson.EncodeGetRecords(out)
+		return encoded(b), err
+	}
+}
+
+// encoded is an output already in its wire form.
+type encoded []byte
 
 // call adapts an operation with output.
 func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {

@@ -100,10 +100,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, opName, reqID, err)
 		return
 	}
-	resp, err := awsjson.Encode(out)
-	if err != nil {
-		h.writeError(w, opName, reqID, err)
-		return
+	resp, done := out.(encoded)
+	if !done {
+		if resp, err = awsjson.Encode(out); err != nil {
+			h.writeError(w, opName, reqID, err)
+			return
+		}
 	}
 	hdr.Set("Content-Type", awsjson.ContentType)
 	w.Write(resp)

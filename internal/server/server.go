@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof-listen
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type Server struct {
 	log   *slog.Logger
 	done  chan error
 	stop  context.CancelFunc // stops the background loops
+	pprof *http.Server       // with -pprof-listen
 	loops sync.WaitGroup
 
 	closeOnce sync.Once
@@ -80,6 +82,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		done:  make(chan error, 1),
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
+	if cfg.PprofListen != "" {
+		s.pprof = &http.Server{Addr: cfg.PprofListen, Handler: http.DefaultServeMux} // net/http/pprof registers there
+		s.loops.Go(func() {
+			if err := s.pprof.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("pprof server", "err", err)
+			}
+		})
+	}
 	loopCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.loops.Go(func() { svc.RunRetention(loopCtx, cfg.RetentionInterval) })
@@ -114,6 +124,9 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) close(ctx context.Context) error {
 	s.stop()
+	if s.pprof != nil {
+		s.pprof.Close()
+	}
 	s.loops.Wait()
 	err := s.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
