@@ -20,7 +20,7 @@ var putRecordsBodies = []struct {
 	{`{"Records":[],"StreamId":"x","DryRun":false}`, true},
 	{`{"Records":null}`, true},
 	{`{}`, true},
-	{`{"StreamName":"a\"b","Records":[]}`, false},                 // an escape
+	{`{"StreamName":"a\"b","Records":[]}`, false}, // an escape
 	{`{"StreamName":"s","Records":[{"Data":"AAE","PartitionKey":"k"}]}`, false}, // bad base64
 	{`{"StreamName":5}`, false},
 	{`{"Other":1}`, false},
