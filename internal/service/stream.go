@@ -189,8 +189,18 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 	if st.doc.Status == statusDeleting {
 		return nil // already on its way
 	}
+	consumers := s.liveConsumers(&st.doc)
+	if len(consumers) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
+		return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are consumers associated with this data stream. "+
+			"To delete %s anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are associated with it.",
+			s.cfg.Account, st.doc.Name, st.doc.Name))
+	}
 	doc := st.doc
 	doc.Status, doc.StatusMilli = statusDeleting, s.now().UnixMilli()
+	doc.Consumers = consumers // they go with the stream
+	for i := range doc.Consumers {
+		doc.Consumers[i].Status, doc.Consumers[i].StatusMilli = statusDeleting, doc.StatusMilli
+	}
 	err = s.saveStream(ctx, &doc, st.version)
 	if errors.Is(err, storage.ErrConflict) {
 		return kerr.NewResourceInUse(fmt.Sprintf("Stream %s under account %s is being changed, try again.", st.doc.Name, s.cfg.Account))
@@ -236,6 +246,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 		EnhancedMonitoring:      []EnhancedMetrics{{ShardLevelMetrics: []string{}}},
 		EncryptionType:          d.Encryption,
 		OpenShardCount:          len(st.open),
+		ConsumerCount:           len(s.liveConsumers(d)),
 		MaxRecordSizeInKiB:      d.MaxRecordKiB,
 	}}
 	if d.KeyID != "" {
