@@ -43,8 +43,6 @@ func parseResourceARN(arn string) (a resourceARN, ok bool) {
 }
 
 // consumerARN is the ARN of consumer c of stream: a new one for every registration.
-//
-//lint:ignore U1000 used by the consumer operations, being written on their own branch
 func (s *Service) consumerARN(stream string, c *consumerDoc) string {
 	return fmt.Sprintf("%s/consumer/%s:%d", s.arn(stream), c.Name, c.CreatedMilli/1000)
 }

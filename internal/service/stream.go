@@ -185,7 +185,17 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 		case statusDeleting:
 			return errAlreadyDeleting
 		}
+		consumers := s.liveConsumers(doc)
+		if len(consumers) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
+			return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are consumers associated with this data stream. "+
+				"To delete %s anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are associated with it.",
+				s.cfg.Account, doc.Name, doc.Name))
+		}
 		doc.Status, doc.StatusMilli = statusDeleting, s.now().UnixMilli()
+		doc.Consumers = consumers // they go with the stream
+		for i := range doc.Consumers {
+			doc.Consumers[i].Status, doc.Consumers[i].StatusMilli = statusDeleting, doc.StatusMilli
+		}
 		return nil
 	})
 	// With no delay the stream is purged by the reload in mutateStream, which then finds nothing.
@@ -234,6 +244,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 		EnhancedMonitoring:      []EnhancedMetrics{{ShardLevelMetrics: []string{}}},
 		EncryptionType:          d.Encryption,
 		OpenShardCount:          len(st.open),
+		ConsumerCount:           len(s.liveConsumers(d)),
 		MaxRecordSizeInKiB:      d.MaxRecordKiB,
 	}}
 	if d.KeyID != "" {
