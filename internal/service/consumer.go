@@ -110,7 +110,7 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, in *RegisterStream
 	var c checker
 	c.str("streamARN", in.StreamARN, true, 1, 2048, streamARNPattern, streamARNPatternText)
 	c.str("consumerName", in.ConsumerName, true, 1, 128, namePattern, namePatternText)
-	c.consumerStreamID(in.StreamId)
+	c.streamID(in.StreamId)
 	c.consumerTagMap("tags", in.Tags)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -349,7 +349,7 @@ func (s *Service) ListStreamConsumers(ctx context.Context, in *ListStreamConsume
 	c.str("streamARN", in.StreamARN, true, 1, 2048, streamARNPattern, streamARNPatternText)
 	c.str("nextToken", in.NextToken, false, 1, 1048576, nil, "")
 	c.integer("maxResults", in.MaxResults, false, 1, 10000)
-	c.consumerStreamID(in.StreamId)
+	c.streamID(in.StreamId)
 	if err := c.err(); err != nil {
 		return nil, err
 	}

@@ -84,13 +84,10 @@ type ListStreamConsumersOutput struct {
 var (
 	// consumerARNRe is the model's ConsumerARN pattern, matched whole as the service matches it.
 	consumerARNRe = regexp.MustCompile(`^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+$`)
-	// consumerStreamIDRe is the model's StreamId pattern.
-	consumerStreamIDRe = regexp.MustCompile(`^[a-z0-9]{20}-[a-z0-9]{3}$`)
 )
 
 const (
 	consumerARNReText      = `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`
-	consumerStreamIDReText = `[a-z0-9]{20}-[a-z0-9]{3}`
 )
 
 // consumerRef checks a ConsumerRef's members in model order.
@@ -98,11 +95,7 @@ func (c *checker) consumerRef(ref ConsumerRef) {
 	c.str("streamARN", ref.StreamARN, false, 1, 2048, streamARNPattern, streamARNPatternText)
 	c.str("consumerName", ref.ConsumerName, false, 1, 128, namePattern, namePatternText)
 	c.str("consumerARN", ref.ConsumerARN, false, 1, 2048, consumerARNRe, consumerARNReText)
-	c.consumerStreamID(ref.StreamId)
-}
-
-func (c *checker) consumerStreamID(id *string) {
-	c.str("streamId", id, false, 1, 24, consumerStreamIDRe, consumerStreamIDReText)
+	c.streamID(ref.StreamId)
 }
 
 // consumerTagMap checks a TagMap member: 1..200 entries, keys 1..128 and values 0..256 characters.

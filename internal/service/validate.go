@@ -14,14 +14,16 @@ import (
 
 var (
 	namePattern      = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
-	streamARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:stream/.+$`)
+	streamARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:stream/\S+$`)
+	streamIDPattern  = regexp.MustCompile(`^[a-z0-9]{20}-[a-z0-9]{3}$`)
 	hashKeyPattern   = regexp.MustCompile(`^(0|([1-9]\d{0,38}))$`)
 	seqNumPattern    = regexp.MustCompile(`^(0|([1-9]\d{0,128}))$`)
 )
 
 const (
 	namePatternText      = "[a-zA-Z0-9_.-]+"
-	streamARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:stream/.+`
+	streamARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:stream/\S+`
+	streamIDPatternText  = `[a-z0-9]{20}-[a-z0-9]{3}`
 	hashKeyPatternText   = `0|([1-9]\d{0,38})`
 	seqNumPatternText    = `0|([1-9]\d{0,128})`
 )
@@ -109,8 +111,14 @@ func blobValue(n int) string {
 	return fmt.Sprintf("'java.nio.HeapByteBuffer[pos=0 lim=%d cap=%d]'", n, n)
 }
 
-// streamRef checks the StreamName / StreamARN pair's constraints.
+// streamRef checks the StreamName / StreamARN / StreamId members' constraints.
 func (c *checker) streamRef(ref StreamRef) {
 	c.str("streamName", ref.StreamName, false, 1, 128, namePattern, namePatternText)
 	c.str("streamARN", ref.StreamARN, false, 1, 2048, streamARNPattern, streamARNPatternText)
+	c.streamID(ref.StreamId)
+}
+
+// streamID checks a StreamId member (reserved by the API; its value is not used).
+func (c *checker) streamID(id *string) {
+	c.str("streamId", id, false, 1, 24, streamIDPattern, streamIDPatternText)
 }

@@ -20,7 +20,7 @@ func TestConsumerValidation(t *testing.T) {
 		arn := *register(t, c, "s", "c").ConsumerARN
 		long := strings.Repeat("n", 129)
 		const (
-			arnPattern      = `arn:aws.*:kinesis:.*:\d{12}:stream/.+`
+			arnPattern      = `arn:aws.*:kinesis:.*:\d{12}:stream/\S+`
 			consumerPattern = `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`
 		)
 		tests := []struct {

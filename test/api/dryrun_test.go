@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,9 +19,17 @@ func TestDryRun(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
 		c := s.Client
 		createStream(t, c, "dry", 1)
-		if _, err := c.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("dry"), PartitionKey: aws.String("k"), Data: []byte("real"),
-			StreamId: aws.String("reserved-and-ignored")}); err != nil {
-			t.Fatalf("PutRecord with StreamId: %v", err)
+		// StreamId is accepted (and ignored). Sent raw: the SDK's endpoint rules route a request with a
+		// StreamId to AWS's own host whatever the configured endpoint.
+		status, _, body := rawCall(t, s.Endpoint, "PutRecord", "application/x-amz-json-1.1",
+			`{"StreamName":"dry","PartitionKey":"k","Data":"cmVhbA==","StreamId":"abcdefghij0123456789-abc"}`)
+		if status != 200 {
+			t.Fatalf("PutRecord with StreamId: %d %s", status, body)
+		}
+		status, _, body = rawCall(t, s.Endpoint, "PutRecord", "application/x-amz-json-1.1",
+			`{"StreamName":"dry","PartitionKey":"k","Data":"cmVhbA==","StreamId":"NOT-AN-ID"}`)
+		if status != 400 || !strings.Contains(body, `Value 'NOT-AN-ID' at 'streamId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z0-9]{20}-[a-z0-9]{3}`) {
+			t.Fatalf("PutRecord with a malformed StreamId: %d %s", status, body)
 		}
 		it, err := c.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: aws.String("dry"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
 		if err != nil {

@@ -108,7 +108,7 @@ func TestBadInput(t *testing.T) {
 			{"malformed ARN", func(ctx context.Context) error {
 				_, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: aws.String("arn:aws:kinesis:us-east-1:0:stream/good"), Records: records(1, 1)})
 				return err
-			}, "ValidationException", `1 validation error detected: Value 'arn:aws:kinesis:us-east-1:0:stream/good' at 'streamARN' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\d{12}:stream/.+`, ""},
+			}, "ValidationException", `1 validation error detected: Value 'arn:aws:kinesis:us-east-1:0:stream/good' at 'streamARN' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\d{12}:stream/\S+`, ""},
 			{"shard that does not exist", func(ctx context.Context) error {
 				_, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("good"), ShardId: aws.String("shardId-000000000009"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
 				return err
