@@ -34,27 +34,33 @@ func streamOps(svc *service.Service) map[string]opFunc {
 	}
 }
 
-// putRecords decodes with the PutRecords fast path.
+// putRecords decodes JSON with the PutRecords fast path.
 func putRecords(svc *service.Service) opFunc {
-	return func(ctx context.Context, body []byte) (any, error) {
+	return func(ctx context.Context, c codec, body []byte) (any, error) {
 		in := new(service.PutRecordsInput)
-		if err := awsjson.DecodePutRecords(body, in); err != nil {
+		var err error
+		if c == jsonCodec {
+			err = awsjson.DecodePutRecords(body, in)
+		} else {
+			err = c.decode(body, in)
+		}
+		if err != nil {
 			return nil, err
 		}
 		return svc.PutRecords(ctx, in)
 	}
 }
 
-// getRecords encodes with the GetRecords fast path.
+// getRecords encodes JSON with the GetRecords fast path.
 func getRecords(svc *service.Service) opFunc {
-	return func(ctx context.Context, body []byte) (any, error) {
+	return func(ctx context.Context, c codec, body []byte) (any, error) {
 		in := new(service.GetRecordsInput)
-		if err := awsjson.Decode(body, in); err != nil {
+		if err := c.decode(body, in); err != nil {
 			return nil, err
 		}
 		out, err := svc.GetRecords(ctx, in)
-		if err != nil {
-			return nil, err
+		if err != nil || c != jsonCodec {
+			return out, err
 		}
 		b, err := awsjson.EncodeGetRecords(out)
 		return encoded(b), err
@@ -66,9 +72,9 @@ type encoded []byte
 
 // call adapts an operation with output.
 func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {
-	return func(ctx context.Context, body []byte) (any, error) {
+	return func(ctx context.Context, c codec, body []byte) (any, error) {
 		in := new(In)
-		if err := awsjson.Decode(body, in); err != nil {
+		if err := c.decode(body, in); err != nil {
 			return nil, err
 		}
 		out, err := f(ctx, in)
@@ -81,9 +87,9 @@ func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {
 
 // unit adapts an operation without output.
 func unit[In any](f func(context.Context, *In) error) opFunc {
-	return func(ctx context.Context, body []byte) (any, error) {
+	return func(ctx context.Context, c codec, body []byte) (any, error) {
 		in := new(In)
-		if err := awsjson.Decode(body, in); err != nil {
+		if err := c.decode(body, in); err != nil {
 			return nil, err
 		}
 		return nil, f(ctx, in)

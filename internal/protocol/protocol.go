@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"kinesisd/internal/kerr"
-	"kinesisd/internal/protocol/awsjson"
 	"kinesisd/internal/service"
 	"kinesisd/internal/sigv4"
 )
@@ -26,8 +25,8 @@ const (
 	maxBody = 16 << 20
 )
 
-// opFunc decodes a request body, runs one operation and returns its output (nil for none).
-type opFunc func(ctx context.Context, body []byte) (any, error)
+// opFunc decodes a request body with c, runs one operation and returns its output (nil for none).
+type opFunc func(ctx context.Context, c codec, body []byte) (any, error)
 
 // Handler serves the Kinesis API on POST and metrics on GET /metrics.
 type Handler struct {
@@ -67,22 +66,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeXML(w, http.StatusForbidden, "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n")
 		return
 	}
-	switch contentType(r.Header.Get("Content-Type")) {
-	case awsjson.ContentType:
-	case "application/json":
+	ct := contentType(r.Header.Get("Content-Type"))
+	c := codecs[ct]
+	switch {
+	case ct == "application/json":
 		// AWS answers plain JSON with a coral envelope, status 200, whatever the operation.
 		h.writeCoral(w, r)
 		return
-	default:
+	case c == nil:
 		writeXML(w, http.StatusNotFound, "<UnknownOperationException/>\n")
 		return
 	}
 	if op == nil {
-		h.writeError(w, opName, reqID, kerr.NewUnknownOperation(""))
+		h.writeError(w, c, opName, reqID, kerr.NewUnknownOperation(""))
 		return
 	}
 	if err := authenticate(r); err != nil {
-		h.writeError(w, opName, reqID, err)
+		h.writeError(w, c, opName, reqID, err)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -95,19 +95,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("read request body", "request_id", reqID, "err", err)
 		return
 	}
-	out, err := op(r.Context(), body)
+	out, err := op(r.Context(), c, body)
 	if err != nil {
-		h.writeError(w, opName, reqID, err)
+		h.writeError(w, c, opName, reqID, err)
 		return
 	}
 	resp, done := out.(encoded)
 	if !done {
-		if resp, err = awsjson.Encode(out); err != nil {
-			h.writeError(w, opName, reqID, err)
+		if resp, err = c.encode(out); err != nil {
+			h.writeError(w, c, opName, reqID, err)
 			return
 		}
 	}
-	hdr.Set("Content-Type", awsjson.ContentType)
+	hdr.Set("Content-Type", c.contentType())
 	w.Write(resp)
 }
 
@@ -156,7 +156,7 @@ func writeXML(w http.ResponseWriter, status int, body string) {
 
 // writeError is the one place errors become responses: a kerr.Error as AWS writes it, anything else
 // logged with the request id and answered as InternalFailureException without detail.
-func (h *Handler) writeError(w http.ResponseWriter, op, reqID string, err error) {
+func (h *Handler) writeError(w http.ResponseWriter, c codec, op, reqID string, err error) {
 	var ke kerr.Error
 	if !errors.As(err, &ke) {
 		h.log.Error("internal failure", "request_id", reqID, "operation", op, "err", err)
@@ -164,10 +164,10 @@ func (h *Handler) writeError(w http.ResponseWriter, op, reqID string, err error)
 	}
 	h.metrics.error(op, ke.Code())
 	hdr := w.Header()
-	hdr.Set("Content-Type", awsjson.ContentType)
+	hdr.Set("Content-Type", c.contentType())
 	hdr.Set("X-Amzn-ErrorType", ke.Code())
 	w.WriteHeader(ke.HTTPStatus())
-	w.Write(awsjson.EncodeError(ke.Code(), ke.Message()))
+	w.Write(c.encodeError(ke.Code(), ke.Message()))
 }
 
 func extendedID() string {

@@ -43,7 +43,7 @@ func TestErrorsThroughSDK(t *testing.T) {
 	for code, status := range codes {
 		t.Run(code, func(t *testing.T) {
 			want := newError(code, "the message of "+code)
-			h := &Handler{ops: map[string]opFunc{"ListStreams": func(context.Context, []byte) (any, error) { return nil, want }},
+			h := &Handler{ops: map[string]opFunc{"ListStreams": func(context.Context, codec, []byte) (any, error) { return nil, want }},
 				log: slog.New(slog.DiscardHandler), metrics: newMetrics()}
 			srv := httptest.NewServer(h)
 			defer srv.Close()
