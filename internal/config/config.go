@@ -33,6 +33,9 @@ type Config struct {
 	ConsumerDelay     time.Duration // how long a new consumer stays CREATING (and a deregistered one DELETING)
 	OnDemandWindow    time.Duration // the window over which an ON_DEMAND shard's load is measured for scaling
 	PprofListen       string        // if set, the address of a net/http/pprof server (profiling)
+	TLS               bool          // serve HTTPS (a generated self-signed certificate unless TLSCert is given)
+	TLSCert, TLSKey   string        // PEM certificate and key for HTTPS
+	TLSListen         string        // if set, a separate HTTPS port while Listen stays plain
 }
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
@@ -63,6 +66,10 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.ConsumerDelay, "consumer-delay", 0, "how long a new consumer stays CREATING, and a deregistered one DELETING")
 	fs.DurationVar(&c.OnDemandWindow, "on-demand-window", time.Minute, "window over which an ON_DEMAND shard's load decides a split")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address for Go's pprof profiling endpoints (off when empty)")
+	fs.BoolVar(&c.TLS, "tls", false, "serve HTTPS (HTTP/2 by ALPN and HTTP/1.1); without -tls-cert a self-signed certificate is generated")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate file for HTTPS (with -tls-key)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for HTTPS (with -tls-cert)")
+	fs.StringVar(&c.TLSListen, "tls-listen", "", "address of a separate HTTPS port; -listen stays plain HTTP/1.1 and h2c")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))
 	}
@@ -149,6 +156,14 @@ func (c *Config) Validate() []error {
 	}
 	if c.RetentionInterval <= 0 {
 		bad("retention-interval", "%s is not a positive duration", c.RetentionInterval)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "-tls-cert and -tls-key go together")
+	}
+	if c.TLSListen != "" {
+		if _, _, err := net.SplitHostPort(c.TLSListen); err != nil {
+			bad("tls-listen", "%q is not host:port: %v", c.TLSListen, err)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

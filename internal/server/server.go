@@ -3,6 +3,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,24 +23,35 @@ import (
 
 // Server is a running kinesisd.
 type Server struct {
-	http  *http.Server
-	ln    net.Listener
-	store storage.Store
-	log   *slog.Logger
-	done  chan error
-	stop  context.CancelFunc // stops the background loops
-	pprof *http.Server       // with -pprof-listen
-	loops sync.WaitGroup
+	fronts  []front // the API listeners: first -listen, then -tls-listen if set
+	store   storage.Store
+	log     *slog.Logger
+	done    chan error         // each front's Serve result
+	stop    context.CancelFunc // stops the background loops
+	pprof   *http.Server       // with -pprof-listen
+	loops   sync.WaitGroup
+	tlsCert string // the certificate file served, when TLS is on
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// Start opens the store, builds the service and starts serving on cfg.Listen. clk may be nil (the
-// real clock); tests pass a fake one.
+// front is one listener with its HTTP server.
+type front struct {
+	srv *http.Server
+	ln  net.Listener
+	tls bool
+}
+
+// Start opens the store, builds the service and starts serving on cfg.Listen (and cfg.TLSListen). clk
+// may be nil (the real clock); tests pass a fake one.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	tlsSet, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
 	}
 	store, err := openStore(cfg, log)
 	if err != nil {
@@ -55,33 +67,47 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		store.Close()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("-listen: %w", err)
+	handler := protocol.New(svc, log)
+	s := &Server{store: store, log: log}
+	// -listen is HTTPS when TLS is on without a separate -tls-listen port; plain otherwise.
+	listens := []struct {
+		flag, addr string
+		tls        bool
+	}{{"listen", cfg.Listen, tlsSet != nil && cfg.TLSListen == ""}}
+	if cfg.TLSListen != "" {
+		listens = append(listens, struct {
+			flag, addr string
+			tls        bool
+		}{"tls-listen", cfg.TLSListen, true})
 	}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge: the JavaScript SDK v3 uses it for every call
-	s := &Server{
-		http: &http.Server{
-			Handler:           protocol.New(svc, log),
-			Protocols:         &protocols,
-			ReadHeaderTimeout: 30 * time.Second,
-			IdleTimeout:       5 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-			HTTP2: &http.HTTP2Config{
-				// Large PutRecords bodies: let a stream and a connection carry several MiB in flight.
-				MaxReceiveBufferPerStream:     8 << 20,
-				MaxReceiveBufferPerConnection: 32 << 20,
-			},
-		},
-		ln:    ln,
-		store: store,
-		log:   log,
-		done:  make(chan error, 1),
+	for _, l := range listens {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, f := range s.fronts {
+				f.ln.Close()
+			}
+			store.Close()
+			return nil, fmt.Errorf("-%s: %w", l.flag, err)
+		}
+		var tc *tls.Config
+		if l.tls {
+			tc = tlsSet.config
+		}
+		s.fronts = append(s.fronts, front{srv: newHTTPServer(handler, log, tc), ln: ln, tls: l.tls})
 	}
-	go func() { s.done <- s.http.Serve(ln) }()
+	if tlsSet != nil {
+		s.tlsCert = tlsSet.certFile
+	}
+	s.done = make(chan error, len(s.fronts))
+	for _, f := range s.fronts {
+		go func() {
+			if f.tls {
+				s.done <- f.srv.ServeTLS(f.ln, "", "")
+			} else {
+				s.done <- f.srv.Serve(f.ln)
+			}
+		}()
+	}
 	if cfg.PprofListen != "" {
 		s.pprof = &http.Server{Addr: cfg.PprofListen, Handler: http.DefaultServeMux} // net/http/pprof registers there
 		s.loops.Go(func() {
@@ -94,6 +120,31 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	s.stop = stop
 	s.loops.Go(func() { svc.RunRetention(loopCtx, cfg.RetentionInterval) })
 	return s, nil
+}
+
+// newHTTPServer serves handler over HTTP/1.1 and HTTP/2: cleartext HTTP/2 with prior knowledge when
+// tc is nil (the JavaScript SDK v3 uses it for every call), HTTP/2 by ALPN over TLS otherwise.
+func newHTTPServer(handler http.Handler, log *slog.Logger, tc *tls.Config) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	if tc != nil {
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
+	return &http.Server{
+		Handler:           handler,
+		Protocols:         &protocols,
+		TLSConfig:         tc,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		HTTP2: &http.HTTP2Config{
+			// Large PutRecords bodies: let a stream and a connection carry several MiB in flight.
+			MaxReceiveBufferPerStream:     8 << 20,
+			MaxReceiveBufferPerConnection: 32 << 20,
+		},
+	}
 }
 
 func openStore(cfg *config.Config, log *slog.Logger) (storage.Store, error) {
@@ -112,8 +163,21 @@ func openStore(cfg *config.Config, log *slog.Logger) (storage.Store, error) {
 	return nil, fmt.Errorf("-store: unknown engine %q", cfg.Store)
 }
 
-// Addr is the address the API listens on, with the port chosen when -listen asked for port 0.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+// Addr is the address of -listen, with the port chosen when it asked for port 0.
+func (s *Server) Addr() string { return s.fronts[0].ln.Addr().String() }
+
+// TLSAddr is the address of the HTTPS port (-listen itself when TLS is on without -tls-listen), or "".
+func (s *Server) TLSAddr() string {
+	for _, f := range s.fronts {
+		if f.tls {
+			return f.ln.Addr().String()
+		}
+	}
+	return ""
+}
+
+// TLSCertFile is the certificate the HTTPS port serves (a client's CA bundle for a generated one), or "".
+func (s *Server) TLSCertFile() string { return s.tlsCert }
 
 // Close stops accepting requests, waits for those in flight (until ctx ends), and closes the store, so
 // that every acknowledged record is on disk. Calls after the first return the first one's result.
@@ -127,14 +191,20 @@ func (s *Server) close(ctx context.Context) error {
 	if s.pprof != nil {
 		s.pprof.Close()
 	}
+	var err error
+	for _, f := range s.fronts {
+		ferr := f.srv.Shutdown(ctx)
+		if errors.Is(ferr, context.DeadlineExceeded) || errors.Is(ferr, context.Canceled) {
+			f.srv.Close()
+		}
+		err = errors.Join(err, ferr)
+	}
+	for range s.fronts {
+		if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+	}
 	s.loops.Wait()
-	err := s.http.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		s.http.Close()
-	}
-	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
 	return errors.Join(err, s.store.Close())
 }
 
@@ -149,8 +219,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if cfg.InMemory {
 		where = "memory"
 	}
-	log.Info("listening on "+s.Addr(), "store", cfg.Store, "data", where,
+	log.Info("listening on "+s.Addr(), "store", cfg.Store, "data", where, "tls", s.TLSAddr() == s.Addr(),
 		"startup", time.Since(start).Round(time.Microsecond).String())
+	if s.TLSCertFile() != "" {
+		log.Info("TLS certificate "+s.TLSCertFile(), "https", s.TLSAddr())
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-s.done:
