@@ -36,6 +36,9 @@ func TestConsumerResources(t *testing.T) {
 		t.Fatal(err)
 	}
 	arn := "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/app:1700000000"
+	if got := s.consumerARN(name, &consumerDoc{Name: "app", CreatedMilli: created}); got != arn {
+		t.Fatalf("consumer ARN %s, want %s", got, arn)
+	}
 	if err := s.TagResource(ctx, &TagResourceInput{ResourceARN: &arn, Tags: map[string]string{"team": "x", "b": ""}}); err != nil {
 		t.Fatal(err)
 	}
