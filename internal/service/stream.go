@@ -104,8 +104,12 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 	if in.StreamModeDetails != nil {
 		c.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, streamModeProvisioned, streamModeOnDemand)
 	}
+	c.tagMap("tags", in.Tags, false)
 	c.integer("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, false, 1024, 10240)
 	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkCreateTags(*in.StreamName, in.Tags); err != nil {
 		return err
 	}
 	if err := s.checkRate("CreateStream", ""); err != nil {
@@ -241,7 +245,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 		StreamModeDetails:       StreamModeDetailsOut{StreamMode: d.Mode},
 		RetentionPeriodHours:    d.RetentionHours,
 		StreamCreationTimestamp: Timestamp{timeMilli(d.CreatedMilli)},
-		EnhancedMonitoring:      []EnhancedMetrics{{ShardLevelMetrics: []string{}}},
+		EnhancedMonitoring:      st.enhancedMonitoring(),
 		EncryptionType:          d.Encryption,
 		OpenShardCount:          len(st.open),
 		ConsumerCount:           len(s.liveConsumers(d)),

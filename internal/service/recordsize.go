@@ -1,0 +1,82 @@
+package service
+
+import (
+	"context"
+
+	"kinesisd/internal/kerr"
+)
+
+// UpdateMaxRecordSize and UpdateStreamRecordDistributionStrategy: per-stream settings that PutRecord
+// and PutRecords read from the stream's document (records.go: sizeLimits, routeRecord).
+
+const distributionUserKey = "USER_PARTITION_KEY"
+
+// UpdateMaxRecordSizeInput is the input of UpdateMaxRecordSize.
+type UpdateMaxRecordSizeInput struct {
+	StreamARN          *string `json:"StreamARN,omitempty"`
+	StreamId           *string `json:"StreamId,omitempty"`
+	MaxRecordSizeInKiB *int64  `json:"MaxRecordSizeInKiB,omitempty"`
+}
+
+// UpdateStreamRecordDistributionStrategyInput is the input of UpdateStreamRecordDistributionStrategy.
+type UpdateStreamRecordDistributionStrategyInput struct {
+	StreamARN                  *string `json:"StreamARN,omitempty"`
+	StreamId                   *string `json:"StreamId,omitempty"`
+	RecordDistributionStrategy *string `json:"RecordDistributionStrategy,omitempty"`
+}
+
+// UpdateMaxRecordSize sets the largest record a stream takes, 1024..10240 KiB.
+func (s *Service) UpdateMaxRecordSize(ctx context.Context, in *UpdateMaxRecordSizeInput) error {
+	var c checker
+	c.str("streamARN", in.StreamARN, false, 1, 2048, streamARNPattern, streamARNPatternText)
+	c.streamID(in.StreamId)
+	c.integer("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, true, 1024, 10240)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkRate("UpdateMaxRecordSize", ""); err != nil {
+		return err
+	}
+	name, err := s.streamName(StreamRef{StreamARN: in.StreamARN})
+	if err != nil {
+		return err
+	}
+	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		if doc.Status != statusActive {
+			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		}
+		doc.MaxRecordKiB = int(*in.MaxRecordSizeInKiB)
+		return nil
+	})
+	return err
+}
+
+// UpdateStreamRecordDistributionStrategy chooses how records are spread over shards: by partition
+// key (USER_PARTITION_KEY), or evenly, ignoring the key (AUTO, on-demand streams only).
+func (s *Service) UpdateStreamRecordDistributionStrategy(ctx context.Context, in *UpdateStreamRecordDistributionStrategyInput) error {
+	var c checker
+	c.str("streamARN", in.StreamARN, true, 1, 2048, streamARNPattern, streamARNPatternText)
+	c.streamID(in.StreamId)
+	c.enum("recordDistributionStrategy", in.RecordDistributionStrategy, true, distributionAuto, distributionUserKey)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkRate("UpdateStreamRecordDistributionStrategy", ""); err != nil {
+		return err
+	}
+	name, err := s.streamName(StreamRef{StreamARN: in.StreamARN})
+	if err != nil {
+		return err
+	}
+	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		if doc.Status != statusActive {
+			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		}
+		if *in.RecordDistributionStrategy == distributionAuto && doc.Mode != streamModeOnDemand {
+			return kerr.NewInvalidArgument("Record distribution strategy AUTO is supported only for streams in ON_DEMAND capacity mode.")
+		}
+		doc.RecordDistribution = *in.RecordDistributionStrategy
+		return nil
+	})
+	return err
+}

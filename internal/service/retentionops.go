@@ -1,0 +1,77 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"kinesisd/internal/kerr"
+)
+
+// IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod. A change takes effect at once:
+// reads filter by the stream's current period (retention.go), and the background loop deletes what
+// a decrease has expired.
+
+const (
+	minRetentionHours = 24
+	maxRetentionHours = 8760
+)
+
+// StreamRetentionPeriodInput is the input of IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod.
+type StreamRetentionPeriodInput struct {
+	StreamRef
+	RetentionPeriodHours *int64  `json:"RetentionPeriodHours,omitempty"`
+	StreamId             *string `json:"StreamId,omitempty"`
+}
+
+// IncreaseStreamRetentionPeriod lengthens how long a stream keeps its records.
+func (s *Service) IncreaseStreamRetentionPeriod(ctx context.Context, in *StreamRetentionPeriodInput) error {
+	return s.changeRetention(ctx, "IncreaseStreamRetentionPeriod", in, true)
+}
+
+// DecreaseStreamRetentionPeriod shortens how long a stream keeps its records; older ones go at once.
+func (s *Service) DecreaseStreamRetentionPeriod(ctx context.Context, in *StreamRetentionPeriodInput) error {
+	return s.changeRetention(ctx, "DecreaseStreamRetentionPeriod", in, false)
+}
+
+func (s *Service) changeRetention(ctx context.Context, op string, in *StreamRetentionPeriodInput, increase bool) error {
+	var c checker
+	if in.RetentionPeriodHours == nil {
+		c.v.Add(kerr.Null, "retentionPeriodHours", "Member must not be null")
+	}
+	c.streamRef(in.StreamRef)
+	c.streamID(in.StreamId)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkRate(op, ""); err != nil {
+		return err
+	}
+	name, err := s.streamName(in.StreamRef)
+	if err != nil {
+		return err
+	}
+	hours := *in.RetentionPeriodHours
+	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		if doc.Status != statusActive {
+			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		}
+		current := int64(doc.RetentionHours)
+		switch {
+		case hours < minRetentionHours:
+			return kerr.NewInvalidArgument(fmt.Sprintf("Minimum allowed retention period is %d hours. "+
+				"Requested retention period (%d hours) is too short.", minRetentionHours, hours))
+		case hours > maxRetentionHours:
+			return kerr.NewInvalidArgument(fmt.Sprintf("Maximum allowed retention period is %d hours. "+
+				"Requested retention period (%d hours) is too long.", maxRetentionHours, hours))
+		case increase && hours < current:
+			return kerr.NewInvalidArgument(fmt.Sprintf("Requested retention period (%d hours) for stream %s "+
+				"can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, doc.Name, current))
+		case !increase && hours > current:
+			return kerr.NewInvalidArgument(fmt.Sprintf("Requested retention period (%d hours) for stream %s "+
+				"can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, doc.Name, current))
+		}
+		doc.RetentionHours = int(hours)
+		return nil
+	})
+	return err
+}

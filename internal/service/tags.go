@@ -1,0 +1,390 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"kinesisd/internal/kerr"
+)
+
+// Tags on streams (AddTagsToStream, RemoveTagsFromStream, ListTagsForStream) and on streams or
+// consumers by ARN (TagResource, UntagResource, ListTagsForResource). Tags live in the stream's
+// document, a consumer's in its consumerDoc, so every change is one compare-and-set.
+
+// maxTags is how many tags one stream or consumer may carry.
+const maxTags = 50
+
+// Tag is a key and value as ListTagsForStream and ListTagsForResource return them.
+type Tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
+}
+
+// AddTagsToStreamInput is the input of AddTagsToStream.
+type AddTagsToStreamInput struct {
+	StreamRef
+	Tags     map[string]string `json:"Tags,omitempty"`
+	StreamId *string           `json:"StreamId,omitempty"`
+}
+
+// RemoveTagsFromStreamInput is the input of RemoveTagsFromStream.
+type RemoveTagsFromStreamInput struct {
+	StreamRef
+	TagKeys  []string `json:"TagKeys,omitempty"`
+	StreamId *string  `json:"StreamId,omitempty"`
+}
+
+// ListTagsForStreamInput is the input of ListTagsForStream.
+type ListTagsForStreamInput struct {
+	StreamRef
+	ExclusiveStartTagKey *string `json:"ExclusiveStartTagKey,omitempty"`
+	Limit                *int64  `json:"Limit,omitempty"`
+	StreamId             *string `json:"StreamId,omitempty"`
+}
+
+// ListTagsForStreamOutput is the output of ListTagsForStream.
+type ListTagsForStreamOutput struct {
+	Tags        []Tag `json:"Tags"`
+	HasMoreTags bool  `json:"HasMoreTags"`
+}
+
+// TagResourceInput is the input of TagResource.
+type TagResourceInput struct {
+	Tags        map[string]string `json:"Tags,omitempty"`
+	ResourceARN *string           `json:"ResourceARN,omitempty"`
+	StreamId    *string           `json:"StreamId,omitempty"`
+}
+
+// UntagResourceInput is the input of UntagResource.
+type UntagResourceInput struct {
+	TagKeys     []string `json:"TagKeys,omitempty"`
+	ResourceARN *string  `json:"ResourceARN,omitempty"`
+	StreamId    *string  `json:"StreamId,omitempty"`
+}
+
+// ListTagsForResourceInput is the input of ListTagsForResource.
+type ListTagsForResourceInput struct {
+	ResourceARN *string `json:"ResourceARN,omitempty"`
+	StreamId    *string `json:"StreamId,omitempty"`
+}
+
+// ListTagsForResourceOutput is the output of ListTagsForResource.
+type ListTagsForResourceOutput struct {
+	Tags []Tag `json:"Tags"`
+}
+
+// tagTarget names what tags are being changed on, as AWS's messages do: "stream orders".
+type tagTarget struct {
+	kind, name string // kind: stream or consumer
+}
+
+func (t tagTarget) String() string { return t.kind + " " + t.name }
+
+// tagRuneAllowed tells whether r may appear in a tag key or value: Unicode letters, digits, white
+// space and _ . / = + - % @ : (the set kinesalite established against AWS; AWS takes ':' too).
+func tagRuneAllowed(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return true
+	case strings.ContainsRune("_./=+-@%: ", r):
+		return true
+	case r >= 0xC0 && r <= 0x1FFF, r >= 0x2C00 && r <= 0xD7FF:
+		return true
+	}
+	return false
+}
+
+// checkTagText refuses tag keys or values with characters AWS does not take: most with one message,
+// '%' (which the first message lists) with another naming the action and the target.
+func (s *Service) checkTagText(texts []string, action string, target tagTarget) error {
+	for _, t := range texts {
+		if strings.IndexFunc(t, func(r rune) bool { return !tagRuneAllowed(r) }) >= 0 {
+			return kerr.NewInvalidArgument("Some tags contain invalid characters. Valid characters: " +
+				"Unicode letters, digits, white space, _ . / = + - % @ :.")
+		}
+	}
+	for _, t := range texts {
+		if strings.Contains(t, "%") {
+			return kerr.NewInvalidArgument(fmt.Sprintf("Failed to %s %s under account %s because some tags contained "+
+				"illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@',':'.",
+				action, target, s.cfg.Account))
+		}
+	}
+	return nil
+}
+
+// mapTexts lists a tag map's keys and values.
+func mapTexts(m map[string]string) []string {
+	out := make([]string, 0, 2*len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, k, m[k])
+	}
+	return out
+}
+
+// addTags merges add into tags, refusing characters AWS refuses and more than 50 tags in all.
+// AWS's message for the count still says 10, the limit before it was raised to 50.
+func (s *Service) addTags(tags []tag, add map[string]string, target tagTarget) ([]tag, error) {
+	if err := s.checkTagText(mapTexts(add), "add tags to", target); err != nil {
+		return nil, err
+	}
+	merged := make(map[string]string, len(tags)+len(add))
+	for _, t := range tags {
+		merged[t.Key] = t.Value
+	}
+	for k, v := range add {
+		merged[k] = v
+	}
+	if len(merged) > maxTags {
+		return nil, kerr.NewInvalidArgument(fmt.Sprintf("Failed to add tags to %s under account %s because a given %s "+
+			"cannot have more than 10 tags associated with it.", target, s.cfg.Account, target.kind))
+	}
+	out := make([]tag, 0, len(merged))
+	for _, k := range sortedKeys(merged) {
+		out = append(out, tag{Key: k, Value: merged[k]})
+	}
+	return out, nil
+}
+
+// removeTags drops keys from tags; keys a resource does not carry are ignored.
+func (s *Service) removeTags(tags []tag, keys []string, target tagTarget) ([]tag, error) {
+	if err := s.checkTagText(keys, "remove tags from", target); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(tags, func(t tag) bool { return slices.Contains(keys, t.Key) }), nil
+}
+
+// checkCreateTags applies AddTagsToStream's rules to CreateStream's Tags.
+func (s *Service) checkCreateTags(name string, tags map[string]string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	_, err := s.addTags(nil, tags, tagTarget{"stream", name})
+	return err
+}
+
+// listTags returns tags in key order (as AWS lists them).
+func listTags(tags []tag) []Tag {
+	out := make([]Tag, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, Tag(t))
+	}
+	slices.SortFunc(out, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// AddTagsToStream adds or replaces tags on a stream.
+func (s *Service) AddTagsToStream(ctx context.Context, in *AddTagsToStreamInput) error {
+	var c checker
+	c.tagMap("tags", in.Tags, true)
+	c.streamRef(in.StreamRef)
+	c.streamID(in.StreamId)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkRate("AddTagsToStream", ""); err != nil {
+		return err
+	}
+	name, err := s.streamName(in.StreamRef)
+	if err != nil {
+		return err
+	}
+	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		tags, err := s.addTags(doc.Tags, in.Tags, tagTarget{"stream", doc.Name})
+		doc.Tags = tags
+		return err
+	})
+	return err
+}
+
+// RemoveTagsFromStream removes tags from a stream.
+func (s *Service) RemoveTagsFromStream(ctx context.Context, in *RemoveTagsFromStreamInput) error {
+	var c checker
+	c.tagKeys("tagKeys", in.TagKeys)
+	c.streamRef(in.StreamRef)
+	c.streamID(in.StreamId)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkRate("RemoveTagsFromStream", ""); err != nil {
+		return err
+	}
+	name, err := s.streamName(in.StreamRef)
+	if err != nil {
+		return err
+	}
+	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		tags, err := s.removeTags(doc.Tags, in.TagKeys, tagTarget{"stream", doc.Name})
+		doc.Tags = tags
+		return err
+	})
+	return err
+}
+
+// ListTagsForStream lists a stream's tags in key order, Limit at a time after ExclusiveStartTagKey.
+func (s *Service) ListTagsForStream(ctx context.Context, in *ListTagsForStreamInput) (*ListTagsForStreamOutput, error) {
+	var c checker
+	c.integer("limit", in.Limit, false, 1, maxTags)
+	c.str("exclusiveStartTagKey", in.ExclusiveStartTagKey, false, 1, tagKeyMax, nil, "")
+	c.streamRef(in.StreamRef)
+	c.streamID(in.StreamId)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkRate("ListTagsForStream", ""); err != nil {
+		return nil, err
+	}
+	st, err := s.findStream(ctx, in.StreamRef)
+	if err != nil {
+		return nil, err
+	}
+	limit := maxTags
+	if in.Limit != nil {
+		limit = int(*in.Limit)
+	}
+	tags := listTags(st.doc.Tags)
+	if in.ExclusiveStartTagKey != nil {
+		tags = slices.DeleteFunc(tags, func(t Tag) bool { return t.Key <= *in.ExclusiveStartTagKey })
+	}
+	out := &ListTagsForStreamOutput{Tags: tags, HasMoreTags: len(tags) > limit}
+	if out.HasMoreTags {
+		out.Tags = tags[:limit]
+	}
+	return out, nil
+}
+
+// resolveResource reads a ResourceARN (already checked against the model) naming a stream or consumer
+// of this account and region.
+func (s *Service) resolveResource(arn string) (resourceARN, error) {
+	a, ok := parseResourceARN(arn)
+	if !ok {
+		return a, kerr.NewInvalidArgument(fmt.Sprintf("Invalid ResourceARN: %s", arn))
+	}
+	if !s.isLocal(a) {
+		if a.Consumer != "" {
+			return a, consumerNotFound(arn, a.Account)
+		}
+		return a, kerr.StreamNotFound(a.Stream, a.Account)
+	}
+	return a, nil
+}
+
+func consumerNotFound(arn, account string) error {
+	return kerr.NewResourceNotFound(fmt.Sprintf("Consumer %s under account %s not found.", arn, account))
+}
+
+// consumerIndex finds the consumer a parsed ARN names in doc: same name, same creation second (a
+// re-registered consumer has a new ARN, and the old one names nothing). -1 when there is none.
+func consumerIndex(doc *streamDoc, a resourceARN) int {
+	for i := range doc.Consumers {
+		c := &doc.Consumers[i]
+		if c.Name == a.Consumer && c.CreatedMilli/1000 == a.ConsumerSecs {
+			return i
+		}
+	}
+	return -1
+}
+
+// mutateResource applies change to the tags or policy of the stream or consumer arn names.
+func (s *Service) mutateResource(ctx context.Context, arn string, change func(tags *[]tag, policy *string, target tagTarget) error) error {
+	a, err := s.resolveResource(arn)
+	if err != nil {
+		return err
+	}
+	_, err = s.mutateStream(ctx, a.Stream, func(doc *streamDoc) error {
+		if a.Consumer == "" {
+			return change(&doc.Tags, &doc.Policy, tagTarget{"stream", doc.Name})
+		}
+		i := consumerIndex(doc, a)
+		if i < 0 {
+			return consumerNotFound(arn, s.cfg.Account)
+		}
+		cons := &doc.Consumers[i]
+		return change(&cons.Tags, &cons.Policy, tagTarget{"consumer", cons.Name})
+	})
+	return err
+}
+
+// readResource returns the tags and policy of the stream or consumer arn names.
+func (s *Service) readResource(ctx context.Context, arn string) ([]tag, string, error) {
+	a, err := s.resolveResource(arn)
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := s.loadStream(ctx, a.Stream)
+	if err != nil {
+		return nil, "", internal("load stream", err)
+	}
+	if st == nil {
+		if a.Consumer != "" {
+			return nil, "", consumerNotFound(arn, s.cfg.Account)
+		}
+		return nil, "", kerr.StreamNotFound(a.Stream, s.cfg.Account)
+	}
+	if a.Consumer == "" {
+		return st.doc.Tags, st.doc.Policy, nil
+	}
+	i := consumerIndex(&st.doc, a)
+	if i < 0 {
+		return nil, "", consumerNotFound(arn, s.cfg.Account)
+	}
+	return st.doc.Consumers[i].Tags, st.doc.Consumers[i].Policy, nil
+}
+
+// TagResource adds or replaces tags on a stream or consumer named by ARN.
+func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) error {
+	var c checker
+	c.tagMap("tags", in.Tags, true)
+	c.resourceARN(in.ResourceARN)
+	c.streamID(in.StreamId)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkRate("TagResource", ""); err != nil {
+		return err
+	}
+	return s.mutateResource(ctx, *in.ResourceARN, func(tags *[]tag, _ *string, target tagTarget) error {
+		merged, err := s.addTags(*tags, in.Tags, target)
+		*tags = merged
+		return err
+	})
+}
+
+// UntagResource removes tags from a stream or consumer named by ARN.
+func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) error {
+	var c checker
+	c.tagKeys("tagKeys", in.TagKeys)
+	c.resourceARN(in.ResourceARN)
+	c.streamID(in.StreamId)
+	if err := c.err(); err != nil {
+		return err
+	}
+	if err := s.checkRate("UntagResource", ""); err != nil {
+		return err
+	}
+	return s.mutateResource(ctx, *in.ResourceARN, func(tags *[]tag, _ *string, target tagTarget) error {
+		kept, err := s.removeTags(*tags, in.TagKeys, target)
+		*tags = kept
+		return err
+	})
+}
+
+// ListTagsForResource lists the tags of a stream or consumer named by ARN, in key order.
+func (s *Service) ListTagsForResource(ctx context.Context, in *ListTagsForResourceInput) (*ListTagsForResourceOutput, error) {
+	var c checker
+	c.resourceARN(in.ResourceARN)
+	c.streamID(in.StreamId)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkRate("ListTagsForResource", ""); err != nil {
+		return nil, err
+	}
+	tags, _, err := s.readResource(ctx, *in.ResourceARN)
+	if err != nil {
+		return nil, err
+	}
+	return &ListTagsForResourceOutput{Tags: listTags(tags)}, nil
+}
