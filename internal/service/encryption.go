@@ -17,7 +17,6 @@ type StreamEncryptionInput struct {
 	StreamRef
 	EncryptionType *string `json:"EncryptionType,omitempty"`
 	KeyId          *string `json:"KeyId,omitempty"`
-	StreamId       *string `json:"StreamId,omitempty"`
 }
 
 // StartStreamEncryption turns on server-side encryption with a KMS key.
@@ -35,7 +34,6 @@ func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEnc
 	c.enum("encryptionType", in.EncryptionType, true, encryptionNone, encryptionKMS)
 	c.str("keyId", in.KeyId, true, 1, 2048, nil, "")
 	c.streamRef(in.StreamRef)
-	c.streamID(in.StreamId)
 	if err := c.err(); err != nil {
 		return err
 	}

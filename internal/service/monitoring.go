@@ -23,7 +23,6 @@ var metricNames = append(slices.Clone(shardMetrics), metricsAll)
 type EnhancedMonitoringInput struct {
 	StreamRef
 	ShardLevelMetrics []string `json:"ShardLevelMetrics,omitempty"`
-	StreamId          *string  `json:"StreamId,omitempty"`
 }
 
 // EnhancedMonitoringOutput is the output of EnableEnhancedMonitoring and DisableEnhancedMonitoring:
@@ -77,7 +76,6 @@ func (s *Service) changeMonitoring(ctx context.Context, op string, in *EnhancedM
 	var c checker
 	c.enumList("shardLevelMetrics", in.ShardLevelMetrics, true, 1, len(shardMetrics), metricNames...)
 	c.streamRef(in.StreamRef)
-	c.streamID(in.StreamId)
 	if err := c.err(); err != nil {
 		return nil, err
 	}

@@ -14,22 +14,15 @@ import (
 
 var (
 	resourceARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+$`)
-	streamIDPattern    = regexp.MustCompile(`^[a-z0-9]{20}-[a-z0-9]{3}$`)
 )
 
 const (
 	resourceARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`
-	streamIDPatternText    = `[a-z0-9]{20}-[a-z0-9]{3}`
 	tagKeyMax              = 128
 	tagValueMax            = 256
 	tagMapMax              = 200 // the model's TagMap; the 50-tag limit per resource is a rule of the service
 	tagKeyListMax          = 50
 )
-
-// streamID checks the StreamId member ("not implemented, reserved for future use", but constrained).
-func (c *checker) streamID(val *string) {
-	c.str("streamId", val, false, 1, 24, streamIDPattern, streamIDPatternText)
-}
 
 // resourceARN checks a ResourceARN member: a stream or consumer ARN.
 func (c *checker) resourceARN(val *string) {

@@ -19,8 +19,7 @@ const (
 // StreamRetentionPeriodInput is the input of IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod.
 type StreamRetentionPeriodInput struct {
 	StreamRef
-	RetentionPeriodHours *int64  `json:"RetentionPeriodHours,omitempty"`
-	StreamId             *string `json:"StreamId,omitempty"`
+	RetentionPeriodHours *int64 `json:"RetentionPeriodHours,omitempty"`
 }
 
 // IncreaseStreamRetentionPeriod lengthens how long a stream keeps its records.
@@ -39,7 +38,6 @@ func (s *Service) changeRetention(ctx context.Context, op string, in *StreamRete
 		c.v.Add(kerr.Null, "retentionPeriodHours", "Member must not be null")
 	}
 	c.streamRef(in.StreamRef)
-	c.streamID(in.StreamId)
 	if err := c.err(); err != nil {
 		return err
 	}

@@ -25,15 +25,13 @@ type Tag struct {
 // AddTagsToStreamInput is the input of AddTagsToStream.
 type AddTagsToStreamInput struct {
 	StreamRef
-	Tags     map[string]string `json:"Tags,omitempty"`
-	StreamId *string           `json:"StreamId,omitempty"`
+	Tags map[string]string `json:"Tags,omitempty"`
 }
 
 // RemoveTagsFromStreamInput is the input of RemoveTagsFromStream.
 type RemoveTagsFromStreamInput struct {
 	StreamRef
-	TagKeys  []string `json:"TagKeys,omitempty"`
-	StreamId *string  `json:"StreamId,omitempty"`
+	TagKeys []string `json:"TagKeys,omitempty"`
 }
 
 // ListTagsForStreamInput is the input of ListTagsForStream.
@@ -41,7 +39,6 @@ type ListTagsForStreamInput struct {
 	StreamRef
 	ExclusiveStartTagKey *string `json:"ExclusiveStartTagKey,omitempty"`
 	Limit                *int64  `json:"Limit,omitempty"`
-	StreamId             *string `json:"StreamId,omitempty"`
 }
 
 // ListTagsForStreamOutput is the output of ListTagsForStream.
@@ -180,7 +177,6 @@ func (s *Service) AddTagsToStream(ctx context.Context, in *AddTagsToStreamInput)
 	var c checker
 	c.tagMap("tags", in.Tags, true)
 	c.streamRef(in.StreamRef)
-	c.streamID(in.StreamId)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -204,7 +200,6 @@ func (s *Service) RemoveTagsFromStream(ctx context.Context, in *RemoveTagsFromSt
 	var c checker
 	c.tagKeys("tagKeys", in.TagKeys)
 	c.streamRef(in.StreamRef)
-	c.streamID(in.StreamId)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -229,7 +224,6 @@ func (s *Service) ListTagsForStream(ctx context.Context, in *ListTagsForStreamIn
 	c.integer("limit", in.Limit, false, 1, maxTags)
 	c.str("exclusiveStartTagKey", in.ExclusiveStartTagKey, false, 1, tagKeyMax, nil, "")
 	c.streamRef(in.StreamRef)
-	c.streamID(in.StreamId)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -275,11 +269,14 @@ func consumerNotFound(arn, account string) error {
 	return kerr.NewResourceNotFound(fmt.Sprintf("Consumer %s under account %s not found.", arn, account))
 }
 
-// consumerIndex finds the consumer a parsed ARN names in doc: same name, same creation second (a
+// consumerIndex finds the live consumer a parsed ARN names in doc: same name, same creation second (a
 // re-registered consumer has a new ARN, and the old one names nothing). -1 when there is none.
-func consumerIndex(doc *streamDoc, a resourceARN) int {
+func (s *Service) consumerIndex(doc *streamDoc, a resourceARN) int {
 	for i := range doc.Consumers {
 		c := &doc.Consumers[i]
+		if _, gone := s.settleConsumer(*c); gone {
+			continue
+		}
 		if c.Name == a.Consumer && c.CreatedMilli/1000 == a.ConsumerSecs {
 			return i
 		}
@@ -297,7 +294,7 @@ func (s *Service) mutateResource(ctx context.Context, arn string, change func(ta
 		if a.Consumer == "" {
 			return change(&doc.Tags, &doc.Policy, tagTarget{"stream", doc.Name})
 		}
-		i := consumerIndex(doc, a)
+		i := s.consumerIndex(doc, a)
 		if i < 0 {
 			return consumerNotFound(arn, s.cfg.Account)
 		}
@@ -326,7 +323,7 @@ func (s *Service) readResource(ctx context.Context, arn string) ([]tag, string, 
 	if a.Consumer == "" {
 		return st.doc.Tags, st.doc.Policy, nil
 	}
-	i := consumerIndex(&st.doc, a)
+	i := s.consumerIndex(&st.doc, a)
 	if i < 0 {
 		return nil, "", consumerNotFound(arn, s.cfg.Account)
 	}

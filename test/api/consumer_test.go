@@ -16,14 +16,6 @@ import (
 
 const consumerDelay = 10 * time.Second
 
-// eachEngineWith is eachEngine with a configuration change.
-func eachEngineWith(t *testing.T, configure func(*config.Config), body func(t *testing.T, s *kinesistest.Server)) {
-	for _, e := range kinesistest.Engines {
-		t.Run(e.Name, func(t *testing.T) {
-			body(t, kinesistest.Start(t, e, kinesistest.Options{Configure: configure}))
-		})
-	}
-}
 
 func withConsumerDelay(c *config.Config) { c.ConsumerDelay = consumerDelay }
 

@@ -22,14 +22,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 
+	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
 )
 
 // eachEngine runs body once per storage engine, each on a fresh server.
 func eachEngine(t *testing.T, body func(t *testing.T, s *kinesistest.Server)) {
+	eachEngineWith(t, nil, body)
+}
+
+// eachEngineWith is eachEngine on servers whose flags configure sets.
+func eachEngineWith(t *testing.T, configure func(*config.Config), body func(t *testing.T, s *kinesistest.Server)) {
 	for _, e := range kinesistest.Engines {
 		t.Run(e.Name, func(t *testing.T) {
-			body(t, kinesistest.Start(t, e, kinesistest.Options{}))
+			body(t, kinesistest.Start(t, e, kinesistest.Options{Configure: configure}))
 		})
 	}
 }

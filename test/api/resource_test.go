@@ -125,7 +125,7 @@ func TestStreamEncryption(t *testing.T) {
 		if e := put(); e != types.EncryptionTypeKms {
 			t.Fatalf("PutRecord after start: %s", e)
 		}
-		recs := readShard(t, c, "enc", "shardId-000000000000")
+		recs := readShard(t, s, "enc", "shardId-000000000000")
 		// GetRecords reports the stream's encryption, not the one each record was written under (records.go
 		// keeps none per record): the record written after StartStreamEncryption reads as KMS.
 		if len(recs) != 2 || recs[1].EncryptionType != types.EncryptionTypeKms {

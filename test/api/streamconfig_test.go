@@ -12,14 +12,6 @@ import (
 	"kinesisd/internal/kinesistest"
 )
 
-// eachEngineWith is eachEngine with a configuration change.
-func eachEngineWith(t *testing.T, configure func(*config.Config), body func(t *testing.T, s *kinesistest.Server)) {
-	for _, e := range kinesistest.Engines {
-		t.Run(e.Name, func(t *testing.T) {
-			body(t, kinesistest.Start(t, e, kinesistest.Options{Configure: configure}))
-		})
-	}
-}
 
 func TestRetentionPeriodChanges(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
@@ -66,13 +58,13 @@ func TestRetentionPeriodChanges(t *testing.T) {
 			s.Clock.Advance(30 * time.Hour)
 		}
 		s.Clock.Advance(-29 * time.Hour) // "old" is 31 hours old, "new" 1 hour
-		if recs := readShard(t, c, "ret", "shardId-000000000000"); len(recs) != 2 {
+		if recs := readShard(t, s, "ret", "shardId-000000000000"); len(recs) != 2 {
 			t.Fatalf("at 48 hours: %d records", len(recs))
 		}
 		if err := decrease(24); err != nil {
 			t.Fatal(err)
 		}
-		if recs := readShard(t, c, "ret", "shardId-000000000000"); len(recs) != 1 || string(recs[0].Data) != "new" {
+		if recs := readShard(t, s, "ret", "shardId-000000000000"); len(recs) != 1 || string(recs[0].Data) != "new" {
 			t.Fatalf("TRIM_HORIZON at 24 hours: %d records", len(recs))
 		}
 		it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: name, ShardId: aws.String("shardId-000000000000"),
@@ -80,7 +72,7 @@ func TestRetentionPeriodChanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if recs := readAll(t, c, *it.ShardIterator); len(recs) != 1 || string(recs[0].Data) != "new" {
+		if recs := readAll(t, s, *it.ShardIterator); len(recs) != 1 || string(recs[0].Data) != "new" {
 			t.Fatalf("AT_TIMESTAMP at 24 hours: %d records", len(recs))
 		}
 	})
@@ -112,7 +104,7 @@ func TestMaxRecordSize(t *testing.T) {
 		}
 		_, err = c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("small"), Records: nine})
 		wantAPIError(t, err, "InvalidArgumentException", 400, "Records size exceeds 5 MB limit")
-		recs := readShard(t, c, "big", "shardId-000000000000")
+		recs := readShard(t, s, "big", "shardId-000000000000")
 		if len(recs) != 10 || len(recs[0].Data) != 2<<20 || len(recs[9].Data) != 1<<20-100 {
 			t.Fatalf("read back %d records", len(recs))
 		}
