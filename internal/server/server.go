@@ -23,6 +23,7 @@ import (
 type Server struct {
 	http  *http.Server
 	ln    net.Listener
+	svc   *service.Service
 	store storage.Store
 	log   *slog.Logger
 	done  chan error
@@ -75,6 +76,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 			},
 		},
 		ln:    ln,
+		svc:   svc,
 		store: store,
 		log:   log,
 		done:  make(chan error, 1),
@@ -119,6 +121,7 @@ func (s *Server) close(ctx context.Context) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.http.Close()
 	}
+	s.svc.WaitScaling() // ON_DEMAND splits under way finish before the store closes
 	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

@@ -237,6 +237,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 		EncryptionType:          d.Encryption,
 		OpenShardCount:          len(st.open),
 		MaxRecordSizeInKiB:      d.MaxRecordKiB,
+		WarmThroughput:          st.warmThroughput(),
 	}}
 	if d.KeyID != "" {
 		out.StreamDescriptionSummary.KeyId = &d.KeyID
