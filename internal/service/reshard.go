@@ -169,7 +169,7 @@ func (s *Service) MergeShards(ctx context.Context, in *MergeShardsInput) error {
 		lo, hi := doc.Shards[at[0]], doc.Shards[at[1]]
 		loEnd, _ := parseHashKey(lo.EndHash)
 		hiStart, _ := parseHashKey(hi.StartHash)
-		if ids[0] == ids[1] || loEnd.inc() != hiStart {
+		if ids[0] == ids[1] || loEnd == maxHashKey || loEnd.inc() != hiStart {
 			return kerr.NewInvalidArgument(fmt.Sprintf("Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
 				shardID(ids[0]), shardID(ids[1]), name, s.cfg.Account))
 		}
@@ -261,6 +261,9 @@ func (s *Service) mergePair(ctx context.Context, doc *streamDoc, lo, hi int, now
 	adjacent := doc.Shards[hi].Index
 	return doc.openShard(start, end, doc.Shards[lo].Index, &adjacent, now), nil
 }
+
+// maxHashKey is 2^128−1, the end of the hash-key space.
+var maxHashKey = hashKey{^uint64(0), ^uint64(0)}
 
 // inc returns k+1 (wrapping at 2^128).
 func (a hashKey) inc() hashKey {

@@ -161,6 +161,9 @@ func TestReshardMergeShards(t *testing.T) {
 			"Shards shardId-000000000000 and shardId-000000000002 in stream merge under account "+acct+" are not an adjacent pair of shards eligible for merging")
 		wantAPIError(t, merge("shardId-000000000001", "shardId-000000000000"), "InvalidArgumentException", 400,
 			"Shards shardId-000000000001 and shardId-000000000000 in stream merge under account "+acct+" are not an adjacent pair of shards eligible for merging")
+		// The last shard and the first are not adjacent, though the last's end + 1 wraps to 0.
+		wantAPIError(t, merge("shardId-000000000002", "shardId-000000000000"), "InvalidArgumentException", 400,
+			"Shards shardId-000000000002 and shardId-000000000000 in stream merge under account "+acct+" are not an adjacent pair of shards eligible for merging")
 		wantAPIError(t, merge("shardId-000000000000", "shardId-7"), "ResourceNotFoundException", 400,
 			"Could not find shard shardId-000000000007 in stream merge under account "+acct+".")
 		start1, _ := hashRange(1, 3)
