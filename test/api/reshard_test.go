@@ -259,7 +259,9 @@ func checkCover(t *testing.T, shards []types.Shard, n int) {
 		t.Fatalf("%d open shards, want %d", len(open), n)
 	}
 	key := func(s *string) *big.Int { v, _ := new(big.Int).SetString(*s, 10); return v }
-	slices.SortFunc(open, func(a, b types.Shard) int { return key(a.HashKeyRange.StartingHashKey).Cmp(key(b.HashKeyRange.StartingHashKey)) })
+	slices.SortFunc(open, func(a, b types.Shard) int {
+		return key(a.HashKeyRange.StartingHashKey).Cmp(key(b.HashKeyRange.StartingHashKey))
+	})
 	next := big.NewInt(0)
 	var lo, hi *big.Int
 	for _, sh := range open {
