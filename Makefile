@@ -30,6 +30,7 @@ gotest:
 clitest: build
 	@[ -x /usr/bin/aws ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli; }
 	KINESISD_BIN=$(BIN) test/cli/cli.sh
+	KINESISD_BIN=$(BIN) test/cli/reshard.sh
 
 # The JavaScript SDK v3 suite (HTTP/2 on every call) against the built binary.
 jstest: build

@@ -24,6 +24,7 @@ import (
 // Server is a running kinesisd.
 type Server struct {
 	fronts  []front // the API listeners: first -listen, then -tls-listen if set
+	svc     *service.Service
 	store   storage.Store
 	log     *slog.Logger
 	done    chan error         // each front's Serve result
@@ -68,7 +69,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		return nil, err
 	}
 	handler := protocol.New(svc, log)
-	s := &Server{store: store, log: log}
+	s := &Server{svc: svc, store: store, log: log}
 	// -listen is HTTPS when TLS is on without a separate -tls-listen port; plain otherwise.
 	listens := []struct {
 		flag, addr string
@@ -205,6 +206,7 @@ func (s *Server) close(ctx context.Context) error {
 		}
 	}
 	s.loops.Wait()
+	s.svc.WaitScaling() // a running ON_DEMAND split finishes before the store closes
 	return errors.Join(err, s.store.Close())
 }
 

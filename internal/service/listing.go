@@ -26,6 +26,8 @@ type pageToken struct {
 	Created int64  `json:"c,omitempty"` // stream incarnation's creation time, ms
 	After   string `json:"a"`           // last name or shard id returned
 	Issued  int64  `json:"t"`           // ms
+	// Filter is the ListShards ShardFilter the pages were asked with, so that later pages keep it.
+	Filter *ShardFilter `json:"f,omitempty"`
 }
 
 func encodeToken(t pageToken) *string {
@@ -96,15 +98,16 @@ func (s *Service) DescribeStream(ctx context.Context, in *DescribeStreamInput) (
 		Shards:                  []Shard{},
 		RetentionPeriodHours:    d.RetentionHours,
 		StreamCreationTimestamp: Timestamp{timeMilli(d.CreatedMilli)},
-		EnhancedMonitoring:      []EnhancedMetrics{{ShardLevelMetrics: []string{}}},
+		EnhancedMonitoring:      st.enhancedMonitoring(),
 		EncryptionType:          d.Encryption,
 	}}
 	if d.KeyID != "" {
 		out.StreamDescription.KeyId = &d.KeyID
 	}
+	now := s.now()
 	for i := range d.Shards {
 		sh := &d.Shards[i]
-		if in.ExclusiveStartShardId != nil && shardID(sh.Index) <= *in.ExclusiveStartShardId {
+		if in.ExclusiveStartShardId != nil && shardID(sh.Index) <= *in.ExclusiveStartShardId || st.expired(sh, now) {
 			continue
 		}
 		if len(out.StreamDescription.Shards) == limit {
@@ -184,18 +187,35 @@ func (s *Service) ListStreams(ctx context.Context, in *ListStreamsInput) (*ListS
 	return out, nil
 }
 
-// ListShards lists a stream's shards in shard-id order, a page at a time.
+// ListShards lists a stream's shards in shard-id order, a page at a time, optionally filtered.
 func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListShardsOutput, error) {
 	var c checker
 	c.str("nextToken", in.NextToken, false, 1, 1048576, nil, "")
 	c.str("exclusiveStartShardId", in.ExclusiveStartShardId, false, 1, 128, namePattern, namePatternText)
 	c.integer("maxResults", in.MaxResults, false, 1, 10000)
 	c.streamRef(in.StreamRef)
+	if f := in.ShardFilter; f != nil {
+		c.enum("shardFilter.type", f.Type, true, filterAfterShardID, filterAtTrimHorizon, filterFromTrimHorizon, filterAtLatest, filterAtTimestamp, filterFromTimestamp)
+		c.str("shardFilter.shardId", f.ShardId, false, 1, 128, namePattern, namePatternText)
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	if f := in.ShardFilter; f != nil {
+		switch *f.Type {
+		case filterAfterShardID:
+			if f.ShardId == nil {
+				return nil, kerr.NewInvalidArgument("ShardId must be supplied in a ShardFilter with a Type of AFTER_SHARD_ID")
+			}
+		case filterAtTimestamp, filterFromTimestamp:
+			if f.Timestamp == nil {
+				return nil, kerr.NewInvalidArgument("Timestamp must be supplied in a ShardFilter with a Type of FROM_TIMESTAMP or AT_TIMESTAMP")
+			}
+		}
+	}
 	ref := in.StreamRef
 	after := ""
+	filter := in.ShardFilter
 	if in.NextToken != nil {
 		if in.StreamName != nil {
 			return nil, kerr.NewInvalidArgument("NextToken and StreamName cannot be provided together.")
@@ -212,6 +232,9 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 		}
 		ref = StreamRef{StreamName: &tok.Stream}
 		after = tok.After
+		if filter == nil {
+			filter = tok.Filter
+		}
 	} else if in.ExclusiveStartShardId != nil {
 		after = *in.ExclusiveStartShardId
 	}
@@ -229,18 +252,80 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 	if in.MaxResults != nil {
 		limit = min(int(*in.MaxResults), listShardsDefaultMax)
 	}
+	now := s.now()
+	keep := st.shardFilter(filter, now)
+	if filter != nil && *filter.Type == filterAfterShardID && *filter.ShardId > after {
+		after = *filter.ShardId
+	}
 	out := &ListShardsOutput{Shards: []Shard{}}
 	for i := range st.doc.Shards {
 		sh := &st.doc.Shards[i]
-		if after != "" && shardID(sh.Index) <= after {
+		if after != "" && shardID(sh.Index) <= after || st.expired(sh, now) || !keep(sh) {
 			continue
 		}
 		if len(out.Shards) == limit {
 			out.NextToken = encodeToken(pageToken{Stream: st.doc.Name, Created: st.doc.CreatedMilli,
-				After: out.Shards[len(out.Shards)-1].ShardId, Issued: s.now().UnixMilli()})
+				After: out.Shards[len(out.Shards)-1].ShardId, Issued: now.UnixMilli(), Filter: filter})
 			break
 		}
 		out.Shards = append(out.Shards, describeShard(sh))
 	}
 	return out, nil
+}
+
+// ShardFilter types.
+const (
+	filterAfterShardID    = "AFTER_SHARD_ID"
+	filterAtTrimHorizon   = "AT_TRIM_HORIZON"
+	filterFromTrimHorizon = "FROM_TRIM_HORIZON"
+	filterAtLatest        = "AT_LATEST"
+	filterAtTimestamp     = "AT_TIMESTAMP"
+	filterFromTimestamp   = "FROM_TIMESTAMP"
+)
+
+// expired tells whether sh is a closed shard whose records have all passed retention at now: it is
+// no longer listed.
+func (st *stream) expired(sh *shardDoc, now time.Time) bool {
+	return sh.Closed && sh.ClosedMilli != 0 && timeMilli(sh.ClosedMilli).Before(st.cutoff(now))
+}
+
+// shardOpened is when sh opened: with the stream, or at the split or merge that made it.
+func (st *stream) shardOpened(sh *shardDoc) time.Time {
+	if sh.CreatedMilli == 0 {
+		return timeMilli(st.doc.CreatedMilli)
+	}
+	return timeMilli(sh.CreatedMilli)
+}
+
+// openAt tells whether sh was open at t: opened at or before t and closed at or after it (or open).
+func (st *stream) openAt(sh *shardDoc, t time.Time) bool {
+	return !st.shardOpened(sh).After(t) && (!sh.Closed || !timeMilli(sh.ClosedMilli).Before(t))
+}
+
+// shardFilter returns the test f makes of a shard, as the API documents each type: AT_TRIM_HORIZON and
+// AT_TIMESTAMP give the shards open at that time (the trim horizon, or the stream's creation if later,
+// where a reader starts); FROM_TRIM_HORIZON every shard within retention; AT_LATEST the open shards;
+// FROM_TIMESTAMP the open shards and those closed at or after the time (corrected to the trim horizon).
+// AFTER_SHARD_ID works as ExclusiveStartShardId does.
+func (st *stream) shardFilter(f *ShardFilter, now time.Time) func(*shardDoc) bool {
+	all := func(*shardDoc) bool { return true }
+	if f == nil {
+		return all
+	}
+	horizon := st.cutoff(now)
+	switch *f.Type {
+	case filterAtTrimHorizon, filterAtTimestamp:
+		t := horizon
+		if *f.Type == filterAtTimestamp {
+			t = maxTime(f.Timestamp.Time, horizon)
+		}
+		t = maxTime(t, timeMilli(st.doc.CreatedMilli))
+		return func(sh *shardDoc) bool { return st.openAt(sh, t) }
+	case filterAtLatest:
+		return func(sh *shardDoc) bool { return !sh.Closed }
+	case filterFromTimestamp:
+		t := maxTime(f.Timestamp.Time, horizon)
+		return func(sh *shardDoc) bool { return !sh.Closed || !timeMilli(sh.ClosedMilli).Before(t) }
+	}
+	return all
 }

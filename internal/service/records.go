@@ -100,6 +100,7 @@ func hashFor(partitionKey string, explicit *string) (hashKey, error) {
 
 // PutRecords writes up to 500 records; each result reports its shard and sequence number, or its error.
 func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutRecordsOutput, error) {
+	defer s.holdWrites(in.StreamRef)() // no reshard between routing and Append (reshard.go)
 	st, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
 	recordMax, requestMax := s.sizeLimits(st)
 	var c checker
@@ -223,6 +224,7 @@ func recordListValue(recs []PutRecordsRequestEntry) string {
 
 // PutRecord writes one record.
 func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
+	defer s.holdWrites(in.StreamRef)() // no reshard between routing and Append (reshard.go)
 	st, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
 	recordMax, _ := s.sizeLimits(st)
 	var c checker
@@ -430,6 +432,12 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 			return nil, internal("get records", err)
 		}
 	}
+	// A closed shard ends at EndOffset, whatever its log holds beyond it; once a read finds nothing
+	// more before EndOffset (offsets need not be dense), the reader is at the shard's end.
+	atEnd := sh.Closed && len(recs) == 0
+	for sh.Closed && len(recs) > 0 && recs[len(recs)-1].Offset >= sh.EndOffset {
+		recs, atEnd = recs[:len(recs)-1], true
+	}
 	out := &GetRecordsOutput{Records: make([]Record, len(recs))}
 	returned := 0
 	for i := range recs {
@@ -449,6 +457,9 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 			EncryptionType:              st.doc.Encryption,
 		}
 		next = r.Offset + 1
+	}
+	if atEnd {
+		next = max(next, sh.EndOffset)
 	}
 	tail, err := s.store.NextOffset(ctx, shardRef)
 	if err != nil {

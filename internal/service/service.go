@@ -125,6 +125,8 @@ type Service struct {
 	writes *rateWindows // per-shard write limits
 	reads  *rateWindows // per-shard read limits
 	calls  *rateWindows // control-plane call rates
+	gates  gates        // per-stream write gates: writers share, resharding excludes (reshard.go)
+	scaler autoscaler   // ON_DEMAND write load per shard (autoscale.go)
 }
 
 type cachedStream struct {
@@ -232,6 +234,8 @@ type shardDoc struct {
 	StartOffset    uint64  `json:"startOffset"`
 	Closed         bool    `json:"closed,omitempty"`
 	EndOffset      uint64  `json:"endOffset,omitempty"` // first offset past the shard's last record, once closed
+	CreatedMilli   int64   `json:"created,omitempty"`   // when a split or merge opened it (0: with the stream)
+	ClosedMilli    int64   `json:"closedAt,omitempty"`  // when it closed; it expires a retention period later
 }
 
 // stream is a decoded stream document with its routing table.

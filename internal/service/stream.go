@@ -250,6 +250,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 		OpenShardCount:          len(st.open),
 		ConsumerCount:           len(s.liveConsumers(d)),
 		MaxRecordSizeInKiB:      d.MaxRecordKiB,
+		WarmThroughput:          st.warmThroughput(),
 	}}
 	if d.KeyID != "" {
 		out.StreamDescriptionSummary.KeyId = &d.KeyID

@@ -110,6 +110,7 @@ type StreamDescriptionSummary struct {
 	OpenShardCount          int                  `json:"OpenShardCount"`
 	ConsumerCount           int                  `json:"ConsumerCount"`
 	MaxRecordSizeInKiB      int                  `json:"MaxRecordSizeInKiB"`
+	WarmThroughput          *WarmThroughputMB    `json:"WarmThroughput,omitempty"`
 }
 
 // StreamModeDetailsOut is StreamModeDetails as outputs carry it.

@@ -16,7 +16,6 @@ import (
 
 const consumerDelay = 10 * time.Second
 
-
 func withConsumerDelay(c *config.Config) { c.ConsumerDelay = consumerDelay }
 
 func streamARN(name string) string { return "arn:aws:kinesis:us-east-1:000000000000:stream/" + name }

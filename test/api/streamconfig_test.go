@@ -12,7 +12,6 @@ import (
 	"kinesisd/internal/kinesistest"
 )
 
-
 func TestRetentionPeriodChanges(t *testing.T) {
 	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
 		c, ctx := s.Client, t.Context()

@@ -1,0 +1,180 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"kinesisd/internal/kerr"
+)
+
+// warmThroughputMax is the most warm throughput AWS takes, in MiB/s (10 GiB/s).
+const warmThroughputMax = 10240
+
+// UpdateStreamModeInput is the input of UpdateStreamMode.
+type UpdateStreamModeInput struct {
+	StreamARN           *string            `json:"StreamARN,omitempty"`
+	StreamModeDetails   *StreamModeDetails `json:"StreamModeDetails,omitempty"`
+	WarmThroughputMiBps *int64             `json:"WarmThroughputMiBps,omitempty"`
+}
+
+// UpdateStreamWarmThroughputInput is the input of UpdateStreamWarmThroughput.
+type UpdateStreamWarmThroughputInput struct {
+	StreamRef
+	WarmThroughputMiBps *int64 `json:"WarmThroughputMiBps,omitempty"`
+}
+
+// UpdateStreamWarmThroughputOutput is the output of UpdateStreamWarmThroughput.
+type UpdateStreamWarmThroughputOutput struct {
+	StreamARN      string           `json:"StreamARN"`
+	StreamName     string           `json:"StreamName"`
+	WarmThroughput WarmThroughputMB `json:"WarmThroughput"`
+}
+
+// WarmThroughputMB is the WarmThroughputObject of the API: the target and the current warm throughput
+// of an ON_DEMAND stream, in MiB/s.
+type WarmThroughputMB struct {
+	TargetMiBps  int `json:"TargetMiBps"`
+	CurrentMiBps int `json:"CurrentMiBps"`
+}
+
+// warmThroughput is what DescribeStreamSummary shows of a stream's warm throughput: nothing for a
+// provisioned stream or one without a target; otherwise the target and what its open shards carry
+// (1 MiB/s each).
+func (st *stream) warmThroughput() *WarmThroughputMB {
+	if st.doc.Mode != streamModeOnDemand || st.doc.WarmThroughputMiBps == 0 {
+		return nil
+	}
+	return &WarmThroughputMB{TargetMiBps: st.doc.WarmThroughputMiBps, CurrentMiBps: len(st.open)}
+}
+
+// UpdateStreamMode switches a stream between PROVISIONED and ON_DEMAND. Its shards stay as they are;
+// an ON_DEMAND stream then scales with its writes, and a WarmThroughputMiBps pre-splits it.
+func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInput) error {
+	var c checker
+	c.str("streamARN", in.StreamARN, true, 1, 2048, streamARNPattern, streamARNPatternText)
+	if in.StreamModeDetails == nil {
+		c.v.Add(kerr.Null, "streamModeDetails", "Member must not be null")
+	} else {
+		c.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, streamModeProvisioned, streamModeOnDemand)
+	}
+	c.integer("warmThroughputMiBps", in.WarmThroughputMiBps, false, 0, math.MaxInt32)
+	if err := c.err(); err != nil {
+		return err
+	}
+	name, err := s.streamName(StreamRef{StreamARN: in.StreamARN})
+	if err != nil {
+		return err
+	}
+	mode := *in.StreamModeDetails.StreamMode
+	if in.WarmThroughputMiBps != nil && mode != streamModeOnDemand {
+		return kerr.NewInvalidArgument("WarmThroughputMiBps is only supported when updating the stream mode to ON_DEMAND.")
+	}
+	if err := s.checkWarm(in.WarmThroughputMiBps); err != nil {
+		return err
+	}
+	if err := s.checkRate("UpdateStreamMode", name); err != nil {
+		return err
+	}
+	now := s.now().UnixMilli()
+	_, err = s.reshard(ctx, name, func(doc *streamDoc) error {
+		if doc.Status != statusActive {
+			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		}
+		if doc.Mode == mode && in.WarmThroughputMiBps == nil {
+			return kerr.NewInvalidArgument(fmt.Sprintf("Stream %s under account %s is already in %s mode.", name, s.cfg.Account, mode))
+		}
+		doc.Mode = mode
+		if mode == streamModeProvisioned {
+			doc.WarmThroughputMiBps = 0
+			doc.RecordDistribution = "" // AUTO is for ON_DEMAND streams only
+		}
+		if in.WarmThroughputMiBps != nil {
+			doc.WarmThroughputMiBps = int(*in.WarmThroughputMiBps)
+			if err := s.warmSplit(ctx, doc, doc.WarmThroughputMiBps, now); err != nil {
+				return err
+			}
+		}
+		doc.Status, doc.StatusMilli = statusUpdating, now
+		return nil
+	})
+	return err
+}
+
+// UpdateStreamWarmThroughput sets the warm throughput of an ON_DEMAND stream and splits it at once to
+// the shard count that carries it (1 MiB/s a shard).
+func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStreamWarmThroughputInput) (*UpdateStreamWarmThroughputOutput, error) {
+	var c checker
+	c.streamRef(in.StreamRef)
+	c.integer("warmThroughputMiBps", in.WarmThroughputMiBps, true, 0, math.MaxInt32)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	name, err := s.streamName(in.StreamRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkWarm(in.WarmThroughputMiBps); err != nil {
+		return nil, err
+	}
+	if err := s.checkRate("UpdateStreamWarmThroughput", name); err != nil {
+		return nil, err
+	}
+	target := int(*in.WarmThroughputMiBps)
+	now := s.now().UnixMilli()
+	st, err := s.reshard(ctx, name, func(doc *streamDoc) error {
+		if doc.Mode != streamModeOnDemand {
+			return kerr.NewInvalidArgument(fmt.Sprintf("Warm throughput is only supported for ON_DEMAND streams. Stream %s under account %s is in PROVISIONED mode.",
+				name, s.cfg.Account))
+		}
+		if doc.Status != statusActive {
+			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		}
+		doc.WarmThroughputMiBps = target
+		if err := s.warmSplit(ctx, doc, target, now); err != nil {
+			return err
+		}
+		doc.Status, doc.StatusMilli = statusUpdating, now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &UpdateStreamWarmThroughputOutput{StreamARN: s.arn(name), StreamName: name,
+		WarmThroughput: WarmThroughputMB{TargetMiBps: target, CurrentMiBps: len(st.open)}}, nil
+}
+
+func (s *Service) checkWarm(mibps *int64) error {
+	if mibps != nil && *mibps > warmThroughputMax {
+		return kerr.NewInvalidArgument(fmt.Sprintf("WarmThroughputMiBps %d exceeds the maximum of %d MiBps.", *mibps, warmThroughputMax))
+	}
+	return nil
+}
+
+// warmSplit splits the widest open shards at their midpoints until the stream has mibps open shards
+// (1 MiB/s each), within the shard limit. It never merges: warm throughput is a floor.
+func (s *Service) warmSplit(ctx context.Context, doc *streamDoc, mibps int, now int64) error {
+	adding := mibps - doc.openCount()
+	if adding <= 0 {
+		return nil
+	}
+	if err := s.checkShardLimit(ctx, adding); err != nil {
+		return err
+	}
+	for range adding {
+		var p piece
+		var width hashKey
+		for i, q := range doc.openPieces() {
+			if w := q.end.sub(q.start); i == 0 || width.less(w) {
+				p, width = q, w
+			}
+		}
+		if p.start == p.end {
+			return nil // nothing left to split
+		}
+		if _, _, err := s.splitAt(ctx, doc, p.pos, midpoint(p.start, p.end), now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
