@@ -29,8 +29,7 @@ gotest:
 # The AWS CLI from Debian's awscli package (installed here when missing) against the built binary.
 clitest: build
 	@[ -x /usr/bin/aws ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli; }
-	KINESISD_BIN=$(BIN) test/cli/cli.sh
-	KINESISD_BIN=$(BIN) test/cli/reshard.sh
+	@for script in test/cli/*.sh; do echo "== $$script"; KINESISD_BIN=$(BIN) $$script || exit 1; done
 
 # The JavaScript SDK v3 suite (HTTP/2 on every call) against the built binary.
 jstest: build

@@ -57,5 +57,25 @@ kin delete-stream --stream-name orders
 check "delete-stream" 0 $?
 check "list-streams after delete" "[]" "$(kin list-streams | field 'd["StreamNames"]')"
 
+# HTTPS: a second server with a generated certificate, trusted by the CLI as its CA bundle.
+"$KINESISD_BIN" -listen 127.0.0.1:0 -in-memory -tls 2>"$work/tls.log" &
+tls_server=$!
+trap 'kill "$server" "$tls_server" 2>/dev/null; wait "$server" "$tls_server" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  cert=$(grep -o 'TLS certificate [^ "]*' "$work/tls.log" | head -1 | cut -d' ' -f3)
+  tls_addr=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/tls.log" | head -1 | cut -d' ' -f3)
+  [ -n "$cert" ] && [ -n "$tls_addr" ] && break
+  sleep 0.05
+done
+tkin() { "$AWS" --endpoint-url "https://$tls_addr" --ca-bundle "$cert" --output json kinesis "$@"; }
+tkin create-stream --stream-name secure --shard-count 1
+check "create-stream over https" 0 $?
+tput=$(tkin put-record --stream-name secure --partition-key k --data c2VjdXJl)
+check "put-record over https" shardId-000000000000 "$(echo "$tput" | field 'd["ShardId"]')"
+titer=$(tkin get-shard-iterator --stream-name secure --shard-id shardId-000000000000 --shard-iterator-type TRIM_HORIZON | field 'd["ShardIterator"]')
+check "get-records over https" "['c2VjdXJl']" "$(tkin get-records --shard-iterator "$titer" | field '[r["Data"] for r in d["Records"]]')"
+untrusted=$("$AWS" --endpoint-url "https://$tls_addr" --output json kinesis list-streams 2>&1)
+check "an untrusted certificate is refused" True "$(python3 -c "import sys; print('CERTIFICATE_VERIFY_FAILED' in sys.argv[1] or 'SSL' in sys.argv[1])" "$untrusted")"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
