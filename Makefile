@@ -35,3 +35,9 @@ clitest: build
 jstest: build
 	cd test/js && npm ci --no-audit --no-fund
 	cd test/js && KINESISD_BIN=$(BIN) npm test
+
+# kinesisd (durable, -throughput-limits=false) and kinesalite 3.3.3 side by side under `kinesisd bench`
+# (scripts/bench/bench.sh; RUNS=3 for medians, DURATION, WORKERS, BENCH_FLAGS: see the script).
+.PHONY: bench
+bench: build
+	KINESISD_BIN=$(BIN) scripts/bench/bench.sh

@@ -1,4 +1,4 @@
-// Package bench is `kinesisd bench`: a PutRecords load generator for any Kinesis Data Streams endpoint.
+// Package bench is `kinesisd bench`: a PutRecords load generator and read-back check for any Kinesis Data Streams endpoint.
 package bench
 
 import (
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/url"
 	"os"
@@ -23,22 +24,27 @@ const (
 
 // options are the parsed flags of one run.
 type options struct {
-	endpoint string
-	region   string
-	stream   string
-	keep     bool
-	shards   int
-	workers  int
-	records  int
-	size     int
-	duration time.Duration
-	warmup   time.Duration
-	jsonOnly bool
+	endpoint  string
+	region    string
+	stream    string
+	keep      bool
+	shards    int
+	workers   int
+	records   int
+	size      int
+	duration  time.Duration
+	warmup    time.Duration
+	read      bool
+	readLimit int
+	pid       int
+	h2c       bool
+	jsonOnly  bool
 }
 
 // Main runs `kinesisd bench` with args (which exclude "bench") and returns the process exit code: 0 on
-// success, 1 if setup failed or no record was acknowledged, 2 on bad flags. Cancelling ctx (SIGINT)
-// ends the run early; the results so far are printed and a stream the run created is still deleted.
+// success, 1 if setup failed or no record was acknowledged, 2 on bad flags, 3 if the records read back
+// are not the records acknowledged. Cancelling ctx (SIGINT) ends the run early; the results so far are
+// printed and a stream the run created is still deleted.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return run(ctx, args, os.Getenv, stdout, stderr)
 }
@@ -50,10 +56,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage())
 		return 0
 	}
+	var server *process
+	if err == nil && opts.pid != 0 {
+		if server, err = follow(opts.pid); err != nil {
+			err = fmt.Errorf("-pid: cannot follow process %d: %w", opts.pid, err)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kinesisd bench: %v\n\nusage of kinesisd bench:\n%s", err, usage())
 		return 2
 	}
+	self, _ := follow(os.Getpid()) // nil without /proc: the client's own numbers are then left out
+	procs := processes{server, self}
+	defer func() {
+		for _, p := range procs {
+			if p != nil {
+				p.end() // idempotent with the end below
+			}
+		}
+	}()
 	progress := func(format string, args ...any) {
 		if !opts.jsonOnly {
 			fmt.Fprintf(stderr, format+"\n", args...)
@@ -64,7 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 
-	client := newClient(opts, getenv)
+	creds := credentialsFrom(getenv)
+	client := newClient(opts, creds)
 	name, created := opts.stream, false
 	if name == "" {
 		name = randomStreamName()
@@ -95,17 +117,50 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		shardCount = len(ranges)
 	}
 
+	seed := maphash.MakeSeed()
 	workers := make([]*worker, opts.workers)
 	for i := range workers {
-		workers[i] = newWorker(client, name, i, opts, ranges)
+		workers[i] = newWorker(newWire(opts, creds), name, i, opts, ranges, seed)
 	}
 	progress("%d workers × %d records × %d bytes against %s, stream %s (%d shards): warming up %s, then measuring %s",
 		opts.workers, opts.records, opts.size, endpointName(opts), name, shardCount, opts.warmup, opts.duration)
-	tallies, window := runLoad(ctx, workers, opts.warmup, opts.duration)
+	tallies, window := runLoad(ctx, workers, opts.warmup, opts.duration, procs.mark)
 
 	res := summarize(tallies, window)
-	res.Stream, res.Endpoint = name, endpointName(opts)
+	res.Stream, res.Endpoint, res.Protocol = name, endpointName(opts), protocolName(opts)
 	res.Workers, res.Shards, res.RecordSize, res.RecordsPerRequest = opts.workers, shardCount, opts.size, opts.records
+
+	code := 0
+	switch {
+	case res.Records == 0:
+		code = 1
+	case !opts.read:
+	case ctx.Err() != nil:
+		progress("interrupted: no read-back")
+	default:
+		acks := mergeAcks(workers)
+		progress("reading back every shard: %d records acknowledged (warm-up included)", acks.count)
+		shards, err := listShards(ctx, client, name)
+		if err != nil {
+			return fail(err)
+		}
+		procs.mark()
+		res.Read = readBack(ctx, opts, client, creds, name, shards, acks, seed, created)
+		procs.mark()
+		switch {
+		case res.Read.Interrupted:
+			progress("interrupted: the read-back did not finish, so the check says nothing")
+		case !res.Read.Check.Passed:
+			code = 3
+		}
+	}
+	if server != nil {
+		res.Server = server.end()
+	}
+	if self != nil {
+		res.Client = self.end()
+	}
+
 	if !opts.jsonOnly {
 		printTable(stdout, res)
 	}
@@ -115,11 +170,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if created && opts.keep {
 		progress("kept stream %s", name)
 	}
-	if res.Records == 0 {
+	switch {
+	case code == 1:
 		fmt.Fprintln(stderr, "kinesisd bench: no record was acknowledged")
-		return 1
+	case code == 3:
+		fmt.Fprintf(stderr, "READ-BACK CHECK FAILED: %s\n", res.Read.Check.problems())
+		for _, why := range res.Read.unread {
+			fmt.Fprintf(stderr, "  not read to its end: %s\n", why)
+		}
 	}
-	return 0
+	return code
 }
 
 // newFlagSet declares the flags into opts.
@@ -136,6 +196,10 @@ func newFlagSet(opts *options) *flag.FlagSet {
 	fs.IntVar(&opts.size, "size", 1024, "bytes of data per record (partition keys add 16)")
 	fs.DurationVar(&opts.duration, "duration", 15*time.Second, "how long to measure")
 	fs.DurationVar(&opts.warmup, "warmup", 2*time.Second, "how long to run before measuring (not counted)")
+	fs.BoolVar(&opts.read, "read", true, "after the load, read every shard back and check the records read are the records acknowledged")
+	fs.IntVar(&opts.readLimit, "read-limit", 10000, "records per GetRecords call of the read-back (1 to 10000)")
+	fs.IntVar(&opts.pid, "pid", 0, "process id of the server (on this machine) whose CPU and RSS to report; 0: none")
+	fs.BoolVar(&opts.h2c, "h2c", false, "PutRecords and GetRecords over HTTP/2 (cleartext with prior knowledge on http://) instead of HTTP/1.1")
 	fs.BoolVar(&opts.jsonOnly, "json-only", false, "print only the JSON line")
 	return fs
 }
@@ -184,6 +248,12 @@ func parseFlags(args []string) (options, error) {
 	if opts.warmup < 0 {
 		bad("warmup", "%s is negative", opts.warmup)
 	}
+	if opts.readLimit < 1 || opts.readLimit > 10000 {
+		bad("read-limit", "%d is not from 1 to 10000", opts.readLimit)
+	}
+	if opts.pid < 0 {
+		bad("pid", "%d is not a process id", opts.pid)
+	}
 	return opts, errors.Join(problems...)
 }
 
@@ -194,6 +264,14 @@ func usage() string {
 	fs.SetOutput(&b)
 	fs.PrintDefaults()
 	return b.String()
+}
+
+// protocolName is the HTTP protocol of PutRecords and GetRecords.
+func protocolName(opts options) string {
+	if opts.h2c {
+		return "HTTP/2"
+	}
+	return "HTTP/1.1"
 }
 
 // endpointName is the endpoint as reported: the flag, or a note that the SDK chose AWS's.

@@ -4,8 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -21,6 +32,13 @@ func noEnv(string) string { return "" }
 // bench runs `kinesisd bench` with args and returns its exit code and parsed JSON line.
 func bench(t *testing.T, args ...string) (int, result) {
 	t.Helper()
+	code, res, _ := benchStderr(t, args...)
+	return code, res
+}
+
+// benchStderr is bench that also returns what the run wrote to stderr.
+func benchStderr(t *testing.T, args ...string) (int, result, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), args, noEnv, &stdout, &stderr)
 	t.Logf("kinesisd bench %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, &stdout, &stderr)
@@ -29,11 +47,26 @@ func bench(t *testing.T, args ...string) (int, result) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		t.Fatalf("last line of stdout is not the JSON result: %v", err)
 	}
-	return code, res
+	return code, res, stderr.String()
 }
 
-// readBack counts the records in every shard of stream, from TRIM_HORIZON to the tail.
-func readBack(t *testing.T, c *kinesis.Client, stream string) int {
+// checkPassed fails the test unless res holds a passed read-back of every acknowledged record.
+func checkPassed(t *testing.T, res result) {
+	t.Helper()
+	if res.Read == nil {
+		t.Fatal("no read-back in the result")
+	}
+	c := res.Read.Check
+	if !c.Passed || c.Acked < res.Records || c.Matched != c.Acked || c.Read != c.Acked || c.Extra != 0 {
+		t.Errorf("read-back check %+v, want every one of at least %d acknowledged records read once", c, res.Records)
+	}
+	if res.Read.Records != c.Read || res.Read.RecordsPerSec <= 0 {
+		t.Errorf("read-back %+v", res.Read)
+	}
+}
+
+// countRecords counts the records in every shard of stream through the SDK, from TRIM_HORIZON to the tail.
+func countRecords(t *testing.T, c *kinesis.Client, stream string) int {
 	t.Helper()
 	ctx := t.Context()
 	shards, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
@@ -78,10 +111,23 @@ func TestBenchCountsWhatTheStreamHolds(t *testing.T) {
 	})
 	makeStream(t, s.Client, "bench", 3)
 
-	code, res := bench(t, "-endpoint", s.Endpoint, "-stream", "bench", "-keep",
+	code, res := bench(t, "-endpoint", s.Endpoint, "-stream", "bench", "-keep", "-pid", strconv.Itoa(os.Getpid()),
 		"-duration", "1s", "-warmup", "200ms", "-workers", "2", "-records", "50", "-size", "100")
 	if code != 0 {
 		t.Fatalf("exit code %d, want 0", code)
+	}
+	checkPassed(t, res)
+	if res.Read.Bytes != res.Read.Records*(100+keyLen) {
+		t.Errorf("read %d bytes, want %d records × %d", res.Read.Bytes, res.Read.Records, 100+keyLen)
+	}
+	for _, op := range []string{"PutRecords", "GetRecords"} {
+		if got := servedOver(t, s.Endpoint, op); got != "HTTP/1.1" {
+			t.Errorf("%s over %q, want HTTP/1.1 alone", op, got)
+		}
+	}
+	// The server runs in this process, so -pid follows the process that runs the bench.
+	if sv := res.Server; sv == nil || sv.PID != os.Getpid() || sv.CPUPct <= 0 || sv.RSSIdleMiB <= 0 || sv.RSSPeakMiB < sv.RSSIdleMiB {
+		t.Errorf("server %+v, want this process's CPU and RSS", sv)
 	}
 	if res.Records <= 0 || res.Records%50 != 0 {
 		t.Errorf("records = %d, want a positive multiple of 50", res.Records)
@@ -102,7 +148,7 @@ func TestBenchCountsWhatTheStreamHolds(t *testing.T) {
 		t.Errorf("duration %v s, %v records/s for %d records, want 1 s", res.DurationS, res.RecordsPerSec, res.Records)
 	}
 	// Warm-up records are in the stream but not counted, so the stream holds at least the count.
-	if got := readBack(t, s.Client, "bench"); got < int(res.Records) {
+	if got := countRecords(t, s.Client, "bench"); got < int(res.Records) {
 		t.Errorf("the stream holds %d records, fewer than the %d acknowledged", got, res.Records)
 	}
 }
@@ -125,8 +171,175 @@ func TestBenchCountsThrottledRecords(t *testing.T) {
 	if total := res.Requests * 500; res.Records+res.FailedRecords["ProvisionedThroughputExceededException"] != total {
 		t.Errorf("%d acknowledged + %v failed records, want the %d records of %d requests", res.Records, res.FailedRecords, total, res.Requests)
 	}
-	if got := readBack(t, s.Client, res.Stream); got != 4000 {
+	if got := countRecords(t, s.Client, res.Stream); got != 4000 {
 		t.Errorf("kept stream %q holds %d records, want 4,000", res.Stream, got)
+	}
+	checkPassed(t, res)
+	if !res.Read.Check.StrictExtra {
+		t.Error("the run created the stream and every call was answered, yet extra records would not fail the check")
+	}
+}
+
+func TestBenchReadsBackThroughThrottling(t *testing.T) {
+	// Throughput limits on: GetRecords may be called 5 times a second per shard, and the read-back makes
+	// 100-record calls. The fake clock moves a second every 50 ms, so throttled calls succeed on retry.
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{})
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				s.Clock.Advance(time.Second)
+			}
+		}
+	}()
+	code, res := bench(t, "-endpoint", s.Endpoint, "-shards", "1", "-duration", "300ms", "-warmup", "0s",
+		"-workers", "1", "-records", "100", "-size", "100", "-read-limit", "100", "-h2c")
+	if code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	checkPassed(t, res)
+	if res.Read.Throttles == 0 || len(res.Read.Failures) != 0 {
+		t.Errorf("%d throttled read calls, failures %v; want some throttles and no failures", res.Read.Throttles, res.Read.Failures)
+	}
+	if res.Protocol != "HTTP/2" {
+		t.Errorf("protocol %q", res.Protocol)
+	}
+	for _, op := range []string{"PutRecords", "GetRecords"} {
+		if got := servedOver(t, s.Endpoint, op); got != "HTTP/2.0" {
+			t.Errorf("%s over %q, want HTTP/2.0 alone", op, got)
+		}
+	}
+}
+
+// servedOver returns the HTTP protocols the server's metrics count requests for operation op over.
+func servedOver(t *testing.T, endpoint, op string) string {
+	t.Helper()
+	resp, err := http.Get(endpoint + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var protos []string
+	prefix := fmt.Sprintf(`kinesisd_http_requests_total{operation=%q,proto="`, op)
+	for line := range strings.Lines(string(metrics)) {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			proto, _, _ := strings.Cut(rest, `"`)
+			protos = append(protos, proto)
+		}
+	}
+	return strings.Join(protos, ",")
+}
+
+// tamperingProxy forwards to endpoint and changes the first GetRecords response that holds records.
+func tamperingProxy(t *testing.T, endpoint string, tamper func(records []any) []any) string {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if !strings.HasSuffix(resp.Request.Header.Get("X-Amz-Target"), ".GetRecords") || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			return err
+		}
+		if records, _ := m["Records"].([]any); len(records) > 0 {
+			once.Do(func() { m["Records"] = tamper(records) })
+		}
+		if body, err = json.Marshal(m); err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	ps := httptest.NewServer(proxy)
+	t.Cleanup(ps.Close)
+	return ps.URL
+}
+
+func TestBenchReadBackCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(records []any) []any
+		want   func(c checkCounts) bool
+		pass   bool
+	}{
+		{"the same bytes in other base64", func(r []any) []any {
+			rec := r[0].(map[string]any)
+			rec["Data"] = rec["Data"].(string)[:4] + "\r\n" + rec["Data"].(string)[4:] // decoders skip line breaks
+			return r
+		}, func(c checkCounts) bool { return c.Matched == c.Acked && c.Read == c.Acked }, true},
+		{"a record missing", func(r []any) []any { return r[1:] },
+			func(c checkCounts) bool { return c.Missing == 1 && c.Read == c.Acked-1 }, false},
+		{"a record with other bytes", func(r []any) []any {
+			r[0].(map[string]any)["Data"] = "b3RoZXI="
+			return r
+		}, func(c checkCounts) bool { return c.Mismatched == 1 && c.Matched == c.Acked-1 }, false},
+		{"a record read twice", func(r []any) []any { return append(r[:1], r...) },
+			func(c checkCounts) bool { return c.Duplicates == 1 && c.Read == c.Acked+1 }, false},
+		{"a record never sent", func(r []any) []any {
+			extra := maps.Clone(r[0].(map[string]any))
+			extra["SequenceNumber"] = "1"
+			return append([]any{extra}, r...)
+		}, func(c checkCounts) bool { return c.Extra == 1 && c.Matched == c.Acked }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{
+				Configure: func(c *config.Config) { c.ThroughputLimits = false },
+			})
+			endpoint := tamperingProxy(t, s.Endpoint, tt.tamper)
+			code, res, stderr := benchStderr(t, "-endpoint", endpoint, "-json-only", "-shards", "2",
+				"-duration", "200ms", "-warmup", "0s", "-workers", "2", "-records", "20", "-size", "50")
+			if res.Read == nil {
+				t.Fatalf("exit code %d, no read-back", code)
+			}
+			if tt.pass {
+				if code != 0 || !res.Read.Check.Passed || !tt.want(res.Read.Check) {
+					t.Errorf("exit code %d, check %+v; want 0 and a passed check", code, res.Read.Check)
+				}
+				return
+			}
+			if code != 3 {
+				t.Errorf("exit code %d, want 3", code)
+			}
+			if !strings.Contains(stderr, "READ-BACK CHECK FAILED: ") {
+				t.Errorf("stderr does not say READ-BACK CHECK FAILED:\n%s", stderr)
+			}
+			if res.Read.Check.Passed || !tt.want(res.Read.Check) {
+				t.Errorf("check %+v", res.Read.Check)
+			}
+		})
+	}
+}
+
+func TestBenchWithoutReadBack(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{
+		Configure: func(c *config.Config) { c.ThroughputLimits = false },
+	})
+	code, res := bench(t, "-endpoint", s.Endpoint, "-read=false", "-json-only", "-duration", "100ms", "-warmup", "0s", "-workers", "1", "-records", "10")
+	if code != 0 || res.Read != nil || res.Records == 0 {
+		t.Errorf("exit %d, %d records, read-back %+v; want exit 0, records, no read-back", code, res.Records, res.Read)
 	}
 }
 

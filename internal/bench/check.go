@@ -2,6 +2,7 @@ package bench
 
 import (
 	"cmp"
+	"encoding/base64"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
@@ -46,12 +47,25 @@ func (a seqNum) compare(b seqNum) int {
 // ack is what the check keeps of one acknowledged (or read) record: 32 bytes, not its data.
 type ack struct {
 	seq  seqNum
-	hash uint64 // hashData of the record's data
+	hash uint64 // hashData of the record's data in canonical base64
 }
 
-// hashData is the record hash the check compares: maphash, the runtime's AES-based hash, is several
-// GB/s, so hashing every record written and read costs little next to base64. The seed is per run.
-func hashData(seed maphash.Seed, data []byte) uint64 { return maphash.Bytes(seed, data) }
+// hashData is the record hash the check compares, of the record's data in base64 as the request
+// carried it (the standard alphabet, padded: canonical, one text per byte string). Hashing the text
+// rather than the bytes spares the read-back decoding every record, which would cost the client more
+// than the server spends sending it; a record whose text differs is decoded and re-encoded before it
+// is called a mismatch (see canonical). maphash, the runtime's AES-based hash, runs at several GB/s.
+// The seed is per run.
+func hashData(seed maphash.Seed, b64 []byte) uint64 { return maphash.Bytes(seed, b64) }
+
+// canonical re-encodes base64 text in the standard padded form, or reports false if it is not base64.
+func canonical(b64 []byte) ([]byte, bool) {
+	data, err := base64.StdEncoding.AppendDecode(nil, b64)
+	if err != nil {
+		return nil, false
+	}
+	return base64.StdEncoding.AppendEncode(nil, data), true
+}
 
 // checkCounts is the outcome of comparing the records read with the records acknowledged.
 type checkCounts struct {
@@ -107,7 +121,7 @@ func (c *checkCounts) problems() string {
 		}
 	}
 	if c.StrictExtra && c.Extra > 0 {
-		p = append(p, fmt.Sprintf("%d read that were never sent", c.Extra))
+		p = append(p, fmt.Sprintf("%d read but not sent by this run", c.Extra))
 	}
 	return fmt.Sprintf("%d acknowledged, %d read, %d matched: %s", c.Acked, c.Read, c.Matched, strings.Join(p, ", "))
 }
@@ -164,6 +178,19 @@ func (s *shardCheck) see(seq seqNum, hash uint64) {
 		return
 	}
 	s.c.Extra++
+}
+
+// want returns the hash acknowledged for seq, if seq is the next acknowledged sequence number not
+// yet read at or after the last one read. It does not consume anything.
+func (s *shardCheck) want(seq seqNum) (uint64, bool) {
+	i := s.next
+	for i < len(s.acked) && s.acked[i].seq.compare(seq) < 0 {
+		i++ // records see will count missing
+	}
+	if i < len(s.acked) && s.acked[i].seq == seq {
+		return s.acked[i].hash, true
+	}
+	return 0, false
 }
 
 // badSeq counts a record read whose sequence number could not be parsed.

@@ -33,6 +33,11 @@ func TestFlags(t *testing.T) {
 		{name: "request over 5 MiB", args: []string{"-size", "20000"}, wantCode: 2, wantErr: "more than the 5 MiB"},
 		{name: "zero duration", args: []string{"-duration", "0s"}, wantCode: 2, wantErr: "-duration: 0s"},
 		{name: "negative warmup", args: []string{"-warmup", "-1s"}, wantCode: 2, wantErr: "-warmup: -1s is negative"},
+		{name: "no read limit", args: []string{"-read-limit", "0"}, wantCode: 2, wantErr: "-read-limit: 0 is not from 1 to 10000"},
+		{name: "read limit over AWS's", args: []string{"-read-limit", "10001"}, wantCode: 2, wantErr: "-read-limit: 10001"},
+		{name: "negative pid", args: []string{"-pid", "-1"}, wantCode: 2, wantErr: "-pid: -1 is not a process id"},
+		{name: "no such process", args: []string{"-pid", "1073741824"}, wantCode: 2, wantErr: "-pid: cannot follow process 1073741824"},
+		{name: "read not a bool", args: []string{"-read=maybe"}, wantCode: 2, wantErr: "invalid boolean value"},
 		{name: "endpoint without scheme", args: []string{"-endpoint", "127.0.0.1:4567"}, wantCode: 2, wantErr: "-endpoint"},
 		{name: "every problem at once", args: []string{"-workers", "0", "-records", "0"}, wantCode: 2, wantErr: "-workers: 0 is not a positive number\n-records: 0"},
 		{name: "help", args: []string{"-h"}, wantCode: 0},
@@ -60,16 +65,21 @@ func TestFlagDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := options{endpoint: "http://127.0.0.1:4567", region: "us-east-1", shards: 4, workers: 8, records: 500,
-		size: 1024, duration: 15 * time.Second, warmup: 2 * time.Second}
+		size: 1024, duration: 15 * time.Second, warmup: 2 * time.Second, read: true, readLimit: 10000}
 	if opts != want {
 		t.Errorf("defaults %+v, want %+v", opts, want)
 	}
-	opts, err = parseFlags([]string{"-endpoint", "", "-stream", "s", "-keep", "-json-only", "-size", "0"})
+	opts, err = parseFlags([]string{"-endpoint", "", "-stream", "s", "-keep", "-json-only", "-size", "0",
+		"-read=false", "-read-limit", "1", "-pid", "42", "-h2c"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.endpoint != "" || opts.stream != "s" || !opts.keep || !opts.jsonOnly || opts.size != 0 {
+	if opts.endpoint != "" || opts.stream != "s" || !opts.keep || !opts.jsonOnly || opts.size != 0 ||
+		opts.read || opts.readLimit != 1 || opts.pid != 42 || !opts.h2c {
 		t.Errorf("parsed %+v", opts)
+	}
+	if got := baseURL(opts); got != "https://kinesis.us-east-1.amazonaws.com/" {
+		t.Errorf("AWS endpoint %q", got)
 	}
 }
 
@@ -111,6 +121,10 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("operation error: %w", &smithy.GenericAPIError{Code: "InternalFailure"}), "InternalFailure"},
 		{fmt.Errorf("send: %w", &smithyhttp.RequestSendError{Err: errors.New("connection refused")}), "RequestSendError"},
 		{&smithy.DeserializationError{Err: errors.New("bad JSON")}, "DeserializationError"},
+		{fmt.Errorf("GetRecords: %w", &apiError{status: 400, code: "ExpiredIteratorException"}), "ExpiredIteratorException"},
+		{&sendError{errors.New("connection reset by peer")}, "RequestSendError"},
+		{&sendError{errDeadline{}}, "Timeout"},
+		{fmt.Errorf("read: %w", errSyntax), "DeserializationError"},
 		{fmt.Errorf("wait: %w", errDeadline{}), "Timeout"},
 		{errors.New("something else"), "ClientError"},
 	}

@@ -6,45 +6,45 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/big"
 	randv2 "math/rand/v2"
-	"net"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// worker sends one pre-built PutRecords request over and over.
+// worker sends one PutRecords request over and over, with the own codec: the body is built once and
+// only the stamp at the front of each record changes between requests.
 type worker struct {
-	client *kinesis.Client
-	input  *kinesis.PutRecordsInput
-	sizes  []int // bytes of each record: data + partition key
+	id      uint32
+	wire    *wire
+	body    *putBody
+	sizes   []int // bytes of each record: data + partition key
+	seed    maphash.Seed
+	results []putResult // the last response's entries, reused
+
+	// What the read-back check needs, from the whole run (warm-up included): the acknowledged records
+	// by shard id, and how many calls failed (whose records may or may not have been written).
+	acks     map[string]*[]ack
+	failures int64
+	badSeqs  int64 // acknowledged with a sequence number that is not a decimal number
 }
 
 // newWorker builds worker n's request once: random data and distinct partition keys, spread evenly
 // over the shards whose hash ranges are given (workers start at different shards), or random keys
 // when ranges is empty.
-func newWorker(c *kinesis.Client, stream string, n int, opts options, ranges []hashRange) *worker {
-	data := make([]byte, opts.records*opts.size)
-	rand.Read(data)
+func newWorker(w *wire, stream string, n int, opts options, ranges []hashRange, seed maphash.Seed) *worker {
+	raw := make([]byte, opts.records*opts.size)
+	rand.Read(raw)
+	data := make([][]byte, opts.records)
 	keys := partitionKeys(ranges, n*opts.records, opts.records)
-	w := &worker{client: c, sizes: make([]int, opts.records), input: &kinesis.PutRecordsInput{
-		StreamName: aws.String(stream),
-		Records:    make([]types.PutRecordsRequestEntry, opts.records),
-	}}
-	for i := range opts.records {
-		w.input.Records[i] = types.PutRecordsRequestEntry{
-			Data:         data[i*opts.size : (i+1)*opts.size : (i+1)*opts.size],
-			PartitionKey: aws.String(keys[i]),
-		}
-		w.sizes[i] = opts.size + len(keys[i])
+	sizes := make([]int, opts.records)
+	for i := range data {
+		data[i] = raw[i*opts.size : (i+1)*opts.size : (i+1)*opts.size]
+		sizes[i] = opts.size + len(keys[i])
 	}
-	return w
+	return &worker{id: uint32(n), wire: w, body: newPutBody(stream, data, keys), sizes: sizes, seed: seed,
+		acks: map[string]*[]ack{}}
 }
 
 // partitionKeys returns n distinct random keys of keyLen hex digits; key i hashes (MD5, as Kinesis
@@ -96,8 +96,9 @@ func (t *tally) example(code, msg string) {
 
 // runLoad runs the workers for warmup and then duration, and returns what each saw in the measured
 // window and the window's length. A call counts if it completes inside the window; no worker starts a
-// call after it. Cancelling ctx ends the window early.
-func runLoad(ctx context.Context, workers []*worker, warmup, duration time.Duration) ([]*tally, time.Duration) {
+// call after it. Cancelling ctx ends the window early. mark is called when the window opens and when
+// it closes (or ctx is cancelled), to sample CPU times.
+func runLoad(ctx context.Context, workers []*worker, warmup, duration time.Duration, mark func()) ([]*tally, time.Duration) {
 	start := time.Now()
 	from, until := start.Add(warmup), start.Add(warmup+duration)
 	tallies := make([]*tally, len(workers))
@@ -105,6 +106,15 @@ func runLoad(ctx context.Context, workers []*worker, warmup, duration time.Durat
 	for i, w := range workers {
 		tallies[i] = newTally()
 		wg.Go(func() { w.run(ctx, from, until, tallies[i]) })
+	}
+	for _, at := range []time.Time{from, until} {
+		timer := time.NewTimer(time.Until(at))
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+		timer.Stop()
+		mark()
 	}
 	wg.Wait()
 	end := until
@@ -116,13 +126,26 @@ func runLoad(ctx context.Context, workers []*worker, warmup, duration time.Durat
 
 // run loops PutRecords until the window closes or ctx is cancelled.
 func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
-	for ctx.Err() == nil {
-		begin := time.Now()
-		if !begin.Before(until) {
+	defer w.wire.close()
+	for n := uint32(0); ctx.Err() == nil; n++ {
+		if !time.Now().Before(until) {
 			return
 		}
-		out, err := w.client.PutRecords(ctx, w.input)
+		w.body.stamp(w.seed, w.id, n)
+		begin := time.Now()
+		resp, err := w.wire.post(ctx, "PutRecords", w.body.buf)
+		if err == nil {
+			w.results, err = parsePutRecords(resp, w.results)
+		}
 		done := time.Now()
+		if err == nil && len(w.results) != len(w.body.data) {
+			err = fmt.Errorf("%w: %d results for %d records", errWrongCount, len(w.results), len(w.body.data))
+		}
+		if err != nil {
+			w.failures++
+		} else {
+			w.acknowledge() // even when interrupted: the server said so
+		}
 		if ctx.Err() != nil {
 			return // interrupted: the call says nothing about the server
 		}
@@ -132,21 +155,20 @@ func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 		t.requests++
 		if err != nil {
 			code, msg := classify(err)
+			if errors.Is(err, errWrongCount) {
+				code = "WrongResultCount"
+			}
 			t.failedRequests[code]++
 			t.example(code, msg)
 			continue
 		}
 		t.latencies = append(t.latencies, done.Sub(begin))
-		if len(out.Records) != len(w.input.Records) {
-			const code = "WrongResultCount"
-			t.failedRequests[code]++
-			t.example(code, fmt.Sprintf("%d results for %d records", len(out.Records), len(w.input.Records)))
-			continue
-		}
-		for i, r := range out.Records {
-			if code := aws.ToString(r.ErrorCode); code != "" {
-				t.failedRecords[code]++
-				t.example(code, aws.ToString(r.ErrorMessage))
+		for i, r := range w.results {
+			if len(r.code) > 0 {
+				t.failedRecords[string(r.code)]++
+				if _, ok := t.examples[string(r.code)]; !ok {
+					t.example(string(r.code), string(r.msg))
+				}
 				continue
 			}
 			t.records++
@@ -155,22 +177,58 @@ func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 	}
 }
 
-// classify names a failed call: the AWS error code when the server answered with one, else Timeout,
-// RequestSendError (the request did not reach the server, or no response came back),
-// DeserializationError (a response the SDK could not read) or ClientError.
-func classify(err error) (code, msg string) {
-	var apiErr smithy.APIError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &apiErr):
-		return apiErr.ErrorCode(), apiErr.ErrorMessage()
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return "Timeout", err.Error()
-	case errors.As(err, new(*smithyhttp.RequestSendError)):
-		return "RequestSendError", err.Error()
-	case errors.As(err, new(*smithy.DeserializationError)):
-		return "DeserializationError", err.Error()
-	default:
-		return "ClientError", err.Error()
+// acked is what the workers acknowledged over the whole run, warm-up included.
+type acked struct {
+	byShard  map[string][]ack
+	count    int64
+	failures int64 // PutRecords calls that failed: their records may or may not have been written
+	badSeqs  int64 // acknowledged with a sequence number that is not a decimal number
+}
+
+// mergeAcks collects the workers' acknowledged records by shard, into slices of the exact size (with
+// 2,000,000+ records a run, the lists are the bench's largest memory), freeing the workers' lists.
+func mergeAcks(workers []*worker) *acked {
+	a := &acked{byShard: map[string][]ack{}}
+	sizes := map[string]int{}
+	for _, w := range workers {
+		for shard, list := range w.acks {
+			sizes[shard] += len(*list)
+		}
+	}
+	for shard, n := range sizes {
+		a.byShard[shard] = make([]ack, 0, n)
+		a.count += int64(n)
+	}
+	for _, w := range workers {
+		for shard, list := range w.acks {
+			a.byShard[shard] = append(a.byShard[shard], *list...)
+			*list = nil
+		}
+		a.failures += w.failures
+		a.badSeqs += w.badSeqs
+	}
+	return a
+}
+
+// errWrongCount is a PutRecords response with another number of entries than the request had records.
+var errWrongCount = errors.New("wrong number of results")
+
+// acknowledge keeps the sequence number and data hash of each record the last response acknowledged.
+func (w *worker) acknowledge() {
+	for i, r := range w.results {
+		if len(r.code) > 0 {
+			continue
+		}
+		seq, ok := parseSeq(r.seq)
+		if !ok {
+			w.badSeqs++
+			continue
+		}
+		list := w.acks[string(r.shard)] // no allocation for the key on lookup
+		if list == nil {
+			list = new([]ack)
+			w.acks[string(r.shard)] = list
+		}
+		*list = append(*list, ack{seq: seq, hash: w.body.hashes[i]})
 	}
 }

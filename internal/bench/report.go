@@ -32,6 +32,10 @@ type result struct {
 	Bytes             int64            `json:"bytes"`
 	Stream            string           `json:"stream"`
 	Endpoint          string           `json:"endpoint"`
+	Protocol          string           `json:"protocol"`
+	Read              *readResult      `json:"read,omitempty"`   // without -read=false
+	Server            *procStats       `json:"server,omitempty"` // with -pid
+	Client            *procStats       `json:"client,omitempty"` // the bench itself
 
 	answered int               // calls whose latency was measured
 	examples map[string]string // first message per error code
@@ -92,8 +96,8 @@ func round(x float64, digits int) float64 {
 // printTable writes the human summary.
 func printTable(w io.Writer, res *result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "kinesisd bench: %s, stream %s (%d shards), %d workers × %d records × %d bytes\n",
-		res.Endpoint, res.Stream, res.Shards, res.Workers, res.RecordsPerRequest, res.RecordSize)
+	fmt.Fprintf(tw, "kinesisd bench: %s (%s), stream %s (%d shards), %d workers × %d records × %d bytes\n",
+		res.Endpoint, res.Protocol, res.Stream, res.Shards, res.Workers, res.RecordsPerRequest, res.RecordSize)
 	fmt.Fprintf(tw, "measured\t%.3f s\t(after the warm-up; calls count when they complete inside it)\n", res.DurationS)
 	fmt.Fprintf(tw, "records/s\t%.1f\t(%d records acknowledged)\n", res.RecordsPerSec, res.Records)
 	fmt.Fprintf(tw, "MB/s\t%.3f\t(MB = 10^6 bytes of data + partition key; %d bytes acknowledged)\n", res.MBPerSec, res.Bytes)
@@ -107,6 +111,31 @@ func printTable(w io.Writer, res *result) {
 	}
 	printFailures(tw, "failed records", res.FailedRecords, res.examples)
 	printFailures(tw, "failed requests", res.FailedRequests, res.examples)
+	if r := res.Read; r != nil {
+		fmt.Fprintf(tw, "read-back\t%.3f s\t(GetRecords on %d shards in parallel, from TRIM_HORIZON to the tip)\n", r.Seconds, r.Shards)
+		fmt.Fprintf(tw, "  records/s\t%.1f\t(%d records read)\n", r.RecordsPerSec, r.Records)
+		fmt.Fprintf(tw, "  MB/s\t%.3f\t(%d bytes read)\n", r.MBPerSec, r.Bytes)
+		fmt.Fprintf(tw, "  calls\t%d\t(%d throttled and retried)\n", r.Calls, r.Throttles)
+		printFailures(tw, "  failed calls", r.Failures, r.examples)
+		c := r.Check
+		verdict := "passed"
+		if !c.Passed {
+			verdict = "FAILED"
+		}
+		fmt.Fprintf(tw, "  check\t%s\t(%d acknowledged, %d read, %d matched, %d missing, %d mismatched, %d duplicated, %d out of order, %d not sent by this run)\n",
+			verdict, c.Acked, c.Read, c.Matched, c.Missing, c.Mismatched, c.Duplicates, c.OutOfOrder, c.Extra)
+	}
+	for _, p := range []struct {
+		name string
+		s    *procStats
+	}{{"server", res.Server}, {"client", res.Client}} {
+		if p.s == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s pid %d\t\t\n", p.name, p.s.PID)
+		fmt.Fprintf(tw, "  CPU\t%.1f %%\t(of one core, measured window; %.1f %% during the read-back)\n", p.s.CPUPct, p.s.ReadCPUPct)
+		fmt.Fprintf(tw, "  RSS\t%.1f MiB\t(peak; %.1f MiB before the run)\n", p.s.RSSPeakMiB, p.s.RSSIdleMiB)
+	}
 	tw.Flush()
 }
 

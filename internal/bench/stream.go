@@ -25,21 +25,23 @@ const (
 // activeTimeout bounds the wait for a stream to become ACTIVE (AWS takes tens of seconds).
 const activeTimeout = 5 * time.Minute
 
-// newClient returns a Kinesis client that keeps a connection per worker alive and never retries, so
-// that every failure is counted as the server sent it.
-func newClient(opts options, getenv func(string) string) *kinesis.Client {
-	creds := credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, "")
+// credentialsFrom returns the static credentials of AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// AWS_SESSION_TOKEN, or test credentials when AWS_ACCESS_KEY_ID is not set.
+func credentialsFrom(getenv func(string) string) aws.Credentials {
 	if id := getenv("AWS_ACCESS_KEY_ID"); id != "" {
-		creds = credentials.NewStaticCredentialsProvider(id, getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN"))
+		return aws.Credentials{AccessKeyID: id, SecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"), SessionToken: getenv("AWS_SESSION_TOKEN")}
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConns = max(transport.MaxIdleConns, opts.workers)
-	transport.MaxIdleConnsPerHost = opts.workers
+	return aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey}
+}
+
+// newClient returns the SDK client of the control plane (and GetShardIterator). It never retries, so
+// that every failure is counted as the server sent it.
+func newClient(opts options, creds aws.Credentials) *kinesis.Client {
 	kopts := kinesis.Options{
 		Region:           opts.region,
-		Credentials:      creds,
+		Credentials:      credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: transport, Timeout: time.Minute},
+		HTTPClient:       &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: time.Minute},
 	}
 	if opts.endpoint != "" {
 		kopts.BaseEndpoint = aws.String(opts.endpoint)
@@ -136,4 +138,23 @@ func openShards(ctx context.Context, c *kinesis.Client, name string) ([]hashRang
 		return nil, fmt.Errorf("list shards of %s: no open shard", name)
 	}
 	return ranges, nil
+}
+
+// listShards returns the ids of every shard of the stream, open or closed.
+func listShards(ctx context.Context, c *kinesis.Client, name string) ([]string, error) {
+	var ids []string
+	in := &kinesis.ListShardsInput{StreamName: aws.String(name)}
+	for {
+		out, err := c.ListShards(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list shards of %s: %w", name, err)
+		}
+		for _, s := range out.Shards {
+			ids = append(ids, aws.ToString(s.ShardId))
+		}
+		if out.NextToken == nil {
+			return ids, nil
+		}
+		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+	}
 }

@@ -2,7 +2,9 @@
 package kinesistest
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -79,6 +81,26 @@ func NewClient(endpoint string) *kinesis.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 		RetryMaxAttempts: 1,
 		// A client of its own: no connection is shared with another test's server.
-		HTTPClient: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
+		HTTPClient: &http.Client{Timeout: time.Minute, Transport: bufferedBodies{&http.Transport{MaxIdleConnsPerHost: 16}}},
 	})
+}
+
+// bufferedBodies hands the transport a copy of each request body. The SDK closes the body it gave
+// as soon as response headers arrive, while net/http may still make one last read of it; against a
+// server that answers as fast as an in-process one, that read fails and the client closes the
+// connection mid-response ("use of closed network connection"). AWS is never that fast.
+type bufferedBodies struct{ next http.RoundTripper }
+
+func (b bufferedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		body, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return b.next.RoundTrip(req)
 }

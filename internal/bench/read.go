@@ -1,0 +1,225 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// Backoff of the read-back after a throttle or a server error.
+const (
+	firstBackoff = 100 * time.Millisecond
+	maxBackoff   = 2 * time.Second
+	maxRetries   = 5 // per call, for server and network errors; throttles are retried for ever
+)
+
+// readResult is what the read-back saw, and the check's verdict.
+type readResult struct {
+	Records       int64            `json:"records"`
+	Bytes         int64            `json:"bytes"` // data + partition key
+	Seconds       float64          `json:"seconds"`
+	RecordsPerSec float64          `json:"records_per_sec"`
+	MBPerSec      float64          `json:"mb_per_sec"`
+	Shards        int              `json:"shards"`
+	Calls         int64            `json:"calls"`     // GetRecords calls, throttled ones included
+	Throttles     int64            `json:"throttles"` // GetShardIterator and GetRecords calls throttled
+	Failures      map[string]int64 `json:"failures"`  // other failed calls, by error code
+	Check         checkCounts      `json:"check"`
+	Interrupted   bool             `json:"interrupted,omitempty"` // cancelled before the end: no verdict
+
+	unread   []string          // shards not read to their tip, with why
+	examples map[string]string // first message per failure code
+}
+
+// readBack reads every shard of the stream from TRIM_HORIZON to its tip, one goroutine and connection
+// per shard, and checks what it reads against what was acknowledged (which it takes over). Records
+// that were never acknowledged fail the check only if the run created the stream and every PutRecords
+// call got an answer.
+func readBack(ctx context.Context, opts options, sdk *kinesis.Client, creds aws.Credentials, stream string,
+	shards []string, acks *acked, seed maphash.Seed, created bool) *readResult {
+	acked := acks.byShard
+	start := time.Now()
+	readers := make([]*shardReader, len(shards))
+	var wg sync.WaitGroup
+	for i, id := range shards {
+		readers[i] = &shardReader{wire: newWire(opts, creds), sdk: sdk, stream: stream, shard: id, limit: opts.readLimit,
+			seed: seed, check: newShardCheck(acked[id]), failures: map[string]int64{}, examples: map[string]string{}}
+		delete(acked, id)
+		wg.Go(func() { readers[i].read(ctx) })
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	res := &readResult{Shards: len(shards), Failures: map[string]int64{}, examples: map[string]string{}}
+	for _, r := range readers {
+		res.Records += r.check.c.Read
+		res.Bytes += r.bytes
+		res.Calls += r.calls
+		res.Throttles += r.throttles
+		for code, n := range r.failures {
+			res.Failures[code] += n
+			if _, ok := res.examples[code]; !ok {
+				res.examples[code] = r.examples[code]
+			}
+		}
+		if r.err != nil {
+			res.unread = append(res.unread, fmt.Sprintf("%s: %v", r.shard, r.err))
+		}
+		res.Check.add(r.check.finish())
+	}
+	for _, list := range acked { // acknowledged in shards ListShards did not name
+		res.Check.Acked += int64(len(list))
+		res.Check.Missing += int64(len(list))
+	}
+	res.Check.Acked += acks.badSeqs
+	res.Check.BadSeqs += acks.badSeqs
+	res.Check.judge(created && acks.failures == 0)
+	res.Interrupted = ctx.Err() != nil
+	res.Seconds = round(elapsed.Seconds(), 3)
+	if s := elapsed.Seconds(); s > 0 {
+		res.RecordsPerSec = round(float64(res.Records)/s, 1)
+		res.MBPerSec = round(float64(res.Bytes)/1e6/s, 3)
+	}
+	return res
+}
+
+// shardReader reads one shard.
+type shardReader struct {
+	wire          *wire
+	sdk           *kinesis.Client
+	stream, shard string
+	limit         int
+	seed          maphash.Seed
+	check         *shardCheck
+
+	bytes, calls, throttles int64
+	failures                map[string]int64
+	examples                map[string]string
+	err                     error // why the shard was not read to its tip
+}
+
+// read follows the shard from TRIM_HORIZON until a GetRecords call returns no record at the tip
+// (MillisBehindLatest 0, or not sent), or the shard ends.
+func (r *shardReader) read(ctx context.Context) {
+	defer r.wire.close()
+	iter, err := r.iterator(ctx)
+	if err != nil {
+		r.err = err
+		return
+	}
+	var (
+		body    []byte
+		res     getResult
+		backoff = firstBackoff
+		retries = 0
+	)
+	for {
+		quoted, _ := json.Marshal(iter) // a string always encodes
+		body = append(body[:0], `{"ShardIterator":`...)
+		body = append(body, quoted...)
+		body = append(body, `,"Limit":`...)
+		body = strconv.AppendInt(body, int64(r.limit), 10)
+		body = append(body, '}')
+		resp, err := r.wire.post(ctx, "GetRecords", body)
+		r.calls++
+		if err == nil {
+			err = parseGetRecords(resp, &res)
+		}
+		if err != nil {
+			if !r.retry(ctx, err, &backoff, &retries) {
+				r.err = fmt.Errorf("GetRecords: %w", err)
+				return
+			}
+			continue
+		}
+		backoff, retries = firstBackoff, 0
+		for _, rec := range res.records {
+			seq, ok := parseSeq(rec.seq)
+			if !ok {
+				r.check.badSeq()
+				continue
+			}
+			// Hash the base64 as read; only a text that does not match is decoded (see hashData).
+			h := hashData(r.seed, rec.data)
+			if want, ok := r.check.want(seq); ok && h != want {
+				if text, ok := canonical(rec.data); ok {
+					h = hashData(r.seed, text)
+				}
+			}
+			r.check.see(seq, h)
+			r.bytes += int64(decodedLen(rec.data) + len(rec.key))
+		}
+		if len(res.records) == 0 && (!res.hasBehind || res.behind == 0) {
+			return
+		}
+		if res.next == nil {
+			return // a closed shard, read to its end
+		}
+		iter = string(res.next) // res points into the response buffer the next call overwrites
+	}
+}
+
+// iterator gets a TRIM_HORIZON iterator through the SDK, retrying throttles.
+func (r *shardReader) iterator(ctx context.Context) (string, error) {
+	backoff, retries := firstBackoff, 0
+	for {
+		out, err := r.sdk.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{
+			StreamName: aws.String(r.stream), ShardId: aws.String(r.shard), ShardIteratorType: types.ShardIteratorTypeTrimHorizon,
+		})
+		if err == nil {
+			return aws.ToString(out.ShardIterator), nil
+		}
+		if !r.retry(ctx, err, &backoff, &retries) {
+			return "", fmt.Errorf("GetShardIterator: %w", err)
+		}
+	}
+}
+
+// retry counts a failed call and, if it is worth retrying (a throttle, a server or network error not
+// yet retried maxRetries times), waits out the backoff and reports true.
+func (r *shardReader) retry(ctx context.Context, err error, backoff *time.Duration, retries *int) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if throttled(err) {
+		r.throttles++
+	} else {
+		code, msg := classify(err)
+		r.failures[code]++
+		if _, ok := r.examples[code]; !ok {
+			r.examples[code] = msg
+		}
+		var answered interface{ HTTPStatusCode() int } // an *apiError or the SDK's response error
+		if *retries >= maxRetries || (errors.As(err, &answered) && answered.HTTPStatusCode() < 500) || code == "DeserializationError" {
+			return false
+		}
+		*retries++
+	}
+	timer := time.NewTimer(*backoff)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+	}
+	*backoff = min(2**backoff, maxBackoff)
+	return true
+}
+
+// decodedLen is the length of the bytes base64 text b64 encodes, without decoding it.
+func decodedLen(b64 []byte) int {
+	n := len(b64) * 3 / 4
+	for i := len(b64) - 1; i >= 0 && i >= len(b64)-2 && b64[i] == '='; i-- {
+		n--
+	}
+	return n
+}
