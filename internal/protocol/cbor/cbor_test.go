@@ -79,7 +79,7 @@ var decodeTests = []struct {
 			}
 		}},
 	{name: "unknown members ignored, nested records, explicit hash key",
-		in: h(`bf 63 "Foo" 9f 01 ff 67 "Records" 9f bf 64 "Data" 41 00 6f "ExplicitHashKey" 61 "0" 6c "PartitionKey" 61 "k" ff ff 6a "StreamName" 61 "s" ff`),
+		in:   h(`bf 63 "Foo" 9f 01 ff 67 "Records" 9f bf 64 "Data" 41 00 6f "ExplicitHashKey" 61 "0" 6c "PartitionKey" 61 "k" ff ff 6a "StreamName" 61 "s" ff`),
 		into: func() any { return new(service.PutRecordsInput) },
 		want: func(t *testing.T, v any) {
 			in := v.(*service.PutRecordsInput)

@@ -74,7 +74,7 @@ func TestEveryOperationOverCBOR(t *testing.T) {
 
 	var sum struct {
 		StreamDescriptionSummary struct {
-			StreamName, StreamARN, StreamStatus string
+			StreamName, StreamARN, StreamStatus  string
 			OpenShardCount, RetentionPeriodHours int
 			StreamCreationTimestamp              javaTime
 		}
