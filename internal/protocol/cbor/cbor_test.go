@@ -121,6 +121,13 @@ var decodeTests = []struct {
 				t.Errorf("ShardFilter %+v", f)
 			}
 		}},
+	{name: "self-describe tag 55799 around the body", in: h(`d9 d9 f7 a1 6d "ShardIterator" 62 "it"`),
+		into: func() any { return new(service.GetRecordsInput) },
+		want: func(t *testing.T, v any) {
+			if it := v.(*service.GetRecordsInput).ShardIterator; it == nil || *it != "it" {
+				t.Errorf("ShardIterator %v", it)
+			}
+		}},
 	{name: "map of tags", in: h(`bf 64 "Tags" bf 61 "a" 61 "1" ff ff`), into: func() any { return new(service.CreateStreamInput) },
 		want: func(t *testing.T, v any) {
 			if v.(*service.CreateStreamInput).Tags["a"] != "1" {
