@@ -324,3 +324,18 @@ func TestEncodeError(t *testing.T) {
 		t.Errorf("% x: %v %v", got, m, err)
 	}
 }
+
+// TestJSONTagsName: the decoder names members by their json tags, as the service's structs are written
+// (their tags happen to equal the field names, so this uses a struct of its own), and skips "-".
+func TestJSONTagsName(t *testing.T) {
+	var v struct {
+		Field  string `json:"Wire"`
+		Hidden string `json:"-"`
+	}
+	if err := New().Decode(h(`bf 64 "Wire" 61 "a" 66 "Hidden" 61 "b" 65 "Field" 61 "c" ff`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Field != "a" || v.Hidden != "" {
+		t.Errorf("decoded %+v, want Field from \"Wire\" only", v)
+	}
+}
