@@ -12,6 +12,8 @@ import (
 
 	"kinesisd/internal/config"
 	"kinesisd/internal/protocol"
+	"kinesisd/internal/protocol/awsjson"
+	"kinesisd/internal/protocol/cbor"
 	"kinesisd/internal/service"
 	"kinesisd/internal/storage/pebble"
 )
@@ -21,25 +23,7 @@ import (
 // assertions: run with go test -run '^$' -bench PutRecords ./internal/protocol/cbor/.
 func BenchmarkPutRecords(b *testing.B) {
 	const records, size = 500, 1024
-	data := bytes.Repeat([]byte{0xa5}, size)
-	var js strings.Builder
-	js.WriteString(`{"StreamName":"bench","Records":[`)
-	var entries list
-	for i := range records {
-		if i > 0 {
-			js.WriteByte(',')
-		}
-		fmt.Fprintf(&js, `{"Data":"%s","PartitionKey":"pk-%d"}`, base64.StdEncoding.EncodeToString(data), i)
-		entries = append(entries, obj{{"Data", data}, {"PartitionKey", fmt.Sprintf("pk-%d", i)}})
-	}
-	js.WriteString(`]}`)
-	bodies := []struct {
-		name, contentType string
-		body              []byte
-	}{
-		{"json", "application/x-amz-json-1.1", []byte(js.String())},
-		{"cbor", "application/x-amz-cbor-1.1", jackson(obj{{"Records", entries}, {"StreamName", "bench"}})},
-	}
+	bodies := putRecordsBodies()
 	for _, bb := range bodies {
 		b.Run(bb.name, func(b *testing.B) {
 			h := benchHandler(b)
@@ -65,6 +49,62 @@ func BenchmarkPutRecords(b *testing.B) {
 			}
 			b.ReportMetric(float64(records*b.N)/b.Elapsed().Seconds(), "records/s")
 		})
+	}
+}
+
+// BenchmarkPutRecordsCodec is the codec's share alone: decode the 500-record request, encode a 500-entry
+// reply, JSON (with its PutRecords fast path) against CBOR.
+func BenchmarkPutRecordsCodec(b *testing.B) {
+	bodies := putRecordsBodies()
+	out := &service.PutRecordsOutput{Records: make([]service.PutRecordsResultEntry, 500), EncryptionType: "NONE"}
+	for i := range out.Records {
+		out.Records[i] = service.PutRecordsResultEntry{SequenceNumber: fixtureSeq, ShardId: "shardId-000000000001"}
+	}
+	c := cbor.New()
+	for _, bb := range bodies {
+		b.Run(bb.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bb.body)))
+			for b.Loop() {
+				var in service.PutRecordsInput
+				var err error
+				if bb.name == "json" {
+					if err = awsjson.DecodePutRecords(bb.body, &in); err == nil {
+						_, err = awsjson.Encode(out)
+					}
+				} else if err = c.Decode(bb.body, &in); err == nil {
+					_, err = c.Encode(out)
+				}
+				if err != nil || len(in.Records) != 500 {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(500*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+type benchBody struct {
+	name, contentType string
+	body              []byte
+}
+
+// putRecordsBodies is one PutRecords request of 500 records of 1 KiB, as JSON and as CBOR.
+func putRecordsBodies() []benchBody {
+	data := bytes.Repeat([]byte{0xa5}, 1024)
+	var js strings.Builder
+	js.WriteString(`{"StreamName":"bench","Records":[`)
+	var entries list
+	for i := range 500 {
+		if i > 0 {
+			js.WriteByte(',')
+		}
+		fmt.Fprintf(&js, `{"Data":"%s","PartitionKey":"pk-%d"}`, base64.StdEncoding.EncodeToString(data), i)
+		entries = append(entries, obj{{"Data", data}, {"PartitionKey", fmt.Sprintf("pk-%d", i)}})
+	}
+	js.WriteString(`]}`)
+	return []benchBody{
+		{"json", "application/x-amz-json-1.1", []byte(js.String())},
+		{"cbor", "application/x-amz-cbor-1.1", jackson(obj{{"Records", entries}, {"StreamName", "bench"}})},
 	}
 }
 
