@@ -1,6 +1,9 @@
 package protocol
 
-import "kinesisd/internal/protocol/awsjson"
+import (
+	"kinesisd/internal/protocol/awsjson"
+	"kinesisd/internal/protocol/cbor"
+)
 
 // codec is one wire format of the API: the request's content type picks it, and the response is
 // written in the same one.
@@ -14,6 +17,7 @@ type codec interface {
 // codecs are the formats by content type.
 var codecs = map[string]codec{
 	awsjson.ContentType: jsonCodec,
+	cbor.ContentType:    cborCodec,
 }
 
 // jsonCodec is AWS JSON 1.1.
@@ -25,3 +29,13 @@ func (awsJSON) contentType() string                     { return awsjson.Content
 func (awsJSON) decode(body []byte, v any) error         { return awsjson.Decode(body, v) }
 func (awsJSON) encode(v any) ([]byte, error)            { return awsjson.Encode(v) }
 func (awsJSON) encodeError(code, message string) []byte { return awsjson.EncodeError(code, message) }
+
+// cborCodec is application/x-amz-cbor-1.1, the Java SDK's default for Kinesis.
+var cborCodec codec = awsCBOR{cbor.New()}
+
+type awsCBOR struct{ c *cbor.Codec }
+
+func (awsCBOR) contentType() string                     { return cbor.ContentType }
+func (a awsCBOR) decode(body []byte, v any) error       { return a.c.Decode(body, v) }
+func (a awsCBOR) encode(v any) ([]byte, error)          { return a.c.Encode(v) }
+func (awsCBOR) encodeError(code, message string) []byte { return cbor.EncodeError(code, message) }
