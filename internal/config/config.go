@@ -33,6 +33,10 @@ type Config struct {
 	ConsumerDelay     time.Duration // how long a new consumer stays CREATING (and a deregistered one DELETING)
 	OnDemandWindow    time.Duration // the window over which an ON_DEMAND shard's load is measured for scaling
 	PprofListen       string        // if set, the address of a net/http/pprof server (profiling)
+
+	SubscribeLifetime  time.Duration // how long a SubscribeToShard subscription lasts
+	SubscribeHeartbeat time.Duration // the longest gap between a subscription's events while idle
+	SubscribeTakeover  time.Duration // window after a subscription's start in which another is refused
 }
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
@@ -62,6 +66,9 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Minute, "how often records past retention are deleted from storage")
 	fs.DurationVar(&c.ConsumerDelay, "consumer-delay", 0, "how long a new consumer stays CREATING, and a deregistered one DELETING")
 	fs.DurationVar(&c.OnDemandWindow, "on-demand-window", time.Minute, "window over which an ON_DEMAND shard's load decides a split")
+	fs.DurationVar(&c.SubscribeLifetime, "subscribe-lifetime", 5*time.Minute, "how long a SubscribeToShard subscription lasts before it ends cleanly")
+	fs.DurationVar(&c.SubscribeHeartbeat, "subscribe-heartbeat", 5*time.Second, "longest gap between SubscribeToShard events while no records arrive")
+	fs.DurationVar(&c.SubscribeTakeover, "subscribe-takeover", 5*time.Second, "window in which a second SubscribeToShard for the same consumer and shard is refused; later it takes over")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address for Go's pprof profiling endpoints (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))
@@ -146,6 +153,14 @@ func (c *Config) Validate() []error {
 	}
 	if c.OnDemandWindow <= 0 {
 		bad("on-demand-window", "%s is not a positive duration", c.OnDemandWindow)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"subscribe-lifetime", c.SubscribeLifetime}, {"subscribe-heartbeat", c.SubscribeHeartbeat}, {"subscribe-takeover", c.SubscribeTakeover}} {
+		if d.v <= 0 {
+			bad(d.flag, "%s is not a positive duration", d.v)
+		}
 	}
 	if c.RetentionInterval <= 0 {
 		bad("retention-interval", "%s is not a positive duration", c.RetentionInterval)

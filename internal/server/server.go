@@ -50,6 +50,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		CreateDelay: cfg.CreateStreamDelay, DeleteDelay: cfg.DeleteStreamDelay, UpdateDelay: cfg.UpdateStreamDelay,
 		ShardLimit: cfg.ShardLimit, ThroughputLimits: cfg.ThroughputLimits, APIRateLimits: cfg.APIRateLimits,
 		ConsumerDelay: cfg.ConsumerDelay, OnDemandWindow: cfg.OnDemandWindow,
+		SubscribeLifetime: cfg.SubscribeLifetime, SubscribeHeartbeat: cfg.SubscribeHeartbeat, SubscribeTakeover: cfg.SubscribeTakeover,
 	})
 	if err != nil {
 		store.Close()
@@ -81,6 +82,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		log:   log,
 		done:  make(chan error, 1),
 	}
+	s.http.RegisterOnShutdown(svc.EndSubscriptions) // open subscriptions end, so Shutdown need not wait for them
 	go func() { s.done <- s.http.Serve(ln) }()
 	if cfg.PprofListen != "" {
 		s.pprof = &http.Server{Addr: cfg.PprofListen, Handler: http.DefaultServeMux} // net/http/pprof registers there

@@ -87,7 +87,7 @@ var (
 )
 
 const (
-	consumerARNReText      = `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`
+	consumerARNReText = `^(arn):aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:[0-9]+`
 )
 
 // consumerRef checks a ConsumerRef's members in model order.
