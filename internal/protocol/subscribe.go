@@ -17,6 +17,14 @@ import (
 // than holding its subscription (and the server's shutdown) forever.
 const subscribeWriteTimeout = 30 * time.Second
 
+// subscribeStartDelay holds the response back a moment after the request was read. The Go SDK's
+// HTTP/1.1 transport still touches the request body after it sent it (an extra read that checks for
+// excess bytes) while smithy-go closes that body as soon as the response headers arrive; when the
+// response wins that race, the extra read fails with io.EOF (smithy-go's safe body returns it from
+// WriteTo) and net/http closes the connection, killing the event stream a moment after it started.
+// AWS's network latency hides the race; a local server must leave the transport those microseconds.
+const subscribeStartDelay = 10 * time.Millisecond
+
 // subscribeOps is SubscribeToShard: an operation whose answer is an event stream.
 func subscribeOps(svc *service.Service) map[string]opFunc {
 	return map[string]opFunc{"SubscribeToShard": subscribeToShard(svc)}
@@ -61,6 +69,7 @@ type exceptionPayload struct {
 // flushed as it is written (HTTP/1.1 chunked, HTTP/2 DATA frames), then either the end of the body
 // (a clean end) or an exception message.
 func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *subscription) {
+	time.Sleep(subscribeStartDelay)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", eventstream.ContentType)
 	w.WriteHeader(http.StatusOK)
