@@ -280,7 +280,7 @@ func TestSubscribeStartingPositions(t *testing.T) {
 	arn := consumerOn(t, s, "pos", "bad")
 	refused := []struct {
 		name, code string
-		in       kinesis.SubscribeToShardInput
+		in         kinesis.SubscribeToShardInput
 	}{
 		{"AT_SEQUENCE_NUMBER without number", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber}}},
