@@ -24,7 +24,7 @@ func TestSubscribeHeartbeat(t *testing.T) {
 	const heartbeat = 50 * time.Millisecond
 	s := startSubscribe(t, time.Minute, heartbeat)
 	arn := consumerOn(t, s, "idle", "c")
-	sub := mustSubscribe(t, s.Client, arn, latestPos)
+	sub := mustSubscribe(t, s, arn, latestPos)
 	start := time.Now()
 	var conts []string
 	for range 6 {
@@ -69,14 +69,14 @@ func TestSubscribeLifetime(t *testing.T) {
 	s := startSubscribe(t, lifetime, 50*time.Millisecond)
 	arn := consumerOn(t, s, "life", "c")
 	start := time.Now()
-	sub := mustSubscribe(t, s.Client, arn, latestPos)
+	sub := mustSubscribe(t, s, arn, latestPos)
 	if err := sub.ended(); err != nil {
 		t.Fatalf("subscription ended with %v, want a clean end", err)
 	}
 	if took := time.Since(start); took < lifetime {
 		t.Errorf("subscription ended after %s, lifetime %s", took, lifetime)
 	}
-	sub2 := mustSubscribe(t, s.Client, arn, latestPos)
+	sub2 := mustSubscribe(t, s, arn, latestPos)
 	seqs := putN(t, s, "life", "k", 3)
 	recs, _ := sub2.collect(3)
 	wantSeqs(t, recs, seqs)
@@ -87,22 +87,22 @@ func TestSubscribeLifetime(t *testing.T) {
 func TestSubscribeTakeover(t *testing.T) {
 	s := startSubscribe(t, time.Minute, 50*time.Millisecond)
 	arn := consumerOn(t, s, "take", "c")
-	first := mustSubscribe(t, s.Client, arn, latestPos)
+	first := mustSubscribe(t, s, arn, latestPos)
 	first.next()
 
-	_, err := subscribe(t, s.Client, arn, latestPos)
+	_, err := subscribe(t, s, arn, latestPos)
 	wantAPIError(t, err, "ResourceInUseException", 400,
 		"Another active subscription exists for this consumer: 000000000000:take:shardId-000000000000:c")
 
 	// Another consumer on the same shard is not affected.
-	other := mustSubscribe(t, s.Client, consumerOn(t, s, "take", "other"), latestPos)
+	other := mustSubscribe(t, s, consumerOn(t, s, "take", "other"), latestPos)
 
 	s.Clock.Advance(takeover - time.Millisecond)
-	_, err = subscribe(t, s.Client, arn, latestPos)
+	_, err = subscribe(t, s, arn, latestPos)
 	wantAPIError(t, err, "ResourceInUseException", 400, "")
 
 	s.Clock.Advance(time.Millisecond)
-	second := mustSubscribe(t, s.Client, arn, latestPos)
+	second := mustSubscribe(t, s, arn, latestPos)
 	var riu *types.ResourceInUseException
 	if err := first.ended(); !errors.As(err, &riu) {
 		t.Fatalf("taken-over subscription ended with %v, want ResourceInUseException", err)
@@ -119,7 +119,7 @@ func TestSubscribeTakeover(t *testing.T) {
 func TestSubscribeResourceGone(t *testing.T) {
 	s := startSubscribe(t, time.Minute, 50*time.Millisecond)
 	arn := consumerOn(t, s, "gone", "c")
-	sub := mustSubscribe(t, s.Client, arn, latestPos)
+	sub := mustSubscribe(t, s, arn, latestPos)
 	sub.next()
 	if _, err := s.Client.DeregisterStreamConsumer(t.Context(), &kinesis.DeregisterStreamConsumerInput{ConsumerARN: &arn}); err != nil {
 		t.Fatal(err)
@@ -130,7 +130,7 @@ func TestSubscribeResourceGone(t *testing.T) {
 	}
 
 	arn2 := consumerOn(t, s, "gone", "c2")
-	sub2 := mustSubscribe(t, s.Client, arn2, latestPos)
+	sub2 := mustSubscribe(t, s, arn2, latestPos)
 	sub2.next()
 	if _, err := s.Client.DeleteStream(t.Context(), &kinesis.DeleteStreamInput{StreamName: aws.String("gone"), EnforceConsumerDeletion: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestSubscribeResourceGone(t *testing.T) {
 // TestSubscribeServerClose: closing the server ends open subscriptions instead of waiting for them.
 func TestSubscribeServerClose(t *testing.T) {
 	s := startSubscribe(t, time.Hour, time.Hour)
-	sub := mustSubscribe(t, s.Client, consumerOn(t, s, "close", "c"), latestPos)
+	sub := mustSubscribe(t, s, consumerOn(t, s, "close", "c"), latestPos)
 	sub.next()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -162,7 +162,7 @@ func TestSubscribeManySubscribers(t *testing.T) {
 	s := startSubscribe(t, time.Minute, 100*time.Millisecond)
 	subs := make([]*subscription, 20)
 	for i := range subs {
-		subs[i] = mustSubscribe(t, s.Client, consumerOn(t, s, "many", fmt.Sprintf("c%02d", i)), latestPos)
+		subs[i] = mustSubscribe(t, s, consumerOn(t, s, "many", fmt.Sprintf("c%02d", i)), latestPos)
 		subs[i].next()
 	}
 	var want []string
@@ -194,7 +194,7 @@ func TestSubscribeThroughputLimit(t *testing.T) {
 		s.Clock.Advance(time.Second) // the write limit: 1 MiB per second of the server's clock
 	}
 	start := time.Now()
-	sub := mustSubscribe(t, s.Client, arn, types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
+	sub := mustSubscribe(t, s, arn, types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
 	sub.collect(n)
 	// 4 MiB at 2 MiB/s: the first 2 MiB at once, the next after a second.
 	if took := time.Since(start); took < 900*time.Millisecond {
@@ -212,7 +212,7 @@ func TestSubscribeLatency(t *testing.T) {
 			var mu sync.Mutex
 			var wg sync.WaitGroup
 			for i := range subscribers {
-				sub := mustSubscribe(t, s.Client, consumerOn(t, s, "lat", fmt.Sprintf("c%02d", i)), latestPos)
+				sub := mustSubscribe(t, s, consumerOn(t, s, "lat", fmt.Sprintf("c%02d", i)), latestPos)
 				sub.next()
 				seen[i] = map[string]time.Time{}
 				wg.Go(func() {

@@ -57,9 +57,12 @@ type subscription struct {
 	es *kinesis.SubscribeToShardEventStream
 }
 
-func subscribe(t *testing.T, c *kinesis.Client, arn string, pos types.StartingPosition) (*subscription, error) {
+// subscribe subscribes with a client of its own: the SDK (kinesis v1.56.13 on smithy-go v1.28.9)
+// keeps one event-stream decoder, payload buffer included, per client, so two subscriptions read
+// concurrently through one client race on it (the race detector sees it; payloads could mix).
+func subscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.StartingPosition) (*subscription, error) {
 	t.Helper()
-	out, err := c.SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
+	out, err := kinesistest.NewClient(s.Endpoint).SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
 		ConsumerARN: aws.String(arn), ShardId: aws.String(shard0), StartingPosition: &pos,
 	})
 	if err != nil {
@@ -70,9 +73,9 @@ func subscribe(t *testing.T, c *kinesis.Client, arn string, pos types.StartingPo
 	return sub, nil
 }
 
-func mustSubscribe(t *testing.T, c *kinesis.Client, arn string, pos types.StartingPosition) *subscription {
+func mustSubscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.StartingPosition) *subscription {
 	t.Helper()
-	sub, err := subscribe(t, c, arn, pos)
+	sub, err := subscribe(t, s, arn, pos)
 	if err != nil {
 		t.Fatalf("SubscribeToShard %s: %v", pos.Type, err)
 	}
@@ -196,7 +199,7 @@ func afterPos(seq string) types.StartingPosition {
 func TestSubscribeDeliversAndResumes(t *testing.T) {
 	eachEngineWith(t, withSubscribe(time.Minute, 100*time.Millisecond), func(t *testing.T, s *kinesistest.Server) {
 		arn := consumerOn(t, s, "fan", "c1")
-		sub := mustSubscribe(t, s.Client, arn, latestPos)
+		sub := mustSubscribe(t, s, arn, latestPos)
 		if first := sub.next(); len(first.Records) != 0 {
 			t.Fatalf("LATEST on an empty shard delivered %d records", len(first.Records))
 		}
@@ -223,7 +226,7 @@ func TestSubscribeDeliversAndResumes(t *testing.T) {
 
 		more := putN(t, s, "fan", "gap", 40)
 		s.Clock.Advance(takeover) // the old subscription may not have noticed its client left yet
-		sub2 := mustSubscribe(t, s.Client, arn, afterPos(*last.ContinuationSequenceNumber))
+		sub2 := mustSubscribe(t, s, arn, afterPos(*last.ContinuationSequenceNumber))
 		recs2, _ := sub2.collect(40)
 		wantSeqs(t, recs2, more)
 		live := putN(t, s, "fan", "live", 5)
@@ -265,7 +268,7 @@ func TestSubscribeStartingPositions(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sub := mustSubscribe(t, s.Client, consumerOn(t, s, "pos", fmt.Sprintf("c%d", i)), tt.pos)
+			sub := mustSubscribe(t, s, consumerOn(t, s, "pos", fmt.Sprintf("c%d", i)), tt.pos)
 			if len(tt.want) == 0 {
 				if ev := sub.next(); len(ev.Records) != 0 {
 					t.Fatalf("got %d records, want none", len(ev.Records))
@@ -317,7 +320,7 @@ func TestSubscribeRetention(t *testing.T) {
 	old := putN(t, s, "old", "old", 3)
 	s.Clock.Advance(25 * time.Hour)
 	fresh := putN(t, s, "old", "new", 2)
-	sub := mustSubscribe(t, s.Client, arn, types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(old[0])})
+	sub := mustSubscribe(t, s, arn, types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(old[0])})
 	recs, _ := sub.collect(2)
 	wantSeqs(t, recs, fresh)
 }
