@@ -34,9 +34,9 @@ type Config struct {
 	OnDemandWindow    time.Duration // the window over which an ON_DEMAND shard's load is measured for scaling
 	PprofListen       string        // if set, the address of a net/http/pprof server (profiling)
 
-	SubscribeLifetime  time.Duration // how long a SubscribeToShard subscription lasts
-	SubscribeHeartbeat time.Duration // the longest gap between a subscription's events while idle
-	SubscribeTakeover  time.Duration // window after a subscription's start in which another is refused
+	SubscribeLifetime  time.Duration // how long a SubscribeToShard subscription lasts (0: AWS's 5 min)
+	SubscribeHeartbeat time.Duration // the longest gap between a subscription's events while idle (0: 5 s)
+	SubscribeTakeover  time.Duration // window after a subscription's start in which another is refused (0: 5 s)
 }
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
@@ -66,9 +66,9 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Minute, "how often records past retention are deleted from storage")
 	fs.DurationVar(&c.ConsumerDelay, "consumer-delay", 0, "how long a new consumer stays CREATING, and a deregistered one DELETING")
 	fs.DurationVar(&c.OnDemandWindow, "on-demand-window", time.Minute, "window over which an ON_DEMAND shard's load decides a split")
-	fs.DurationVar(&c.SubscribeLifetime, "subscribe-lifetime", 5*time.Minute, "how long a SubscribeToShard subscription lasts before it ends cleanly")
-	fs.DurationVar(&c.SubscribeHeartbeat, "subscribe-heartbeat", 5*time.Second, "longest gap between SubscribeToShard events while no records arrive")
-	fs.DurationVar(&c.SubscribeTakeover, "subscribe-takeover", 5*time.Second, "window in which a second SubscribeToShard for the same consumer and shard is refused; later it takes over")
+	fs.DurationVar(&c.SubscribeLifetime, "subscribe-lifetime", 0, "how long a SubscribeToShard subscription lasts before it ends cleanly (0: AWS's 5m)")
+	fs.DurationVar(&c.SubscribeHeartbeat, "subscribe-heartbeat", 0, "longest gap between SubscribeToShard events while no records arrive (0: AWS's 5s)")
+	fs.DurationVar(&c.SubscribeTakeover, "subscribe-takeover", 0, "window in which a second SubscribeToShard for the same consumer and shard is refused; later it takes over (0: AWS's 5s)")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address for Go's pprof profiling endpoints (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))
@@ -158,8 +158,8 @@ func (c *Config) Validate() []error {
 		flag string
 		v    time.Duration
 	}{{"subscribe-lifetime", c.SubscribeLifetime}, {"subscribe-heartbeat", c.SubscribeHeartbeat}, {"subscribe-takeover", c.SubscribeTakeover}} {
-		if d.v <= 0 {
-			bad(d.flag, "%s is not a positive duration", d.v)
+		if d.v < 0 {
+			bad(d.flag, "%s is negative", d.v)
 		}
 	}
 	if c.RetentionInterval <= 0 {
