@@ -36,6 +36,10 @@ type Config struct {
 	TLS               bool          // serve HTTPS (a generated self-signed certificate unless TLSCert is given)
 	TLSCert, TLSKey   string        // PEM certificate and key for HTTPS
 	TLSListen         string        // if set, a separate HTTPS port while Listen stays plain
+
+	SubscribeLifetime  time.Duration // how long a SubscribeToShard subscription lasts (0: AWS's 5 min)
+	SubscribeHeartbeat time.Duration // the longest gap between a subscription's events while idle (0: 5 s)
+	SubscribeTakeover  time.Duration // window after a subscription's start in which another is refused (0: 5 s)
 }
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
@@ -65,6 +69,9 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", time.Minute, "how often records past retention are deleted from storage")
 	fs.DurationVar(&c.ConsumerDelay, "consumer-delay", 0, "how long a new consumer stays CREATING, and a deregistered one DELETING")
 	fs.DurationVar(&c.OnDemandWindow, "on-demand-window", time.Minute, "window over which an ON_DEMAND shard's load decides a split")
+	fs.DurationVar(&c.SubscribeLifetime, "subscribe-lifetime", 0, "how long a SubscribeToShard subscription lasts before it ends cleanly (0: AWS's 5m)")
+	fs.DurationVar(&c.SubscribeHeartbeat, "subscribe-heartbeat", 0, "longest gap between SubscribeToShard events while no records arrive (0: AWS's 5s)")
+	fs.DurationVar(&c.SubscribeTakeover, "subscribe-takeover", 0, "window in which a second SubscribeToShard for the same consumer and shard is refused; later it takes over (0: AWS's 5s)")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address for Go's pprof profiling endpoints (off when empty)")
 	fs.BoolVar(&c.TLS, "tls", false, "serve HTTPS (HTTP/2 by ALPN and HTTP/1.1); without -tls-cert a self-signed certificate is generated")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate file for HTTPS (with -tls-key)")
@@ -153,6 +160,14 @@ func (c *Config) Validate() []error {
 	}
 	if c.OnDemandWindow <= 0 {
 		bad("on-demand-window", "%s is not a positive duration", c.OnDemandWindow)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"subscribe-lifetime", c.SubscribeLifetime}, {"subscribe-heartbeat", c.SubscribeHeartbeat}, {"subscribe-takeover", c.SubscribeTakeover}} {
+		if d.v < 0 {
+			bad(d.flag, "%s is negative", d.v)
+		}
 	}
 	if c.RetentionInterval <= 0 {
 		bad("retention-interval", "%s is not a positive duration", c.RetentionInterval)

@@ -10,7 +10,7 @@ import (
 // operations maps each X-Amz-Target operation name to its handler: the groups of ops_*.go merged.
 func operations(svc *service.Service) map[string]opFunc {
 	ops := streamOps(svc)
-	for _, group := range []map[string]opFunc{reshardOps(svc), consumerOps(svc), resourceOps(svc)} {
+	for _, group := range []map[string]opFunc{reshardOps(svc), consumerOps(svc), resourceOps(svc), subscribeOps(svc)} {
 		for name, f := range group {
 			ops[name] = f
 		}

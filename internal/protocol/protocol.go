@@ -100,6 +100,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, c, opName, reqID, err)
 		return
 	}
+	if sub, ok := out.(*subscription); ok { // SubscribeToShard: an event stream
+		h.stream(w, c, opName, reqID, sub)
+		return
+	}
 	resp, done := out.(encoded)
 	if !done {
 		if resp, err = c.encode(out); err != nil {

@@ -63,6 +63,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		CreateDelay: cfg.CreateStreamDelay, DeleteDelay: cfg.DeleteStreamDelay, UpdateDelay: cfg.UpdateStreamDelay,
 		ShardLimit: cfg.ShardLimit, ThroughputLimits: cfg.ThroughputLimits, APIRateLimits: cfg.APIRateLimits,
 		ConsumerDelay: cfg.ConsumerDelay, OnDemandWindow: cfg.OnDemandWindow,
+		SubscribeLifetime: cfg.SubscribeLifetime, SubscribeHeartbeat: cfg.SubscribeHeartbeat, SubscribeTakeover: cfg.SubscribeTakeover,
 	})
 	if err != nil {
 		store.Close()
@@ -94,7 +95,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		if l.tls {
 			tc = tlsSet.config
 		}
-		s.fronts = append(s.fronts, front{srv: newHTTPServer(handler, log, tc), ln: ln, tls: l.tls})
+		srv := newHTTPServer(handler, log, tc)
+		srv.RegisterOnShutdown(svc.EndSubscriptions) // open subscriptions end, so Shutdown need not wait for them
+		s.fronts = append(s.fronts, front{srv: srv, ln: ln, tls: l.tls})
 	}
 	if tlsSet != nil {
 		s.tlsCert = tlsSet.certFile

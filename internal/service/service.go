@@ -2,6 +2,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -52,6 +53,10 @@ type Config struct {
 	ConsumerDelay time.Duration
 	// OnDemandWindow is the window over which an ON_DEMAND shard's write load decides a split (default 60 s).
 	OnDemandWindow time.Duration
+	// SubscribeLifetime, SubscribeHeartbeat and SubscribeTakeover are SubscribeToShard's durations: how
+	// long a subscription lasts (AWS: 5 min), the longest gap between its events (5 s), and the window
+	// after a subscription's start in which another for the same consumer and shard is refused (5 s).
+	SubscribeLifetime, SubscribeHeartbeat, SubscribeTakeover time.Duration
 }
 
 const (
@@ -100,6 +105,9 @@ func (c *Config) setDefaults() {
 	if c.OnDemandWindow == 0 {
 		c.OnDemandWindow = time.Minute
 	}
+	c.SubscribeLifetime = cmp.Or(c.SubscribeLifetime, defaultSubscribeLifetime)
+	c.SubscribeHeartbeat = cmp.Or(c.SubscribeHeartbeat, defaultSubscribeHeartbeat)
+	c.SubscribeTakeover = cmp.Or(c.SubscribeTakeover, defaultSubscribeTakeover)
 	if c.ShardLimit == 0 {
 		c.ShardLimit = 500
 	}
@@ -127,6 +135,8 @@ type Service struct {
 	calls  *rateWindows // control-plane call rates
 	gates  gates        // per-stream write gates: writers share, resharding excludes (reshard.go)
 	scaler autoscaler   // ON_DEMAND write load per shard (autoscale.go)
+
+	subs subscriptions // open SubscribeToShard subscriptions
 }
 
 type cachedStream struct {

@@ -1,0 +1,117 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"net/http"
+	"time"
+
+	"kinesisd/internal/kerr"
+	"kinesisd/internal/protocol/awsjson"
+	"kinesisd/internal/protocol/eventstream"
+	"kinesisd/internal/service"
+)
+
+// subscribeWriteTimeout bounds the write of one event: a client that stops reading is dropped rather
+// than holding its subscription (and the server's shutdown) forever.
+const subscribeWriteTimeout = 30 * time.Second
+
+// subscribeStartDelay holds the response back a moment after the request was read. The Go SDK's
+// HTTP/1.1 transport still touches the request body after it sent it (an extra read that checks for
+// excess bytes) while smithy-go closes that body as soon as the response headers arrive; when the
+// response wins that race, the extra read fails with io.EOF (smithy-go's safe body returns it from
+// WriteTo) and net/http closes the connection, killing the event stream a moment after it started.
+// AWS's network latency hides the race; a local server must leave the transport those microseconds.
+const subscribeStartDelay = 10 * time.Millisecond
+
+// subscribeOps is SubscribeToShard: an operation whose answer is an event stream.
+func subscribeOps(svc *service.Service) map[string]opFunc {
+	return map[string]opFunc{"SubscribeToShard": subscribeToShard(svc)}
+}
+
+// subscription is SubscribeToShard's output as the edge sees it: ServeHTTP hands it to stream.
+type subscription struct {
+	initial *service.SubscribeToShardOutput
+	events  iter.Seq2[service.SubscribeToShardEvent, error]
+}
+
+func subscribeToShard(svc *service.Service) opFunc {
+	return func(ctx context.Context, c codec, body []byte) (any, error) {
+		in := new(service.SubscribeToShardInput)
+		if err := c.decode(body, in); err != nil {
+			return nil, err
+		}
+		out, events, err := svc.SubscribeToShard(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return &subscription{initial: out, events: events}, nil
+	}
+}
+
+// eventPayloadType is the :content-type of event payloads for a request in codec c: the payloads are
+// written by the request's own codec, JSON as application/json (what AWS sends), any other codec
+// (CBOR) in its own content type.
+func eventPayloadType(c codec) string {
+	if c.contentType() == awsjson.ContentType {
+		return "application/json"
+	}
+	return c.contentType()
+}
+
+// exceptionPayload is the payload of an in-stream exception.
+type exceptionPayload struct {
+	Message string `json:"message"`
+}
+
+// stream answers a subscription: 200 with an event stream of initial-response, then every event, each
+// flushed as it is written (HTTP/1.1 chunked, HTTP/2 DATA frames), then either the end of the body
+// (a clean end) or an exception message.
+func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *subscription) {
+	time.Sleep(subscribeStartDelay)
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", eventstream.ContentType)
+	w.WriteHeader(http.StatusOK)
+	ew := eventstream.NewWriter(w, rc.Flush)
+	ct := eventPayloadType(c)
+	deadline := func() { rc.SetWriteDeadline(time.Now().Add(subscribeWriteTimeout)) } // unsupported: no deadline
+	deadline()
+	initial, err := c.encode(sub.initial)
+	if err != nil {
+		h.log.Error("encode initial response", "request_id", reqID, "err", err)
+		return
+	}
+	if err := ew.Event("initial-response", ct, initial); err != nil {
+		h.log.Debug("write event", "request_id", reqID, "err", err)
+		return
+	}
+	for ev, err := range sub.events {
+		deadline()
+		if err != nil {
+			var ke kerr.Error
+			if !errors.As(err, &ke) {
+				h.log.Error("internal failure", "request_id", reqID, "operation", op, "err", err)
+				ke = kerr.NewInternalFailure("")
+			}
+			h.metrics.error(op, ke.Code())
+			payload, eerr := c.encode(exceptionPayload{Message: ke.Message()})
+			if eerr == nil {
+				eerr = ew.Exception(ke.Code(), ct, payload)
+			}
+			if eerr != nil {
+				h.log.Debug("write exception", "request_id", reqID, "err", eerr)
+			}
+			return
+		}
+		payload, err := c.encode(ev)
+		if err != nil {
+			h.log.Error("encode event", "request_id", reqID, "err", err)
+			return
+		}
+		if err := ew.Event("SubscribeToShardEvent", ct, payload); err != nil {
+			h.log.Debug("write event", "request_id", reqID, "err", err)
+			return
+		}
+	}
+}

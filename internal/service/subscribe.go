@@ -1,0 +1,271 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+
+	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/seqnum"
+	"kinesisd/internal/storage"
+)
+
+// SubscribeToShard (enhanced fan-out): a consumer's push subscription to one shard. The operation
+// checks everything before it answers, so that every refusal is an ordinary error response, then
+// hands the edge a sequence of events that it writes as they come: records as soon as they are
+// appended (woken by storage.Notifier, no polling), an event at least every SubscribeHeartbeat while
+// idle, ChildShards at the end of a closed shard, an in-stream error when the consumer or stream goes
+// or another subscription takes over, and a clean end after SubscribeLifetime.
+
+const (
+	defaultSubscribeLifetime  = 5 * time.Minute
+	defaultSubscribeHeartbeat = 5 * time.Second
+	defaultSubscribeTakeover  = 5 * time.Second
+	// subscribeEventBytes caps the record bytes of one event (the first record always goes whole):
+	// 2 MiB, a second's worth at AWS's per-consumer-shard rate, well inside the 16 MiB message limit
+	// of the event-stream framing once base64 has grown it.
+	subscribeEventBytes = 2 * mib
+	// subscribeReadRate is AWS's delivery rate per consumer and shard, applied with ThroughputLimits.
+	subscribeReadRate = 2 * mib
+	// subscribePoll is how often a store that cannot notify (no storage.Notifier) is polled.
+	subscribePoll = 50 * time.Millisecond
+)
+
+// SubscribeToShardInput is the input of SubscribeToShard.
+type SubscribeToShardInput struct {
+	ConsumerARN      *string           `json:"ConsumerARN,omitempty"`
+	ShardId          *string           `json:"ShardId,omitempty"`
+	StartingPosition *StartingPosition `json:"StartingPosition,omitempty"`
+	StreamId         *string           `json:"StreamId,omitempty"` // accepted and ignored, as in StreamRef
+	DryRun           *bool             `json:"DryRun,omitempty"`
+}
+
+// StartingPosition is where a subscription starts: Type is a shard iterator type, with SequenceNumber
+// for AT_ and AFTER_SEQUENCE_NUMBER and Timestamp for AT_TIMESTAMP.
+type StartingPosition struct {
+	Type           *string    `json:"Type,omitempty"`
+	SequenceNumber *string    `json:"SequenceNumber,omitempty"`
+	Timestamp      *Timestamp `json:"Timestamp,omitempty"`
+}
+
+// SubscribeToShardOutput is the initial response of SubscribeToShard: no members.
+type SubscribeToShardOutput struct{}
+
+// SubscribeToShardEvent is one event of a subscription. ContinuationSequenceNumber is where a new
+// subscription continues with AFTER_SEQUENCE_NUMBER; it is absent only in the last event of a closed
+// shard, which carries ChildShards instead (KCL reads a null continuation as the shard's end).
+type SubscribeToShardEvent struct {
+	Records                    []Record     `json:"Records"`
+	ContinuationSequenceNumber *string      `json:"ContinuationSequenceNumber,omitempty"`
+	MillisBehindLatest         int64        `json:"MillisBehindLatest"`
+	ChildShards                []ChildShard `json:"ChildShards,omitempty"`
+}
+
+// subscriber is one subscription's fixed facts.
+type subscriber struct {
+	key      subKey
+	arn      string
+	stream   string // stream name
+	streamID uint64 // stream incarnation: a recreated stream of the same name is another stream
+	consumer string
+	created  int64 // the consumer's creation second (its ARN's suffix)
+	shard    uint32
+}
+
+// SubscribeToShard checks a subscription and returns its initial response and its events. The events
+// end at the subscription's end, after an in-stream error (a kerr error), when ctx ends, or when the
+// caller stops ranging; every resource the subscription holds is released then.
+func (s *Service) SubscribeToShard(ctx context.Context, in *SubscribeToShardInput) (*SubscribeToShardOutput, iter.Seq2[SubscribeToShardEvent, error], error) {
+	var c checker
+	c.str("consumerARN", in.ConsumerARN, true, 1, 2048, consumerARNRe, consumerARNReText)
+	c.str("shardId", in.ShardId, true, 1, 128, namePattern, namePatternText)
+	if in.StartingPosition == nil {
+		c.v.Add(kerr.Null, "startingPosition", "Member must not be null")
+	} else {
+		p := in.StartingPosition
+		c.enum("startingPosition.type", p.Type, true, afterSequenceNumber, latest, atTimestamp, atSequenceNumber, trimHorizon)
+		c.str("startingPosition.sequenceNumber", p.SequenceNumber, false, 0, 0, seqNumPattern, seqNumPatternText)
+	}
+	c.streamID(in.StreamId)
+	if err := c.err(); err != nil {
+		return nil, nil, err
+	}
+	streamName, consumerName, err := s.ActiveConsumer(ctx, *in.ConsumerARN)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, _ := parseResourceARN(*in.ConsumerARN) // parsed by ActiveConsumer already
+	st, err := s.dataStream(ctx, StreamRef{StreamName: &streamName})
+	if err != nil {
+		return nil, nil, err
+	}
+	index, ok := parseShardID(*in.ShardId)
+	var sh *shardDoc
+	if ok {
+		sh = st.shard(index)
+	}
+	if sh == nil {
+		return nil, nil, kerr.NewResourceNotFound(fmt.Sprintf("Shard %s in stream %s under account %s does not exist",
+			*in.ShardId, streamName, s.cfg.Account))
+	}
+	now := s.now()
+	start, err := s.startOffset(ctx, st, sh, in.StartingPosition, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if isDryRun(in.DryRun) {
+		return nil, nil, errDryRun()
+	}
+	sub := &subscriber{
+		key: subKey{streamID: st.doc.ID, consumer: consumerName, created: a.ConsumerSecs, shard: sh.Index},
+		arn: *in.ConsumerARN, stream: streamName, streamID: st.doc.ID, consumer: consumerName,
+		created: a.ConsumerSecs, shard: sh.Index,
+	}
+	h, err := s.subs.acquire(sub, now, s.cfg.SubscribeTakeover, s.cfg.Account)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &SubscribeToShardOutput{}, s.events(ctx, sub, h, start), nil
+}
+
+// startOffset is the offset a subscription starts at, by GetShardIterator's rules.
+func (s *Service) startOffset(ctx context.Context, st *stream, sh *shardDoc, p *StartingPosition, now time.Time) (uint64, error) {
+	typ := *p.Type
+	hasSeq := p.SequenceNumber != nil
+	if needsSeq := typ == atSequenceNumber || typ == afterSequenceNumber; needsSeq != hasSeq && typ != atTimestamp {
+		also := "no"
+		if hasSeq {
+			also = "also a"
+		}
+		return 0, kerr.NewInvalidArgument(fmt.Sprintf("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "+
+			"or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and %s StartingSequenceNumber.", typ, also))
+	}
+	ref := st.ref(sh.Index)
+	var off uint64
+	var err error
+	switch typ {
+	case trimHorizon:
+		off, err = s.horizon(ctx, st, sh, now)
+	case latest:
+		off, err = s.store.NextOffset(ctx, ref)
+	case atTimestamp:
+		if p.Timestamp == nil {
+			return 0, kerr.NewInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		if p.Timestamp.After(now) {
+			return 0, kerr.NewInvalidArgument(fmt.Sprintf(
+				"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d",
+				p.Timestamp.UnixMilli(), now.UnixMilli()))
+		}
+		off, err = s.store.OffsetAtTime(ctx, ref, maxTime(p.Timestamp.Time, st.cutoff(now)))
+	case atSequenceNumber, afterSequenceNumber:
+		seq := *p.SequenceNumber
+		seqShard, seqOffset, perr := seqnum.Parse(seq)
+		if perr != nil {
+			return 0, kerr.NewInvalidArgument(fmt.Sprintf(
+				"StartingSequenceNumber %s used in SubscribeToShard on shard %s in stream %s under account %s is invalid.",
+				seq, shardID(sh.Index), st.doc.Name, s.cfg.Account))
+		}
+		if seqShard != sh.Index {
+			return 0, kerr.NewInvalidArgument(fmt.Sprintf(
+				"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
+				shardID(seqShard), shardID(sh.Index)))
+		}
+		// Sequence number n is the record at offset n-1 (n = 0: before the shard's first record).
+		off = seqOffset
+		if typ == atSequenceNumber && off > 0 {
+			off--
+		}
+		off = max(off, sh.StartOffset)
+	}
+	if err != nil {
+		return 0, internal("subscribe to shard", err)
+	}
+	return off, nil
+}
+
+// subscriptionStep is what one look at the shard found.
+type subscriptionStep struct {
+	event SubscribeToShardEvent
+	bytes int  // record bytes in the event
+	more  bool // records remain to be read at once
+	end   bool // the shard is closed and read to its end: the event is the last
+}
+
+// step reads what follows next (moving it on) and checks the subscription is still valid: the stream
+// and the consumer still exist (ResourceNotFoundException otherwise).
+func (s *Service) step(ctx context.Context, sub *subscriber, next *uint64) (*subscriptionStep, error) {
+	st, err := s.loadStream(ctx, sub.stream)
+	if err != nil {
+		return nil, internal("subscribe to shard", err)
+	}
+	if st == nil || st.doc.ID != sub.streamID || (st.doc.Status != statusActive && st.doc.Status != statusUpdating) {
+		return nil, kerr.StreamNotFound(sub.stream, s.cfg.Account)
+	}
+	if c := s.findConsumer(&st.doc, sub.consumer, sub.created); c == nil || c.Status == statusDeleting {
+		return nil, s.consumerNotFound(sub.stream, sub.consumer, sub.created)
+	}
+	sh := st.shard(sub.shard)
+	if sh == nil {
+		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Shard %s in stream %s under account %s does not exist",
+			shardID(sub.shard), sub.stream, s.cfg.Account))
+	}
+	now := s.now()
+	ref := st.ref(sh.Index)
+	recs, err := s.store.Read(ctx, ref, *next, getRecordsDefaultLimit, subscribeEventBytes)
+	if err != nil {
+		return nil, internal("subscribe to shard", err)
+	}
+	if len(recs) > 0 && timeMilli(recs[0].ArrivalMilli).Before(st.cutoff(now)) {
+		// Behind the trim horizon: move there, as GetRecords does.
+		if *next, err = s.horizon(ctx, st, sh, now); err != nil {
+			return nil, internal("subscribe to shard", err)
+		}
+		if recs, err = s.store.Read(ctx, ref, *next, getRecordsDefaultLimit, subscribeEventBytes); err != nil {
+			return nil, internal("subscribe to shard", err)
+		}
+	}
+	out := &subscriptionStep{event: SubscribeToShardEvent{Records: make([]Record, len(recs))}}
+	for i := range recs {
+		r := &recs[i]
+		if r.Data == nil {
+			r.Data = []byte{}
+		}
+		out.event.Records[i] = Record{
+			SequenceNumber:              recordSeq(sh.Index, r.Offset),
+			ApproximateArrivalTimestamp: Timestamp{timeMilli(r.ArrivalMilli)},
+			Data:                        r.Data,
+			PartitionKey:                r.PartitionKey,
+			EncryptionType:              st.doc.Encryption,
+		}
+		out.bytes += r.Size()
+		*next = r.Offset + 1
+	}
+	tail, err := s.store.NextOffset(ctx, ref)
+	if err != nil {
+		return nil, internal("subscribe to shard", err)
+	}
+	// A reader at the end of the log (LATEST) continues from there; it never goes back.
+	*next = max(*next, sh.StartOffset)
+	out.more = *next < tail && len(recs) > 0
+	if out.more {
+		out.event.MillisBehindLatest = max(0, now.UnixMilli()-recs[len(recs)-1].ArrivalMilli)
+	}
+	if sh.Closed && *next >= sh.EndOffset {
+		out.end, out.more = true, false
+		out.event.ChildShards = st.children(sh.Index)
+		return out, nil
+	}
+	// Sequence number n stands just after the record at offset n-1, so the position next, as a
+	// sequence number, is the last record delivered, or the shard's position when none was.
+	cont := seqnum.Format(sh.Index, *next)
+	out.event.ContinuationSequenceNumber = &cont
+	return out, nil
+}
+
+// notifier returns the store's append notifications, or nil when it cannot notify (then it is polled).
+func (s *Service) notifier() storage.Notifier {
+	n, _ := s.store.(storage.Notifier)
+	return n
+}

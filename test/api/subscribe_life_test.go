@@ -1,0 +1,267 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"kinesisd/internal/config"
+	"kinesisd/internal/kinesistest"
+)
+
+// TestSubscribeHeartbeat: an idle subscription still gets an event every heartbeat, each with a
+// continuation number that never goes back and moves on with the shard.
+func TestSubscribeHeartbeat(t *testing.T) {
+	const heartbeat = 50 * time.Millisecond
+	s := startSubscribe(t, time.Minute, heartbeat)
+	arn := consumerOn(t, s, "idle", "c")
+	sub := mustSubscribe(t, s, arn, latestPos)
+	start := time.Now()
+	var conts []string
+	for range 6 {
+		ev := sub.next()
+		if len(ev.Records) != 0 {
+			t.Fatalf("idle shard delivered %d records", len(ev.Records))
+		}
+		conts = append(conts, *ev.ContinuationSequenceNumber)
+	}
+	// The first event comes at once, then one per heartbeat: 5 gaps.
+	if took := time.Since(start); took < 5*heartbeat*8/10 || took > 5*heartbeat+2*time.Second {
+		t.Errorf("6 idle events took %s with a %s heartbeat", took, heartbeat)
+	}
+	for _, c := range conts {
+		if c != conts[0] {
+			t.Fatalf("continuation moved without records: %v", conts)
+		}
+	}
+	seqs := putN(t, s, "idle", "k", 1)
+	recs, _ := sub.collect(1)
+	wantSeqs(t, recs, seqs)
+	after := sub.next() // idle again
+	if len(after.Records) != 0 || !seqLess(conts[0], *after.ContinuationSequenceNumber) {
+		t.Errorf("continuation after a record %s, before %s: did not advance", *after.ContinuationSequenceNumber, conts[0])
+	}
+	// The idle continuation resumes exactly after the record.
+	if *after.ContinuationSequenceNumber != seqs[0] {
+		t.Errorf("idle continuation %s, want the last record's %s", *after.ContinuationSequenceNumber, seqs[0])
+	}
+}
+
+// TestSubscribeLifetime: a subscription ends cleanly after its lifetime, and the consumer can
+// subscribe again at once (the ended one no longer counts for the 5-second rule).
+func TestSubscribeLifetime(t *testing.T) {
+	const lifetime = 300 * time.Millisecond
+	s := startSubscribe(t, lifetime, 50*time.Millisecond)
+	arn := consumerOn(t, s, "life", "c")
+	start := time.Now()
+	sub := mustSubscribe(t, s, arn, latestPos)
+	if err := sub.ended(); err != nil {
+		t.Fatalf("subscription ended with %v, want a clean end", err)
+	}
+	if took := time.Since(start); took < lifetime {
+		t.Errorf("subscription ended after %s, lifetime %s", took, lifetime)
+	}
+	sub2 := mustSubscribe(t, s, arn, latestPos)
+	seqs := putN(t, s, "life", "k", 3)
+	recs, _ := sub2.collect(3)
+	wantSeqs(t, recs, seqs)
+}
+
+// TestSubscribeTakeover: a second subscription for the consumer and shard within 5 s of the first
+// is refused; after 5 s (service clock) it takes over and the first ends with ResourceInUseException.
+func TestSubscribeTakeover(t *testing.T) {
+	s := startSubscribe(t, time.Minute, 50*time.Millisecond)
+	arn := consumerOn(t, s, "take", "c")
+	first := mustSubscribe(t, s, arn, latestPos)
+	first.next()
+
+	_, err := subscribe(t, s, arn, latestPos)
+	wantAPIError(t, err, "ResourceInUseException", 400,
+		"Another active subscription exists for this consumer: 000000000000:take:shardId-000000000000:c")
+
+	// Another consumer on the same shard is not affected.
+	other := mustSubscribe(t, s, consumerOn(t, s, "take", "other"), latestPos)
+
+	s.Clock.Advance(takeover - time.Millisecond)
+	_, err = subscribe(t, s, arn, latestPos)
+	wantAPIError(t, err, "ResourceInUseException", 400, "")
+
+	s.Clock.Advance(time.Millisecond)
+	second := mustSubscribe(t, s, arn, latestPos)
+	var riu *types.ResourceInUseException
+	if err := first.ended(); !errors.As(err, &riu) {
+		t.Fatalf("taken-over subscription ended with %v, want ResourceInUseException", err)
+	}
+	seqs := putN(t, s, "take", "k", 2)
+	recs, _ := second.collect(2)
+	wantSeqs(t, recs, seqs)
+	recs, _ = other.collect(2)
+	wantSeqs(t, recs, seqs)
+}
+
+// TestSubscribeResourceGone: a consumer deregistered, or its stream deleted, mid-stream ends the
+// subscription with ResourceNotFoundException.
+func TestSubscribeResourceGone(t *testing.T) {
+	s := startSubscribe(t, time.Minute, 50*time.Millisecond)
+	arn := consumerOn(t, s, "gone", "c")
+	sub := mustSubscribe(t, s, arn, latestPos)
+	sub.next()
+	if _, err := s.Client.DeregisterStreamConsumer(t.Context(), &kinesis.DeregisterStreamConsumerInput{ConsumerARN: &arn}); err != nil {
+		t.Fatal(err)
+	}
+	var rnf *types.ResourceNotFoundException
+	if err := sub.ended(); !errors.As(err, &rnf) {
+		t.Fatalf("subscription of a deregistered consumer ended with %v, want ResourceNotFoundException", err)
+	}
+
+	arn2 := consumerOn(t, s, "gone", "c2")
+	sub2 := mustSubscribe(t, s, arn2, latestPos)
+	sub2.next()
+	if _, err := s.Client.DeleteStream(t.Context(), &kinesis.DeleteStreamInput{StreamName: aws.String("gone"), EnforceConsumerDeletion: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub2.ended(); !errors.As(err, &rnf) {
+		t.Fatalf("subscription on a deleted stream ended with %v, want ResourceNotFoundException", err)
+	}
+}
+
+// TestSubscribeServerClose: closing the server ends open subscriptions instead of waiting for them.
+func TestSubscribeServerClose(t *testing.T) {
+	s := startSubscribe(t, time.Hour, time.Hour)
+	sub := mustSubscribe(t, s, consumerOn(t, s, "close", "c"), latestPos)
+	sub.next()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Close took %s with a subscription open", took)
+	}
+	sub.ended()
+}
+
+// TestSubscribeManySubscribers: 20 consumers on one shard each get every record once, in order.
+func TestSubscribeManySubscribers(t *testing.T) {
+	s := startSubscribe(t, time.Minute, 100*time.Millisecond)
+	subs := make([]*subscription, 20)
+	for i := range subs {
+		subs[i] = mustSubscribe(t, s, consumerOn(t, s, "many", fmt.Sprintf("c%02d", i)), latestPos)
+		subs[i].next()
+	}
+	var want []string
+	for i := range 4 {
+		want = append(want, putN(t, s, "many", fmt.Sprintf("b%d", i), 50)...)
+	}
+	for i, sub := range subs {
+		recs, _ := sub.collect(len(want))
+		if !slices.EqualFunc(recs, want, func(r types.Record, seq string) bool { return *r.SequenceNumber == seq }) {
+			t.Fatalf("subscriber %d: records differ", i)
+		}
+	}
+}
+
+// TestSubscribeThroughputLimit: with -throughput-limits a consumer gets at most 2 MiB/s from a shard.
+func TestSubscribeThroughputLimit(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) {
+		c.ThroughputLimits = true
+		c.SubscribeHeartbeat = 50 * time.Millisecond
+	}})
+	arn := consumerOn(t, s, "rate", "c")
+	const recordSize, n = 512 << 10, 8 // 4 MiB
+	for range n {
+		_, err := s.Client.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("rate"),
+			PartitionKey: aws.String("k"), Data: make([]byte, recordSize-1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Clock.Advance(time.Second) // the write limit: 1 MiB per second of the server's clock
+	}
+	start := time.Now()
+	sub := mustSubscribe(t, s, arn, types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon})
+	sub.collect(n)
+	// 4 MiB at 2 MiB/s: the first 2 MiB at once, the next after a second.
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Errorf("4 MiB delivered in %s: faster than 2 MiB/s", took)
+	}
+}
+
+// TestSubscribeLatency logs the time from a PutRecords acknowledgement to the event carrying the
+// record, with 1 and 20 subscribers on the shard; it asserts only a generous bound.
+func TestSubscribeLatency(t *testing.T) {
+	for _, subscribers := range []int{1, 20} {
+		t.Run(fmt.Sprint(subscribers), func(t *testing.T) {
+			s := startSubscribe(t, time.Minute, time.Second)
+			seen := make([]map[string]time.Time, subscribers)
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for i := range subscribers {
+				sub := mustSubscribe(t, s, consumerOn(t, s, "lat", fmt.Sprintf("c%02d", i)), latestPos)
+				sub.next()
+				seen[i] = map[string]time.Time{}
+				wg.Go(func() {
+					for ev := range sub.es.Events() {
+						now := time.Now()
+						e, ok := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
+						if !ok {
+							continue
+						}
+						mu.Lock()
+						for _, r := range e.Value.Records {
+							seen[i][*r.SequenceNumber] = now
+						}
+						mu.Unlock()
+					}
+				})
+				t.Cleanup(func() { sub.es.Close() })
+			}
+			const puts = 100
+			var lat, sendLat []time.Duration
+			for p := range puts {
+				sent := time.Now()
+				out, err := s.Client.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String("lat"),
+					Records: []types.PutRecordsRequestEntry{{PartitionKey: aws.String(fmt.Sprint(p)), Data: []byte("x")}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				acked, seq := time.Now(), *out.Records[0].SequenceNumber
+				deadline := time.Now().Add(eventWait)
+				for i := range subscribers {
+					for {
+						mu.Lock()
+						at, ok := seen[i][seq]
+						mu.Unlock()
+						if ok {
+							lat = append(lat, at.Sub(acked)) // negative: the event beat the acknowledgement
+							sendLat = append(sendLat, at.Sub(sent))
+							break
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("subscriber %d never got %s", i, seq)
+						}
+						time.Sleep(100 * time.Microsecond)
+					}
+				}
+			}
+			slices.Sort(lat)
+			slices.Sort(sendLat)
+			p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+			t.Logf("%d subscriber(s), %d records: PutRecords ack → event p50 %s p99 %s max %s; PutRecords sent → event p50 %s p99 %s",
+				subscribers, puts, p50, p99, lat[len(lat)-1], sendLat[len(sendLat)/2], sendLat[len(sendLat)*99/100])
+			if p99 > time.Second {
+				t.Errorf("p99 latency %s over 1 s", p99)
+			}
+			s.Close(t.Context())
+			wg.Wait()
+		})
+	}
+}

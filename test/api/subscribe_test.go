@@ -1,0 +1,326 @@
+package api_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"kinesisd/internal/config"
+	"kinesisd/internal/kinesistest"
+)
+
+// SubscribeToShard through the SDK's own event-stream reader, over HTTP/1.1 (the Go SDK's transport
+// for http:// endpoints). Durations are shrunk with the flags a user would set; the 5-second
+// re-subscribe window is measured on the server's fake clock.
+
+const (
+	shard0    = "shardId-000000000000"
+	takeover  = 5 * time.Second // the re-subscribe window (AWS's, kept: the fake clock moves past it)
+	eventWait = 10 * time.Second
+)
+
+// withSubscribe shrinks the subscription lifetime and heartbeat for tests.
+func withSubscribe(lifetime, heartbeat time.Duration) func(*config.Config) {
+	return func(c *config.Config) {
+		c.SubscribeLifetime, c.SubscribeHeartbeat = lifetime, heartbeat
+	}
+}
+
+// startSubscribe starts an in-memory server with the subscription durations given.
+func startSubscribe(t *testing.T, lifetime, heartbeat time.Duration) *kinesistest.Server {
+	t.Helper()
+	return kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: withSubscribe(lifetime, heartbeat)})
+}
+
+// consumerOn creates stream (one shard) unless it exists and registers an ACTIVE consumer on it.
+func consumerOn(t *testing.T, s *kinesistest.Server, stream, name string) string {
+	t.Helper()
+	_, err := s.Client.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		createStream(t, s.Client, stream, 1)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return *register(t, s.Client, stream, name).ConsumerARN
+}
+
+// subscription is an open SubscribeToShard stream.
+type subscription struct {
+	t  *testing.T
+	es *kinesis.SubscribeToShardEventStream
+}
+
+// subscribe subscribes with a client of its own: the SDK (kinesis v1.56.13 on smithy-go v1.28.9)
+// keeps one event-stream decoder, payload buffer included, per client, so two subscriptions read
+// concurrently through one client race on it (the race detector sees it; payloads could mix).
+func subscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.StartingPosition) (*subscription, error) {
+	t.Helper()
+	out, err := kinesistest.NewClient(s.Endpoint).SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
+		ConsumerARN: aws.String(arn), ShardId: aws.String(shard0), StartingPosition: &pos,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sub := &subscription{t: t, es: out.GetStream()}
+	t.Cleanup(func() { sub.es.Close() })
+	return sub, nil
+}
+
+func mustSubscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.StartingPosition) *subscription {
+	t.Helper()
+	sub, err := subscribe(t, s, arn, pos)
+	if err != nil {
+		t.Fatalf("SubscribeToShard %s: %v", pos.Type, err)
+	}
+	return sub
+}
+
+// next returns the next event, or nil when the stream has ended (then Err tells how).
+func (s *subscription) next() *types.SubscribeToShardEvent {
+	s.t.Helper()
+	select {
+	case ev, ok := <-s.es.Events():
+		if !ok {
+			return nil
+		}
+		e, isEvent := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
+		if !isEvent {
+			s.t.Fatalf("unexpected event %T", ev)
+		}
+		checkContinuation(s.t, &e.Value)
+		return &e.Value
+	case <-time.After(eventWait):
+		s.t.Fatalf("no event within %s", eventWait)
+		return nil
+	}
+}
+
+// checkContinuation: every event but a shard's last carries a real sequence number to continue from.
+func checkContinuation(t *testing.T, ev *types.SubscribeToShardEvent) {
+	t.Helper()
+	if len(ev.ChildShards) > 0 {
+		return
+	}
+	if c := aws.ToString(ev.ContinuationSequenceNumber); len(c) != 56 || c == "0" {
+		t.Fatalf("ContinuationSequenceNumber %q is not a sequence number", c)
+	}
+	if ev.MillisBehindLatest == nil || *ev.MillisBehindLatest < 0 {
+		t.Fatalf("MillisBehindLatest %v", ev.MillisBehindLatest)
+	}
+}
+
+// collect reads events until n records have come; it fails on a shortfall, a surplus in the event
+// completing n, or an end of the stream. It returns the records and the last event.
+func (s *subscription) collect(n int) ([]types.Record, *types.SubscribeToShardEvent) {
+	s.t.Helper()
+	var recs []types.Record
+	var last *types.SubscribeToShardEvent
+	for len(recs) < n {
+		if last = s.next(); last == nil {
+			s.t.Fatalf("stream ended after %d of %d records: %v", len(recs), n, s.es.Err())
+		}
+		recs = append(recs, last.Records...)
+	}
+	if len(recs) > n {
+		s.t.Fatalf("got %d records, want %d", len(recs), n)
+	}
+	return recs, last
+}
+
+// ended waits for the end of the stream and returns its error (nil: a clean end).
+func (s *subscription) ended() error {
+	s.t.Helper()
+	deadline := time.After(eventWait)
+	for {
+		select {
+		case _, ok := <-s.es.Events():
+			if !ok {
+				return s.es.Err()
+			}
+		case <-deadline:
+			s.t.Fatalf("stream still open after %s", eventWait)
+		}
+	}
+}
+
+// putN writes n records to stream with keys prefix-i and returns their sequence numbers.
+func putN(t *testing.T, s *kinesistest.Server, stream, prefix string, n int) []string {
+	t.Helper()
+	var seqs []string
+	for len(seqs) < n {
+		batch := min(n-len(seqs), 100)
+		entries := make([]types.PutRecordsRequestEntry, batch)
+		for i := range entries {
+			k := fmt.Sprintf("%s-%d", prefix, len(seqs)+i)
+			entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(k), Data: []byte("data " + k)}
+		}
+		out, err := s.Client.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range out.Records {
+			if r.ErrorCode != nil {
+				t.Fatalf("PutRecords: %s %s", *r.ErrorCode, aws.ToString(r.ErrorMessage))
+			}
+			seqs = append(seqs, *r.SequenceNumber)
+		}
+	}
+	return seqs
+}
+
+// wantSeqs checks records are exactly the sequence numbers want, in order.
+func wantSeqs(t *testing.T, recs []types.Record, want []string) {
+	t.Helper()
+	got := make([]string, len(recs))
+	for i, r := range recs {
+		got[i] = *r.SequenceNumber
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("records out of order, missing or repeated:\n got %d: %v\nwant %d: %v", len(got), got, len(want), want)
+	}
+}
+
+var latestPos = types.StartingPosition{Type: types.ShardIteratorTypeLatest}
+
+func afterPos(seq string) types.StartingPosition {
+	return types.StartingPosition{Type: types.ShardIteratorTypeAfterSequenceNumber, SequenceNumber: aws.String(seq)}
+}
+
+// TestSubscribeDeliversAndResumes: records written during a subscription arrive in order exactly
+// once, also while the writer runs concurrently; a new subscription AFTER the last continuation
+// number gets exactly what was written in between.
+func TestSubscribeDeliversAndResumes(t *testing.T) {
+	eachEngineWith(t, withSubscribe(time.Minute, 100*time.Millisecond), func(t *testing.T, s *kinesistest.Server) {
+		arn := consumerOn(t, s, "fan", "c1")
+		sub := mustSubscribe(t, s, arn, latestPos)
+		if first := sub.next(); len(first.Records) != 0 {
+			t.Fatalf("LATEST on an empty shard delivered %d records", len(first.Records))
+		}
+		written := make(chan []string, 1)
+		go func() {
+			var seqs []string
+			for i := range 5 {
+				seqs = append(seqs, putN(t, s, "fan", fmt.Sprintf("b%d", i), 60)...)
+			}
+			written <- seqs
+		}()
+		recs, last := sub.collect(300)
+		want := <-written
+		wantSeqs(t, recs, want)
+		for i, r := range recs {
+			if *r.PartitionKey != fmt.Sprintf("b%d-%d", i/60, i%60) || string(r.Data) != "data "+*r.PartitionKey {
+				t.Fatalf("record %d: key %q data %q", i, *r.PartitionKey, r.Data)
+			}
+		}
+		if *last.ContinuationSequenceNumber != want[len(want)-1] {
+			t.Errorf("ContinuationSequenceNumber %s, want the last record's %s", *last.ContinuationSequenceNumber, want[len(want)-1])
+		}
+		sub.es.Close()
+
+		more := putN(t, s, "fan", "gap", 40)
+		s.Clock.Advance(takeover) // the old subscription may not have noticed its client left yet
+		sub2 := mustSubscribe(t, s, arn, afterPos(*last.ContinuationSequenceNumber))
+		recs2, _ := sub2.collect(40)
+		wantSeqs(t, recs2, more)
+		live := putN(t, s, "fan", "live", 5)
+		recs3, _ := sub2.collect(5)
+		wantSeqs(t, recs3, live)
+	})
+}
+
+// TestSubscribeStartingPositions: every StartingPosition type starts where GetShardIterator's would,
+// and the bad ones are refused before any streaming, as ordinary errors.
+func TestSubscribeStartingPositions(t *testing.T) {
+	s := startSubscribe(t, time.Minute, 100*time.Millisecond)
+	createStream(t, s.Client, "pos", 1)
+	early := putN(t, s, "pos", "early", 5)
+	s.Clock.Advance(time.Second)
+	mid := s.Clock.Now()
+	late := putN(t, s, "pos", "late", 5)
+	all := append(slices.Clone(early), late...)
+	shards, err := s.Client.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String("pos")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startSeq := *shards.Shards[0].SequenceNumberRange.StartingSequenceNumber
+
+	tests := []struct {
+		name string
+		pos  types.StartingPosition
+		want []string
+	}{
+		{"TRIM_HORIZON", types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon}, all},
+		{"LATEST", latestPos, nil},
+		{"AT_SEQUENCE_NUMBER", types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(all[3])}, all[3:]},
+		{"AFTER_SEQUENCE_NUMBER", afterPos(all[3]), all[4:]},
+		{"AFTER_SEQUENCE_NUMBER last", afterPos(all[9]), nil},
+		{"AFTER_SEQUENCE_NUMBER shard start", afterPos(startSeq), all},
+		{"AT_SEQUENCE_NUMBER shard start", types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(startSeq)}, all},
+		{"AT_TIMESTAMP", types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(mid)}, late},
+		{"AT_TIMESTAMP before all", types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(mid.Add(-time.Hour))}, all},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sub := mustSubscribe(t, s, consumerOn(t, s, "pos", fmt.Sprintf("c%d", i)), tt.pos)
+			if len(tt.want) == 0 {
+				if ev := sub.next(); len(ev.Records) != 0 {
+					t.Fatalf("got %d records, want none", len(ev.Records))
+				}
+				return
+			}
+			recs, _ := sub.collect(len(tt.want))
+			wantSeqs(t, recs, tt.want)
+		})
+	}
+
+	arn := consumerOn(t, s, "pos", "bad")
+	refused := []struct {
+		name, code string
+		in         kinesis.SubscribeToShardInput
+	}{
+		{"AT_SEQUENCE_NUMBER without number", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber}}},
+		{"LATEST with number", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest, SequenceNumber: aws.String(all[0])}}},
+		{"AT_TIMESTAMP without time", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp}}},
+		{"AT_TIMESTAMP in the future", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(s.Clock.Now().Add(time.Hour))}}},
+		{"sequence number of another shard", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber,
+				SequenceNumber: aws.String("49000000000000000000000000018446744073709551616000000000"[:56])}}},
+		{"unknown shard", "ResourceNotFoundException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String("shardId-000000000007"),
+			StartingPosition: &latestPos}},
+		{"unknown consumer", "ResourceNotFoundException", kinesis.SubscribeToShardInput{ConsumerARN: aws.String(streamARN("pos") + "/consumer/nobody:1700000000"),
+			ShardId: aws.String(shard0), StartingPosition: &latestPos}},
+		{"malformed consumer ARN", "ValidationException", kinesis.SubscribeToShardInput{ConsumerARN: aws.String("arn:nope"),
+			ShardId: aws.String(shard0), StartingPosition: &latestPos}},
+		{"dry run", "DryRunOperationException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
+			StartingPosition: &latestPos, DryRun: aws.Bool(true)}},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Client.SubscribeToShard(t.Context(), &tt.in)
+			wantAPIError(t, err, tt.code, 400, "")
+		})
+	}
+}
+
+// TestSubscribeRetention: records past the stream's retention are never delivered.
+func TestSubscribeRetention(t *testing.T) {
+	s := startSubscribe(t, time.Minute, 100*time.Millisecond)
+	arn := consumerOn(t, s, "old", "c")
+	old := putN(t, s, "old", "old", 3)
+	s.Clock.Advance(25 * time.Hour)
+	fresh := putN(t, s, "old", "new", 2)
+	sub := mustSubscribe(t, s, arn, types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(old[0])})
+	recs, _ := sub.collect(2)
+	wantSeqs(t, recs, fresh)
+}
