@@ -1,3 +1,4 @@
+// Package cbor_test checks the CBOR codec from outside: fixtures replayed and read by an independent decoder.
 package cbor_test
 
 import (
