@@ -43,8 +43,18 @@ const calls = {};
 
 async function send(command) {
   const op = command.constructor.name.replace(/Command$/, '');
-  calls[op] = (calls[op] ?? 0) + 1;
-  return client.send(command);
+  // Reads are limited per shard (GetRecords 5 calls/s, GetShardIterator 5 calls/s), as on AWS: a reader
+  // that goes faster backs off and tries again, as real consumers do.
+  for (let attempt = 1; ; attempt++) {
+    calls[op] = (calls[op] ?? 0) + 1;
+    try {
+      return await client.send(command);
+    } catch (err) {
+      const read = op === 'GetRecords' || op === 'GetShardIterator';
+      if (!read || err.name !== 'ProvisionedThroughputExceededException' || attempt >= 20) throw err;
+      await sleep(300);
+    }
+  }
 }
 
 before(async () => {
