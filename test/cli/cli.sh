@@ -3,31 +3,8 @@
 # Usage: KINESISD_BIN=path/to/kinesisd test/cli/cli.sh
 set -uo pipefail
 
-AWS=${AWS_CLI:-/usr/bin/aws}
-: "${KINESISD_BIN:?set KINESISD_BIN to the kinesisd binary}"
-[ -x "$AWS" ] || { echo "cli: $AWS not found: install Debian's awscli"; exit 1; }
-
-work=$(mktemp -d)
-"$KINESISD_BIN" -listen 127.0.0.1:0 -in-memory 2>"$work/server.log" &
-server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-  addr=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/server.log" | head -1 | cut -d' ' -f3)
-  [ -n "$addr" ] && break
-  sleep 0.05
-done
-[ -n "$addr" ] || { echo "cli: kinesisd did not start"; cat "$work/server.log"; exit 1; }
-
-export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=secret AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" \
-  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-kin() { "$AWS" --endpoint-url "http://$addr" --output json kinesis "$@"; }
-
-passed=0 failed=0
-check() { # check NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then passed=$((passed + 1)); echo "ok   $1"
-  else failed=$((failed + 1)); echo "FAIL $1: want [$2] got [$3]"; fi
-}
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+suite=cli
+. "$(dirname "$0")/harness.bash"
 
 kin create-stream --stream-name orders --shard-count 2
 check "create-stream" 0 $?
