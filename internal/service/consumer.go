@@ -130,7 +130,7 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, in *RegisterStream
 	var added consumerDoc
 	st, err := s.mutateStream(ctx, name, func(doc *streamDoc) error {
 		if doc.Status != statusActive && doc.Status != statusUpdating {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+			return s.notActive(doc)
 		}
 		if err := s.checkConsumerTags(name, consumer, in.Tags); err != nil {
 			return err

@@ -48,8 +48,8 @@ func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEnc
 		if *in.EncryptionType != encryptionKMS {
 			return kerr.NewInvalidArgument("KMS is the only valid EncryptionType for this request")
 		}
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		if start {
 			doc.Encryption, doc.KeyID = encryptionKMS, *in.KeyId

@@ -78,8 +78,8 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 	}
 	now := s.now().UnixMilli()
 	_, err = s.reshard(ctx, name, func(doc *streamDoc) error {
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		if doc.Mode == mode && in.WarmThroughputMiBps == nil {
 			return kerr.NewInvalidArgument(fmt.Sprintf("Stream %s under account %s is already in %s mode.", name, s.cfg.Account, mode))
@@ -127,8 +127,8 @@ func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStre
 			return kerr.NewInvalidArgument(fmt.Sprintf("Warm throughput is only supported for ON_DEMAND streams. Stream %s under account %s is in PROVISIONED mode.",
 				name, s.cfg.Account))
 		}
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		doc.WarmThroughputMiBps = target
 		if err := s.warmSplit(ctx, doc, target, now); err != nil {

@@ -89,8 +89,8 @@ func (s *Service) changeMonitoring(ctx context.Context, op string, in *EnhancedM
 	named := expandMetrics(in.ShardLevelMetrics)
 	var current []string
 	st, err := s.mutateStream(ctx, name, func(doc *streamDoc) error {
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		current = metricSet(func(m string) bool { return slices.Contains(doc.ShardLevelMetrics, m) })
 		doc.ShardLevelMetrics = metricSet(func(m string) bool {

@@ -42,8 +42,8 @@ func (s *Service) UpdateMaxRecordSize(ctx context.Context, in *UpdateMaxRecordSi
 		return err
 	}
 	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		doc.MaxRecordKiB = int(*in.MaxRecordSizeInKiB)
 		return nil
@@ -69,8 +69,8 @@ func (s *Service) UpdateStreamRecordDistributionStrategy(ctx context.Context, in
 		return err
 	}
 	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		if *in.RecordDistributionStrategy == distributionAuto && doc.Mode != streamModeOnDemand {
 			return kerr.NewInvalidArgument("Record distribution strategy AUTO is supported only for streams in ON_DEMAND capacity mode.")

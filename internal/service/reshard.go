@@ -114,8 +114,8 @@ func (s *Service) SplitShard(ctx context.Context, in *SplitShardInput) error {
 		if sh.Closed {
 			return s.alreadyClosed(index, name)
 		}
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		if _, _, err := s.splitAt(ctx, doc, i, key, now); err != nil {
 			return err
@@ -173,8 +173,8 @@ func (s *Service) MergeShards(ctx context.Context, in *MergeShardsInput) error {
 			return kerr.NewInvalidArgument(fmt.Sprintf("Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
 				shardID(ids[0]), shardID(ids[1]), name, s.cfg.Account))
 		}
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		if _, err := s.mergePair(ctx, doc, at[0], at[1], now); err != nil {
 			return err

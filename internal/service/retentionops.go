@@ -50,8 +50,8 @@ func (s *Service) changeRetention(ctx context.Context, op string, in *StreamRete
 	}
 	hours := *in.RetentionPeriodHours
 	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		current := int64(doc.RetentionHours)
 		switch {

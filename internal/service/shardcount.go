@@ -60,8 +60,8 @@ func (s *Service) UpdateShardCount(ctx context.Context, in *UpdateShardCountInpu
 		if err := s.provisionedOnly("UpdateShardCount", doc); err != nil {
 			return err
 		}
-		if doc.Status != statusActive {
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+		if err := s.requireActive(doc); err != nil {
+			return err
 		}
 		current = doc.openCount()
 		counts := fmt.Sprintf("Current open shard count: %d, Target shard count: %d", current, target)

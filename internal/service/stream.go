@@ -185,7 +185,7 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 	_, err = s.mutateStream(ctx, st.doc.Name, func(doc *streamDoc) error {
 		switch doc.Status {
 		case statusCreating:
-			return notActive(&stream{doc: *doc}, s.cfg.Account)
+			return s.notActive(doc)
 		case statusDeleting:
 			return errAlreadyDeleting
 		}
@@ -218,9 +218,17 @@ func isStreamNotFound(err error) bool {
 }
 
 // notActive is the error for an operation that needs an ACTIVE stream.
-func notActive(st *stream, account string) error {
+func (s *Service) notActive(doc *streamDoc) error {
 	return kerr.NewResourceInUse(fmt.Sprintf("Stream %s under account %s not ACTIVE, instead in state %s",
-		st.doc.Name, account, st.doc.Status))
+		doc.Name, s.cfg.Account, doc.Status))
+}
+
+// requireActive refuses a change to a stream that is not ACTIVE.
+func (s *Service) requireActive(doc *streamDoc) error {
+	if doc.Status != statusActive {
+		return s.notActive(doc)
+	}
+	return nil
 }
 
 // DescribeStreamSummary describes a stream without listing its shards.
