@@ -11,7 +11,13 @@ import (
 
 // cutoff is the arrival time before which a stream's records have expired at now.
 func (st *stream) cutoff(now time.Time) time.Time {
-	return now.Add(-time.Duration(st.doc.RetentionHours) * time.Hour)
+	return timeMilli(st.doc.cutoffMilli(now.UnixMilli()))
+}
+
+// cutoffMilli is cutoff in milliseconds: now less the retention period, or the floor an increase of
+// the period left (ExpiredBeforeMilli) if that is later.
+func (d *streamDoc) cutoffMilli(now int64) int64 {
+	return max(now-int64(d.RetentionHours)*time.Hour.Milliseconds(), d.ExpiredBeforeMilli)
 }
 
 // horizon is the first offset of shard index that is within retention at now: where TRIM_HORIZON

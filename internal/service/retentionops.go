@@ -9,7 +9,8 @@ import (
 
 // IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod. A change takes effect at once:
 // reads filter by the stream's current period (retention.go), and the background loop deletes what
-// a decrease has expired.
+// a decrease has expired. An increase does not bring back what had expired before it (AWS documents
+// this): the cutoff keeps a floor at the old period's cutoff, which the longer period overtakes.
 
 const (
 	minRetentionHours = 24
@@ -67,6 +68,10 @@ func (s *Service) changeRetention(ctx context.Context, op string, in *StreamRete
 		case !increase && hours > current:
 			return kerr.NewInvalidArgument(fmt.Sprintf("Requested retention period (%d hours) for stream %s "+
 				"can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, doc.Name, current))
+		}
+		if increase {
+			// What has expired stays expired: the longer period counts from the change on.
+			doc.ExpiredBeforeMilli = doc.cutoffMilli(s.now().UnixMilli())
 		}
 		doc.RetentionHours = int(hours)
 		return nil

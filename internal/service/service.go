@@ -218,6 +218,10 @@ type streamDoc struct {
 	RecordDistribution string `json:"recordDistribution,omitempty"`
 	// ShardCountUpdates are the times (ms) of UpdateShardCount calls, for AWS's rolling-24-hour count.
 	ShardCountUpdates []int64 `json:"shardCountUpdates,omitempty"`
+	// ExpiredBeforeMilli is a floor under the retention cutoff: records that arrived before it have
+	// expired even if the retention period has since been increased (AWS: an increase does not make
+	// expired data accessible again).
+	ExpiredBeforeMilli int64 `json:"expiredBefore,omitempty"`
 }
 
 // consumerDoc is one enhanced fan-out consumer, kept in its stream's document.

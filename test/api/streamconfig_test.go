@@ -273,3 +273,43 @@ func TestAccountSettings(t *testing.T) {
 			"failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]")
 	})
 }
+
+// TestRetentionIncreaseKeepsExpired: "it does not make previous, expired data (older than the stream's
+// previous retention period) accessible after the operation has been called" (IncreaseStreamRetentionPeriod).
+func TestRetentionIncreaseKeepsExpired(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		createStream(t, c, "kept", 1)
+		put := func(data string) {
+			t.Helper()
+			if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("kept"), PartitionKey: aws.String("k"), Data: []byte(data)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := s.Clock.Now()
+		put("expired")
+		s.Clock.Advance(25 * time.Hour) // past the 24-hour period
+		put("live")
+		if _, err := c.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: aws.String("kept"),
+			RetentionPeriodHours: aws.Int32(72)}); err != nil {
+			t.Fatal(err)
+		}
+		if recs := readShard(t, s, "kept", "shardId-000000000000"); len(recs) != 1 || string(recs[0].Data) != "live" {
+			t.Fatalf("TRIM_HORIZON after the increase: %d records", len(recs))
+		}
+		it := getIterator(t, s, &kinesis.GetShardIteratorInput{StreamName: aws.String("kept"), ShardId: aws.String("shardId-000000000000"),
+			ShardIteratorType: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(start)})
+		if recs := readAll(t, s, it); len(recs) != 1 || string(recs[0].Data) != "live" {
+			t.Fatalf("AT_TIMESTAMP after the increase: %d records", len(recs))
+		}
+		// The longer period holds for what was live: "live" is kept past 24 hours, to 72.
+		s.Clock.Advance(71 * time.Hour)
+		if recs := readShard(t, s, "kept", "shardId-000000000000"); len(recs) != 1 {
+			t.Fatalf("71 hours on: %d records", len(recs))
+		}
+		s.Clock.Advance(time.Hour + time.Millisecond)
+		if recs := readShard(t, s, "kept", "shardId-000000000000"); len(recs) != 0 {
+			t.Fatalf("72 hours on: %d records", len(recs))
+		}
+	})
+}
