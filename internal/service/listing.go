@@ -24,6 +24,7 @@ const (
 type pageToken struct {
 	Stream  string `json:"s,omitempty"`
 	Created int64  `json:"c,omitempty"` // stream incarnation's creation time, ms
+	ID      uint64 `json:"i,omitempty"` // stream incarnation's id (ListShards)
 	After   string `json:"a"`           // last name or shard id returned
 	Issued  int64  `json:"t"`           // ms
 	// Filter is the ListShards ShardFilter the pages were asked with, so that later pages keep it.
@@ -216,12 +217,24 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 	ref := in.StreamRef
 	after := ""
 	filter := in.ShardFilter
+	incarnation := uint64(0) // the stream incarnation a NextToken was issued for
 	if in.NextToken != nil {
-		if in.StreamName != nil {
-			return nil, kerr.NewInvalidArgument("NextToken and StreamName cannot be provided together.")
-		}
-		if in.ExclusiveStartShardId != nil {
-			return nil, kerr.NewInvalidArgument("NextToken and ExclusiveStartShardId cannot be provided together.")
+		// A NextToken names the stream, the position and the filter of the listing it continues; AWS
+		// refuses each of them beside it (the KCL learnt it for ShardFilter: amazon-kinesis-client#788).
+		for _, given := range []struct {
+			member string
+			set    bool
+		}{
+			{"StreamName", in.StreamName != nil},
+			{"StreamARN", in.StreamARN != nil},
+			{"ExclusiveStartShardId", in.ExclusiveStartShardId != nil},
+			// (Wording inferred from the others and from ListStreamConsumers'.)
+			{"StreamCreationTimestamp", in.StreamCreationTimestamp != nil},
+			{"ShardFilter", in.ShardFilter != nil},
+		} {
+			if given.set {
+				return nil, kerr.NewInvalidArgument(fmt.Sprintf("NextToken and %s cannot be provided together.", given.member))
+			}
 		}
 		tok, ok := decodeToken(*in.NextToken)
 		if !ok || tok.Stream == "" {
@@ -232,9 +245,8 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 		}
 		ref = StreamRef{StreamName: &tok.Stream}
 		after = tok.After
-		if filter == nil {
-			filter = tok.Filter
-		}
+		filter = tok.Filter // the filter of the first page holds for every page
+		incarnation = tok.ID
 	} else if in.ExclusiveStartShardId != nil {
 		after = *in.ExclusiveStartShardId
 	}
@@ -245,7 +257,8 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 	if err := s.checkRate("ListShards", st.doc.Name); err != nil {
 		return nil, err
 	}
-	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != st.doc.CreatedMilli {
+	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != st.doc.CreatedMilli ||
+		incarnation != 0 && incarnation != st.doc.ID { // the token's stream was deleted and the name reused
 		return nil, kerr.StreamNotFound(st.doc.Name, s.cfg.Account)
 	}
 	limit := listShardsDefaultMax
@@ -264,7 +277,7 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 			continue
 		}
 		if len(out.Shards) == limit {
-			out.NextToken = encodeToken(pageToken{Stream: st.doc.Name, Created: st.doc.CreatedMilli,
+			out.NextToken = encodeToken(pageToken{Stream: st.doc.Name, Created: st.doc.CreatedMilli, ID: st.doc.ID,
 				After: out.Shards[len(out.Shards)-1].ShardId, Issued: now.UnixMilli(), Filter: filter})
 			break
 		}

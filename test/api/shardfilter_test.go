@@ -155,3 +155,50 @@ func TestListShardsPagingWhileResharding(t *testing.T) {
 		checkCover(t, describeShards(t, c, "paging"), 3)
 	})
 }
+
+// TestListShardsNextTokenAlone: a NextToken carries the stream, the position and the ShardFilter of the
+// listing it continues, and AWS refuses each of them given beside it (for ShardFilter:
+// awslabs/amazon-kinesis-client#788, apache/beam#33478; StreamARN: aws/aws-cli#9635).
+func TestListShardsNextTokenAlone(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		createStream(t, c, "tokened", 3)
+		if _, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("tokened"), ShardToSplit: aws.String("shardId-000000000000"),
+			NewStartingHashKey: aws.String("1000")}); err != nil {
+			t.Fatal(err)
+		}
+		latest := &types.ShardFilter{Type: types.ShardFilterTypeAtLatest}
+		first, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("tokened"), ShardFilter: latest, MaxResults: aws.Int32(1)})
+		if err != nil || first.NextToken == nil {
+			t.Fatalf("first page: %+v %v", first, err)
+		}
+		tests := []struct {
+			member string
+			in     kinesis.ListShardsInput
+		}{
+			{"StreamName", kinesis.ListShardsInput{StreamName: aws.String("tokened")}},
+			{"StreamARN", kinesis.ListShardsInput{StreamARN: arnOf("tokened")}},
+			{"ExclusiveStartShardId", kinesis.ListShardsInput{ExclusiveStartShardId: aws.String("shardId-000000000001")}},
+			{"StreamCreationTimestamp", kinesis.ListShardsInput{StreamCreationTimestamp: aws.Time(s.Clock.Now())}},
+			{"ShardFilter", kinesis.ListShardsInput{ShardFilter: latest}},
+		}
+		for _, tc := range tests {
+			in := tc.in
+			in.NextToken = first.NextToken
+			_, err := c.ListShards(ctx, &in)
+			wantAPIError(t, err, "InvalidArgumentException", 400, "NextToken and "+tc.member+" cannot be provided together.")
+		}
+		// Alone, the token keeps the first page's filter: the open shards only.
+		got := append(shardIDs(first.Shards), listShards(t, c, &kinesis.ListShardsInput{NextToken: first.NextToken, MaxResults: aws.Int32(1)})...)
+		if fmt.Sprint(got) != "[shardId-000000000001 shardId-000000000002 shardId-000000000003 shardId-000000000004]" {
+			t.Errorf("AT_LATEST pages: %v", got)
+		}
+		// A token outlives neither its 300 seconds nor its stream.
+		if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("tokened")}); err != nil {
+			t.Fatal(err)
+		}
+		createStream(t, c, "tokened", 5)
+		_, err = c.ListShards(ctx, &kinesis.ListShardsInput{NextToken: first.NextToken})
+		wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream tokened under account 000000000000 not found.")
+	})
+}
