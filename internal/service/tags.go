@@ -172,6 +172,16 @@ func listTags(tags []tag) []Tag {
 	return out
 }
 
+// tagsSettled refuses a change of a stream's tags (or policy) while it is CREATING. AWS documents it
+// (CreateStream: "you can't make any updates to the tags until the stream is in ACTIVE state"); the
+// message, not sourced for tags, is the one of the other operations that need an ACTIVE stream.
+func (s *Service) tagsSettled(doc *streamDoc) error {
+	if doc.Status == statusCreating {
+		return s.notActive(doc)
+	}
+	return nil
+}
+
 // AddTagsToStream adds or replaces tags on a stream.
 func (s *Service) AddTagsToStream(ctx context.Context, in *AddTagsToStreamInput) error {
 	var c checker
@@ -188,6 +198,9 @@ func (s *Service) AddTagsToStream(ctx context.Context, in *AddTagsToStreamInput)
 		return err
 	}
 	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		if err := s.tagsSettled(doc); err != nil {
+			return err
+		}
 		tags, err := s.addTags(doc.Tags, in.Tags, tagTarget{"stream", doc.Name})
 		doc.Tags = tags
 		return err
@@ -211,6 +224,9 @@ func (s *Service) RemoveTagsFromStream(ctx context.Context, in *RemoveTagsFromSt
 		return err
 	}
 	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		if err := s.tagsSettled(doc); err != nil {
+			return err
+		}
 		tags, err := s.removeTags(doc.Tags, in.TagKeys, tagTarget{"stream", doc.Name})
 		doc.Tags = tags
 		return err
@@ -284,14 +300,18 @@ func (s *Service) consumerIndex(doc *streamDoc, a resourceARN) int {
 	return -1
 }
 
-// mutateResource applies change to the tags or policy of the stream or consumer arn names.
-func (s *Service) mutateResource(ctx context.Context, arn string, change func(tags *[]tag, policy *string, target tagTarget) error) error {
+// mutateResource applies change to the tags or policy of the stream or consumer arn names; a change of
+// tags (tagging) is refused on a CREATING stream.
+func (s *Service) mutateResource(ctx context.Context, arn string, tagging bool, change func(tags *[]tag, policy *string, target tagTarget) error) error {
 	a, err := s.resolveResource(arn)
 	if err != nil {
 		return err
 	}
 	_, err = s.mutateStream(ctx, a.Stream, func(doc *streamDoc) error {
 		if a.Consumer == "" {
+			if err := s.tagsSettled(doc); tagging && err != nil {
+				return err
+			}
 			return change(&doc.Tags, &doc.Policy, tagTarget{"stream", doc.Name})
 		}
 		i := s.consumerIndex(doc, a)
@@ -342,7 +362,7 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) error {
 	if err := s.checkRate("TagResource", ""); err != nil {
 		return err
 	}
-	return s.mutateResource(ctx, *in.ResourceARN, func(tags *[]tag, _ *string, target tagTarget) error {
+	return s.mutateResource(ctx, *in.ResourceARN, true, func(tags *[]tag, _ *string, target tagTarget) error {
 		merged, err := s.addTags(*tags, in.Tags, target)
 		*tags = merged
 		return err
@@ -361,7 +381,7 @@ func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) err
 	if err := s.checkRate("UntagResource", ""); err != nil {
 		return err
 	}
-	return s.mutateResource(ctx, *in.ResourceARN, func(tags *[]tag, _ *string, target tagTarget) error {
+	return s.mutateResource(ctx, *in.ResourceARN, true, func(tags *[]tag, _ *string, target tagTarget) error {
 		kept, err := s.removeTags(*tags, in.TagKeys, target)
 		*tags = kept
 		return err

@@ -5,11 +5,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
 )
 
@@ -238,5 +240,39 @@ func TestTagResource(t *testing.T) {
 			`Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+`)
 		_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: arn, Tags: map[string]string{"a%": "b"}})
 		wantAPIError(t, err, "InvalidArgumentException", 400, "Failed to add tags to stream res under account 000000000000"+illegalTagChars)
+	})
+}
+
+// TestTagsWhileCreating: "Tags will take effect from the CREATING status of the stream, but you can't make
+// any updates to the tags until the stream is in ACTIVE state" (CreateStream).
+func TestTagsWhileCreating(t *testing.T) {
+	eachEngineWith(t, func(c *config.Config) { c.CreateStreamDelay = time.Second }, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("young"), ShardCount: aws.Int32(1),
+			Tags: map[string]string{"team": "a"}}); err != nil {
+			t.Fatal(err)
+		}
+		inUse := "Stream young under account 000000000000 not ACTIVE, instead in state CREATING"
+		_, err := c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("young"), Tags: map[string]string{"env": "x"}})
+		wantAPIError(t, err, "ResourceInUseException", 400, inUse)
+		_, err = c.RemoveTagsFromStream(ctx, &kinesis.RemoveTagsFromStreamInput{StreamName: aws.String("young"), TagKeys: []string{"team"}})
+		wantAPIError(t, err, "ResourceInUseException", 400, inUse)
+		_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: arnOf("young"), Tags: map[string]string{"env": "x"}})
+		wantAPIError(t, err, "ResourceInUseException", 400, inUse)
+		_, err = c.UntagResource(ctx, &kinesis.UntagResourceInput{ResourceARN: arnOf("young"), TagKeys: []string{"team"}})
+		wantAPIError(t, err, "ResourceInUseException", 400, inUse)
+		if tags, _ := listStreamTags(t, c, &kinesis.ListTagsForStreamInput{StreamName: aws.String("young")}); fmt.Sprint(tags) != "[team=a]" {
+			t.Errorf("tags while creating: %v", tags)
+		}
+		s.Clock.Advance(time.Second)
+		if _, err := c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("young"), Tags: map[string]string{"env": "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.UntagResource(ctx, &kinesis.UntagResourceInput{ResourceARN: arnOf("young"), TagKeys: []string{"team"}}); err != nil {
+			t.Fatal(err)
+		}
+		if tags, _ := listStreamTags(t, c, &kinesis.ListTagsForStreamInput{StreamName: aws.String("young")}); fmt.Sprint(tags) != "[env=x]" {
+			t.Errorf("tags once active: %v", tags)
+		}
 	})
 }
