@@ -132,7 +132,7 @@ func throughputExceeded(shard, stream, account string) string {
 }
 
 // apiRates are AWS's per-second call rates on control-plane operations (per account, or per stream
-// where AWS counts per stream).
+// where AWS counts per stream), as each operation's documentation in the SDK states them.
 var apiRates = map[string]struct {
 	perSecond int
 	perStream bool
@@ -140,12 +140,12 @@ var apiRates = map[string]struct {
 	"CreateStream":                           {5, false},
 	"DeleteStream":                           {5, false},
 	"ListStreams":                            {5, false},
-	"DescribeStream":                         {10, true},
-	"DescribeStreamSummary":                  {20, true},
+	"DescribeStream":                         {10, false},
+	"DescribeStreamSummary":                  {20, false},
 	"ListShards":                             {1000, true},
 	"SplitShard":                             {5, false},
 	"MergeShards":                            {5, false},
-	"UpdateShardCount":                       {5, false},
+	"UpdateShardCount":                       {10, false},
 	"UpdateStreamMode":                       {5, false},
 	"UpdateStreamWarmThroughput":             {5, false},
 	"DescribeLimits":                         {1, false},

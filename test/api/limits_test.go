@@ -147,13 +147,27 @@ func TestAPIRateLimits(t *testing.T) {
 	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) { c.APIRateLimits = true }})
 	c, ctx := s.Client, t.Context()
 	createStream(t, c, "rated", 1)
+	createStream(t, c, "also-rated", 1)
+	// "DescribeStreamSummary has a limit of 20 transactions per second per account."
 	for i := range 20 {
-		if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("rated")}); err != nil {
+		name := []string{"rated", "also-rated"}[i%2]
+		if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)}); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
 	_, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("rated")})
+	wantAPIError(t, err, "LimitExceededException", 400, "Rate exceeded for account 000000000000.")
+	// ListShards counts per stream: 1,000 a second each.
+	for i := range 1000 {
+		if _, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("rated")}); err != nil {
+			t.Fatalf("ListShards call %d: %v", i, err)
+		}
+	}
+	_, err = c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("rated")})
 	wantAPIError(t, err, "LimitExceededException", 400, "Rate exceeded for stream rated under account 000000000000.")
+	if _, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("also-rated")}); err != nil {
+		t.Fatalf("ListShards on another stream: %v", err)
+	}
 	s.Clock.Advance(time.Second)
 	if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("rated")}); err != nil {
 		t.Fatalf("next second: %v", err)
