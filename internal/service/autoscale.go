@@ -13,7 +13,8 @@ import (
 // ON_DEMAND scaling: every append to an ON_DEMAND stream is counted per shard over a sliding window of
 // the service clock (cfg.OnDemandWindow). A shard whose average over the window passes 80% of a shard's
 // write capacity (ShardRecordsPerSecond records or ShardBytesPerSecond bytes a second) is split at the
-// midpoint of its hash-key range, within the account's shard limit. The split runs on its own
+// midpoint of its hash-key range, within the account's shard limit, when the UPDATING it starts ends
+// (pending.go; the shard takes writes until then, and a second split waits). The split runs on its own
 // goroutine, after the write that triggered it has returned, so writes never wait for it; one trigger
 // makes one split attempt, and a failed attempt waits a tenth of the window before the next.
 
@@ -39,7 +40,10 @@ type loadBucket struct {
 	records, bytes int64
 }
 
-var errNoSplit = errors.New("no split")
+var (
+	errNoSplit   = errors.New("no split")
+	errShardGone = errors.New("shard closed or gone")
+)
 
 // noteWrites is told of every successful append, for the ON_DEMAND scaling of streams.
 func (s *Service) noteWrites(st *stream, appends []storage.Append) {
@@ -102,7 +106,10 @@ func (s *Service) autoSplit(name string, ref storage.ShardRef) {
 	now := s.now().UnixMilli()
 	_, err := s.reshard(ctx, name, func(doc *streamDoc) error {
 		i := doc.shardAt(ref.Shard)
-		if doc.ID != ref.StreamID || doc.Mode != streamModeOnDemand || i < 0 || doc.Shards[i].Closed || doc.Status != statusActive {
+		if doc.ID != ref.StreamID || i < 0 || doc.Shards[i].Closed {
+			return errShardGone
+		}
+		if doc.Mode != streamModeOnDemand || doc.Status != statusActive {
 			return errNoSplit
 		}
 		start, _ := parseHashKey(doc.Shards[i].StartHash)
@@ -113,17 +120,16 @@ func (s *Service) autoSplit(name string, ref storage.ShardRef) {
 		if s.checkShardLimit(ctx, 1) != nil {
 			return errNoSplit
 		}
-		if _, _, err := s.splitAt(ctx, doc, i, midpoint(start, end), now); err != nil {
-			return err
-		}
-		doc.Status, doc.StatusMilli = statusUpdating, now
+		doc.schedule(pendingChange{Kind: pendingSplit, Shard: ref.Shard, HashKey: midpoint(start, end).String()}, now)
 		return nil
 	})
 	a := &s.scaler
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err == nil {
-		delete(a.loads, ref) // closed: no more writes
+	if err == nil || errors.Is(err, errShardGone) || isStreamNotFound(err) {
+		// Closed or closing (or gone): a write to it while the split waits starts a new count, whose
+		// split attempt finds the stream UPDATING or the shard closed.
+		delete(a.loads, ref)
 		return
 	}
 	if !errors.Is(err, errNoSplit) {

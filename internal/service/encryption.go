@@ -2,15 +2,27 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"time"
 
 	"kinesisd/internal/kerr"
 )
 
-// Server-side encryption: StartStreamEncryption and StopStreamEncryption set the stream's encryption
-// type and key and put it in UPDATING for the update delay, as AWS does. Records written afterwards
-// carry the stream's EncryptionType. (Using the KMS key itself is a later issue.)
+// Server-side encryption: StartStreamEncryption and StopStreamEncryption put the stream in UPDATING for
+// the update delay, as AWS does, and the new encryption type and key take effect when it ends
+// (pending.go): "Once the status of the stream is ACTIVE, encryption begins for records written to the
+// stream." Each record reads back with the EncryptionType it was written under (the stream's history of
+// changes, pending.go). AWS allows 25 successful calls of each operation per stream in a rolling
+// 24 hours. (Using the KMS key itself is a later issue.)
 
-const encryptionKMS = "KMS"
+const (
+	encryptionKMS = "KMS"
+	// encryptionWindow and encryptionChangesMax are AWS's limit on Start/StopStreamEncryption: 25
+	// successful calls of each in a rolling 24 hours.
+	encryptionWindow     = 24 * time.Hour
+	encryptionChangesMax = 25
+)
 
 // StreamEncryptionInput is the input of StartStreamEncryption and StopStreamEncryption.
 type StreamEncryptionInput struct {
@@ -44,19 +56,32 @@ func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEnc
 	if err != nil {
 		return err
 	}
-	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+	now := s.now()
+	_, err = s.reshard(ctx, name, func(doc *streamDoc) error {
 		if *in.EncryptionType != encryptionKMS {
 			return kerr.NewInvalidArgument("KMS is the only valid EncryptionType for this request")
 		}
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
+		calls := &doc.EncryptionStops
 		if start {
-			doc.Encryption, doc.KeyID = encryptionKMS, *in.KeyId
-		} else {
-			doc.Encryption, doc.KeyID = encryptionNone, ""
+			calls = &doc.EncryptionStarts
 		}
-		doc.Status, doc.StatusMilli = statusUpdating, s.now().UnixMilli()
+		since := now.Add(-encryptionWindow).UnixMilli()
+		*calls = slices.DeleteFunc(*calls, func(ms int64) bool { return ms <= since })
+		if len(*calls) >= encryptionChangesMax {
+			// Message invented: no source gives AWS's wording for this limit.
+			return kerr.NewLimitExceeded(fmt.Sprintf("%s failed for stream %s under account %s. "+
+				"The stream's encryption has been changed by %s %d times in the last 24 hours, the most allowed.",
+				op, name, s.cfg.Account, op, encryptionChangesMax))
+		}
+		*calls = append(*calls, now.UnixMilli())
+		change := pendingChange{Kind: pendingEncrypt, Encryption: encryptionNone}
+		if start {
+			change.Encryption, change.KeyID = encryptionKMS, *in.KeyId
+		}
+		doc.schedule(change, now.UnixMilli())
 		return nil
 	})
 	return err

@@ -204,7 +204,8 @@ func (s *Service) checkRate(op, stream string) error {
 	return kerr.NewLimitExceeded(fmt.Sprintf("Rate exceeded for account %s.", s.cfg.Account))
 }
 
-// openShardCount counts the open shards of every stream of the account.
+// openShardCount counts the open shards of every stream of the account, with those that pending
+// changes will open. It runs under a stream's write gate, so it only peeks (pending.go).
 func (s *Service) openShardCount(ctx context.Context) (int, error) {
 	prefix := s.streamKey("")
 	entries, err := s.store.ListMeta(ctx, prefix)
@@ -213,12 +214,12 @@ func (s *Service) openShardCount(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, e := range entries {
-		st, err := s.loadStream(ctx, strings.TrimPrefix(e.Key, prefix))
+		st, err := s.peekStream(ctx, strings.TrimPrefix(e.Key, prefix))
 		if err != nil {
 			return 0, err
 		}
 		if st != nil {
-			n += len(st.open)
+			n += len(st.open) + st.doc.pendingShards()
 		}
 	}
 	return n, nil

@@ -89,20 +89,18 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 			doc.WarmThroughputMiBps = 0
 			doc.RecordDistribution = "" // AUTO is for ON_DEMAND streams only
 		}
+		doc.Status, doc.StatusMilli = statusUpdating, now
 		if in.WarmThroughputMiBps != nil {
 			doc.WarmThroughputMiBps = int(*in.WarmThroughputMiBps)
-			if err := s.warmSplit(ctx, doc, doc.WarmThroughputMiBps, now); err != nil {
-				return err
-			}
+			return s.scheduleWarm(ctx, doc, doc.WarmThroughputMiBps, now)
 		}
-		doc.Status, doc.StatusMilli = statusUpdating, now
 		return nil
 	})
 	return err
 }
 
-// UpdateStreamWarmThroughput sets the warm throughput of an ON_DEMAND stream and splits it at once to
-// the shard count that carries it (1 MiB/s a shard).
+// UpdateStreamWarmThroughput sets the warm throughput of an ON_DEMAND stream and splits it to the shard
+// count that carries it (1 MiB/s a shard) when the UPDATING it starts ends.
 func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStreamWarmThroughputInput) (*UpdateStreamWarmThroughputOutput, error) {
 	var c checker
 	c.streamRef(in.StreamRef)
@@ -131,11 +129,8 @@ func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStre
 			return err
 		}
 		doc.WarmThroughputMiBps = target
-		if err := s.warmSplit(ctx, doc, target, now); err != nil {
-			return err
-		}
 		doc.Status, doc.StatusMilli = statusUpdating, now
-		return nil
+		return s.scheduleWarm(ctx, doc, target, now)
 	})
 	if err != nil {
 		return nil, err
@@ -151,9 +146,9 @@ func (s *Service) checkWarm(mibps *int64) error {
 	return nil
 }
 
-// warmSplit splits the widest open shards at their midpoints until the stream has mibps open shards
-// (1 MiB/s each), within the shard limit. It never merges: warm throughput is a floor.
-func (s *Service) warmSplit(ctx context.Context, doc *streamDoc, mibps int, now int64) error {
+// scheduleWarm checks that mibps open shards (1 MiB/s each) fit the account's shard limit and schedules
+// the splits that reach them. It never merges: warm throughput is a floor.
+func (s *Service) scheduleWarm(ctx context.Context, doc *streamDoc, mibps int, now int64) error {
 	adding := mibps - doc.openCount()
 	if adding <= 0 {
 		return nil
@@ -161,7 +156,13 @@ func (s *Service) warmSplit(ctx context.Context, doc *streamDoc, mibps int, now 
 	if err := s.checkShardLimit(ctx, adding); err != nil {
 		return err
 	}
-	for range adding {
+	doc.schedule(pendingChange{Kind: pendingWarm, Count: mibps}, now)
+	return nil
+}
+
+// warmSplit splits the widest open shards at their midpoints until the stream has mibps open shards.
+func (s *Service) warmSplit(ctx context.Context, doc *streamDoc, mibps int, now int64) error {
+	for range mibps - doc.openCount() {
 		var p piece
 		var width hashKey
 		for i, q := range doc.openPieces() {

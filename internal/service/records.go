@@ -35,15 +35,28 @@ func maxTime(a, b time.Time) time.Time {
 
 // lookupForWrite finds the stream a write names before validation, so that validation can use the
 // stream's record size limit; the lookup's own error is reported only after validation passes, as
-// AWS orders them. refErr holds the StreamName/StreamARN constraint failures.
-func (s *Service) lookupForWrite(ctx context.Context, ref StreamRef) (st *stream, refErr kerr.Validations, lookupErr error) {
+// AWS orders them. refErr holds the StreamName/StreamARN constraint failures. The stream's write gate
+// is held shared from the lookup on: the caller routes and appends, then calls release (reshard.go). A
+// pending change that is due takes effect first, so that the write goes to the shards it leaves open.
+func (s *Service) lookupForWrite(ctx context.Context, ref StreamRef) (st *stream, refErr kerr.Validations, lookupErr error, release func()) {
 	var c checker
 	c.streamRef(ref)
 	if len(c.v) > 0 {
-		return nil, c.v, nil
+		return nil, c.v, nil, func() {}
 	}
-	st, lookupErr = s.dataStream(ctx, ref)
-	return st, nil, lookupErr
+	for attempt := 0; ; attempt++ {
+		held, release := s.holdWrites(ctx, ref)
+		st, lookupErr = s.dataStream(held, ref)
+		// After a few rounds of changes that keep becoming due, the write goes to the shards as they are:
+		// as safe (the change closes them after it), only a little late.
+		if lookupErr != nil || !st.pendingDue() || attempt == 3 {
+			return st, nil, lookupErr, release
+		}
+		release()
+		if _, err := s.applyDue(ctx, st.doc.Name); err != nil {
+			return nil, nil, internal("apply pending change", err), func() {}
+		}
+	}
 }
 
 // sizeLimits are the largest record (data + partition key) and PutRecords request st takes: the
@@ -100,8 +113,8 @@ func hashFor(partitionKey string, explicit *string) (hashKey, error) {
 
 // PutRecords writes up to 500 records; each result reports its shard and sequence number, or its error.
 func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutRecordsOutput, error) {
-	defer s.holdWrites(in.StreamRef)() // no reshard between routing and Append (reshard.go)
-	st, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
+	st, refErr, lookupErr, release := s.lookupForWrite(ctx, in.StreamRef)
+	defer release() // no reshard between routing and Append (reshard.go)
 	recordMax, requestMax := s.sizeLimits(st)
 	var c checker
 	switch {
@@ -168,6 +181,7 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		}
 		s.writes.mu.Unlock()
 	}
+	arrival := st.arrivalMilli(now)
 	byShard := make(map[uint32]int, len(st.open))
 	var appends []storage.Append
 	for i := range in.Records {
@@ -183,7 +197,7 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		}
 		places[i].slot = len(appends[a].Records)
 		appends[a].Records = append(appends[a].Records, storage.Record{
-			ArrivalMilli: now.UnixMilli(), PartitionKey: *in.Records[i].PartitionKey, Data: in.Records[i].Data,
+			ArrivalMilli: arrival, PartitionKey: *in.Records[i].PartitionKey, Data: in.Records[i].Data,
 		})
 	}
 	if len(appends) > 0 {
@@ -224,8 +238,8 @@ func recordListValue(recs []PutRecordsRequestEntry) string {
 
 // PutRecord writes one record.
 func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
-	defer s.holdWrites(in.StreamRef)() // no reshard between routing and Append (reshard.go)
-	st, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
+	st, refErr, lookupErr, release := s.lookupForWrite(ctx, in.StreamRef)
+	defer release() // no reshard between routing and Append (reshard.go)
 	recordMax, _ := s.sizeLimits(st)
 	var c checker
 	c.str("sequenceNumberForOrdering", in.SequenceNumberForOrdering, false, 0, 0, seqNumPattern, seqNumPatternText)
@@ -260,7 +274,7 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 		}
 	}
 	appends := []storage.Append{{Shard: st.ref(sh.index), Records: []storage.Record{{
-		ArrivalMilli: now.UnixMilli(), PartitionKey: *in.PartitionKey, Data: in.Data,
+		ArrivalMilli: st.arrivalMilli(now), PartitionKey: *in.PartitionKey, Data: in.Data,
 	}}}}
 	if err := s.store.Append(ctx, appends); err != nil {
 		return nil, internal("put record", err)
@@ -454,7 +468,7 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 			ApproximateArrivalTimestamp: Timestamp{timeMilli(r.ArrivalMilli)},
 			Data:                        r.Data,
 			PartitionKey:                r.PartitionKey,
-			EncryptionType:              st.doc.Encryption,
+			EncryptionType:              st.encryptionAt(r.ArrivalMilli),
 		}
 		next = r.Offset + 1
 	}

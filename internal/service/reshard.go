@@ -10,11 +10,13 @@ import (
 	"kinesisd/internal/storage"
 )
 
-// Resharding closes shards and opens their children in one compare-and-set of the stream document.
-// A closed shard's EndOffset is its log's NextOffset when it closed, so no record may be appended to
-// it after that read: writers hold their stream's gate shared from routing to the end of Append, and
-// a reshard holds it exclusively from reading the end offsets to saving the document. The gate is
-// per process: front-ends sharing one distributed store do not see each other's gates.
+// Resharding closes shards and opens their children in one compare-and-set of the stream document,
+// when the UPDATING that the request started ends (pending.go). A closed shard's EndOffset is its log's
+// NextOffset when it closed, so no record may be appended to it after that read: writers hold their
+// stream's gate shared from routing to the end of Append, and a change that closes shards holds it
+// exclusively from reading the end offsets to saving the document. A context carries which gate its
+// caller holds (holdingGate), so that loading the stream under it does not wait for the gate again.
+// The gate is per process: front-ends sharing one distributed store do not see each other's gates.
 
 // gates hands out one write gate per stream name.
 type gates struct {
@@ -36,24 +38,44 @@ func (g *gates) get(name string) *sync.RWMutex {
 	return l
 }
 
-// holdWrites takes the write gate of the stream ref names, shared; the caller releases it once its
-// Append has returned. A ref that names no stream needs no gate.
-func (s *Service) holdWrites(ref StreamRef) (release func()) {
+// gateKey marks a context whose holder holds the write gate of the stream named.
+type gateKey struct{ name string }
+
+func holdingGate(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, gateKey{name}, true)
+}
+
+func holdsGate(ctx context.Context, name string) bool { return ctx.Value(gateKey{name}) != nil }
+
+// holdWrites takes the write gate of the stream ref names, shared, and returns ctx marked as holding
+// it; the caller releases it once its Append has returned. A ref that names no stream needs no gate.
+func (s *Service) holdWrites(ctx context.Context, ref StreamRef) (context.Context, func()) {
 	name, err := s.streamName(ref)
 	if err != nil || name == "" {
-		return func() {}
+		return ctx, func() {}
 	}
 	l := s.gates.get(name)
 	l.RLock()
-	return l.RUnlock
+	return holdingGate(ctx, name), l.RUnlock
 }
 
-// reshard is mutateStream with the stream's write gate held exclusively, for changes that close shards.
+// reshard is mutateStream with the stream's write gate held exclusively, for changes that take effect
+// when UPDATING ends: a pending change that is due takes effect before change sees the document, and
+// what change schedules takes effect at once when there is no update delay.
 func (s *Service) reshard(ctx context.Context, name string, change func(doc *streamDoc) error) (*stream, error) {
 	l := s.gates.get(name)
 	l.Lock()
 	defer l.Unlock()
-	return s.mutateStream(ctx, name, change)
+	ctx = holdingGate(ctx, name)
+	return s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		if err := s.applyPending(ctx, doc); err != nil {
+			return err
+		}
+		if err := change(doc); err != nil {
+			return err
+		}
+		return s.applyPending(ctx, doc)
+	})
 }
 
 // SplitShardInput is the input of SplitShard.
@@ -70,7 +92,8 @@ type MergeShardsInput struct {
 	AdjacentShardToMerge *string `json:"AdjacentShardToMerge,omitempty"`
 }
 
-// SplitShard closes an open shard and opens two children dividing its hash-key range at NewStartingHashKey.
+// SplitShard closes an open shard and opens two children dividing its hash-key range at NewStartingHashKey,
+// when the UPDATING it starts ends.
 func (s *Service) SplitShard(ctx context.Context, in *SplitShardInput) error {
 	var c checker
 	c.str("newStartingHashKey", in.NewStartingHashKey, true, 0, 0, hashKeyPattern, hashKeyPatternText)
@@ -117,16 +140,14 @@ func (s *Service) SplitShard(ctx context.Context, in *SplitShardInput) error {
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
-		if _, _, err := s.splitAt(ctx, doc, i, key, now); err != nil {
-			return err
-		}
-		doc.Status, doc.StatusMilli = statusUpdating, now
+		doc.schedule(pendingChange{Kind: pendingSplit, Shard: index, HashKey: key.String()}, now)
 		return nil
 	})
 	return err
 }
 
-// MergeShards closes two adjacent open shards and opens one child covering both ranges.
+// MergeShards closes two adjacent open shards and opens one child covering both ranges, when the UPDATING
+// it starts ends.
 func (s *Service) MergeShards(ctx context.Context, in *MergeShardsInput) error {
 	var c checker
 	c.str("shardToMerge", in.ShardToMerge, true, 1, 128, namePattern, namePatternText)
@@ -176,10 +197,7 @@ func (s *Service) MergeShards(ctx context.Context, in *MergeShardsInput) error {
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
-		if _, err := s.mergePair(ctx, doc, at[0], at[1], now); err != nil {
-			return err
-		}
-		doc.Status, doc.StatusMilli = statusUpdating, now
+		doc.schedule(pendingChange{Kind: pendingMerge, Shard: ids[0], Adjacent: ids[1]}, now)
 		return nil
 	})
 	return err

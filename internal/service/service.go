@@ -218,6 +218,15 @@ type streamDoc struct {
 	RecordDistribution string `json:"recordDistribution,omitempty"`
 	// ShardCountUpdates are the times (ms) of UpdateShardCount calls, for AWS's rolling-24-hour count.
 	ShardCountUpdates []int64 `json:"shardCountUpdates,omitempty"`
+	// EncryptionStarts and EncryptionStops are the times (ms) of successful StartStreamEncryption and
+	// StopStreamEncryption calls, for AWS's 25 of each in a rolling 24 hours.
+	EncryptionStarts []int64 `json:"encryptionStarts,omitempty"`
+	EncryptionStops  []int64 `json:"encryptionStops,omitempty"`
+	// EncryptionChanges is when the stream's encryption changed, oldest first, for each record's
+	// EncryptionType (pending.go); empty while it never has.
+	EncryptionChanges []encryptionChange `json:"encryptionChanges,omitempty"`
+	// Pending are the changes requested that take effect when the stream's UPDATING ends (pending.go).
+	Pending []pendingChange `json:"pending,omitempty"`
 	// ExpiredBeforeMilli is a floor under the retention cutoff: records that arrived before it have
 	// expired even if the retention period has since been increased (AWS: an increase does not make
 	// expired data accessible again).
@@ -280,8 +289,19 @@ func (s *Service) streamKey(name string) string {
 	return streamMetaPrefix + s.cfg.Account + "/" + name
 }
 
-// loadStream returns the stream named name, or nil when there is none.
+// loadStream returns the stream named name, or nil when there is none. Pending changes whose UPDATING
+// has ended take effect first (pending.go), unless ctx holds the stream's write gate.
 func (s *Service) loadStream(ctx context.Context, name string) (*stream, error) {
+	st, err := s.peekStream(ctx, name)
+	if err != nil || st == nil || !st.pendingDue() || holdsGate(ctx, name) {
+		return st, err
+	}
+	return s.applyDue(ctx, name)
+}
+
+// peekStream is loadStream leaving pending changes as they are: for reads that need no shards, and
+// for scans of the account that may run under another stream's write gate.
+func (s *Service) peekStream(ctx context.Context, name string) (*stream, error) {
 	key := s.streamKey(name)
 	raw, version, err := s.store.GetMeta(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -309,7 +329,8 @@ func (s *Service) loadStream(ctx context.Context, name string) (*stream, error) 
 
 // settle applies the state transitions whose delay has passed: CREATING and UPDATING become ACTIVE,
 // and a DELETING stream goes (nil), its data with it. Transitions are computed from the service's clock
-// when a stream is read, so no timer is needed and tests drive them with a fake clock.
+// when a stream is read, so no timer is needed and tests drive them with a fake clock. (Pending changes
+// are not settle's: they need the write gate, and loadStream applies them.)
 func (s *Service) settle(ctx context.Context, st *stream) (*stream, error) {
 	var delay time.Duration
 	switch st.doc.Status {
@@ -404,6 +425,10 @@ func cloneDoc(d *streamDoc) streamDoc {
 	c.Tags = slices.Clone(d.Tags)
 	c.ShardLevelMetrics = slices.Clone(d.ShardLevelMetrics)
 	c.ShardCountUpdates = slices.Clone(d.ShardCountUpdates)
+	c.EncryptionStarts = slices.Clone(d.EncryptionStarts)
+	c.EncryptionStops = slices.Clone(d.EncryptionStops)
+	c.EncryptionChanges = slices.Clone(d.EncryptionChanges)
+	c.Pending = slices.Clone(d.Pending)
 	c.Consumers = slices.Clone(d.Consumers)
 	for i := range c.Consumers {
 		c.Consumers[i].Tags = slices.Clone(d.Consumers[i].Tags)

@@ -37,7 +37,8 @@ type UpdateShardCountOutput struct {
 }
 
 // UpdateShardCount rescales a provisioned stream to TargetShardCount open shards of equal size, through
-// splits and merges whose parents close and whose lineage ListShards and GetRecords show.
+// splits and merges whose parents close and whose lineage ListShards and GetRecords show, when the
+// UPDATING it starts ends.
 func (s *Service) UpdateShardCount(ctx context.Context, in *UpdateShardCountInput) (*UpdateShardCountOutput, error) {
 	var c checker
 	c.enum("scalingType", in.ScalingType, true, scalingUniform)
@@ -83,11 +84,8 @@ func (s *Service) UpdateShardCount(ctx context.Context, in *UpdateShardCountInpu
 				return err
 			}
 		}
-		if err := s.rescale(ctx, doc, target, now.UnixMilli()); err != nil {
-			return err
-		}
 		doc.ShardCountUpdates = append(doc.ShardCountUpdates, now.UnixMilli())
-		doc.Status, doc.StatusMilli = statusUpdating, now.UnixMilli()
+		doc.schedule(pendingChange{Kind: pendingRescale, Count: target}, now.UnixMilli())
 		return nil
 	})
 	if err != nil {

@@ -237,7 +237,7 @@ func (s *Service) step(ctx context.Context, sub *subscriber, next *uint64) (*sub
 			ApproximateArrivalTimestamp: Timestamp{timeMilli(r.ArrivalMilli)},
 			Data:                        r.Data,
 			PartitionKey:                r.PartitionKey,
-			EncryptionType:              st.doc.Encryption,
+			EncryptionType:              st.encryptionAt(r.ArrivalMilli),
 		}
 		out.bytes += r.Size()
 		*next = r.Offset + 1
