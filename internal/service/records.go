@@ -38,11 +38,11 @@ func maxTime(a, b time.Time) time.Time {
 // AWS orders them. refErr holds the StreamName/StreamARN constraint failures. The stream's write gate
 // is held shared from the lookup on: the caller routes and appends, then calls release (reshard.go). A
 // pending change that is due takes effect first, so that the write goes to the shards it leaves open.
-func (s *Service) lookupForWrite(ctx context.Context, ref StreamRef) (st *stream, refErr kerr.Validations, lookupErr error, release func()) {
+func (s *Service) lookupForWrite(ctx context.Context, ref StreamRef) (st *stream, release func(), refErr kerr.Validations, lookupErr error) {
 	var c checker
 	c.streamRef(ref)
 	if len(c.v) > 0 {
-		return nil, c.v, nil, func() {}
+		return nil, func() {}, c.v, nil
 	}
 	for attempt := 0; ; attempt++ {
 		held, release := s.holdWrites(ctx, ref)
@@ -50,11 +50,11 @@ func (s *Service) lookupForWrite(ctx context.Context, ref StreamRef) (st *stream
 		// After a few rounds of changes that keep becoming due, the write goes to the shards as they are:
 		// as safe (the change closes them after it), only a little late.
 		if lookupErr != nil || !st.pendingDue() || attempt == 3 {
-			return st, nil, lookupErr, release
+			return st, release, nil, lookupErr
 		}
 		release()
 		if _, err := s.applyDue(ctx, st.doc.Name); err != nil {
-			return nil, nil, internal("apply pending change", err), func() {}
+			return nil, func() {}, nil, internal("apply pending change", err)
 		}
 	}
 }
@@ -113,7 +113,7 @@ func hashFor(partitionKey string, explicit *string) (hashKey, error) {
 
 // PutRecords writes up to 500 records; each result reports its shard and sequence number, or its error.
 func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutRecordsOutput, error) {
-	st, refErr, lookupErr, release := s.lookupForWrite(ctx, in.StreamRef)
+	st, release, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
 	defer release() // no reshard between routing and Append (reshard.go)
 	recordMax, requestMax := s.sizeLimits(st)
 	var c checker
@@ -238,7 +238,7 @@ func recordListValue(recs []PutRecordsRequestEntry) string {
 
 // PutRecord writes one record.
 func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
-	st, refErr, lookupErr, release := s.lookupForWrite(ctx, in.StreamRef)
+	st, release, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
 	defer release() // no reshard between routing and Append (reshard.go)
 	recordMax, _ := s.sizeLimits(st)
 	var c checker
