@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"kinesisd/internal/service/seqnum"
 )
 
 // Copying streams between stores (kinesisd export and import, package transfer) reads and rewrites
@@ -114,12 +112,3 @@ func SequenceNumber(index uint32, offset uint64) string { return recordSeq(index
 
 // ShardID is the shard id of shard index, as the API shows it.
 func ShardID(index uint32) string { return shardID(index) }
-
-// ParseSequenceNumber returns the shard index and offset of a sequence number of this service.
-func ParseSequenceNumber(seq string) (index uint32, offset uint64, err error) {
-	index, n, err := seqnum.Parse(seq)
-	if err != nil || n == 0 {
-		return 0, 0, fmt.Errorf("%q is not a record's sequence number", seq)
-	}
-	return index, n - 1, nil
-}

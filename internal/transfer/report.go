@@ -20,7 +20,7 @@ func (r *Report) totals() (streams, shards int, records uint64) {
 // count and first and last sequence numbers (old and new when an import reassigned them).
 func (r *Report) WriteText(w io.Writer) error {
 	streams, shards, records := r.totals()
-	what := fmt.Sprintf("%d streams, %d shards, %d records, %d account documents", streams, shards, records, r.MetadataDocuments)
+	what := fmt.Sprintf("%d streams, %d shards, %d records, %d metadata documents", streams, shards, records, r.MetadataDocuments)
 	imported := r.Target != ""
 	if imported {
 		fmt.Fprintf(w, "imported %s from a %s archive into %s; sequence numbers %s\n", what, r.Source, r.Target, r.SequenceNumbers)
