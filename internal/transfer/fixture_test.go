@@ -1,3 +1,5 @@
+// Package transfer_test runs export and import end to end: a source built through the AWS SDK, copied
+// between stores that keep and that reassign offsets, and read back through the store and the SDK.
 package transfer_test
 
 import (
