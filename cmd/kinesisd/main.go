@@ -1,5 +1,6 @@
 // Command kinesisd serves the Amazon Kinesis Data Streams API; `kinesisd bench` drives any Kinesis
-// endpoint with PutRecords and reports throughput and latency.
+// endpoint with PutRecords and reports throughput and latency; `kinesisd export` and `kinesisd import`
+// copy a store's streams and records to an archive and from one into another store.
 package main
 
 import (
@@ -13,12 +14,21 @@ import (
 	"kinesisd/internal/bench"
 	"kinesisd/internal/config"
 	"kinesisd/internal/server"
+	"kinesisd/internal/transfer"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "bench" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := bench.Main(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	if len(os.Args) > 1 && (os.Args[1] == "export" || os.Args[1] == "import") {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := transfer.Main(ctx, os.Args[1], os.Args[2:], transfer.Env{
+			Open: server.OpenStore, Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		})
 		stop()
 		os.Exit(code)
 	}

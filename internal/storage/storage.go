@@ -97,3 +97,16 @@ type Notifier interface {
 	// Wait returns a channel that is closed at the next Append to shard after the call.
 	Wait(shard ShardRef) <-chan struct{}
 }
+
+// OffsetAppender is an optional ability of a Store: it writes records at offsets the caller chooses,
+// so that a copy of a shard's log (kinesisd import) keeps its offsets, and with them the service's
+// sequence numbers.
+type OffsetAppender interface {
+	// AppendAt writes recs to the end of shard's log at their own Offsets and moves the end of the log
+	// (NextOffset) to end. The Offsets must be strictly increasing, the first at or after the shard's
+	// NextOffset, the last below end; end must not be below NextOffset. Otherwise AppendAt returns
+	// ErrConflict and writes nothing. Offsets skipped between the records, and between the last record
+	// and end, are gaps, as after failed appends. An empty recs only moves the end. The call is atomic
+	// and durable like Append, and later Appends to shard get offsets at or after end.
+	AppendAt(ctx context.Context, shard ShardRef, recs []Record, end uint64) error
+}

@@ -123,6 +123,9 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	db, err := pebble.Open(opts.Dir, po)
+	if err != nil && lockHeld(err) {
+		return nil, fmt.Errorf("pebble: open %q: %w (%w)", opts.Dir, ErrLocked, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pebble: open %q: %w", opts.Dir, err)
 	}

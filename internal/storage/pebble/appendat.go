@@ -1,0 +1,107 @@
+package pebble
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"kinesisd/internal/storage"
+)
+
+var _ storage.OffsetAppender = (*Store)(nil)
+
+// checkpoint is a time-index entry to write: every offset below at arrived at or before maxArr.
+type checkpoint struct {
+	at     uint64
+	maxArr int64
+}
+
+// AppendAt implements storage.OffsetAppender. It claims the span [NextOffset, end) as one Append would
+// claim len(recs) offsets, so visibility, Notifier wake-ups and concurrent Appends (which get offsets
+// from end on) work as for Append. Time-index checkpoints are written inside the span at the usual
+// interval, and one at end, which is also what keeps the end of the log across a restart when end is
+// past the last record (loadLocked takes the last checkpoint as a lower bound of the next offset).
+func (s *Store) AppendAt(ctx context.Context, ref storage.ShardRef, recs []storage.Record, end uint64) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	for i := range recs {
+		if i > 0 && recs[i].Offset <= recs[i-1].Offset {
+			return fmt.Errorf("append at: offset %d after %d: %w", recs[i].Offset, recs[i-1].Offset, storage.ErrConflict)
+		}
+	}
+	if n := len(recs); n > 0 && recs[n-1].Offset >= end {
+		return fmt.Errorf("append at: offset %d not below end %d: %w", recs[n-1].Offset, end, storage.ErrConflict)
+	}
+
+	sh, err := s.lockShard(ref)
+	if err != nil {
+		return fmt.Errorf("append at: %w", err)
+	}
+	start := sh.next
+	switch {
+	case end < start:
+		sh.mu.Unlock()
+		return fmt.Errorf("append at: end %d below the end of the log %d: %w", end, start, storage.ErrConflict)
+	case len(recs) > 0 && recs[0].Offset < start:
+		sh.mu.Unlock()
+		return fmt.Errorf("append at: offset %d below the end of the log %d: %w", recs[0].Offset, start, storage.ErrConflict)
+	case end == start:
+		sh.mu.Unlock()
+		return nil // nothing to write, nothing to move
+	}
+	// Claim the span and decide the checkpoints under mu, as claimLocked does.
+	sh.next = end
+	sh.pending = append(sh.pending, span{start: start, end: end})
+	var ckps []checkpoint
+	for i := range recs {
+		r := &recs[i]
+		if r.Offset-sh.lastCkp >= s.indexEvery {
+			sh.lastCkp = r.Offset
+			ckps = append(ckps, checkpoint{at: r.Offset, maxArr: sh.maxArr})
+		}
+		sh.maxArr = max(sh.maxArr, r.ArrivalMilli)
+	}
+	if end > sh.lastCkp {
+		sh.lastCkp = end
+		ckps = append(ckps, checkpoint{at: end, maxArr: sh.maxArr})
+	}
+	sh.mu.Unlock()
+
+	err = s.commitAt(ref, recs, ckps)
+	sh.finish(start)
+	if err != nil {
+		return fmt.Errorf("append at: %w", err)
+	}
+	return nil
+}
+
+// commitAt writes records at their offsets and the given checkpoints in one synced batch.
+func (s *Store) commitAt(ref storage.ShardRef, recs []storage.Record, ckps []checkpoint) error {
+	size := 12 + len(ckps)*(2+offsetKeyLen+1+9)
+	for i := range recs {
+		size += 2 + offsetKeyLen + binary.MaxVarintLen32 + recordValueLen(&recs[i])
+	}
+	b := s.db.NewBatchWithSize(size)
+	defer b.Close()
+	for i := range recs {
+		r := &recs[i]
+		op := b.SetDeferred(offsetKeyLen, recordValueLen(r))
+		putOffsetKey(op.Key, ref, kindRecord, r.Offset)
+		putRecordValue(op.Value, r)
+		if err := op.Finish(); err != nil {
+			return err
+		}
+	}
+	for _, c := range ckps {
+		op := b.SetDeferred(offsetKeyLen, 9)
+		putOffsetKey(op.Key, ref, kindIndex, c.at)
+		op.Value[0] = valueFormat
+		binary.BigEndian.PutUint64(op.Value[1:], uint64(c.maxArr))
+		if err := op.Finish(); err != nil {
+			return err
+		}
+	}
+	return b.Commit(s.wopts)
+}
