@@ -184,6 +184,9 @@ type CreateStreamInput struct {
 	StreamModeDetails  *StreamModeDetails `json:"StreamModeDetails,omitempty"`
 	Tags               map[string]string  `json:"Tags,omitempty"`
 	MaxRecordSizeInKiB *int64             `json:"MaxRecordSizeInKiB,omitempty"`
+	// WarmThroughputMiBps and RecordDistributionStrategy are validated and otherwise not used yet.
+	WarmThroughputMiBps        *int64  `json:"WarmThroughputMiBps,omitempty"`
+	RecordDistributionStrategy *string `json:"RecordDistributionStrategy,omitempty"`
 }
 
 // StreamModeDetails says whether a stream is PROVISIONED or ON_DEMAND.
