@@ -258,3 +258,44 @@ func TestValidationExistence(t *testing.T) {
 		})
 	})
 }
+
+// TestValidationConflicts sends members that are each valid but conflict, naming streams that do not
+// exist: the conflict is reported (InvalidArgumentException), not the missing stream. The ListShards
+// NextToken/StreamName and GetShardIterator messages are kinesalite's recordings; the others are
+// kinesisd's wording, unconfirmed.
+func TestValidationConflicts(t *testing.T) {
+	nope, other := streamARN("nope"), streamARN("other")
+	tests := []struct {
+		name, op, body, message string
+	}{
+		{"NextToken with StreamName", "ListShards", `{"StreamName":"nope","NextToken":"x"}`, "NextToken and StreamName cannot be provided together."},
+		{"NextToken with ExclusiveStartShardId", "ListShards", `{"NextToken":"x","ExclusiveStartShardId":"shardId-000000000000"}`,
+			"NextToken and ExclusiveStartShardId cannot be provided together."},
+		{"AFTER_SHARD_ID without ShardId", "ListShards", `{"StreamName":"nope","ShardFilter":{"Type":"AFTER_SHARD_ID"}}`,
+			"ShardId must be supplied in a ShardFilter with a Type of AFTER_SHARD_ID"},
+		{"AT_TIMESTAMP without Timestamp", "ListShards", `{"StreamName":"nope","ShardFilter":{"Type":"AT_TIMESTAMP"}}`,
+			"Timestamp must be supplied in a ShardFilter with a Type of FROM_TIMESTAMP or AT_TIMESTAMP"},
+		{"NextToken with StreamCreationTimestamp", "ListStreamConsumers", `{"StreamARN":"` + nope + `","NextToken":"x","StreamCreationTimestamp":1}`,
+			"NextToken and StreamCreationTimestamp cannot be provided together."},
+		{"StreamName and StreamARN disagree", "DescribeStreamSummary", `{"StreamName":"nope","StreamARN":"` + other + `"}`,
+			"StreamName nope and StreamARN " + other + " do not name the same stream."},
+		{"StreamName and StreamARN disagree", "PutRecord", `{"StreamName":"nope","StreamARN":"` + other + `","PartitionKey":"k","Data":""}`,
+			"StreamName nope and StreamARN " + other + " do not name the same stream."},
+		{"neither StreamName nor StreamARN", "DeleteStream", `{}`, "Either StreamName or StreamARN should be provided."},
+		{"neither StreamName nor StreamARN", "PutRecords", `{"Records":[{"PartitionKey":"k","Data":""}]}`, "Either StreamName or StreamARN should be provided."},
+		{"no consumer", "DescribeStreamConsumer", `{"StreamARN":"` + nope + `"}`, "Either ConsumerARN or both ConsumerName and StreamARN should be provided."},
+		{"consumer name and ARN disagree", "DeregisterStreamConsumer", `{"ConsumerName":"d","ConsumerARN":"` + consumerARNOf("nope") + `"}`,
+			"ConsumerName d and ConsumerARN " + consumerARNOf("nope") + " do not name the same consumer."},
+	}
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		for _, tt := range tests {
+			t.Run(tt.op+"/"+tt.name, func(t *testing.T) {
+				status, _, resp := rawCall(t, s.Endpoint, tt.op, "application/x-amz-json-1.1", tt.body)
+				want, _ := json.Marshal(map[string]string{"__type": "InvalidArgumentException", "message": tt.message})
+				if status != 400 || resp != string(want) {
+					t.Errorf("%s\n got %d %s\nwant %s", tt.body, status, resp, want)
+				}
+			})
+		}
+	})
+}
