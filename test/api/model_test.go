@@ -218,6 +218,10 @@ func (sh *shape) enum() []string {
 
 func (sh *shape) required(member string) bool { return slices.Contains(sh.Required, member) }
 
+func (sh *shape) has(member string) bool {
+	return slices.ContainsFunc(sh.Members, func(r memberRef) bool { return r.Name == member })
+}
+
 // violation is one failure in a ValidationException: value rendered as AWS renders it, or, where
 // AWS's rendering cannot be predicted (Java object hashes, hash-map order), a pattern for it.
 type violation struct {

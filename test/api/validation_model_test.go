@@ -105,16 +105,13 @@ func (m *apiModel) valid(t *testing.T, sh *shape, tg target) any {
 func (m *apiModel) request(t *testing.T, in *shape, tg target) map[string]any {
 	t.Helper()
 	body := m.valid(t, in, tg).(map[string]any)
-	has := func(name string) bool {
-		return slices.ContainsFunc(in.Members, func(r memberRef) bool { return r.Name == name })
-	}
 	switch {
-	case has("StreamName"):
+	case in.has("StreamName"):
 		body["StreamName"] = tg.stream
-	case has("StreamARN"):
+	case in.has("StreamARN"):
 		body["StreamARN"] = streamARN(tg.stream)
 	}
-	if has("ConsumerName") && !in.required("ConsumerName") { // DescribeStreamConsumer, DeregisterStreamConsumer
+	if in.has("ConsumerName") && !in.required("ConsumerName") { // DescribeStreamConsumer, DeregisterStreamConsumer
 		body["StreamARN"], body["ConsumerName"] = streamARN(tg.stream), "c"
 	}
 	return body

@@ -43,6 +43,9 @@ func TestValidationMultiple(t *testing.T) {
 						body[mr.Name] = ps[0].v
 					}
 				}
+				if in.has("DryRun") {
+					body["DryRun"] = true // validation comes before the dry run's answer
+				}
 				if want := m.evaluate(t, in, "", body, true, true); len(want) > 1 {
 					t.Run("all broken", func(t *testing.T) { wantValidation(t, s, op, body, want) })
 				}
@@ -250,6 +253,13 @@ func TestValidationExistence(t *testing.T) {
 				}
 			})
 		}
+		t.Run("CreateStream beyond the shard limit", func(t *testing.T) {
+			// The model bounds ShardCount below only: a large count is the account's shard limit.
+			status, _, resp := rawCall(t, s.Endpoint, "CreateStream", "application/x-amz-json-1.1", `{"StreamName":"big","ShardCount":100000000000}`)
+			if prefix := `{"__type":"LimitExceededException","message":"This request would exceed the shard limit`; status != 400 || !strings.HasPrefix(resp, prefix) {
+				t.Errorf("got %d %s\nwant %s…", status, resp, prefix)
+			}
+		})
 		t.Run("CreateStream existing", func(t *testing.T) {
 			status, _, resp := rawCall(t, s.Endpoint, "CreateStream", "application/x-amz-json-1.1", `{"StreamName":"s","ShardCount":1}`)
 			if want := `{"__type":"ResourceInUseException","message":"Stream s under account 000000000000 already exists."}`; status != 400 || resp != want {
