@@ -232,7 +232,7 @@ func (s *Service) checkShardLimit(ctx context.Context, adding int) error {
 	if err != nil {
 		return internal("count shards", err)
 	}
-	if current+adding <= s.cfg.ShardLimit {
+	if adding <= s.cfg.ShardLimit-current { // adding may be any ShardCount a request gives
 		return nil
 	}
 	return kerr.NewLimitExceeded(fmt.Sprintf("This request would exceed the shard limit for the account %s in %s. "+

@@ -14,6 +14,7 @@ const warmThroughputMax = 10240
 // UpdateStreamModeInput is the input of UpdateStreamMode.
 type UpdateStreamModeInput struct {
 	StreamARN           *string            `json:"StreamARN,omitempty"`
+	StreamId            *string            `json:"StreamId,omitempty"` // accepted and ignored, as in StreamRef
 	StreamModeDetails   *StreamModeDetails `json:"StreamModeDetails,omitempty"`
 	WarmThroughputMiBps *int64             `json:"WarmThroughputMiBps,omitempty"`
 }
@@ -53,6 +54,7 @@ func (st *stream) warmThroughput() *WarmThroughputMB {
 func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInput) error {
 	var c checker
 	c.str("streamARN", in.StreamARN, true, 1, 2048, streamARNPattern, streamARNPatternText)
+	c.streamID(in.StreamId)
 	if in.StreamModeDetails == nil {
 		c.v.Add(kerr.Null, "streamModeDetails", "Member must not be null")
 	} else {

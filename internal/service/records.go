@@ -309,7 +309,7 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 	}
 	st, err := s.dataStream(ctx, in.StreamRef)
 	if err != nil {
-		return nil, err
+		return nil, s.streamWithoutShard(in.StreamRef, *in.ShardId, err)
 	}
 	index, ok := parseShardID(*in.ShardId)
 	if !ok {
@@ -396,6 +396,7 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 	c.integer("limit", in.Limit, false, 1, 10000)
 	c.str("shardIterator", in.ShardIterator, true, 1, 512, nil, "")
 	c.str("streamARN", in.StreamARN, false, 1, 2048, streamARNPattern, streamARNPatternText)
+	c.streamID(in.StreamId)
 	if err := c.err(); err != nil {
 		return nil, err
 	}

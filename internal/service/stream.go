@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,20 @@ func parseShardID(id string) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(n), true
+}
+
+// streamWithoutShard is the error for a request naming shard id of a stream that does not exist: AWS
+// names the shard, as it does for a shard the stream lacks (kinesalite's recordings).
+func (s *Service) streamWithoutShard(ref StreamRef, id string, err error) error {
+	var nf *kerr.ResourceNotFound
+	name, nameErr := s.streamName(ref)
+	if !errors.As(err, &nf) || nameErr != nil {
+		return err
+	}
+	if index, ok := parseShardID(id); ok {
+		return kerr.NewResourceNotFound(fmt.Sprintf("Shard %s in stream %s under account %s does not exist", shardID(index), name, s.cfg.Account))
+	}
+	return kerr.NewResourceNotFound(fmt.Sprintf("Could not find shard %s in stream %s under account %s.", id, name, s.cfg.Account))
 }
 
 func sortOpen(open []openShard) {
@@ -99,13 +114,15 @@ func (s *Service) dataStream(ctx context.Context, ref StreamRef) (*stream, error
 // CreateStream creates a stream with ShardCount shards splitting the hash-key space evenly.
 func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error {
 	var c checker
-	c.integer("shardCount", in.ShardCount, false, 1, 1_000_000)
+	c.integer("shardCount", in.ShardCount, false, 1, math.MaxInt64) // the model has no maximum: the shard limit decides
 	c.str("streamName", in.StreamName, true, 1, 128, namePattern, namePatternText)
 	if in.StreamModeDetails != nil {
 		c.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, streamModeProvisioned, streamModeOnDemand)
 	}
 	c.tagMap("tags", in.Tags, false)
+	c.integer("warmThroughputMiBps", in.WarmThroughputMiBps, false, 0, math.MaxInt32)
 	c.integer("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, false, 1024, 10240)
+	c.enum("recordDistributionStrategy", in.RecordDistributionStrategy, false, distributionAuto, distributionUserKey)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -129,6 +146,9 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 		return kerr.NewInvalidArgument("ShardCount is required for PROVISIONED streams.")
 	default:
 		shards = int(*in.ShardCount)
+	}
+	if err := s.checkShardLimit(ctx, shards); err != nil {
+		return err
 	}
 	maxKiB := defaultMaxRecordSizeKiB
 	if in.MaxRecordSizeInKiB != nil {
@@ -154,9 +174,6 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 	}
 	for k, v := range in.Tags {
 		doc.Tags = append(doc.Tags, tag{Key: k, Value: v})
-	}
-	if err := s.checkShardLimit(ctx, shards); err != nil {
-		return err
 	}
 	err := s.saveStream(ctx, &doc, 0)
 	if errors.Is(err, storage.ErrConflict) {

@@ -57,6 +57,8 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 		return wireError("class java.lang.String can not be converted to milliseconds since epoch")
 	case bytes.Equal(b, []byte("true")) || bytes.Equal(b, []byte("false")):
 		return wireError("class java.lang.Boolean can not be converted to milliseconds since epoch")
+	case len(b) > 0 && b[0] == '[':
+		return wireError("Start of list found where not expected")
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
@@ -184,6 +186,9 @@ type CreateStreamInput struct {
 	StreamModeDetails  *StreamModeDetails `json:"StreamModeDetails,omitempty"`
 	Tags               map[string]string  `json:"Tags,omitempty"`
 	MaxRecordSizeInKiB *int64             `json:"MaxRecordSizeInKiB,omitempty"`
+	// WarmThroughputMiBps and RecordDistributionStrategy are validated and otherwise not used yet.
+	WarmThroughputMiBps        *int64  `json:"WarmThroughputMiBps,omitempty"`
+	RecordDistributionStrategy *string `json:"RecordDistributionStrategy,omitempty"`
 }
 
 // StreamModeDetails says whether a stream is PROVISIONED or ON_DEMAND.
@@ -237,7 +242,7 @@ type EnhancedMetrics struct {
 // PutRecordInput is the input of PutRecord.
 type PutRecordInput struct {
 	StreamRef
-	Data                      []byte  `json:"Data"`
+	Data                      Blob    `json:"Data"`
 	PartitionKey              *string `json:"PartitionKey,omitempty"`
 	ExplicitHashKey           *string `json:"ExplicitHashKey,omitempty"`
 	SequenceNumberForOrdering *string `json:"SequenceNumberForOrdering,omitempty"`
@@ -260,7 +265,7 @@ type PutRecordsInput struct {
 
 // PutRecordsRequestEntry is one record of a PutRecords request.
 type PutRecordsRequestEntry struct {
-	Data            []byte  `json:"Data"`
+	Data            Blob    `json:"Data"`
 	ExplicitHashKey *string `json:"ExplicitHashKey,omitempty"`
 	PartitionKey    *string `json:"PartitionKey,omitempty"`
 }

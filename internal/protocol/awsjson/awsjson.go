@@ -2,10 +2,14 @@
 package awsjson
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"kinesisd/internal/kerr"
 )
@@ -27,6 +31,15 @@ func Decode(body []byte, v any) error {
 	var syntaxErr *json.SyntaxError
 	var b64Err base64.CorruptInputError
 	switch {
+	case errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Value, "number ") && isInteger(typeErr.Type):
+		// The service truncates a fraction or exponent given for an integer (kinesalite's recordings
+		// have no error for one); encoding/json refuses it, so the body is read again with it floored.
+		if fixed, ok := floorIntegers(body, reflect.TypeOf(v)); ok {
+			return Decode(fixed, v)
+		}
+		return kerr.NewSerialization(typeMismatch(typeErr.Value, typeErr.Type))
+	case errors.As(err, &typeErr) && typeErr.Value == "string" && isBool(typeErr.Type):
+		return kerr.NewSerialization(boolMismatch(body, typeErr))
 	case errors.As(err, &typeErr):
 		return kerr.NewSerialization(typeMismatch(typeErr.Value, typeErr.Type))
 	case errors.As(err, &syntaxErr):
@@ -88,10 +101,127 @@ func Encode(v any) ([]byte, error) {
 }
 
 // EncodeError writes the AWS JSON error body; an empty message is left out, as AWS leaves it out.
+// SerializationException, which the service's protocol layer writes, spells it "Message" (kinesalite's
+// recordings).
 func EncodeError(code, message string) []byte {
+	if code == "SerializationException" {
+		b, _ := json.Marshal(struct {
+			Type    string `json:"__type"`
+			Message string `json:"Message,omitempty"`
+		}{code, message})
+		return b
+	}
 	b, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message,omitempty"`
 	}{code, message})
 	return b
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+func isInteger(t reflect.Type) bool {
+	k := deref(t).Kind()
+	return k >= reflect.Int && k <= reflect.Int64
+}
+
+func isBool(t reflect.Type) bool { return deref(t).Kind() == reflect.Bool }
+
+// boolMismatch phrases a string given for a Boolean member as the service does: the string in upper
+// case. Every Boolean member of the model is a top-level member.
+func boolMismatch(body []byte, typeErr *json.UnmarshalTypeError) string {
+	var top map[string]json.RawMessage
+	var s string
+	if json.Unmarshal(body, &top) != nil || json.Unmarshal(top[typeErr.Field], &s) != nil {
+		return typeMismatch(typeErr.Value, typeErr.Type)
+	}
+	return "'" + strings.ToUpper(s) + "' can not be converted to an Boolean"
+}
+
+// floorIntegers rewrites body with each number given for an integer member of t floored to an
+// integer, and reports whether it changed one.
+func floorIntegers(body []byte, t reflect.Type) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if dec.Decode(&doc) != nil {
+		return nil, false
+	}
+	doc, changed := floorIn(doc, t)
+	if !changed {
+		return nil, false
+	}
+	out, err := json.Marshal(doc)
+	return out, err == nil
+}
+
+func floorIn(v any, t reflect.Type) (any, bool) {
+	t = deref(t)
+	changed := false
+	switch x := v.(type) {
+	case json.Number:
+		if !isInteger(t) {
+			return v, false
+		}
+		if _, err := x.Int64(); err == nil {
+			return v, false // already an integer
+		}
+		f, err := x.Float64()
+		if err != nil || math.Abs(f) >= 1<<63 {
+			return v, false
+		}
+		return json.Number(strconv.FormatInt(int64(math.Floor(f)), 10)), true
+	case []any:
+		if t.Kind() != reflect.Slice {
+			return v, false
+		}
+		for i := range x {
+			var c bool
+			x[i], c = floorIn(x[i], t.Elem())
+			changed = changed || c
+		}
+	case map[string]any:
+		for k, e := range x {
+			var ft reflect.Type
+			switch t.Kind() {
+			case reflect.Map:
+				ft = t.Elem()
+			case reflect.Struct:
+				ft = fieldType(t, k)
+			}
+			if ft != nil {
+				var c bool
+				x[k], c = floorIn(e, ft)
+				changed = changed || c
+			}
+		}
+	}
+	return v, changed
+}
+
+// fieldType returns the type of t's field (embedded structs included) whose JSON name is name, as
+// encoding/json matches them: exactly, else without regard to case.
+func fieldType(t reflect.Type, name string) reflect.Type {
+	var fold reflect.Type
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous || !f.IsExported() {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "" {
+			tag = f.Name
+		}
+		if tag == name {
+			return f.Type
+		}
+		if fold == nil && strings.EqualFold(tag, name) {
+			fold = f.Type
+		}
+	}
+	return fold
 }

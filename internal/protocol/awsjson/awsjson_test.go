@@ -41,7 +41,7 @@ var decodeTests = []struct {
 	{`{"List":"x"}`, "Expected list or null", false},
 	{`{"Tags":"x"}`, "Expected map or null", false},
 	{`{"Inner":"x"}`, "Expected null", false},
-	{`{"Flag":"yes"}`, "class java.lang.String can not be converted to an Boolean", false},
+	{`{"Flag":"maybe"}`, "'MAYBE' can not be converted to an Boolean", false},
 }
 
 func TestDecode(t *testing.T) {
@@ -65,12 +65,48 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// TestDecodeFloorsIntegers: a fraction or exponent given for an integer member is floored, as the
+// service truncates numbers, and elsewhere (a timestamp) left alone.
+func TestDecodeFloorsIntegers(t *testing.T) {
+	type stamp struct {
+		At float64 `json:"At"`
+	}
+	tests := []struct {
+		body string
+		want int64
+	}{
+		{`{"Limit":1.9}`, 1},
+		{`{"Limit":1e2}`, 100},
+		{`{"Limit":-0.5}`, -1},
+		{`{"Inner":{"X":"y"},"Limit":2.0}`, 2},
+	}
+	for _, tt := range tests {
+		var in input
+		if err := Decode([]byte(tt.body), &in); err != nil || in.Limit == nil || *in.Limit != tt.want {
+			t.Errorf("Decode(%s) = %v, Limit %v, want %d", tt.body, err, in.Limit, tt.want)
+		}
+	}
+	var s stamp
+	if err := Decode([]byte(`{"At":1.5}`), &s); err != nil || s.At != 1.5 {
+		t.Errorf("a float member: %v %v", err, s.At)
+	}
+	var in input
+	err := Decode([]byte(`{"Limit":1e400}`), &in)
+	var se *kerr.Serialization
+	if !errors.As(err, &se) {
+		t.Errorf("a number no integer holds: %v", err)
+	}
+}
+
 func TestEncodeError(t *testing.T) {
 	if got := string(EncodeError("UnknownOperationException", "")); got != `{"__type":"UnknownOperationException"}` {
 		t.Errorf("no message: %s", got)
 	}
 	if got := string(EncodeError("ResourceNotFoundException", `Stream "a" x`)); got != `{"__type":"ResourceNotFoundException","message":"Stream \"a\" x"}` {
 		t.Errorf("with message: %s", got)
+	}
+	if got := string(EncodeError("SerializationException", "Expected null")); got != `{"__type":"SerializationException","Message":"Expected null"}` {
+		t.Errorf("SerializationException: %s", got)
 	}
 }
 

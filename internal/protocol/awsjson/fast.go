@@ -131,7 +131,7 @@ func (s *scanner) blob() []byte {
 		return nil
 	}
 	start := len(s.buf)
-	n, err := base64.StdEncoding.Decode(s.buf[start:cap(s.buf)], r)
+	n, err := base64.StdEncoding.Strict().Decode(s.buf[start:cap(s.buf)], r)
 	if err != nil {
 		s.bad = true
 		return nil

@@ -91,7 +91,7 @@ func typeMismatch(from, goType string) string {
 		return ""
 	}
 	switch {
-	case goType == "[]uint8":
+	case goType == "[]uint8" || goType == "service.Blob":
 		return class + " can not be converted to a Blob"
 	case goType == "string":
 		return class + " can not be converted to an String"
