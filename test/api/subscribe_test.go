@@ -13,6 +13,7 @@ import (
 
 	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
+	"kinesisd/internal/service/seqnum"
 )
 
 // SubscribeToShard through the SDK's own event-stream reader, over HTTP/1.1 (the Go SDK's transport
@@ -295,7 +296,7 @@ func TestSubscribeStartingPositions(t *testing.T) {
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(s.Clock.Now().Add(time.Hour))}}},
 		{"sequence number of another shard", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber,
-				SequenceNumber: aws.String("49000000000000000000000000018446744073709551616000000000"[:56])}}},
+				SequenceNumber: aws.String(seqnum.Format(1, 1))}}},
 		{"unknown shard", "ResourceNotFoundException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String("shardId-000000000007"),
 			StartingPosition: &latestPos}},
 		{"unknown consumer", "ResourceNotFoundException", kinesis.SubscribeToShardInput{ConsumerARN: aws.String(streamARN("pos") + "/consumer/nobody:1700000000"),
