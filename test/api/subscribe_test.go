@@ -63,8 +63,14 @@ type subscription struct {
 // concurrently through one client race on it (the race detector sees it; payloads could mix).
 func subscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.StartingPosition) (*subscription, error) {
 	t.Helper()
-	out, err := kinesistest.NewClient(s.Endpoint).SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
-		ConsumerARN: aws.String(arn), ShardId: aws.String(shard0), StartingPosition: &pos,
+	return subscribeWith(t, kinesistest.NewClient(s.Endpoint), arn, shard0, pos)
+}
+
+// subscribeWith subscribes to shard through c, a client used for nothing else.
+func subscribeWith(t *testing.T, c *kinesis.Client, arn, shard string, pos types.StartingPosition) (*subscription, error) {
+	t.Helper()
+	out, err := c.SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
+		ConsumerARN: aws.String(arn), ShardId: aws.String(shard), StartingPosition: &pos,
 	})
 	if err != nil {
 		return nil, err
