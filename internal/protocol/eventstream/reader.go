@@ -1,6 +1,7 @@
 package eventstream
 
 import (
+	"bufio"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
@@ -18,16 +19,21 @@ type Message struct {
 }
 
 // Reader reads messages one at a time, with the AWS SDK's own decoder (the one its clients use),
-// from a client's side of an event stream: tests and `kinesisd bench`. It is not safe for concurrent
-// use.
+// from a client's side of an event stream: tests and `kinesisd bench`. It reads ahead of the message
+// it returns (the stream is its own). It is not safe for concurrent use.
 type Reader struct {
+	// ReusePayload makes every message's payload share one buffer, valid until the next call of Next.
+	ReusePayload bool
+
 	r   countingReader
 	dec *eventstream.Decoder
+	buf []byte
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it; it buffers, so that the decoder's byte-sized
+// reads of headers are not each a read of the stream.
 type countingReader struct {
-	r io.Reader
+	r *bufio.Reader
 	n int64
 }
 
@@ -37,21 +43,36 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+func (c *countingReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
+}
+
 // NewReader returns a Reader on r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{r: countingReader{r: r}, dec: eventstream.NewDecoder()}
+	return &Reader{r: countingReader{r: bufio.NewReaderSize(r, 32<<10)}, dec: eventstream.NewDecoder()}
 }
 
 // Next reads the next message. At the end of the stream between two messages it returns io.EOF; a
 // stream cut inside a message, or a malformed one, is another error. The payload is the caller's.
 func (r *Reader) Next() (Message, error) {
 	start := r.r.n
-	m, err := r.dec.Decode(&r.r, nil)
+	var buf []byte
+	if r.ReusePayload {
+		buf = r.buf
+	}
+	m, err := r.dec.Decode(&r.r, buf)
 	if err == io.EOF && r.r.n > start {
 		err = io.ErrUnexpectedEOF // the SDK's decoder says io.EOF also for a stream cut after a prelude
 	}
 	if err != nil {
 		return Message{}, err
+	}
+	if r.ReusePayload && cap(m.Payload) > cap(r.buf) {
+		r.buf = m.Payload[:0]
 	}
 	get := func(name string) string {
 		if v := m.Headers.Get(name); v != nil {

@@ -39,18 +39,21 @@ func equalMessage(a, b Message) bool {
 // message is an error other than io.EOF.
 func TestReader(t *testing.T) {
 	b := written(t)
-	r := NewReader(bytes.NewReader(b))
-	for i, want := range wantMessages {
-		got, err := r.Next()
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
+	for _, reuse := range []bool{false, true} {
+		r := NewReader(bytes.NewReader(b))
+		r.ReusePayload = reuse
+		for i, want := range wantMessages {
+			got, err := r.Next()
+			if err != nil {
+				t.Fatalf("reuse %v, message %d: %v", reuse, i, err)
+			}
+			if !equalMessage(got, want) {
+				t.Errorf("reuse %v, message %d: %+v, want %+v", reuse, i, got, want)
+			}
 		}
-		if !equalMessage(got, want) {
-			t.Errorf("message %d: %+v, want %+v", i, got, want)
+		if _, err := r.Next(); err != io.EOF {
+			t.Fatalf("reuse %v, after the last message: %v, want io.EOF", reuse, err)
 		}
-	}
-	if _, err := r.Next(); err != io.EOF {
-		t.Fatalf("after the last message: %v, want io.EOF", err)
 	}
 	first := len(specMessage(writerTests[0].headers, []byte(writerTests[0].payload)))
 	for _, cut := range []int{1, 11, 12, 13, first - 1} {
