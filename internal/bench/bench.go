@@ -39,6 +39,8 @@ type options struct {
 	pid       int
 	h2c       bool
 	jsonOnly  bool
+
+	subscribers int
 }
 
 // Main runs `kinesisd bench` with args (which exclude "bench") and returns the process exit code: 0 on
@@ -117,6 +119,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		shardCount = len(ranges)
 	}
 
+	var fan *fanOut
+	mark := procs.mark
+	if opts.subscribers > 0 {
+		shards, err := openShardIDs(ctx, client, name)
+		if err != nil {
+			return fail(err)
+		}
+		progress("registering %d consumers, each to subscribe to %d shards", opts.subscribers, len(shards))
+		consumers, err := registerConsumers(ctx, client, name, opts.subscribers)
+		if len(consumers) > 0 {
+			defer func() {
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				if err := deregisterConsumers(dctx, client, consumers); err != nil {
+					fmt.Fprintf(stderr, "kinesisd bench: %v (deregister it yourself)\n", err)
+				}
+			}()
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if fan, err = startFanOut(ctx, opts, client, creds, consumers, shards); err != nil {
+			return fail(err)
+		}
+		mark = func() { procs.mark(); fan.mark() }
+	}
+
 	seed := maphash.MakeSeed()
 	workers := make([]*worker, opts.workers)
 	for i := range workers {
@@ -124,9 +153,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	progress("%d workers × %d records × %d bytes against %s, stream %s (%d shards): warming up %s, then measuring %s",
 		opts.workers, opts.records, opts.size, endpointName(opts), name, shardCount, opts.warmup, opts.duration)
-	tallies, window := runLoad(ctx, workers, opts.warmup, opts.duration, procs.mark)
+	tallies, window := runLoad(ctx, workers, opts.warmup, opts.duration, mark)
 
 	res := summarize(tallies, window)
+	if fan != nil {
+		expected := acknowledged(workers) * int64(len(fan.consumers))
+		progress("letting the subscriptions catch up: %d records to receive", expected)
+		fan.drain(ctx, expected)
+		res.Subscribe = fan.result(expected, window, ctx.Err() != nil)
+	}
 	res.Stream, res.Endpoint, res.Protocol = name, endpointName(opts), protocolName(opts)
 	res.Workers, res.Shards, res.RecordSize, res.RecordsPerRequest = opts.workers, shardCount, opts.size, opts.records
 
@@ -201,6 +236,7 @@ func newFlagSet(opts *options) *flag.FlagSet {
 	fs.IntVar(&opts.pid, "pid", 0, "process id of the server (on this machine) whose CPU and RSS to report; 0: none")
 	fs.BoolVar(&opts.h2c, "h2c", false, "PutRecords and GetRecords over HTTP/2 (cleartext with prior knowledge on http://) instead of HTTP/1.1")
 	fs.BoolVar(&opts.jsonOnly, "json-only", false, "print only the JSON line")
+	fs.IntVar(&opts.subscribers, "subscribers", 0, "consumers to register, each keeping SubscribeToShard open on every shard during the run (0: none)")
 	return fs
 }
 
@@ -253,6 +289,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if opts.pid < 0 {
 		bad("pid", "%d is not a process id", opts.pid)
+	}
+	if opts.subscribers < 0 {
+		bad("subscribers", "%d is negative", opts.subscribers)
 	}
 	return opts, errors.Join(problems...)
 }

@@ -177,6 +177,17 @@ func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 	}
 }
 
+// acknowledged counts the records the workers acknowledged over the whole run, warm-up included.
+func acknowledged(workers []*worker) int64 {
+	var n int64
+	for _, w := range workers {
+		for _, list := range w.acks {
+			n += int64(len(*list))
+		}
+	}
+	return n
+}
+
 // acked is what the workers acknowledged over the whole run, warm-up included.
 type acked struct {
 	byShard  map[string][]ack

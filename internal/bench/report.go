@@ -33,9 +33,10 @@ type result struct {
 	Stream            string           `json:"stream"`
 	Endpoint          string           `json:"endpoint"`
 	Protocol          string           `json:"protocol"`
-	Read              *readResult      `json:"read,omitempty"`   // without -read=false
-	Server            *procStats       `json:"server,omitempty"` // with -pid
-	Client            *procStats       `json:"client,omitempty"` // the bench itself
+	Read              *readResult      `json:"read,omitempty"`      // without -read=false
+	Subscribe         *subscribeResult `json:"subscribe,omitempty"` // with -subscribers
+	Server            *procStats       `json:"server,omitempty"`    // with -pid
+	Client            *procStats       `json:"client,omitempty"`    // the bench itself
 
 	answered int               // calls whose latency was measured
 	examples map[string]string // first message per error code
@@ -111,6 +112,13 @@ func printTable(w io.Writer, res *result) {
 	}
 	printFailures(tw, "failed records", res.FailedRecords, res.examples)
 	printFailures(tw, "failed requests", res.FailedRequests, res.examples)
+	if f := res.Subscribe; f != nil {
+		fmt.Fprintf(tw, "subscribers\t%d\t(consumers, each with SubscribeToShard open on every shard: %d subscriptions)\n", f.Consumers, f.Subscriptions)
+		fmt.Fprintf(tw, "  received\t%d records\t(of %d: every acknowledged record to every consumer; %d bytes)\n", f.Records, f.Expected, f.Bytes)
+		fmt.Fprintf(tw, "  records/s\t%.1f\t(%d received in the measured window, over every subscription)\n", f.RecordsPerSec, f.WindowRecords)
+		fmt.Fprintf(tw, "  events\t%d\t(%d resubscriptions; MillisBehindLatest at most %d)\n", f.Events, f.Resubscribes, f.MaxBehindMs)
+		printFailures(tw, "  failures", f.Failures, f.examples)
+	}
 	if r := res.Read; r != nil {
 		fmt.Fprintf(tw, "read-back\t%.3f s\t(GetRecords on %d shards in parallel, from TRIM_HORIZON to the tip)\n", r.Seconds, r.Shards)
 		fmt.Fprintf(tw, "  records/s\t%.1f\t(%d records read)\n", r.RecordsPerSec, r.Records)

@@ -65,9 +65,10 @@ func createStream(ctx context.Context, c *kinesis.Client, name string, shards in
 	return nil
 }
 
-// deleteStream deletes the stream; one that is already gone is not an error.
+// deleteStream deletes the stream with any consumers left on it (-subscribers deregisters its own, but
+// on AWS they may still be DELETING); one that is already gone is not an error.
 func deleteStream(ctx context.Context, c *kinesis.Client, name string) error {
-	_, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(name)})
+	_, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(name), EnforceConsumerDeletion: aws.Bool(true)})
 	if err != nil && !errors.As(err, new(*types.ResourceNotFoundException)) {
 		return fmt.Errorf("delete stream %s: %w", name, err)
 	}
@@ -148,6 +149,25 @@ func listShards(ctx context.Context, c *kinesis.Client, name string) ([]string, 
 		out, err := c.ListShards(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("list shards of %s: %w", name, err)
+		}
+		for _, s := range out.Shards {
+			ids = append(ids, aws.ToString(s.ShardId))
+		}
+		if out.NextToken == nil {
+			return ids, nil
+		}
+		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+	}
+}
+
+// openShardIDs returns the ids of the stream's open shards (ShardFilter AT_LATEST).
+func openShardIDs(ctx context.Context, c *kinesis.Client, name string) ([]string, error) {
+	var ids []string
+	in := &kinesis.ListShardsInput{StreamName: aws.String(name), ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest}}
+	for {
+		out, err := c.ListShards(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list open shards of %s: %w", name, err)
 		}
 		for _, s := range out.Shards {
 			ids = append(ids, aws.ToString(s.ShardId))

@@ -75,13 +75,19 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 // NewClient returns an AWS SDK v2 Kinesis client for endpoint with test credentials and no retries,
 // so that tests see each error as the server sent it.
 func NewClient(endpoint string) *kinesis.Client {
+	// A transport of its own: no connection is shared with another test's server.
+	return NewClientTransport(endpoint, &http.Transport{MaxIdleConnsPerHost: 16})
+}
+
+// NewClientTransport is NewClient over the transport rt (for example one that trusts a TLS
+// certificate, or one that records what went over it).
+func NewClientTransport(endpoint string, rt http.RoundTripper) *kinesis.Client {
 	return kinesis.New(kinesis.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 		RetryMaxAttempts: 1,
-		// A client of its own: no connection is shared with another test's server.
-		HTTPClient: &http.Client{Timeout: time.Minute, Transport: bufferedBodies{&http.Transport{MaxIdleConnsPerHost: 16}}},
+		HTTPClient:       &http.Client{Timeout: time.Minute, Transport: bufferedBodies{rt}},
 	})
 }
 

@@ -357,7 +357,7 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 		}
 	case atSequenceNumber, afterSequenceNumber:
 		seq := *in.StartingSequenceNumber
-		seqShard, seqOffset, err := seqnum.Parse(seq)
+		seqShard, seqOffset, tick, err := seqnum.ParseTick(seq)
 		if err != nil {
 			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
 				"StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
@@ -368,12 +368,7 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 				"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
 				shardID(seqShard), shardID(sh.Index)))
 		}
-		// Sequence number n is the record at offset n-1 (n = 0: before the shard's first record).
-		offset = seqOffset
-		if typ == atSequenceNumber && offset > 0 {
-			offset--
-		}
-		offset = max(offset, sh.StartOffset)
+		offset = max(seqStart(typ, seqOffset, tick), sh.StartOffset)
 	}
 	if isDryRun(in.DryRun) {
 		return nil, errDryRun()

@@ -110,7 +110,7 @@ func (s *Service) SubscribeToShard(ctx context.Context, in *SubscribeToShardInpu
 			*in.ShardId, streamName, s.cfg.Account))
 	}
 	now := s.now()
-	start, err := s.startOffset(ctx, st, sh, in.StartingPosition, now)
+	start, err := s.startPosition(ctx, st, sh, in.StartingPosition, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,8 +129,17 @@ func (s *Service) SubscribeToShard(ctx context.Context, in *SubscribeToShardInpu
 	return &SubscribeToShardOutput{}, s.events(ctx, sub, h, start), nil
 }
 
-// startOffset is the offset a subscription starts at, by GetShardIterator's rules.
-func (s *Service) startOffset(ctx context.Context, st *stream, sh *shardDoc, p *StartingPosition, now time.Time) (uint64, error) {
+// position is where a subscription stands: the offset it reads next, and the tick of the last
+// continuation number it stood at there (0: none, or the last record's own number). Idle events move
+// the tick on, so that their continuation numbers keep advancing while nothing is written.
+type position struct {
+	next uint64
+	tick uint64
+}
+
+// startPosition is where a subscription starts, by GetShardIterator's rules. Resuming from an idle
+// continuation number keeps its tick, so that the next continuation is past it.
+func (s *Service) startPosition(ctx context.Context, st *stream, sh *shardDoc, p *StartingPosition, now time.Time) (position, error) {
 	typ := *p.Type
 	hasSeq := p.SequenceNumber != nil
 	if needsSeq := typ == atSequenceNumber || typ == afterSequenceNumber; needsSeq != hasSeq && typ != atTimestamp {
@@ -138,11 +147,11 @@ func (s *Service) startOffset(ctx context.Context, st *stream, sh *shardDoc, p *
 		if hasSeq {
 			also = "also a"
 		}
-		return 0, kerr.NewInvalidArgument(fmt.Sprintf("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "+
+		return position{}, kerr.NewInvalidArgument(fmt.Sprintf("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "+
 			"or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and %s StartingSequenceNumber.", typ, also))
 	}
 	ref := st.ref(sh.Index)
-	var off uint64
+	var off, tick uint64
 	var err error
 	switch typ {
 	case trimHorizon:
@@ -151,38 +160,36 @@ func (s *Service) startOffset(ctx context.Context, st *stream, sh *shardDoc, p *
 		off, err = s.store.NextOffset(ctx, ref)
 	case atTimestamp:
 		if p.Timestamp == nil {
-			return 0, kerr.NewInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+			return position{}, kerr.NewInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
 		}
 		if p.Timestamp.After(now) {
-			return 0, kerr.NewInvalidArgument(fmt.Sprintf(
+			return position{}, kerr.NewInvalidArgument(fmt.Sprintf(
 				"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d",
 				p.Timestamp.UnixMilli(), now.UnixMilli()))
 		}
 		off, err = s.store.OffsetAtTime(ctx, ref, maxTime(p.Timestamp.Time, st.cutoff(now)))
 	case atSequenceNumber, afterSequenceNumber:
 		seq := *p.SequenceNumber
-		seqShard, seqOffset, perr := seqnum.Parse(seq)
+		seqShard, seqOffset, seqTick, perr := seqnum.ParseTick(seq)
 		if perr != nil {
-			return 0, kerr.NewInvalidArgument(fmt.Sprintf(
+			return position{}, kerr.NewInvalidArgument(fmt.Sprintf(
 				"StartingSequenceNumber %s used in SubscribeToShard on shard %s in stream %s under account %s is invalid.",
 				seq, shardID(sh.Index), st.doc.Name, s.cfg.Account))
 		}
 		if seqShard != sh.Index {
-			return 0, kerr.NewInvalidArgument(fmt.Sprintf(
+			return position{}, kerr.NewInvalidArgument(fmt.Sprintf(
 				"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
 				shardID(seqShard), shardID(sh.Index)))
 		}
-		// Sequence number n is the record at offset n-1 (n = 0: before the shard's first record).
-		off = seqOffset
-		if typ == atSequenceNumber && off > 0 {
-			off--
+		off = max(seqStart(typ, seqOffset, seqTick), sh.StartOffset)
+		if off == seqOffset {
+			tick = seqTick
 		}
-		off = max(off, sh.StartOffset)
 	}
 	if err != nil {
-		return 0, internal("subscribe to shard", err)
+		return position{}, internal("subscribe to shard", err)
 	}
-	return off, nil
+	return position{next: off, tick: tick}, nil
 }
 
 // subscriptionStep is what one look at the shard found.
@@ -193,9 +200,9 @@ type subscriptionStep struct {
 	end   bool // the shard is closed and read to its end: the event is the last
 }
 
-// step reads what follows next (moving it on) and checks the subscription is still valid: the stream
+// step reads what follows pos (moving it on) and checks the subscription is still valid: the stream
 // and the consumer still exist (ResourceNotFoundException otherwise).
-func (s *Service) step(ctx context.Context, sub *subscriber, next *uint64) (*subscriptionStep, error) {
+func (s *Service) step(ctx context.Context, sub *subscriber, pos *position) (*subscriptionStep, error) {
 	st, err := s.loadStream(ctx, sub.stream)
 	if err != nil {
 		return nil, internal("subscribe to shard", err)
@@ -213,6 +220,8 @@ func (s *Service) step(ctx context.Context, sub *subscriber, next *uint64) (*sub
 	}
 	now := s.now()
 	ref := st.ref(sh.Index)
+	next := &pos.next
+	from := *next
 	recs, err := s.store.Read(ctx, ref, *next, getRecordsDefaultLimit, subscribeEventBytes)
 	if err != nil {
 		return nil, internal("subscribe to shard", err)
@@ -258,8 +267,20 @@ func (s *Service) step(ctx context.Context, sub *subscriber, next *uint64) (*sub
 		return out, nil
 	}
 	// Sequence number n stands just after the record at offset n-1, so the position next, as a
-	// sequence number, is the last record delivered, or the shard's position when none was.
-	cont := seqnum.Format(sh.Index, *next)
+	// sequence number, is the last record delivered. An event without records continues from the same
+	// place, but a tick later (the service clock's milliseconds, and always past the last tick there):
+	// the number advances with time while nothing is written, as AWS's does, and still sorts below the
+	// next record's.
+	if *next != from || len(recs) > 0 {
+		pos.tick = 0
+	}
+	var cont string
+	if len(recs) > 0 {
+		cont = seqnum.Format(sh.Index, *next)
+	} else {
+		pos.tick = min(max(uint64(max(now.UnixMilli(), 0)), pos.tick+1), seqnum.MaxTick)
+		cont = seqnum.FormatTick(sh.Index, *next, pos.tick)
+	}
 	out.event.ContinuationSequenceNumber = &cont
 	return out, nil
 }

@@ -98,10 +98,10 @@ var closedTimes = func() <-chan time.Time {
 	return c
 }()
 
-// events is the event loop of one subscription, starting at offset next. It runs in the caller's
+// events is the event loop of one subscription, starting at pos. It runs in the caller's
 // goroutine (the HTTP handler's) and owns nothing else but its timers; it waits only on the shard's
 // append notification, the heartbeat, the lifetime, the pacing timer, ctx, a takeover and shutdown.
-func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, next uint64) iter.Seq2[SubscribeToShardEvent, error] {
+func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos position) iter.Seq2[SubscribeToShardEvent, error] {
 	return func(yield func(SubscribeToShardEvent, error) bool) {
 		defer s.subs.release(sub.key, h)
 		ended := s.subs.endedChan()
@@ -126,7 +126,7 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, nex
 			if notifier != nil {
 				appended = notifier.Wait(ref)
 			}
-			st, err := s.step(ctx, sub, &next)
+			st, err := s.step(ctx, sub, &pos)
 			if err != nil {
 				if ctx.Err() == nil {
 					yield(SubscribeToShardEvent{}, err)

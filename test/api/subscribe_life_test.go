@@ -17,12 +17,15 @@ import (
 	"kinesisd/internal/kinesistest"
 )
 
-// TestSubscribeHeartbeat: an idle subscription still gets an event every heartbeat, each with a
-// continuation number that never goes back and moves on with the shard.
+// TestSubscribeHeartbeat: an idle subscription still gets an event every heartbeat, and each one's
+// continuation number advances (AWS: it "captures your shard progress even when no data is written")
+// while staying below the next record's: resuming from it, AFTER or AT, or reading from it with
+// GetShardIterator, delivers exactly the records written since, none twice.
 func TestSubscribeHeartbeat(t *testing.T) {
 	const heartbeat = 50 * time.Millisecond
 	s := startSubscribe(t, time.Minute, heartbeat)
 	arn := consumerOn(t, s, "idle", "c")
+	before := putN(t, s, "idle", "old", 1)
 	sub := mustSubscribe(t, s, arn, latestPos)
 	start := time.Now()
 	var conts []string
@@ -37,21 +40,58 @@ func TestSubscribeHeartbeat(t *testing.T) {
 	if took := time.Since(start); took < 5*heartbeat*8/10 || took > 5*heartbeat+2*time.Second {
 		t.Errorf("6 idle events took %s with a %s heartbeat", took, heartbeat)
 	}
+	// Every idle continuation is past the last record and the one before it, also on a server clock
+	// that does not move (the fake clock stands still here).
+	prev := before[0]
 	for _, c := range conts {
-		if c != conts[0] {
-			t.Fatalf("continuation moved without records: %v", conts)
+		if !seqLess(prev, c) {
+			t.Fatalf("idle continuation %s does not advance past %s: %v", c, prev, conts)
 		}
+		prev = c
 	}
-	seqs := putN(t, s, "idle", "k", 1)
-	recs, _ := sub.collect(1)
+	idle := conts[len(conts)-1]
+	s.Clock.Advance(time.Minute)
+	if ev := sub.next(); !seqLess(idle, *ev.ContinuationSequenceNumber) {
+		t.Fatalf("continuation %s a minute later, not past %s", *ev.ContinuationSequenceNumber, idle)
+	}
+
+	seqs := putN(t, s, "idle", "k", 2)
+	if !seqLess(idle, seqs[0]) {
+		t.Fatalf("record %s written after idle continuation %s sorts below it", seqs[0], idle)
+	}
+	recs, last := sub.collect(2)
 	wantSeqs(t, recs, seqs)
-	after := sub.next() // idle again
-	if len(after.Records) != 0 || !seqLess(conts[0], *after.ContinuationSequenceNumber) {
-		t.Errorf("continuation after a record %s, before %s: did not advance", *after.ContinuationSequenceNumber, conts[0])
+	if *last.ContinuationSequenceNumber != seqs[1] {
+		t.Errorf("continuation after records %s, want the last record's %s", *last.ContinuationSequenceNumber, seqs[1])
 	}
-	// The idle continuation resumes exactly after the record.
-	if *after.ContinuationSequenceNumber != seqs[0] {
-		t.Errorf("idle continuation %s, want the last record's %s", *after.ContinuationSequenceNumber, seqs[0])
+	if after := sub.next(); len(after.Records) != 0 || !seqLess(seqs[1], *after.ContinuationSequenceNumber) {
+		t.Errorf("idle continuation after a record %s, record %s: did not advance", *after.ContinuationSequenceNumber, seqs[1])
+	}
+	sub.es.Close()
+
+	// Resuming from the idle continuation of before the records gets exactly those records.
+	s.Clock.Advance(takeover)
+	for _, typ := range []types.ShardIteratorType{types.ShardIteratorTypeAfterSequenceNumber, types.ShardIteratorTypeAtSequenceNumber} {
+		t.Run(string(typ), func(t *testing.T) {
+			arn := consumerOn(t, s, "idle", "resume-"+string(typ))
+			sub := mustSubscribe(t, s, arn, types.StartingPosition{Type: typ, SequenceNumber: aws.String(idle)})
+			recs, _ := sub.collect(2)
+			wantSeqs(t, recs, seqs)
+			if ev := sub.next(); len(ev.Records) != 0 || !seqLess(seqs[1], *ev.ContinuationSequenceNumber) {
+				t.Errorf("after the records: %d records, continuation %s", len(ev.Records), *ev.ContinuationSequenceNumber)
+			}
+			// Resuming from an idle continuation of this subscription, the next one is past it.
+			c := *sub.next().ContinuationSequenceNumber
+			sub.es.Close()
+			s.Clock.Advance(takeover)
+			again := mustSubscribe(t, s, arn, afterPos(c))
+			if ev := again.next(); len(ev.Records) != 0 || !seqLess(c, *ev.ContinuationSequenceNumber) {
+				t.Errorf("resumed from %s: %d records, continuation %s", c, len(ev.Records), *ev.ContinuationSequenceNumber)
+			}
+		})
+		iter := getIterator(t, s, &kinesis.GetShardIteratorInput{StreamName: aws.String("idle"), ShardId: aws.String(shard0),
+			ShardIteratorType: typ, StartingSequenceNumber: aws.String(idle)})
+		wantSeqs(t, readAll(t, s, iter), seqs)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
+	"kinesisd/internal/service/seqnum"
 )
 
 // SubscribeToShard through the SDK's own event-stream reader, over HTTP/1.1 (the Go SDK's transport
@@ -62,8 +63,14 @@ type subscription struct {
 // concurrently through one client race on it (the race detector sees it; payloads could mix).
 func subscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.StartingPosition) (*subscription, error) {
 	t.Helper()
-	out, err := kinesistest.NewClient(s.Endpoint).SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
-		ConsumerARN: aws.String(arn), ShardId: aws.String(shard0), StartingPosition: &pos,
+	return subscribeWith(t, kinesistest.NewClient(s.Endpoint), arn, shard0, pos)
+}
+
+// subscribeWith subscribes to shard through c, a client used for nothing else.
+func subscribeWith(t *testing.T, c *kinesis.Client, arn, shard string, pos types.StartingPosition) (*subscription, error) {
+	t.Helper()
+	out, err := c.SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
+		ConsumerARN: aws.String(arn), ShardId: aws.String(shard), StartingPosition: &pos,
 	})
 	if err != nil {
 		return nil, err
@@ -295,7 +302,7 @@ func TestSubscribeStartingPositions(t *testing.T) {
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(s.Clock.Now().Add(time.Hour))}}},
 		{"sequence number of another shard", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber,
-				SequenceNumber: aws.String("49000000000000000000000000018446744073709551616000000000"[:56])}}},
+				SequenceNumber: aws.String(seqnum.Format(1, 1))}}},
 		{"unknown shard", "ResourceNotFoundException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String("shardId-000000000007"),
 			StartingPosition: &latestPos}},
 		{"unknown consumer", "ResourceNotFoundException", kinesis.SubscribeToShardInput{ConsumerARN: aws.String(streamARN("pos") + "/consumer/nobody:1700000000"),

@@ -1,11 +1,8 @@
 package api_test
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -19,18 +16,7 @@ import (
 // tlsClient trusts the server's certificate file and speaks HTTP/2 by ALPN (and HTTP/1.1).
 func tlsClient(t *testing.T, certFile string) *http.Client {
 	t.Helper()
-	pem, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("no certificate in %s", certFile)
-	}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	protocols.SetHTTP2(true)
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, Protocols: &protocols}}
+	return &http.Client{Transport: tlsTransport(t, certFile)}
 }
 
 // useTLS drives the SDK over HTTPS at endpoint and checks, in /metrics, that the calls used HTTP/2.

@@ -1,7 +1,7 @@
 // Starts a throwaway kinesisd for the suite and builds an SDK client against it.
 //
 // The binary comes from $KINESISD_BIN (required). The server is started as
-//   $KINESISD_BIN -listen 127.0.0.1:0 -in-memory
+//   $KINESISD_BIN -listen 127.0.0.1:0 -in-memory [extra flags]
 // and its address is taken from the slog line on stderr that says
 //   time=... level=INFO msg="listening on 127.0.0.1:38211"
 // Set KINESISD_LOG=1 to copy the server's output to this process's stderr.
@@ -21,10 +21,11 @@ const LOG_TAIL_LINES = 200;
 const LISTENING_RE = /listening on ([^\s"]+)/;
 
 /**
- * Spawns kinesisd and resolves once it reports its listening address.
+ * Spawns kinesisd (with any extra flags) and resolves once it reports its listening address.
+ * @param {string[]} [extraArgs]
  * @returns {Promise<{endpoint: string, hostPort: string, pid: number, logTail: () => string, stop: () => Promise<void>}>}
  */
-export async function startServer() {
+export async function startServer(extraArgs = []) {
   const bin = process.env.KINESISD_BIN;
   if (!bin) {
     throw new Error(
@@ -34,7 +35,7 @@ export async function startServer() {
     );
   }
 
-  const child = spawn(bin, ['-listen', '127.0.0.1:0', '-in-memory'], {
+  const child = spawn(bin, ['-listen', '127.0.0.1:0', '-in-memory', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 

@@ -145,6 +145,18 @@ func newJavaClient(endpoint string) *javaClient {
 // call sends v (an obj, or raw bytes as they are) to operation op.
 func (c *javaClient) call(t *testing.T, op string, v any) reply {
 	t.Helper()
+	resp := c.send(t, op, v)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// send is call without reading the reply: the caller reads and closes its body.
+func (c *javaClient) send(t *testing.T, op string, v any) *http.Response {
+	t.Helper()
 	body, ok := v.([]byte)
 	if !ok {
 		body = jackson(v)
@@ -164,12 +176,7 @@ func (c *javaClient) call(t *testing.T, op string, v any) reply {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+	return resp
 }
 
 func diag(b []byte) string {

@@ -92,3 +92,29 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSeal: any position seals into a token that opens to it again (names of the API's 1..128
+// characters fit the API's 512-character tokens), and a token cut short never opens.
+func FuzzSeal(f *testing.F) {
+	s := newSealer(f)
+	for _, p := range positions {
+		f.Add(p.StreamName, p.StreamID, p.Shard, p.Offset, p.Issued.UnixMilli())
+	}
+	f.Fuzz(func(t *testing.T, name string, id uint64, shard uint32, offset uint64, ms int64) {
+		p := Position{StreamName: name, StreamID: id, Shard: shard, Offset: offset, Issued: time.UnixMilli(ms)}
+		tok, err := s.Seal(p)
+		if err != nil {
+			return // a name the token cannot hold is refused, not mangled
+		}
+		if len(name) >= 1 && len(name) <= 128 && len(tok) > 512 {
+			t.Errorf("%d-byte name: token of %d chars", len(name), len(tok))
+		}
+		got, err := s.Open(tok)
+		if err != nil || got != p {
+			t.Fatalf("Open(Seal(%+v)) = %+v, %v", p, got, err)
+		}
+		if _, err := s.Open(tok[:len(tok)-4]); err != ErrInvalid {
+			t.Fatalf("a token cut short: %v, want ErrInvalid", err)
+		}
+	})
+}

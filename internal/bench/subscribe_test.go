@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"kinesisd/internal/config"
+	"kinesisd/internal/kinesistest"
+)
+
+// TestBenchSubscribers: with -subscribers the run registers the consumers, keeps a subscription open
+// on every shard for each of them (resubscribing when the server ends one, here every 300 ms), and
+// every consumer receives every acknowledged record once; the consumers are gone after the run.
+// Over HTTP/1.1, and with -h2c over HTTP/2.
+func TestBenchSubscribers(t *testing.T) {
+	for _, proto := range []struct{ name, flag, served string }{{"HTTP/1.1", "-h2c=false", "HTTP/1.1"}, {"h2c", "-h2c", "HTTP/2.0"}} {
+		t.Run(proto.name, func(t *testing.T) {
+			s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) {
+				c.ThroughputLimits = false
+				c.SubscribeLifetime, c.SubscribeHeartbeat = 300*time.Millisecond, 50*time.Millisecond
+			}})
+			makeStream(t, s.Client, "fan", 2)
+			code, res := bench(t, "-endpoint", s.Endpoint, "-stream", "fan", "-keep", proto.flag, "-subscribers", "3",
+				"-duration", "1s", "-warmup", "200ms", "-workers", "2", "-records", "20", "-size", "100")
+			if code != 0 {
+				t.Fatalf("exit code %d, want 0", code)
+			}
+			checkPassed(t, res)
+			f := res.Subscribe
+			if f == nil {
+				t.Fatal("no subscribe result")
+			}
+			acked := res.Read.Check.Acked
+			if f.Consumers != 3 || f.Subscriptions != 6 || f.Expected != 3*acked || f.Records != f.Expected ||
+				f.Bytes != f.Records*(100+keyLen) || len(f.Failures) != 0 {
+				t.Errorf("subscribe result %+v, want 3 consumers × 2 shards receiving all %d acknowledged records, no failure", f, acked)
+			}
+			if f.Events < int64(f.Subscriptions) || f.Resubscribes == 0 || f.WindowRecords <= 0 || f.WindowRecords > f.Records ||
+				f.RecordsPerSec != float64(f.WindowRecords) {
+				t.Errorf("subscribe result %+v: events, resubscriptions (300 ms lifetime) and the 1 s window's records", f)
+			}
+			if got := servedOver(t, s.Endpoint, "SubscribeToShard"); got != proto.served {
+				t.Errorf("SubscribeToShard over %q, want %s", got, proto.served)
+			}
+			out, err := s.Client.ListStreamConsumers(t.Context(), &kinesis.ListStreamConsumersInput{StreamARN: streamARN(t, s, "fan")})
+			if err != nil || len(out.Consumers) != 0 {
+				t.Errorf("consumers after the run: %v, %v; want none", out, err)
+			}
+		})
+	}
+}
+
+func streamARN(t *testing.T, s *kinesistest.Server, name string) *string {
+	t.Helper()
+	out, err := s.Client.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.StreamDescriptionSummary.StreamARN
+}
+
+// TestBenchSubscribersRefused: a consumer the server will not register fails the setup (exit 1), and
+// the ones registered before it are deregistered.
+func TestBenchSubscribersRefused(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{})
+	makeStream(t, s.Client, "few", 1)
+	var stdout, stderr strings.Builder
+	code := run(t.Context(), []string{"-endpoint", s.Endpoint, "-stream", "few", "-subscribers", "21", "-json-only", "-duration", "100ms"},
+		noEnv, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "LimitExceededException") {
+		t.Errorf("exit %d, stderr %q; want exit 1 with LimitExceededException", code, stderr.String())
+	}
+	out, err := s.Client.ListStreamConsumers(t.Context(), &kinesis.ListStreamConsumersInput{StreamARN: streamARN(t, s, "few")})
+	if err != nil || len(out.Consumers) != 0 {
+		t.Errorf("consumers after the run: %v, %v; want none", out, err)
+	}
+}
+
+func TestParseSubscribeEvent(t *testing.T) {
+	type rec struct{ SequenceNumber, Data, PartitionKey string }
+	tests := []struct {
+		name      string
+		payload   any
+		records   int
+		cont      string
+		behind    float64
+		children  bool
+		wantError bool
+	}{
+		{"records", map[string]any{"Records": []rec{{"1", "AAE=", "k"}, {"2", "", "l"}}, "ContinuationSequenceNumber": "2", "MillisBehindLatest": 7}, 2, "2", 7, false, false},
+		{"idle", map[string]any{"Records": []rec{}, "ContinuationSequenceNumber": "3", "MillisBehindLatest": 0}, 0, "3", 0, false, false},
+		{"shard end", map[string]any{"Records": []rec{}, "MillisBehindLatest": 0, "ChildShards": []any{map[string]any{"ShardId": "s1", "ParentShards": []string{"s0"}}}}, 0, "", 0, true, false},
+		{"nulls", map[string]any{"Records": []rec{}, "ContinuationSequenceNumber": nil, "MillisBehindLatest": nil, "ChildShards": nil}, 0, "", 0, false, false},
+		{"not JSON", "{", 0, "", 0, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, _ := json.Marshal(tt.payload)
+			if s, ok := tt.payload.(string); ok {
+				body = []byte(s)
+			}
+			var ev subscribeEvent
+			err := parseSubscribeEvent(body, &ev)
+			if tt.wantError {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil || len(ev.records) != tt.records || string(ev.cont) != tt.cont || ev.behind != tt.behind || ev.children != tt.children {
+				t.Errorf("%s: %+v, %v", body, ev, err)
+			}
+		})
+	}
+}
