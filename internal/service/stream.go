@@ -147,6 +147,9 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 	default:
 		shards = int(*in.ShardCount)
 	}
+	if err := s.checkStreamsChanging(ctx); err != nil {
+		return err
+	}
 	if err := s.checkShardLimit(ctx, shards); err != nil {
 		return err
 	}
