@@ -13,6 +13,9 @@ import (
 const (
 	// warmThroughputMax is the most warm throughput AWS takes, in MiB/s (10 GiB/s).
 	warmThroughputMax = 10240
+	// onDemandShards is the shards of a new ON_DEMAND stream: AWS gives it 4 MB/s of writes, 1 MiB/s a
+	// shard.
+	onDemandShards = 4
 	// modeSwitchWindow and modeSwitchesMax are AWS's limit on capacity-mode switches: "For each data
 	// stream in your AWS account, you can switch between the on-demand and provisioned capacity modes
 	// twice within 24 hours" (Kinesis Data Streams Developer Guide, Quotas and limits: the
@@ -146,8 +149,7 @@ func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStre
 	now := s.now().UnixMilli()
 	st, err := s.reshard(ctx, name, func(doc *streamDoc) error {
 		if doc.Mode != streamModeOnDemand {
-			return kerr.NewInvalidArgument(fmt.Sprintf("Warm throughput is only supported for ON_DEMAND streams. Stream %s under account %s is in PROVISIONED mode.",
-				name, s.cfg.Account))
+			return s.warmOnProvisioned(name)
 		}
 		if err := s.requireActive(doc); err != nil {
 			return err
@@ -161,6 +163,21 @@ func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStre
 	}
 	return &UpdateStreamWarmThroughputOutput{StreamARN: s.arn(name), StreamName: name,
 		WarmThroughput: WarmThroughputMB{TargetMiBps: target, CurrentMiBps: len(st.open)}}, nil
+}
+
+// warmOnProvisioned refuses a warm throughput for a PROVISIONED stream (UpdateStreamWarmThroughput,
+// CreateStream). The wording is ours: AWS documents the refusal but not its message.
+func (s *Service) warmOnProvisioned(name string) error {
+	return kerr.NewInvalidArgument(fmt.Sprintf("Warm throughput is only supported for ON_DEMAND streams. Stream %s under account %s is in PROVISIONED mode.",
+		name, s.cfg.Account))
+}
+
+// autoOnProvisioned refuses the AUTO record distribution strategy for a PROVISIONED stream
+// (UpdateStreamRecordDistributionStrategy, CreateStream), with the message the Developer Guide gives
+// ("Configure service-managed record distribution", Error handling: "a message similar to the
+// following").
+func autoOnProvisioned(name string) error {
+	return kerr.NewInvalidArgument(fmt.Sprintf("RecordDistributionStrategy=AUTO is only supported for on-demand streams. Stream %s is using PROVISIONED mode.", name))
 }
 
 func (s *Service) checkWarm(mibps *int64) error {
