@@ -240,3 +240,37 @@ func (s *Service) checkShardLimit(ctx context.Context, adding int) error {
 		"Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
 		s.cfg.Account, s.cfg.Region, current, s.cfg.ShardLimit, adding))
 }
+
+// streamsChangingMax is how many of an account's streams may be CREATING or DELETING at once (AWS: 5,
+// "Have more than five streams in the CREATING state at any point in time", CreateStream's
+// documentation; the refusal names DELETING too).
+const streamsChangingMax = 5
+
+// checkStreamsChanging refuses a new stream while streamsChangingMax of the account's streams are
+// CREATING or DELETING, with AWS's LimitExceededException. Like the shard limit it counts before the
+// stream is saved, so creations racing each other may pass it together.
+func (s *Service) checkStreamsChanging(ctx context.Context) error {
+	prefix := s.streamKey("")
+	entries, err := s.store.ListMeta(ctx, prefix)
+	if err != nil {
+		return internal("list streams", err)
+	}
+	n := 0
+	for _, e := range entries {
+		st, err := s.peekStream(ctx, strings.TrimPrefix(e.Key, prefix))
+		if err != nil {
+			return internal("load stream", err)
+		}
+		if st != nil && (st.doc.Status == statusCreating || st.doc.Status == statusDeleting) {
+			n++
+		}
+	}
+	if n < streamsChangingMax {
+		return nil
+	}
+	// AWS's message as Terraform's log quoted it (hashicorp/terraform-provider-aws#1339), its grammar and
+	// the two spaces after "number" included; the AWS provider retries CreateStream on "simultaneously be
+	// in CREATING or DELETING".
+	return kerr.NewLimitExceeded(fmt.Sprintf("This request would have exceed the limit on the number  of streams that can "+
+		"simultaneously be in CREATING or DELETING for the account %s. Limit: %d.", s.cfg.Account, streamsChangingMax))
+}

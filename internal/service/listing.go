@@ -250,6 +250,10 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 	} else if in.ExclusiveStartShardId != nil {
 		after = *in.ExclusiveStartShardId
 	}
+	// With neither a NextToken nor StreamName or StreamARN, findStream answers as every operation does:
+	// "Either StreamName or StreamARN should be provided." kinesalite recorded AWS's "Either NextToken or
+	// StreamName should be provided." (test/listShards.js), from before StreamARN parameters (2022-12);
+	// no source we found shows what AWS says since, so the general wording stays.
 	st, err := s.findStream(ctx, ref)
 	if err != nil {
 		return nil, err

@@ -4,12 +4,25 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"time"
 
 	"kinesisd/internal/kerr"
 )
 
-// warmThroughputMax is the most warm throughput AWS takes, in MiB/s (10 GiB/s).
-const warmThroughputMax = 10240
+const (
+	// warmThroughputMax is the most warm throughput AWS takes, in MiB/s (10 GiB/s).
+	warmThroughputMax = 10240
+	// onDemandShards is the shards of a new ON_DEMAND stream: AWS gives it 4 MB/s of writes, 1 MiB/s a
+	// shard.
+	onDemandShards = 4
+	// modeSwitchWindow and modeSwitchesMax are AWS's limit on capacity-mode switches: "For each data
+	// stream in your AWS account, you can switch between the on-demand and provisioned capacity modes
+	// twice within 24 hours" (Kinesis Data Streams Developer Guide, Quotas and limits: the
+	// UpdateStreamMode row, and "Switching between capacity modes").
+	modeSwitchWindow = 24 * time.Hour
+	modeSwitchesMax  = 2
+)
 
 // UpdateStreamModeInput is the input of UpdateStreamMode.
 type UpdateStreamModeInput struct {
@@ -50,7 +63,8 @@ func (st *stream) warmThroughput() *WarmThroughputMB {
 }
 
 // UpdateStreamMode switches a stream between PROVISIONED and ON_DEMAND. Its shards stay as they are;
-// an ON_DEMAND stream then scales with its writes, and a WarmThroughputMiBps pre-splits it.
+// an ON_DEMAND stream then scales with its writes, and a WarmThroughputMiBps pre-splits it. The stream
+// must be ACTIVE, and may switch twice in a rolling 24 hours.
 func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInput) error {
 	var c checker
 	c.str("streamARN", in.StreamARN, true, 1, 2048, streamARNPattern, streamARNPatternText)
@@ -85,6 +99,17 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 		}
 		if doc.Mode == mode && in.WarmThroughputMiBps == nil {
 			return kerr.NewInvalidArgument(fmt.Sprintf("Stream %s under account %s is already in %s mode.", name, s.cfg.Account, mode))
+		}
+		if doc.Mode != mode {
+			since := now - modeSwitchWindow.Milliseconds()
+			doc.ModeSwitches = slices.DeleteFunc(doc.ModeSwitches, func(ms int64) bool { return ms <= since })
+			if len(doc.ModeSwitches) >= modeSwitchesMax {
+				// AWS's wording for this refusal is not recorded anywhere we could find: invented, in the
+				// words of the other rolling-24-hour limits here.
+				return kerr.NewLimitExceeded(fmt.Sprintf("UpdateStreamMode failed for stream %s under account %s. "+
+					"The stream's capacity mode has been switched %d times in the last 24 hours, the most allowed.", name, s.cfg.Account, modeSwitchesMax))
+			}
+			doc.ModeSwitches = append(doc.ModeSwitches, now)
 		}
 		doc.Mode = mode
 		if mode == streamModeProvisioned {
@@ -124,8 +149,7 @@ func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStre
 	now := s.now().UnixMilli()
 	st, err := s.reshard(ctx, name, func(doc *streamDoc) error {
 		if doc.Mode != streamModeOnDemand {
-			return kerr.NewInvalidArgument(fmt.Sprintf("Warm throughput is only supported for ON_DEMAND streams. Stream %s under account %s is in PROVISIONED mode.",
-				name, s.cfg.Account))
+			return s.warmOnProvisioned(name)
 		}
 		if err := s.requireActive(doc); err != nil {
 			return err
@@ -139,6 +163,21 @@ func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStre
 	}
 	return &UpdateStreamWarmThroughputOutput{StreamARN: s.arn(name), StreamName: name,
 		WarmThroughput: WarmThroughputMB{TargetMiBps: target, CurrentMiBps: len(st.open)}}, nil
+}
+
+// warmOnProvisioned refuses a warm throughput for a PROVISIONED stream (UpdateStreamWarmThroughput,
+// CreateStream). The wording is ours: AWS documents the refusal but not its message.
+func (s *Service) warmOnProvisioned(name string) error {
+	return kerr.NewInvalidArgument(fmt.Sprintf("Warm throughput is only supported for ON_DEMAND streams. Stream %s under account %s is in PROVISIONED mode.",
+		name, s.cfg.Account))
+}
+
+// autoOnProvisioned refuses the AUTO record distribution strategy for a PROVISIONED stream
+// (UpdateStreamRecordDistributionStrategy, CreateStream), with the message the Developer Guide gives
+// ("Configure service-managed record distribution", Error handling: "a message similar to the
+// following").
+func autoOnProvisioned(name string) error {
+	return kerr.NewInvalidArgument(fmt.Sprintf("RecordDistributionStrategy=AUTO is only supported for on-demand streams. Stream %s is using PROVISIONED mode.", name))
 }
 
 func (s *Service) checkWarm(mibps *int64) error {

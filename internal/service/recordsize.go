@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-
-	"kinesisd/internal/kerr"
 )
 
 // UpdateMaxRecordSize and UpdateStreamRecordDistributionStrategy: per-stream settings that PutRecord
@@ -73,7 +71,7 @@ func (s *Service) UpdateStreamRecordDistributionStrategy(ctx context.Context, in
 			return err
 		}
 		if *in.RecordDistributionStrategy == distributionAuto && doc.Mode != streamModeOnDemand {
-			return kerr.NewInvalidArgument("Record distribution strategy AUTO is supported only for streams in ON_DEMAND capacity mode.")
+			return autoOnProvisioned(name)
 		}
 		doc.RecordDistribution = *in.RecordDistributionStrategy
 		return nil

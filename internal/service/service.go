@@ -218,6 +218,9 @@ type streamDoc struct {
 	RecordDistribution string `json:"recordDistribution,omitempty"`
 	// ShardCountUpdates are the times (ms) of UpdateShardCount calls, for AWS's rolling-24-hour count.
 	ShardCountUpdates []int64 `json:"shardCountUpdates,omitempty"`
+	// ModeSwitches are the times (ms) of UpdateStreamMode calls that changed the capacity mode, for
+	// AWS's two switches in a rolling 24 hours.
+	ModeSwitches []int64 `json:"modeSwitches,omitempty"`
 	// EncryptionStarts and EncryptionStops are the times (ms) of successful StartStreamEncryption and
 	// StopStreamEncryption calls, for AWS's 25 of each in a rolling 24 hours.
 	EncryptionStarts []int64 `json:"encryptionStarts,omitempty"`
@@ -425,6 +428,7 @@ func cloneDoc(d *streamDoc) streamDoc {
 	c.Tags = slices.Clone(d.Tags)
 	c.ShardLevelMetrics = slices.Clone(d.ShardLevelMetrics)
 	c.ShardCountUpdates = slices.Clone(d.ShardCountUpdates)
+	c.ModeSwitches = slices.Clone(d.ModeSwitches)
 	c.EncryptionStarts = slices.Clone(d.EncryptionStarts)
 	c.EncryptionStops = slices.Clone(d.EncryptionStops)
 	c.EncryptionChanges = slices.Clone(d.EncryptionChanges)

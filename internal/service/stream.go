@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -136,16 +137,43 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 	if in.StreamModeDetails != nil {
 		mode = *in.StreamModeDetails.StreamMode
 	}
+	name := *in.StreamName
 	shards := 0
 	switch {
 	case mode == streamModeOnDemand && in.ShardCount != nil:
 		return kerr.NewValidation("ShardCount is not supported for ON_DEMAND streams.")
 	case mode == streamModeOnDemand:
-		shards = 4
+		shards = onDemandShards
 	case in.ShardCount == nil:
 		return kerr.NewInvalidArgument("ShardCount is required for PROVISIONED streams.")
 	default:
 		shards = int(*in.ShardCount)
+	}
+	distribution := ""
+	if in.RecordDistributionStrategy != nil {
+		if *in.RecordDistributionStrategy == distributionAuto && mode != streamModeOnDemand {
+			return autoOnProvisioned(name)
+		}
+		if mode == streamModeOnDemand {
+			distribution = *in.RecordDistributionStrategy
+		}
+	}
+	warm := 0
+	if in.WarmThroughputMiBps != nil {
+		if mode != streamModeOnDemand {
+			return s.warmOnProvisioned(name)
+		}
+		if err := s.checkWarm(in.WarmThroughputMiBps); err != nil {
+			return err
+		}
+		// A new ON_DEMAND stream is created with the shards its warm throughput needs (1 MiB/s each),
+		// evenly, as CreateStream divides the hash-key space: a stream that never held a record has no
+		// reason for split lineage (inferred; AWS does not document its on-demand shards).
+		warm = int(*in.WarmThroughputMiBps)
+		shards = max(shards, warm)
+	}
+	if err := s.checkStreamsChanging(ctx); err != nil {
+		return err
 	}
 	if err := s.checkShardLimit(ctx, shards); err != nil {
 		return err
@@ -155,19 +183,20 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 		maxKiB = int(*in.MaxRecordSizeInKiB)
 	}
 
-	name := *in.StreamName
 	now := s.now().UnixMilli()
 	doc := streamDoc{
-		Name:           name,
-		ID:             newRandomID(),
-		CreatedMilli:   now,
-		Status:         statusCreating,
-		StatusMilli:    now,
-		Mode:           mode,
-		RetentionHours: defaultRetentionHours,
-		MaxRecordKiB:   maxKiB,
-		Encryption:     encryptionNone,
-		NextShard:      uint32(shards),
+		Name:                name,
+		ID:                  newRandomID(),
+		CreatedMilli:        now,
+		Status:              statusCreating,
+		StatusMilli:         now,
+		Mode:                mode,
+		RetentionHours:      defaultRetentionHours,
+		MaxRecordKiB:        maxKiB,
+		Encryption:          encryptionNone,
+		NextShard:           uint32(shards),
+		WarmThroughputMiBps: warm,
+		RecordDistribution:  distribution,
 	}
 	for i, r := range splitEvenly(shards) {
 		doc.Shards = append(doc.Shards, shardDoc{Index: uint32(i), StartHash: r[0].String(), EndHash: r[1].String()})
@@ -277,6 +306,11 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 		MaxRecordSizeInKiB:      d.MaxRecordKiB,
 		WarmThroughput:          st.warmThroughput(),
 	}}
+	if d.Mode == streamModeOnDemand {
+		// "This field is only present for streams that use the on-demand capacity mode" (the SDK's
+		// StreamDescriptionSummary); there it is what the stream uses, USER_PARTITION_KEY by default.
+		out.StreamDescriptionSummary.RecordDistributionStrategy = cmp.Or(d.RecordDistribution, distributionUserKey)
+	}
 	if d.KeyID != "" {
 		out.StreamDescriptionSummary.KeyId = &d.KeyID
 	}

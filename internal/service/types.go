@@ -186,7 +186,7 @@ type CreateStreamInput struct {
 	StreamModeDetails  *StreamModeDetails `json:"StreamModeDetails,omitempty"`
 	Tags               map[string]string  `json:"Tags,omitempty"`
 	MaxRecordSizeInKiB *int64             `json:"MaxRecordSizeInKiB,omitempty"`
-	// WarmThroughputMiBps and RecordDistributionStrategy are validated and otherwise not used yet.
+	// WarmThroughputMiBps and RecordDistributionStrategy are for ON_DEMAND streams (AUTO only).
 	WarmThroughputMiBps        *int64  `json:"WarmThroughputMiBps,omitempty"`
 	RecordDistributionStrategy *string `json:"RecordDistributionStrategy,omitempty"`
 }
@@ -227,6 +227,8 @@ type StreamDescriptionSummary struct {
 	ConsumerCount           int                  `json:"ConsumerCount"`
 	MaxRecordSizeInKiB      int                  `json:"MaxRecordSizeInKiB"`
 	WarmThroughput          *WarmThroughputMB    `json:"WarmThroughput,omitempty"`
+	// RecordDistributionStrategy is what an ON_DEMAND stream uses; "" (left out) for a PROVISIONED one.
+	RecordDistributionStrategy string `json:"RecordDistributionStrategy,omitempty"`
 }
 
 // StreamModeDetailsOut is StreamModeDetails as outputs carry it.

@@ -75,3 +75,46 @@ func TestDryRun(t *testing.T) {
 		wantAPIError(t, err, "InvalidArgumentException", 400, "Invalid ShardIterator.")
 	})
 }
+
+// TestBooleanStrings: a Boolean member given as one of the strings the service reads as a Boolean
+// ("true", "yes", "1", "false", "no", "0", in any case) works as the JSON boolean; other strings are a
+// SerializationException naming the string in upper case. Sent raw: the SDK only sends JSON booleans.
+func TestBooleanStrings(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		createStream(t, s.Client, "flags", 1)
+		call := func(op, body string) (int, string) {
+			t.Helper()
+			status, _, got := rawCall(t, s.Endpoint, op, "application/x-amz-json-1.1", body)
+			return status, got
+		}
+		tests := []struct {
+			name, op, body string
+			status         int
+			want           string // in the response body
+		}{
+			{"PutRecord DryRun TRUE", "PutRecord", `{"StreamName":"flags","PartitionKey":"k","Data":"eA==","DryRun":"TRUE"}`, 400, `"__type":"DryRunOperationException"`},
+			{"PutRecord DryRun yes", "PutRecord", `{"StreamName":"flags","PartitionKey":"k","Data":"eA==","DryRun":"yes"}`, 400, `"__type":"DryRunOperationException"`},
+			{"PutRecord DryRun no", "PutRecord", `{"StreamName":"flags","PartitionKey":"k","Data":"eA==","DryRun":"No"}`, 200, `"SequenceNumber"`},
+			{"PutRecord DryRun 0", "PutRecord", `{"StreamName":"flags","PartitionKey":"k","Data":"eA==","DryRun":"0"}`, 200, `"SequenceNumber"`},
+			{"PutRecords DryRun 1", "PutRecords", `{"StreamName":"flags","Records":[{"PartitionKey":"k","Data":"eA=="}],"DryRun":"1"}`, 400, `"__type":"DryRunOperationException"`},
+			{"PutRecords DryRun false", "PutRecords", `{"StreamName":"flags","Records":[{"PartitionKey":"k","Data":"eA=="}],"DryRun":"false"}`, 200, `"FailedRecordCount":0`},
+			{"PutRecord DryRun maybe", "PutRecord", `{"StreamName":"flags","PartitionKey":"k","Data":"eA==","DryRun":"maybe"}`, 400,
+				`{"__type":"SerializationException","Message":"'MAYBE' can not be converted to an Boolean"}`},
+			{"PutRecord DryRun 2", "PutRecord", `{"StreamName":"flags","PartitionKey":"k","Data":"eA==","DryRun":"2"}`, 400,
+				`{"__type":"SerializationException","Message":"'2' can not be converted to an Boolean"}`},
+			{"DeleteStream EnforceConsumerDeletion nO", "DeleteStream", `{"StreamName":"flags","EnforceConsumerDeletion":"nO"}`, 400, `"__type":"ResourceInUseException"`},
+		}
+		register(t, s.Client, "flags", "reader")
+		for _, tt := range tests {
+			if status, body := call(tt.op, tt.body); status != tt.status || !strings.Contains(body, tt.want) {
+				t.Errorf("%s: %d %s, want %d with %s", tt.name, status, body, tt.status, tt.want)
+			}
+		}
+		if got := len(readShard(t, s, "flags", "shardId-000000000000")); got != 3 {
+			t.Errorf("%d records written, want the 3 of the calls that were no DryRun", got)
+		}
+		if status, body := call("DeleteStream", `{"StreamName":"flags","EnforceConsumerDeletion":"Yes"}`); status != 200 {
+			t.Fatalf("DeleteStream with consumers, EnforceConsumerDeletion \"Yes\": %d %s", status, body)
+		}
+	})
+}

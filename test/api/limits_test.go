@@ -143,6 +143,76 @@ func TestStreamStateDelays(t *testing.T) {
 	createStream(t, c, "slow", 1) // the name is free again
 }
 
+// TestStreamsChangingLimit: at most 5 of an account's streams may be CREATING or DELETING at once; a
+// sixth CreateStream is refused until one of them settles (the service clock).
+func TestStreamsChangingLimit(t *testing.T) {
+	eachEngineWith(t, func(c *config.Config) {
+		c.CreateStreamDelay = time.Second
+		c.DeleteStreamDelay = 2 * time.Second
+	}, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		limited := "This request would have exceed the limit on the number  of streams that can " +
+			"simultaneously be in CREATING or DELETING for the account " + acct + ". Limit: 5."
+		create := func(name string) error {
+			_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(1)})
+			return err
+		}
+		for _, name := range []string{"a", "b"} {
+			if err := create(name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Clock.Advance(time.Second) // a and b are ACTIVE
+		for _, name := range []string{"c", "d", "e"} {
+			if err := create(name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, name := range []string{"a", "b"} {
+			if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(name)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Three CREATING and two DELETING: no sixth, neither ON_DEMAND nor with another name.
+		wantAPIError(t, create("f"), "LimitExceededException", 400, limited)
+		_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("g"),
+			StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
+		wantAPIError(t, err, "LimitExceededException", 400, limited)
+		if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("f")}); err == nil {
+			t.Error("the refused stream exists")
+		}
+		// c, d and e become ACTIVE; a and b are still DELETING.
+		s.Clock.Advance(time.Second)
+		for _, name := range []string{"f", "g", "h"} {
+			if err := create(name); err != nil {
+				t.Fatalf("with two DELETING and %s: %v", name, err)
+			}
+		}
+		wantAPIError(t, create("i"), "LimitExceededException", 400, limited)
+		// a and b are gone, f, g and h ACTIVE: five more may be CREATING.
+		s.Clock.Advance(time.Second)
+		for _, name := range []string{"i", "j", "k", "l", "m"} {
+			if err := create(name); err != nil {
+				t.Fatalf("after the deletions, %s: %v", name, err)
+			}
+		}
+		wantAPIError(t, create("n"), "LimitExceededException", 400, limited)
+	})
+}
+
+// TestStreamsChangingLimitNoDelays: without delays no stream stays CREATING or DELETING: no limit to meet.
+func TestStreamsChangingLimitNoDelays(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		for i := range 8 {
+			createStream(t, s.Client, fmt.Sprintf("quick-%d", i), 1)
+			if _, err := s.Client.DeleteStream(t.Context(), &kinesis.DeleteStreamInput{StreamName: aws.String(fmt.Sprintf("quick-%d", i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		createStream(t, s.Client, "last", 1)
+	})
+}
+
 func TestAPIRateLimits(t *testing.T) {
 	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) { c.APIRateLimits = true }})
 	c, ctx := s.Client, t.Context()

@@ -193,3 +193,91 @@ func TestOnDemandScaling(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateStreamModeSwitchLimit: a stream switches capacity mode at most twice in a rolling 24 hours
+// (the service clock); calls that switch nothing (a warm throughput for an ON_DEMAND stream) do not
+// count.
+func TestUpdateStreamModeSwitchLimit(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		createStream(t, c, "flip", 2)
+		createStream(t, c, "other", 1)
+		setMode := func(name string, mode types.StreamMode) error {
+			_, err := c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arnOf(name), StreamModeDetails: &types.StreamModeDetails{StreamMode: mode}})
+			return err
+		}
+		limited := "UpdateStreamMode failed for stream flip under account " + acct + ". " +
+			"The stream's capacity mode has been switched 2 times in the last 24 hours, the most allowed."
+		if err := setMode("flip", types.StreamModeOnDemand); err != nil {
+			t.Fatal(err)
+		}
+		s.Clock.Advance(time.Hour)
+		if _, err := c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arnOf("flip"),
+			StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}, WarmThroughputMiBps: aws.Int32(3)}); err != nil {
+			t.Fatalf("warm throughput on an ON_DEMAND stream: %v", err)
+		}
+		if err := setMode("flip", types.StreamModeProvisioned); err != nil {
+			t.Fatal(err)
+		}
+		wantAPIError(t, setMode("flip", types.StreamModeOnDemand), "LimitExceededException", 400, limited)
+		// The refusal changed nothing, and the limit is the stream's own.
+		if m := summary(t, c, "flip").StreamModeDetails.StreamMode; m != types.StreamModeProvisioned {
+			t.Errorf("mode after the refusal %s", m)
+		}
+		if err := setMode("other", types.StreamModeOnDemand); err != nil {
+			t.Fatalf("another stream: %v", err)
+		}
+		// 24 hours after the first switch one is free again; the second's window runs an hour longer.
+		s.Clock.Advance(23*time.Hour - time.Millisecond)
+		wantAPIError(t, setMode("flip", types.StreamModeOnDemand), "LimitExceededException", 400, limited)
+		s.Clock.Advance(time.Millisecond)
+		if err := setMode("flip", types.StreamModeOnDemand); err != nil {
+			t.Fatalf("24 hours after the first switch: %v", err)
+		}
+		wantAPIError(t, setMode("flip", types.StreamModeProvisioned), "LimitExceededException", 400, limited)
+		s.Clock.Advance(time.Hour)
+		if err := setMode("flip", types.StreamModeProvisioned); err != nil {
+			t.Fatalf("24 hours after the second switch: %v", err)
+		}
+	})
+}
+
+// TestUpdateStreamModeNotActive: a stream that is CREATING, UPDATING or DELETING refuses a mode switch
+// with ResourceInUseException, and counts no switch for it.
+func TestUpdateStreamModeNotActive(t *testing.T) {
+	eachEngineWith(t, func(c *config.Config) {
+		c.CreateStreamDelay, c.UpdateStreamDelay, c.DeleteStreamDelay = time.Second, time.Second, time.Second
+	}, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		setMode := func(mode types.StreamMode) error {
+			_, err := c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arnOf("busy"), StreamModeDetails: &types.StreamModeDetails{StreamMode: mode}})
+			return err
+		}
+		inState := func(state string) string {
+			return "Stream busy under account " + acct + " not ACTIVE, instead in state " + state
+		}
+		createStream(t, c, "busy", 1)
+		wantAPIError(t, setMode(types.StreamModeOnDemand), "ResourceInUseException", 400, inState("CREATING"))
+		s.Clock.Advance(time.Second)
+		if err := setMode(types.StreamModeOnDemand); err != nil {
+			t.Fatal(err)
+		}
+		if st := summary(t, c, "busy").StreamStatus; st != types.StreamStatusUpdating {
+			t.Fatalf("after the switch: %s", st)
+		}
+		wantAPIError(t, setMode(types.StreamModeProvisioned), "ResourceInUseException", 400, inState("UPDATING"))
+		s.Clock.Advance(time.Second)
+		if sum := summary(t, c, "busy"); sum.StreamStatus != types.StreamStatusActive || sum.StreamModeDetails.StreamMode != types.StreamModeOnDemand {
+			t.Fatalf("after UPDATING: %s %s", sum.StreamStatus, sum.StreamModeDetails.StreamMode)
+		}
+		// The refusals were no switches: one of the two is left.
+		if err := setMode(types.StreamModeProvisioned); err != nil {
+			t.Fatalf("second switch: %v", err)
+		}
+		s.Clock.Advance(time.Second)
+		if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("busy")}); err != nil {
+			t.Fatal(err)
+		}
+		wantAPIError(t, setMode(types.StreamModeOnDemand), "ResourceInUseException", 400, inState("DELETING"))
+	})
+}

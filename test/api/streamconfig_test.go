@@ -173,7 +173,7 @@ func TestRecordDistribution(t *testing.T) {
 			t.Fatalf("USER_PARTITION_KEY spread one key over %d shards", len(n))
 		}
 		wantAPIError(t, setStrategy(aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/prov"), types.RecordDistributionStrategyAuto),
-			"InvalidArgumentException", 400, "Record distribution strategy AUTO is supported only for streams in ON_DEMAND capacity mode.")
+			"InvalidArgumentException", 400, "RecordDistributionStrategy=AUTO is only supported for on-demand streams. Stream prov is using PROVISIONED mode.")
 		if err := setStrategy(aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/prov"), types.RecordDistributionStrategyUserPartitionKey); err != nil {
 			t.Fatalf("USER_PARTITION_KEY on a provisioned stream: %v", err)
 		}
@@ -181,6 +181,104 @@ func TestRecordDistribution(t *testing.T) {
 			"failed to satisfy constraint: Member must satisfy enum value set: [AUTO, USER_PARTITION_KEY]")
 		wantAPIError(t, setStrategy(aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/x"), types.RecordDistributionStrategyAuto),
 			"ResourceNotFoundException", 400, "Stream x under account 000000000000 not found.")
+	})
+}
+
+// TestCreateStreamDistributionAndWarm: CreateStream's RecordDistributionStrategy and
+// WarmThroughputMiBps are the stream's from the start, as the Update operations would set them; both
+// are for ON_DEMAND streams (AUTO only: USER_PARTITION_KEY is every stream's default).
+func TestCreateStreamDistributionAndWarm(t *testing.T) {
+	eachEngineWith(t, func(c *config.Config) { c.ShardLimit = 40 }, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		onDemand := &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}
+		create := func(in *kinesis.CreateStreamInput) error {
+			_, err := c.CreateStream(ctx, in)
+			return err
+		}
+		if err := create(&kinesis.CreateStreamInput{StreamName: aws.String("auto"), StreamModeDetails: onDemand,
+			RecordDistributionStrategy: types.RecordDistributionStrategyAuto}); err != nil {
+			t.Fatal(err)
+		}
+		if sum := summary(t, c, "auto"); sum.RecordDistributionStrategy != types.RecordDistributionStrategyAuto || sum.WarmThroughput != nil || *sum.OpenShardCount != 4 {
+			t.Errorf("auto: strategy %q, warm %+v, %d open", sum.RecordDistributionStrategy, sum.WarmThroughput, *sum.OpenShardCount)
+		}
+		// AUTO from the start: one key goes round the shards.
+		out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("auto"), Records: entries(8, 10, "same-key")})
+		if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+			t.Fatalf("PutRecords: %v", err)
+		}
+		used := map[string]int{}
+		for _, r := range out.Records {
+			used[*r.ShardId]++
+		}
+		if len(used) != 4 {
+			t.Errorf("AUTO stream put one key on %d shards: %v", len(used), used)
+		}
+		// An ON_DEMAND stream shows its strategy, USER_PARTITION_KEY unless set; a PROVISIONED one none.
+		createOnDemand(t, c, "keyed")
+		if got := summary(t, c, "keyed").RecordDistributionStrategy; got != types.RecordDistributionStrategyUserPartitionKey {
+			t.Errorf("default ON_DEMAND strategy %q", got)
+		}
+		if err := create(&kinesis.CreateStreamInput{StreamName: aws.String("prov"), ShardCount: aws.Int32(1),
+			RecordDistributionStrategy: types.RecordDistributionStrategyUserPartitionKey}); err != nil {
+			t.Fatalf("USER_PARTITION_KEY for a PROVISIONED stream: %v", err)
+		}
+		if got := summary(t, c, "prov").RecordDistributionStrategy; got != "" {
+			t.Errorf("PROVISIONED stream shows strategy %q", got)
+		}
+		err = create(&kinesis.CreateStreamInput{StreamName: aws.String("prov-auto"), ShardCount: aws.Int32(1),
+			RecordDistributionStrategy: types.RecordDistributionStrategyAuto})
+		wantAPIError(t, err, "InvalidArgumentException", 400, "RecordDistributionStrategy=AUTO is only supported for on-demand streams. Stream prov-auto is using PROVISIONED mode.")
+
+		// Warm throughput: the target, and the shards that carry it (1 MiB/s each) from the start.
+		if err := create(&kinesis.CreateStreamInput{StreamName: aws.String("warm"), StreamModeDetails: onDemand,
+			WarmThroughputMiBps: aws.Int32(10)}); err != nil {
+			t.Fatal(err)
+		}
+		sum := summary(t, c, "warm")
+		if *sum.OpenShardCount != 10 || sum.WarmThroughput == nil || *sum.WarmThroughput.TargetMiBps != 10 || *sum.WarmThroughput.CurrentMiBps != 10 {
+			t.Errorf("warm: %d open, warm %+v", *sum.OpenShardCount, sum.WarmThroughput)
+		}
+		shards := describeShards(t, c, "warm")
+		if len(shards) != 10 {
+			t.Fatalf("warm: %d shards", len(shards))
+		}
+		for i, sh := range shards {
+			start, end := hashRange(i, 10)
+			if *sh.HashKeyRange.StartingHashKey != start.String() || *sh.HashKeyRange.EndingHashKey != end.String() || sh.ParentShardId != nil {
+				t.Errorf("warm shard %d: %s..%s parent %v, want %s..%s", i, *sh.HashKeyRange.StartingHashKey, *sh.HashKeyRange.EndingHashKey,
+					aws.ToString(sh.ParentShardId), start, end)
+			}
+		}
+		// Below the 4 shards of a new ON_DEMAND stream the target is kept and the shards stay 4.
+		if err := create(&kinesis.CreateStreamInput{StreamName: aws.String("tepid"), StreamModeDetails: onDemand,
+			WarmThroughputMiBps: aws.Int32(2)}); err != nil {
+			t.Fatal(err)
+		}
+		if sum := summary(t, c, "tepid"); *sum.OpenShardCount != 4 || *sum.WarmThroughput.TargetMiBps != 2 || *sum.WarmThroughput.CurrentMiBps != 4 {
+			t.Errorf("tepid: %d open, warm %+v", *sum.OpenShardCount, sum.WarmThroughput)
+		}
+		err = create(&kinesis.CreateStreamInput{StreamName: aws.String("prov-warm"), ShardCount: aws.Int32(1), WarmThroughputMiBps: aws.Int32(2)})
+		wantAPIError(t, err, "InvalidArgumentException", 400, "Warm throughput is only supported for ON_DEMAND streams. Stream prov-warm under account "+acct+" is in PROVISIONED mode.")
+		err = create(&kinesis.CreateStreamInput{StreamName: aws.String("hot"), StreamModeDetails: onDemand, WarmThroughputMiBps: aws.Int32(10241)})
+		wantAPIError(t, err, "InvalidArgumentException", 400, "WarmThroughputMiBps 10241 exceeds the maximum of 10240 MiBps.")
+		// The shards count against the account's limit: 1+4+4+10+4 are open, 40 allowed.
+		err = create(&kinesis.CreateStreamInput{StreamName: aws.String("too-warm"), StreamModeDetails: onDemand, WarmThroughputMiBps: aws.Int32(18)})
+		wantPrefix(t, err, "LimitExceededException", "This request would exceed the shard limit for the account "+acct+" in us-east-1. "+
+			"Current shard count for the account: 23. Limit: 40. Number of additional shards that would have resulted from this request: 18.")
+		for _, name := range []string{"prov-auto", "prov-warm", "hot", "too-warm"} {
+			if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)}); err == nil {
+				t.Errorf("the refused stream %s exists", name)
+			}
+		}
+		// Switching to PROVISIONED drops both; the warm target no longer shows.
+		if _, err := c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arnOf("auto"),
+			StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}}); err != nil {
+			t.Fatal(err)
+		}
+		if sum := summary(t, c, "auto"); sum.RecordDistributionStrategy != "" || sum.WarmThroughput != nil {
+			t.Errorf("auto after PROVISIONED: strategy %q warm %+v", sum.RecordDistributionStrategy, sum.WarmThroughput)
+		}
 	})
 }
 

@@ -293,6 +293,9 @@ func TestValidationConflicts(t *testing.T) {
 			"StreamName nope and StreamARN " + other + " do not name the same stream."},
 		{"neither StreamName nor StreamARN", "DeleteStream", `{}`, "Either StreamName or StreamARN should be provided."},
 		{"neither StreamName nor StreamARN", "PutRecords", `{"Records":[{"PartitionKey":"k","Data":""}]}`, "Either StreamName or StreamARN should be provided."},
+		// Not kinesalite's "Either NextToken or StreamName should be provided.", recorded before StreamARN
+		// existed (see ListShards).
+		{"neither NextToken, StreamName nor StreamARN", "ListShards", `{}`, "Either StreamName or StreamARN should be provided."},
 		{"no consumer", "DescribeStreamConsumer", `{"StreamARN":"` + nope + `"}`, "Either ConsumerARN or both ConsumerName and StreamARN should be provided."},
 		{"consumer name and ARN disagree", "DeregisterStreamConsumer", `{"ConsumerName":"d","ConsumerARN":"` + consumerARNOf("nope") + `"}`,
 			"ConsumerName d and ConsumerARN " + consumerARNOf("nope") + " do not name the same consumer."},

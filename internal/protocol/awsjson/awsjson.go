@@ -34,11 +34,16 @@ func Decode(body []byte, v any) error {
 	case errors.As(err, &typeErr) && strings.HasPrefix(typeErr.Value, "number ") && isInteger(typeErr.Type):
 		// The service truncates a fraction or exponent given for an integer (kinesalite's recordings
 		// have no error for one); encoding/json refuses it, so the body is read again with it floored.
-		if fixed, ok := floorIntegers(body, reflect.TypeOf(v)); ok {
+		if fixed, ok := coerce(body, reflect.TypeOf(v)); ok {
 			return Decode(fixed, v)
 		}
 		return kerr.NewSerialization(typeMismatch(typeErr.Value, typeErr.Type))
 	case errors.As(err, &typeErr) && typeErr.Value == "string" && isBool(typeErr.Type):
+		// The service reads some strings as a Boolean (boolString); encoding/json refuses every
+		// string, so the body is read again with those made JSON booleans.
+		if fixed, ok := coerce(body, reflect.TypeOf(v)); ok {
+			return Decode(fixed, v)
+		}
 		return kerr.NewSerialization(boolMismatch(body, typeErr))
 	case errors.As(err, &typeErr):
 		return kerr.NewSerialization(typeMismatch(typeErr.Value, typeErr.Type))
@@ -143,16 +148,33 @@ func boolMismatch(body []byte, typeErr *json.UnmarshalTypeError) string {
 	return "'" + strings.ToUpper(s) + "' can not be converted to an Boolean"
 }
 
-// floorIntegers rewrites body with each number given for an integer member of t floored to an
-// integer, and reports whether it changed one.
-func floorIntegers(body []byte, t reflect.Type) ([]byte, bool) {
+// boolString reads a string given for a Boolean member as the service does: "true", "yes" and "1" are
+// true and "false", "no" and "0" false, in any case; other strings are not Booleans. Source: kinesalite
+// notes that AWS converts 'true'/'false'/'1'/'0'/'no'/'yes' (validations/index.js: "seem to convert
+// fine") and refuses other strings with their upper case in the message ('23' is recorded in its
+// test/helpers.js); dynalite, its sibling on the same Coral JSON layer, converts exactly these,
+// compared in upper case.
+func boolString(s string) (value, ok bool) {
+	switch strings.ToUpper(s) {
+	case "TRUE", "YES", "1":
+		return true, true
+	case "FALSE", "NO", "0":
+		return false, true
+	}
+	return false, false
+}
+
+// coerce rewrites body as the service reads it: each number given for an integer member of t floored
+// to an integer, each string that boolString reads given for a Boolean member made that JSON boolean.
+// It reports whether it changed anything.
+func coerce(body []byte, t reflect.Type) ([]byte, bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc any
 	if dec.Decode(&doc) != nil {
 		return nil, false
 	}
-	doc, changed := floorIn(doc, t)
+	doc, changed := coerceIn(doc, t)
 	if !changed {
 		return nil, false
 	}
@@ -160,10 +182,18 @@ func floorIntegers(body []byte, t reflect.Type) ([]byte, bool) {
 	return out, err == nil
 }
 
-func floorIn(v any, t reflect.Type) (any, bool) {
+func coerceIn(v any, t reflect.Type) (any, bool) {
 	t = deref(t)
 	changed := false
 	switch x := v.(type) {
+	case string:
+		if t.Kind() != reflect.Bool {
+			return v, false
+		}
+		if b, ok := boolString(x); ok {
+			return b, true
+		}
+		return v, false
 	case json.Number:
 		if !isInteger(t) {
 			return v, false
@@ -182,7 +212,7 @@ func floorIn(v any, t reflect.Type) (any, bool) {
 		}
 		for i := range x {
 			var c bool
-			x[i], c = floorIn(x[i], t.Elem())
+			x[i], c = coerceIn(x[i], t.Elem())
 			changed = changed || c
 		}
 	case map[string]any:
@@ -196,7 +226,7 @@ func floorIn(v any, t reflect.Type) (any, bool) {
 			}
 			if ft != nil {
 				var c bool
-				x[k], c = floorIn(e, ft)
+				x[k], c = coerceIn(e, ft)
 				changed = changed || c
 			}
 		}

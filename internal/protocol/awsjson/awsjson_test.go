@@ -2,6 +2,7 @@ package awsjson
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"kinesisd/internal/kerr"
@@ -42,6 +43,10 @@ var decodeTests = []struct {
 	{`{"Tags":"x"}`, "Expected map or null", false},
 	{`{"Inner":"x"}`, "Expected null", false},
 	{`{"Flag":"maybe"}`, "'MAYBE' can not be converted to an Boolean", false},
+	{`{"Flag":"23"}`, "'23' can not be converted to an Boolean", false},
+	{`{"Flag":"yes"}`, "", true},
+	{`{"Flag":"yes","Limit":"5"}`, "class java.lang.String can not be converted to an Integer", false},
+	{`{"Flag":"maybe","Limit":1.5}`, "'MAYBE' can not be converted to an Boolean", false},
 }
 
 func TestDecode(t *testing.T) {
@@ -95,6 +100,52 @@ func TestDecodeFloorsIntegers(t *testing.T) {
 	var se *kerr.Serialization
 	if !errors.As(err, &se) {
 		t.Errorf("a number no integer holds: %v", err)
+	}
+}
+
+// TestDecodeBooleanStrings: the strings the service reads as a Boolean, in any case, and others it
+// refuses.
+func TestDecodeBooleanStrings(t *testing.T) {
+	tests := []struct {
+		flag string
+		want bool
+		ok   bool
+	}{
+		{`"true"`, true, true},
+		{`"TRUE"`, true, true},
+		{`"True"`, true, true},
+		{`"yes"`, true, true},
+		{`"YeS"`, true, true},
+		{`"1"`, true, true},
+		{`"false"`, false, true},
+		{`"FALSE"`, false, true},
+		{`"no"`, false, true},
+		{`"No"`, false, true},
+		{`"0"`, false, true},
+		{`true`, true, true},
+		{`false`, false, true},
+		{`""`, false, false},
+		{`"t"`, false, false},
+		{`"y"`, false, false},
+		{`"on"`, false, false},
+		{`"2"`, false, false},
+		{`" true"`, false, false},
+		{`"truex"`, false, false},
+	}
+	for _, tt := range tests {
+		var in input
+		body := `{"Name":"n","Flag":` + tt.flag + `,"Limit":2.5}`
+		err := Decode([]byte(body), &in)
+		if !tt.ok {
+			var se *kerr.Serialization
+			if !errors.As(err, &se) || !strings.HasSuffix(se.Message(), "can not be converted to an Boolean") {
+				t.Errorf("Decode(%s) = %v, want the Boolean SerializationException", body, err)
+			}
+			continue
+		}
+		if err != nil || in.Flag == nil || *in.Flag != tt.want || in.Limit == nil || *in.Limit != 2 || in.Name == nil || *in.Name != "n" {
+			t.Errorf("Decode(%s) = %v, Flag %v Limit %v, want Flag %v", body, err, in.Flag, in.Limit, tt.want)
+		}
 	}
 }
 
