@@ -274,3 +274,31 @@ func (s *Service) checkStreamsChanging(ctx context.Context) error {
 	return kerr.NewLimitExceeded(fmt.Sprintf("This request would have exceed the limit on the number  of streams that can "+
 		"simultaneously be in CREATING or DELETING for the account %s. Limit: %d.", s.cfg.Account, streamsChangingMax))
 }
+
+// checkOnDemandLimit refuses to make one more ON_DEMAND stream once the account has
+// onDemandStreamLimit of them (AWS's default quota, the OnDemandStreamCountLimit of DescribeLimits),
+// with LimitExceededException. Like the shard limit it counts before the change is saved.
+func (s *Service) checkOnDemandLimit(ctx context.Context) error {
+	prefix := s.streamKey("")
+	entries, err := s.store.ListMeta(ctx, prefix)
+	if err != nil {
+		return internal("list streams", err)
+	}
+	n := 0
+	for _, e := range entries {
+		st, err := s.peekStream(ctx, strings.TrimPrefix(e.Key, prefix))
+		if err != nil {
+			return internal("load stream", err)
+		}
+		if st != nil && st.doc.Mode == streamModeOnDemand {
+			n++
+		}
+	}
+	if n < onDemandStreamLimit {
+		return nil
+	}
+	// AWS's wording as a user quoted it in hashicorp/terraform-provider-aws#38094 (the account's region
+	// is not part of that quote, so it is not added here).
+	return kerr.NewLimitExceeded(fmt.Sprintf("This request would exceed the limit on the number of On-Demand streams for the account %s. "+
+		"Current On-Demand streams count: %d. Limit: %d.", s.cfg.Account, n, onDemandStreamLimit))
+}

@@ -92,6 +92,13 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 	if err := s.checkRate("UpdateStreamMode", name); err != nil {
 		return err
 	}
+	if mode == streamModeOnDemand {
+		if st, err := s.peekStream(ctx, name); err == nil && st != nil && st.doc.Mode != streamModeOnDemand {
+			if err := s.checkOnDemandLimit(ctx); err != nil {
+				return err
+			}
+		}
+	}
 	now := s.now().UnixMilli()
 	_, err = s.reshard(ctx, name, func(doc *streamDoc) error {
 		if err := s.requireActive(doc); err != nil {

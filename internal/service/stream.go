@@ -175,6 +175,11 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 	if err := s.checkStreamsChanging(ctx); err != nil {
 		return err
 	}
+	if mode == streamModeOnDemand {
+		if err := s.checkOnDemandLimit(ctx); err != nil {
+			return err
+		}
+	}
 	if err := s.checkShardLimit(ctx, shards); err != nil {
 		return err
 	}

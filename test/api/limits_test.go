@@ -392,3 +392,41 @@ func TestReadLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestOnDemandStreamLimit: an account holds at most 50 ON_DEMAND streams (the OnDemandStreamCountLimit
+// of DescribeLimits); the 51st, by CreateStream or by UpdateStreamMode, is refused and changes nothing.
+func TestOnDemandStreamLimit(t *testing.T) {
+	eachEngineWith(t, func(c *config.Config) { c.ShardLimit = 1000 }, func(t *testing.T, s *kinesistest.Server) {
+		c, ctx := s.Client, t.Context()
+		onDemand := &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}
+		for i := range 50 {
+			if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(fmt.Sprintf("od-%02d", i)),
+				StreamModeDetails: onDemand}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		limited := "This request would exceed the limit on the number of On-Demand streams for the account " + acct +
+			". Current On-Demand streams count: 50. Limit: 50."
+		_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od-50"), StreamModeDetails: onDemand})
+		wantAPIError(t, err, "LimitExceededException", 400, limited)
+		if _, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("od-50")}); err == nil {
+			t.Error("the refused stream exists")
+		}
+		createStream(t, c, "prov", 1) // PROVISIONED streams are not counted
+		arn := streamARN("prov")
+		_, err = c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: aws.String(arn), StreamModeDetails: onDemand})
+		wantAPIError(t, err, "LimitExceededException", 400, limited)
+		sum, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("prov")})
+		if err != nil || sum.StreamDescriptionSummary.StreamModeDetails.StreamMode != types.StreamModeProvisioned ||
+			sum.StreamDescriptionSummary.StreamStatus != types.StreamStatusActive {
+			t.Fatalf("refused switch changed the stream: %+v %v", sum, err)
+		}
+		// One ON_DEMAND stream fewer, and the switch goes through.
+		if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("od-00")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: aws.String(arn), StreamModeDetails: onDemand}); err != nil {
+			t.Fatalf("switch under the limit: %v", err)
+		}
+	})
+}
