@@ -171,21 +171,9 @@ func (s *Store) appendStream(ctx context.Context, id uint64, apps []*storage.App
 	if err := s.ensureStream(ctx, st); err != nil {
 		return err
 	}
-	// Envelopes are built before any lock; the running maximum is patched in under pubMu.
-	var msgs []pending
-	for _, a := range apps {
-		if err := s.seedMaxArr(ctx, st, a.Shard); err != nil {
-			return err
-		}
-		subj := s.shardSubject(a.Shard)
-		for j := range a.Records {
-			r := &a.Records[j]
-			env := appendEnvelope(make([]byte, 0, envelopeLen(r)), r)
-			msgs = append(msgs, pending{
-				msg:   &nats.Msg{Subject: subj, Header: nats.Header{}, Data: env},
-				shard: a.Shard.Shard, arrival: r.ArrivalMilli, rec: r,
-			})
-		}
+	msgs, err := s.prepare(ctx, st, apps)
+	if err != nil {
+		return err
 	}
 	callID := nuid.Next()
 	for part := 0; len(msgs) > 0; part++ {
@@ -200,6 +188,27 @@ func (s *Store) appendStream(ctx context.Context, id uint64, apps []*storage.App
 		msgs = msgs[n:]
 	}
 	return nil
+}
+
+// prepare builds the messages of apps, in order, after loading the running maximum of their shards.
+// The envelopes are built here, before any lock; the running maximum is patched in under pubMu.
+func (s *Store) prepare(ctx context.Context, st *streamState, apps []*storage.Append) ([]pending, error) {
+	var msgs []pending
+	for _, a := range apps {
+		if err := s.seedMaxArr(ctx, st, a.Shard); err != nil {
+			return nil, err
+		}
+		subj := s.shardSubject(a.Shard)
+		for j := range a.Records {
+			r := &a.Records[j]
+			env := appendEnvelope(make([]byte, 0, envelopeLen(r)), r)
+			msgs = append(msgs, pending{
+				msg:   &nats.Msg{Subject: subj, Header: nats.Header{}, Data: env},
+				shard: a.Shard.Shard, arrival: r.ArrivalMilli, rec: r,
+			})
+		}
+	}
+	return msgs, nil
 }
 
 // pubAck is JetStream's answer to a publish: an acknowledgement or an error.
@@ -309,7 +318,11 @@ func (s *Store) attempt(ctx context.Context, st *streamState, msgs []pending, ms
 	}
 	st.pubMu.Unlock()
 	if err != nil {
-		return 0, lowerBound, fmt.Errorf("publish: %w: %w", err, errRetry)
+		// Only an outage is worth another attempt; a message over max_payload, for one, is not.
+		if errors.Is(err, nats.ErrReconnectBufExceeded) || errors.Is(err, nats.ErrConnectionReconnecting) {
+			err = fmt.Errorf("%w: %w", err, errRetry)
+		}
+		return 0, lowerBound, fmt.Errorf("publish: %w", err)
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -403,6 +416,8 @@ type replies struct {
 	mu     sync.Mutex
 	next   uint64
 	wait   map[string]chan *nats.Msg
+
+	drop atomic.Int32 // tests: how many of the next answers to lose, as a network might
 }
 
 func newReplies(nc *nats.Conn) (*replies, error) {
@@ -430,6 +445,9 @@ func (r *replies) expect() (string, <-chan *nats.Msg, func()) {
 
 func (r *replies) deliver(m *nats.Msg) {
 	if len(m.Subject) <= len(r.prefix) {
+		return
+	}
+	if r.drop.Load() > 0 && r.drop.Add(-1) >= 0 {
 		return
 	}
 	token := m.Subject[len(r.prefix):]
