@@ -45,9 +45,11 @@ const MinMaxPayload = 11 << 20
 // DefaultAckTimeout is how long a write waits for JetStream's acknowledgement unless Options say.
 const DefaultAckTimeout = 5 * time.Second
 
-// ErrUnreachable wraps the error of an Open that could not reach any NATS server; it is worth
-// retrying, unlike the other errors of Open (a refused configuration, credentials, a server too old).
-var ErrUnreachable = errors.New("jetstream: NATS unreachable")
+// ErrUnavailable wraps the error of an Open that could not reach any NATS server, or whose
+// JetStream did not answer or answered that it is not available yet (a cluster still electing its
+// leader): worth retrying, unlike the other errors of Open (a refused configuration, credentials, a
+// server too old).
+var ErrUnavailable = errors.New("jetstream: NATS JetStream unavailable")
 
 // Options configure Open.
 type Options struct {
@@ -101,7 +103,7 @@ type Store struct {
 
 // Open connects to NATS, checks that the servers can hold the records (max_payload, JetStream,
 // atomic batch publish) and binds or creates the metadata bucket. A connection failure is wrapped
-// in ErrUnreachable.
+// in ErrUnavailable, and so are JetStream timeouts and 503 answers.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	log := opts.Logger
 	if log == nil {
@@ -154,13 +156,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	nc, err := nats.Connect(opts.URL, nopts...)
 	if err != nil {
 		if errors.Is(err, nats.ErrNoServers) || isNetError(err) {
-			return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, redactURL(opts.URL), err)
+			return nil, fmt.Errorf("%w: connect %s: %w", ErrUnavailable, RedactURL(opts.URL), err)
 		}
-		return nil, fmt.Errorf("jetstream: connect %s: %w", redactURL(opts.URL), err)
+		return nil, fmt.Errorf("jetstream: connect %s: %w", RedactURL(opts.URL), err)
 	}
 	s, err := open(ctx, nc, prefix, opts.Replicas, ackTimeout, log)
 	if err != nil {
 		nc.Close()
+		if transient(err) {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -290,8 +295,16 @@ func versionAtLeast(v string, major, minor int) bool {
 	return ma > major || ma == major && mi >= minor
 }
 
-// redactURL hides passwords in a server list for messages.
-func redactURL(list string) string {
+// transient reports whether an error of Open may go away by itself: no answer in time, nobody
+// listening yet, or JetStream saying it is not available for now (503).
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.As(err, &apiErr) && apiErr.Code == 503
+}
+
+// RedactURL hides the passwords and tokens of a NATS server list, for messages.
+func RedactURL(list string) string {
 	urls := strings.Split(list, ",")
 	for i, u := range urls {
 		if at := strings.LastIndexByte(u, '@'); at >= 0 {

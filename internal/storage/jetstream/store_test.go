@@ -96,16 +96,16 @@ func TestReopen(t *testing.T) {
 }
 
 // TestOpenRefuses: a server whose max_payload cannot carry a 10 MiB record is refused with a message
-// that says what to change; an unreachable one with ErrUnreachable.
+// that says what to change; an unreachable one with ErrUnavailable.
 func TestOpenRefuses(t *testing.T) {
 	small := natstest.Start(t, t.TempDir(), natstest.Options{MaxPayload: 1 << 20})
 	_, err := Open(t.Context(), Options{URL: small.ClientURL()})
-	if err == nil || !strings.Contains(err.Error(), "max_payload") || errors.Is(err, ErrUnreachable) {
+	if err == nil || !strings.Contains(err.Error(), "max_payload") || errors.Is(err, ErrUnavailable) {
 		t.Errorf("Open on a server with max_payload 1 MiB = %v; want a max_payload error", err)
 	}
 	_, err = Open(t.Context(), Options{URL: "nats://127.0.0.1:1"})
-	if !errors.Is(err, ErrUnreachable) {
-		t.Errorf("Open on a closed port = %v; want ErrUnreachable", err)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Open on a closed port = %v; want ErrUnavailable", err)
 	}
 	_, err = Open(t.Context(), Options{URL: small.ClientURL(), Prefix: "bad.prefix"})
 	if err == nil || !strings.Contains(err.Error(), "prefix") {
