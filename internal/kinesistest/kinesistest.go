@@ -78,6 +78,10 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 	if e.JetStream {
 		nats = natstest.Start(t, cfg.DataDir, natstest.Options{})
 		cfg.Store = nats.ClientURL()
+		// The in-process nats-server shares two cores with the race detector and the rest of the
+		// suite; a write waiting more than the default 5 s there is starvation, not a lost
+		// acknowledgement, and these tests are not about that timeout.
+		cfg.NATSAckTimeout = 30 * time.Second
 	}
 	if opts.Configure != nil {
 		opts.Configure(cfg)
