@@ -79,7 +79,7 @@ func (s *Store) streamConfig(st *streamState) jetstream.StreamConfig {
 		MaxMsgSize:         MinMaxPayload,
 		Storage:            jetstream.FileStorage,
 		Replicas:           s.replicas,
-		Duplicates:         2 * time.Minute,
+		Duplicates:         max(2*time.Minute, 2*s.ackTimeout), // a message id must outlive its retries
 		AllowDirect:        true,
 		AllowAtomicPublish: true,
 	}

@@ -21,6 +21,8 @@ type Options struct {
 	// SyncAlways makes the server fsync every write (sync_interval: always), as a single-server
 	// deployment must for acknowledged writes to survive a machine crash.
 	SyncAlways bool
+	// Port is the client port on 127.0.0.1 (0: a free one).
+	Port int
 }
 
 // Start starts a single nats-server with JetStream keeping its data in dir (created if needed) on a
@@ -42,10 +44,14 @@ func New(dir string, opts Options) (*server.Server, error) {
 	if payload == 0 {
 		payload = MaxPayload
 	}
+	port := opts.Port
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
 	so := &server.Options{
 		ServerName: "kinesisd-test",
 		Host:       "127.0.0.1",
-		Port:       server.RANDOM_PORT,
+		Port:       port,
 		JetStream:  true,
 		StoreDir:   dir,
 		MaxPayload: payload,
