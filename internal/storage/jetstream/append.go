@@ -251,6 +251,8 @@ func (s *Store) publish(ctx context.Context, st *streamState, msgs []pending, ms
 		switch {
 		case err == nil:
 			return first, nil
+		case ctx.Err() != nil:
+			return 0, fmt.Errorf("not acknowledged after %d attempts: %w", attempt+1, err)
 		case errors.Is(err, errBatchDuplicate):
 			// An earlier attempt was stored after all: find it.
 			return s.recover(ctx, st, msgs[0].msg.Subject, msgID, lowerBound)
@@ -263,9 +265,6 @@ func (s *Store) publish(ctx context.Context, st *streamState, msgs []pending, ms
 			return 0, err
 		}
 		lastErr = err
-		if ctx.Err() != nil {
-			return 0, fmt.Errorf("not acknowledged (%d attempts; last: %v): %w", attempt+1, lastErr, ctx.Err())
-		}
 	}
 }
 
@@ -332,7 +331,7 @@ func (s *Store) attempt(ctx context.Context, st *streamState, msgs []pending, ms
 	case <-timer.C:
 		return 0, lowerBound, fmt.Errorf("no acknowledgement within %s: %w", wait.Round(time.Millisecond), errRetry)
 	case <-ctx.Done():
-		return 0, lowerBound, ctx.Err()
+		return 0, lowerBound, fmt.Errorf("no acknowledgement: %w", ctx.Err())
 	}
 	if isNoResponders(m) {
 		return 0, lowerBound, errNoStream
