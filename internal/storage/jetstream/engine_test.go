@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"testing"
 	"time"
 
 	"kinesisd/internal/storage"
 	"kinesisd/internal/storage/jetstream/natstest"
+	"kinesisd/internal/storage/storagetest"
 )
 
 // The engine's own behaviour, beyond the storage contract.
@@ -224,4 +226,62 @@ func TestTwoFrontEnds(t *testing.T) {
 	if got := readAll(t, b, ref); len(got) != 0 {
 		t.Errorf("%d records after trimming everything", len(got))
 	}
+}
+
+// TestNATSRestartUnderLoad stops the nats-server while appends are under way and starts it again
+// on the same port and directory: the store reconnects by itself, writes fail while the server is
+// away and succeed again after, and every acknowledged record is there exactly once at its offset.
+// (A clean shutdown, not a kill: the fault test with real processes comes with the cluster.)
+func TestNATSRestartUnderLoad(t *testing.T) {
+	dir, port := t.TempDir(), freePort(t)
+	srv := natstest.Start(t, dir, natstest.Options{Port: port})
+	s := mustOpen(t, Options{URL: srv.ClientURL(), AckTimeout: 2 * time.Second})
+	shards := []storage.ShardRef{{StreamID: 3, Shard: 0}, {StreamID: 3, Shard: 1}, {StreamID: 4, Shard: 0}}
+	load := storagetest.StartLoad(t, s, shards, 4, 0)
+	if err := load.WaitAcked(500); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	natstest.Stop(srv)
+	load.Stop() // its workers stop at their first failed Append: the server is gone
+	acked := load.Acked()
+	if err := s.Append(t.Context(), []storage.Append{{Shard: shards[0], Records: []storage.Record{rec("away", 4, 1)}}}); err == nil {
+		t.Error("Append succeeded with the server stopped")
+	}
+
+	natstest.Start(t, dir, natstest.Options{Port: port})
+	deadline := time.Now().Add(30 * time.Second)
+	var after []storage.Record
+	for {
+		after = []storage.Record{rec("back", 4, 2)}
+		err := s.Append(t.Context(), []storage.Append{{Shard: shards[0], Records: after}})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Append still failing 30s after the server came back: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond) // the client reconnects on its own schedule
+	}
+	lost, err := storagetest.Lost(t.Context(), s, acked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lost) > 0 {
+		t.Errorf("%d of %d acknowledged records lost, moved or duplicated; first: %+v", len(lost), len(acked), lost[0])
+	}
+	for _, a := range acked {
+		if a.Shard == shards[0] && a.Record.Offset >= after[0].Offset {
+			t.Fatalf("offset %d after the restart, not above acknowledged offset %d", after[0].Offset, a.Record.Offset)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
