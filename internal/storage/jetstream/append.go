@@ -122,7 +122,8 @@ func (st *streamState) noteAck(seq uint64) {
 //
 // The first message of each batch carries a Nats-Msg-Id unique to the call, so a batch sent again
 // after a lost acknowledgement is refused as a duplicate instead of being stored twice; Append then
-// finds the stored copy (recover). When the acknowledgement does not come within the ack timeout,
+// finds the stored copy (recover). One id per batch is enough, the batch being stored whole or not at
+// all, and keeps JetStream's duplicate table at one entry per call rather than one per record. When the acknowledgement does not come within the ack timeout,
 // Append fails: the records may or may not be stored, as with any timed-out write, but it never
 // reports success for records it has not seen acknowledged.
 func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
