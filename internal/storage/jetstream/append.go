@@ -237,11 +237,14 @@ func (s *Store) publish(ctx context.Context, st *streamState, msgs []pending, ms
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := sleep(ctx, backoff); err != nil {
-				return 0, fmt.Errorf("not acknowledged (%d attempts; last: %v): %w", attempt, lastErr, err)
+				return 0, fmt.Errorf("not acknowledged after %d attempts (%w): %w", attempt, lastErr, err)
 			}
 			backoff = min(2*backoff, 500*time.Millisecond)
 		}
 		wait := time.Until(deadline(ctx))
+		if wait <= 0 {
+			return 0, fmt.Errorf("not acknowledged after %d attempts: %w", attempt, lastErr)
+		}
 		if wait > time.Second {
 			wait /= 2
 		}
