@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +19,7 @@ type Config struct {
 	Listen    string // address of the API port
 	DataDir   string // data directory of the embedded store
 	InMemory  bool   // keep nothing on disk
-	Store     string // "pebble" (embedded); the cluster adds nats://…
+	Store     string // "pebble" (embedded) or a NATS server list, nats://host:4222[,host2:4222…]
 	AccountID string // the account streams live in
 	Region    string // the region in ARNs
 	LogLevel  string // debug, info, warn, error
@@ -36,6 +37,13 @@ type Config struct {
 	TLS               bool          // serve HTTPS (a generated self-signed certificate unless TLSCert is given)
 	TLSCert, TLSKey   string        // PEM certificate and key for HTTPS
 	TLSListen         string        // if set, a separate HTTPS port while Listen stays plain
+
+	// The NATS JetStream engine (Store nats://…).
+	NATSCreds      string        // credentials file (JWT and NKey seed)
+	NATSTLSCA      string        // PEM file of the CAs trusted for the NATS servers' certificates
+	NATSReplicas   int           // replicas of each JetStream stream (0: 3 in a NATS cluster, 1 on a single server)
+	NATSAckTimeout time.Duration // how long a write waits for JetStream's acknowledgement before it fails
+	NATSPrefix     string        // names of the JetStream streams, bucket and subjects kinesisd creates
 
 	SubscribeLifetime  time.Duration // how long a SubscribeToShard subscription lasts (0: AWS's 5 min)
 	SubscribeHeartbeat time.Duration // the longest gap between a subscription's events while idle (0: 5 s)
@@ -56,7 +64,12 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:4567", "address to serve the API on (host:port; port 0 picks a free port)")
 	fs.StringVar(&c.DataDir, "data", "./kinesisd-data", "data directory")
 	fs.BoolVar(&c.InMemory, "in-memory", false, "keep nothing on disk")
-	fs.StringVar(&c.Store, "store", "pebble", "storage engine: pebble (embedded)")
+	fs.StringVar(&c.Store, "store", "pebble", "storage engine: pebble (embedded), or nats://host:4222[,host2:4222…] for NATS JetStream")
+	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS credentials file (with -store nats://…)")
+	fs.StringVar(&c.NATSTLSCA, "nats-tls-ca", "", "PEM file of the CAs trusted for the NATS servers' TLS certificates")
+	fs.IntVar(&c.NATSReplicas, "nats-replicas", 0, "replicas of each JetStream stream, 1 to 5 (0: 3 when the NATS server is in a cluster, 1 otherwise)")
+	fs.DurationVar(&c.NATSAckTimeout, "nats-ack-timeout", 5*time.Second, "how long a write waits for JetStream's acknowledgement before it fails (retryably)")
+	fs.StringVar(&c.NATSPrefix, "nats-prefix", "KINESISD", "prefix of the JetStream streams, bucket and subjects, so that installations can share a cluster")
 	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit account id of the streams")
 	fs.StringVar(&c.Region, "region", "us-east-1", "region named in ARNs")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -114,8 +127,9 @@ func usage(fs *flag.FlagSet) string {
 }
 
 var (
-	accountPattern = regexp.MustCompile(`^\d{12}$`)
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	natsPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	accountPattern    = regexp.MustCompile(`^\d{12}$`)
+	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 )
 
 // Validate returns every problem with c, each naming its flag.
@@ -133,10 +147,24 @@ func (c *Config) Validate() []error {
 	}
 	switch {
 	case c.Store == "pebble":
-	case strings.HasPrefix(c.Store, "nats://"):
-		bad("store", "the NATS JetStream engine is not built yet; use pebble")
+	case c.IsNATS():
+		for _, p := range natsURLProblems(c.Store) {
+			bad("store", "%s", p)
+		}
+		if c.NATSReplicas < 0 || c.NATSReplicas > 5 {
+			bad("nats-replicas", "%d is not 0 (automatic) or 1 to 5", c.NATSReplicas)
+		}
+		if c.NATSAckTimeout <= 0 {
+			bad("nats-ack-timeout", "%s is not a positive duration", c.NATSAckTimeout)
+		}
+		if !natsPrefixPattern.MatchString(c.NATSPrefix) {
+			bad("nats-prefix", "%q: only letters, digits, '-' and '_'", c.NATSPrefix)
+		}
 	default:
-		bad("store", "%q is not an engine: use pebble", c.Store)
+		bad("store", "%q is not an engine: use pebble, or nats://host:4222 for NATS JetStream", c.Store)
+	}
+	if c.InMemory && c.Store != "pebble" {
+		bad("in-memory", "only with -store pebble: the NATS JetStream engine keeps its data in the NATS servers")
 	}
 	if !c.InMemory && c.Store == "pebble" && c.DataDir == "" {
 		bad("data", "empty: give a directory or -in-memory")
@@ -184,6 +212,33 @@ func (c *Config) Validate() []error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log-level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return problems
+}
+
+// IsNATS reports whether the store is the NATS JetStream engine.
+func (c *Config) IsNATS() bool {
+	return strings.HasPrefix(c.Store, "nats://") || strings.HasPrefix(c.Store, "tls://")
+}
+
+// natsURLProblems checks a NATS server list: comma-separated nats:// or tls:// URLs with a host and a
+// port; after the first, the scheme may be left out (the NATS client adds nats://).
+func natsURLProblems(list string) []string {
+	var problems []string
+	for i, u := range strings.Split(list, ",") {
+		u = strings.TrimSpace(u)
+		if i > 0 && !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		p, err := url.Parse(u)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%q is not a URL: %v", u, err))
+		case p.Scheme != "nats" && p.Scheme != "tls":
+			problems = append(problems, fmt.Sprintf("%q: the scheme must be nats:// or tls://", u))
+		case p.Hostname() == "" || p.Port() == "":
+			problems = append(problems, fmt.Sprintf("%q: give host:port, such as nats://127.0.0.1:4222", u))
+		}
 	}
 	return problems
 }

@@ -12,20 +12,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"kinesisd/internal/clock"
 	"kinesisd/internal/config"
 	"kinesisd/internal/server"
+	"kinesisd/internal/storage/jetstream/natstest"
 )
 
 // Engine names a storage configuration every API test runs on.
 type Engine struct {
 	Name     string
 	InMemory bool
+	// JetStream: the NATS JetStream engine, on an in-process nats-server (one node, replicas 1)
+	// started for each server on a loopback port, keeping its data in the data directory.
+	JetStream bool
 }
 
-// Engines are the storage configurations of "every test, every engine".
-var Engines = []Engine{{Name: "pebble-disk"}, {Name: "pebble-memory", InMemory: true}}
+// Engines are the storage configurations of "every test, every engine". Tests that need one
+// particular engine index it: 0 is Pebble on disk, 1 Pebble in memory.
+var Engines = []Engine{{Name: "pebble-disk"}, {Name: "pebble-memory", InMemory: true}, {Name: "jetstream", JetStream: true}}
 
 // Server is a running in-process kinesisd with a client for it.
 type Server struct {
@@ -34,11 +40,23 @@ type Server struct {
 	Client   *kinesis.Client
 	Clock    *clock.Fake
 	Config   *config.Config
+	// NATS is the in-process nats-server of the jetstream engine, nil on the others.
+	NATS *natsserver.Server
+}
+
+// Close stops the server and then, on the jetstream engine, its nats-server, so that a later Start
+// on the same Dir finds the data as a restarted cluster would.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.Server.Close(ctx)
+	if s.NATS != nil {
+		natstest.Stop(s.NATS)
+	}
+	return err
 }
 
 // Options change what Start starts.
 type Options struct {
-	Dir   string      // data directory to reuse (on-disk engines); empty: a fresh t.TempDir()
+	Dir   string      // data directory to reuse (on-disk engines, jetstream's nats-server); empty: a fresh t.TempDir()
 	Clock *clock.Fake // nil: a fake clock at the current time
 	// Configure, if set, changes the configuration before the server starts (flags as a user sets them).
 	Configure func(*config.Config)
@@ -56,6 +74,15 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 	if cfg.DataDir == "" && !e.InMemory {
 		cfg.DataDir = t.TempDir()
 	}
+	var nats *natsserver.Server
+	if e.JetStream {
+		nats = natstest.Start(t, cfg.DataDir, natstest.Options{})
+		cfg.Store = nats.ClientURL()
+		// The in-process nats-server shares two cores with the race detector and the rest of the
+		// suite; a write waiting more than the default 5 s there is starvation, not a lost
+		// acknowledgement, and these tests are not about that timeout.
+		cfg.NATSAckTimeout = 30 * time.Second
+	}
 	if opts.Configure != nil {
 		opts.Configure(cfg)
 	}
@@ -67,9 +94,9 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close(context.Background()) })
+	t.Cleanup(func() { s.Close(context.Background()) }) // before the nats-server's cleanup (Start), which comes after
 	endpoint := "http://" + s.Addr()
-	return &Server{Server: s, Endpoint: endpoint, Client: NewClient(endpoint), Clock: clk, Config: cfg}
+	return &Server{Server: s, Endpoint: endpoint, Client: NewClient(endpoint), Clock: clk, Config: cfg, NATS: nats}
 }
 
 // NewClient returns an AWS SDK v2 Kinesis client for endpoint with test credentials and no retries,

@@ -18,6 +18,7 @@ import (
 	"kinesisd/internal/protocol"
 	"kinesisd/internal/service"
 	"kinesisd/internal/storage"
+	"kinesisd/internal/storage/jetstream"
 	"kinesisd/internal/storage/pebble"
 )
 
@@ -54,7 +55,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	if err != nil {
 		return nil, err
 	}
-	store, err := openStore(cfg, log)
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -151,9 +152,11 @@ func newHTTPServer(handler http.Handler, log *slog.Logger, tc *tls.Config) *http
 	}
 }
 
-func openStore(cfg *config.Config, log *slog.Logger) (storage.Store, error) {
-	switch cfg.Store {
-	case "pebble":
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
+	switch {
+	case cfg.IsNATS():
+		return openJetStream(ctx, cfg, log)
+	case cfg.Store == "pebble":
 		dir := cfg.DataDir
 		if cfg.InMemory {
 			dir = "" // nothing on disk, not even the directory
@@ -165,6 +168,37 @@ func openStore(cfg *config.Config, log *slog.Logger) (storage.Store, error) {
 		return st, nil
 	}
 	return nil, fmt.Errorf("-store: unknown engine %q", cfg.Store)
+}
+
+// openJetStream opens the NATS JetStream engine. While NATS cannot be reached (or its JetStream is not
+// available yet, as in a cluster that is still starting) it says so and tries again, backing off up
+// to 30 s between attempts, until it connects or ctx ends; any other problem (max_payload too small,
+// credentials, a server too old) ends the start at once.
+func openJetStream(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
+	opts := jetstream.Options{
+		URL: cfg.Store, Prefix: cfg.NATSPrefix, Replicas: cfg.NATSReplicas, AckTimeout: cfg.NATSAckTimeout,
+		CredsFile: cfg.NATSCreds, TLSCAFile: cfg.NATSTLSCA, Logger: log,
+	}
+	backoff := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		st, err := jetstream.Open(ctx, opts)
+		if err == nil {
+			return st, nil
+		}
+		if !errors.Is(err, jetstream.ErrUnavailable) {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		log.Error("NATS JetStream unavailable; retrying", "servers", jetstream.RedactURL(cfg.Store),
+			"attempt", attempt, "retry_in", backoff.String(), "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("open store: gave up after %d attempts: %w", attempt, err)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
 }
 
 // Addr is the address of -listen, with the port chosen when it asked for port 0.
@@ -220,11 +254,14 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	where := cfg.DataDir
-	if cfg.InMemory {
+	store, where := cfg.Store, cfg.DataDir
+	switch {
+	case cfg.IsNATS():
+		store, where = "jetstream", jetstream.RedactURL(cfg.Store)
+	case cfg.InMemory:
 		where = "memory"
 	}
-	log.Info("listening on "+s.Addr(), "store", cfg.Store, "data", where, "tls", s.TLSAddr() == s.Addr(),
+	log.Info("listening on "+s.Addr(), "store", store, "data", where, "tls", s.TLSAddr() == s.Addr(),
 		"startup", time.Since(start).Round(time.Microsecond).String())
 	if s.TLSCertFile() != "" {
 		log.Info("TLS certificate "+s.TLSCertFile(), "https", s.TLSAddr())

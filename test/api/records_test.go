@@ -273,9 +273,18 @@ func TestRecreatedStreamRefusesOldIterator(t *testing.T) {
 	})
 }
 
+// TestRestartKeepsStreamsAndRecords restarts the server on the same data (on jetstream, the
+// nats-server as well) on every engine that keeps data.
 func TestRestartKeepsStreamsAndRecords(t *testing.T) {
+	for _, e := range kinesistest.Engines {
+		if !e.InMemory {
+			t.Run(e.Name, func(t *testing.T) { restartKeepsStreamsAndRecords(t, e) })
+		}
+	}
+}
+
+func restartKeepsStreamsAndRecords(t *testing.T, e kinesistest.Engine) {
 	dir := t.TempDir()
-	e := kinesistest.Engines[0] // on disk
 	s := kinesistest.Start(t, e, kinesistest.Options{Dir: dir})
 	createStream(t, s.Client, "durable", 2)
 	var entries []types.PutRecordsRequestEntry

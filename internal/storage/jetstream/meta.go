@@ -1,0 +1,165 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"kinesisd/internal/storage"
+)
+
+// openBucket binds the metadata bucket, creating it the first time. The bucket's stream is created
+// here rather than by jetstream.CreateKeyValue for one setting: AllowDirect off. Direct gets may be
+// answered by any replica, also one a little behind, and a front-end must read the metadata another
+// front-end has just written (a stream created on one is described on the other); with AllowDirect
+// off, Get asks the stream leader. Everything else is what CreateKeyValue sets for a bucket with
+// history 1.
+func (s *Store) openBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	bucket := s.bucketName()
+	cfg := jetstream.StreamConfig{
+		Name:              "KV_" + bucket,
+		Description:       "kinesisd metadata",
+		Subjects:          []string{"$KV." + bucket + ".>"},
+		MaxMsgsPerSubject: 1,
+		MaxBytes:          -1,
+		MaxMsgSize:        -1,
+		MaxMsgs:           -1,
+		MaxConsumers:      -1,
+		Storage:           jetstream.FileStorage,
+		Replicas:          s.replicas,
+		AllowRollup:       true,
+		DenyDelete:        true,
+		Duplicates:        2 * time.Minute,
+		Discard:           jetstream.DiscardNew,
+		AllowDirect:       false,
+	}
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	if _, err := s.js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil, fmt.Errorf("jetstream: create metadata bucket %s (%d replicas): %w", bucket, s.replicas, err)
+	}
+	kv, err := s.js.KeyValue(ctx, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: bind metadata bucket %s: %w", bucket, err)
+	}
+	return kv, nil
+}
+
+// GetMeta implements storage.Store.
+func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, uint64, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, 0, err
+	}
+	defer s.leave()
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	e, err := s.kv.Get(ctx, encodeKey(key))
+	if err != nil {
+		return nil, 0, metaErr("get", key, err)
+	}
+	return e.Value(), e.Revision(), nil
+}
+
+// PutMeta implements storage.Store: Create (version 0) or Update with the revision as the expected
+// last sequence of the key's subject, which JetStream checks atomically.
+func (s *Store) PutMeta(ctx context.Context, key string, value []byte, version uint64) (uint64, error) {
+	if err := s.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	var rev uint64
+	var err error
+	if version == 0 {
+		rev, err = s.kv.Create(ctx, encodeKey(key), value)
+	} else {
+		rev, err = s.kv.Update(ctx, encodeKey(key), value, version)
+	}
+	if err != nil {
+		return 0, metaErr("put", key, err)
+	}
+	return rev, nil
+}
+
+// DeleteMeta implements storage.Store. The delete marker is written only if the key's last revision
+// is version; when it is not, a Get tells ErrNotFound from ErrConflict (that answer may be a moment
+// old, the refusal itself is atomic). A delete marker's revision is never handed out as a version,
+// so no caller can hold one to delete an absent key with.
+func (s *Store) DeleteMeta(ctx context.Context, key string, version uint64) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	enc := encodeKey(key)
+	if version != 0 { // version 0 would delete unconditionally
+		err := s.kv.Delete(ctx, enc, jetstream.LastRevision(version))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(metaErr("delete", key, err), storage.ErrConflict) {
+			return metaErr("delete", key, err)
+		}
+	}
+	if _, err := s.kv.Get(ctx, enc); err != nil {
+		return metaErr("delete", key, err)
+	}
+	return fmt.Errorf("delete meta %q: %w", key, storage.ErrConflict)
+}
+
+// ListMeta implements storage.Store: a watch over the keys under the prefix's complete segments
+// (keys.go) delivers the last value of each, then the keys are decoded, filtered and sorted.
+func (s *Store) ListMeta(ctx context.Context, prefix string) ([]storage.MetaEntry, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	ctx, cancel := s.timeout(ctx)
+	defer cancel()
+	w, err := s.kv.Watch(ctx, listFilter(prefix), jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("list meta %q: %w", prefix, err)
+	}
+	defer w.Stop()
+	var out []storage.MetaEntry
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil { // the initial values are all delivered
+				slices.SortFunc(out, func(a, b storage.MetaEntry) int { return strings.Compare(a.Key, b.Key) })
+				return out, nil
+			}
+			key, err := decodeKey(e.Key())
+			if err != nil {
+				s.log.Warn("metadata key not written by kinesisd, skipped", "key", e.Key())
+				continue
+			}
+			if strings.HasPrefix(key, prefix) {
+				out = append(out, storage.MetaEntry{Key: key, Value: e.Value(), Version: e.Revision()})
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("list meta %q: %w", prefix, ctx.Err())
+		}
+	}
+}
+
+// metaErr maps the key-value errors onto the contract's sentinels.
+func metaErr(op, key string, err error) error {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		return fmt.Errorf("%s meta %q: %w", op, key, storage.ErrNotFound)
+	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch),
+		errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant):
+		return fmt.Errorf("%s meta %q: %w", op, key, storage.ErrConflict)
+	}
+	return fmt.Errorf("%s meta %q: %w", op, key, err)
+}
