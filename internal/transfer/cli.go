@@ -19,7 +19,7 @@ import (
 // Env is what Main needs from its process.
 type Env struct {
 	// Open opens the store a configuration names, as the server does (server.OpenStore).
-	Open   func(cfg *config.Config, log *slog.Logger) (storage.Store, error)
+	Open   func(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error)
 	Getenv func(string) string
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -161,7 +161,7 @@ func run(ctx context.Context, o *cliOptions, env Env) (err error) {
 			return fmt.Errorf("-in: %w", err)
 		}
 	}
-	st, err := env.Open(o.cfg, log)
+	st, err := env.Open(ctx, o.cfg, log)
 	if err != nil {
 		return err
 	}
