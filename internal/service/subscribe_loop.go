@@ -119,6 +119,8 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 			defer poll.Stop()
 		}
 		ref := storage.ShardRef{StreamID: sub.streamID, Shard: sub.shard}
+		fd := s.feeds.acquire(ref)
+		defer s.feeds.release(ref, fd)
 		due := true // an event is owed: the first at once, then one per heartbeat while idle
 		for {
 			// Ask for the next append before reading, so that one landing during the read is not missed.
@@ -126,7 +128,7 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 			if notifier != nil {
 				appended = notifier.Wait(ref)
 			}
-			st, err := s.step(ctx, sub, &pos)
+			st, err := s.step(ctx, sub, fd, &pos)
 			if err != nil {
 				if ctx.Err() == nil {
 					yield(SubscribeToShardEvent{}, err)
