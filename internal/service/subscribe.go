@@ -237,9 +237,11 @@ type subscriptionStep struct {
 }
 
 // step reads what follows pos (moving it on) through the shard's feed fd, and checks the subscription
-// is still valid: the stream and the consumer still exist (ResourceNotFoundException otherwise).
-func (s *Service) step(ctx context.Context, sub *subscriber, fd *feed, pos *position) (*subscriptionStep, error) {
-	st, err := s.loadStream(ctx, sub.stream)
+// is still valid: the stream and the consumer still exist (ResourceNotFoundException otherwise). woke
+// is the append notification that woke the subscription, if one did: the subscriptions it woke share
+// one load of the stream's document (feed.streamFor).
+func (s *Service) step(ctx context.Context, sub *subscriber, fd *feed, pos *position, woke <-chan struct{}) (*subscriptionStep, error) {
+	st, err := fd.streamFor(woke, func() (*stream, error) { return s.loadStream(ctx, sub.stream) })
 	if err != nil {
 		return nil, internal("subscribe to shard", err)
 	}

@@ -40,6 +40,8 @@ type feed struct {
 	batches []*RecordBatch        // oldest first
 	bytes   int                   // record bytes of batches
 	loading map[uint64]*batchLoad // reads in flight, by the position they start at
+	woke    <-chan struct{}       // the append notification stream was loaded after (streamFor)
+	stream  *stream
 }
 
 // batchLoad is one read in flight: waiters for the same position share it.
@@ -114,6 +116,33 @@ func (fd *feed) get(ctx context.Context, from uint64, read batchReader) (*Record
 		close(l.done)
 		return l.batch, l.err
 	}
+}
+
+// streamFor returns the stream's document for a subscription that the append notification woke woke up
+// (nil: something else did), loading it with load unless another subscription woken by the same
+// notification already has, after it: one append wakes every subscription on the shard, and one read
+// of the document serves them all. Each sees the document as it was after its wake-up, as if it had
+// been a little quicker to read it; a subscription woken otherwise (heartbeat, catching up, pacing)
+// reads its own.
+func (fd *feed) streamFor(woke <-chan struct{}, load func() (*stream, error)) (*stream, error) {
+	if woke != nil {
+		fd.mu.Lock()
+		st := fd.stream
+		if fd.woke != woke {
+			st = nil
+		}
+		fd.mu.Unlock()
+		if st != nil {
+			return st, nil
+		}
+	}
+	st, err := load()
+	if err == nil && st != nil && woke != nil {
+		fd.mu.Lock()
+		fd.woke, fd.stream = woke, st
+		fd.mu.Unlock()
+	}
+	return st, err
 }
 
 // kept returns the kept batch that starts at from, if any, without reading.

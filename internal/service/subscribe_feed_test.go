@@ -303,3 +303,45 @@ func TestSubscribeShared(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedStreamFor: subscriptions woken by the same append notification share one load of the
+// stream document; any other wake-up loads it again.
+func TestFeedStreamFor(t *testing.T) {
+	var fd feed
+	loads := 0
+	load := func() (*stream, error) { loads++; return &stream{}, nil }
+	n1, n2 := make(chan struct{}), make(chan struct{})
+	tests := []struct {
+		name  string
+		woke  <-chan struct{}
+		loads int // loads so far
+	}{
+		{"first of a notification", n1, 1},
+		{"second of the same", n1, 1},
+		{"third of the same", n1, 1},
+		{"a heartbeat", nil, 2},
+		{"still the same notification", n1, 2},
+		{"the next notification", n2, 3},
+		{"back to an old one", n1, 4},
+	}
+	var first *stream
+	for _, tt := range tests {
+		st, err := fd.streamFor(tt.woke, load)
+		if err != nil || st == nil || loads != tt.loads {
+			t.Errorf("%s: %p, %v after %d loads, want %d loads", tt.name, st, err, loads, tt.loads)
+		}
+		if tt.name == "first of a notification" {
+			first = st
+		}
+		if tt.name == "third of the same" && st != first {
+			t.Errorf("%s: another document than the first subscription's", tt.name)
+		}
+	}
+	failing := func() (*stream, error) { loads++; return nil, errors.New("boom") }
+	n3 := make(chan struct{})
+	for range 2 {
+		if _, err := fd.streamFor(n3, failing); err == nil {
+			t.Error("a failed load was shared")
+		}
+	}
+}
