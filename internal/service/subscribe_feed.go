@@ -13,17 +13,18 @@ import (
 // at. A subscription at a position takes the batch that starts there, or reads one from the store and
 // leaves it there for the others; a new read stops at the nearest place where a kept batch starts or
 // ends, so that every subscription on the shard walks the same chain of batches and each batch is read
-// once and encoded once per wire format (RecordBatch.Encoded), however many subscriptions deliver it.
+// once and encoded once per wire format (BatchEncoded), however many subscriptions deliver it.
 // Records are immutable once visible, so a kept batch never goes stale; one that has fallen behind the
 // trim horizon is noticed by the subscription as a direct read would be (step). PutRecords never
 // touches a feed.
 
 const (
 	// feedBatches and feedBytes bound what a feed keeps: the newest batches, up to this many and this
-	// many record bytes (their encodings come on top). Subscriptions that follow the shard's end use a
-	// batch within moments of its read; the rest is for subscriptions a little behind.
+	// many record bytes (their encodings come on top: about as much again per wire format in use).
+	// Subscriptions that follow the shard's end use a batch within moments of its read; the rest is
+	// for subscriptions a little behind (two events' worth when the batches are full).
 	feedBatches = 32
-	feedBytes   = 8 * mib
+	feedBytes   = 4 * mib
 )
 
 // feeds are the feeds of the shards that have subscriptions. The zero value is ready to use.

@@ -163,7 +163,7 @@ func TestFeedBounds(t *testing.T) {
 		wantMax, wantSize int
 	}{
 		{"many small", 3 * feedBatches, 10, feedBatches, feedBatches * 10},
-		{"few large", 10, 3 * mib, 2, 6 * mib},
+		{"few large", 10, 1500 << 10, 2, 3000 << 10},
 		{"one larger than the bound", 1, 2 * feedBytes, 1, 2 * feedBytes},
 	}
 	for _, tt := range tests {
