@@ -332,7 +332,7 @@ func AppendGetRecords(b []byte, out *service.GetRecordsOutput) ([]byte, error) {
 		b = append(b, `,"ApproximateArrivalTimestamp":`...)
 		b = r.ApproximateArrivalTimestamp.AppendJSON(b)
 		b = append(b, `,"Data":"`...)
-		b = base64.StdEncoding.AppendEncode(b, r.Data)
+		b = appendBase64(b, r.Data)
 		b = append(b, `","PartitionKey":`...)
 		b = appendString(b, r.PartitionKey)
 		if r.EncryptionType != "" {
