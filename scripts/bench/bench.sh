@@ -133,6 +133,7 @@ rows=(
 	"server CPU % (read)|%.1f|.server.read_cpu_pct"
 	"server RSS idle MiB|%.1f|.server.rss_idle_mib"
 	"server RSS peak MiB|%.1f|.server.rss_peak_mib"
+	"server RSS write MiB|%.1f|.server.rss_write_peak_mib"
 	"client CPU % (write)|%.1f|.client.cpu_pct"
 	"client RSS peak MiB|%.1f|.client.rss_peak_mib"
 )
