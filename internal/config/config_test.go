@@ -15,13 +15,13 @@ func TestLoad(t *testing.T) {
 		want    Config
 		wantErr []string // substrings that must all appear
 	}{
-		{name: "defaults", want: Config{Listen: "127.0.0.1:4567", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute}},
+		{name: "defaults", want: Config{Listen: "127.0.0.1:4567", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute, MemoryLimitMiB: DefaultMemoryLimitMiB}},
 		{name: "flags", args: []string{"-listen", "127.0.0.1:0", "-in-memory", "-account-id", "123456789012", "-region", "eu-west-1"},
-			want: Config{Listen: "127.0.0.1:0", DataDir: "./kinesisd-data", InMemory: true, Store: "pebble", AccountID: "123456789012", Region: "eu-west-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute}},
+			want: Config{Listen: "127.0.0.1:0", DataDir: "./kinesisd-data", InMemory: true, Store: "pebble", AccountID: "123456789012", Region: "eu-west-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute, MemoryLimitMiB: DefaultMemoryLimitMiB}},
 		{name: "env fallback", env: map[string]string{"KINESISD_LISTEN": "127.0.0.1:9999", "KINESISD_IN_MEMORY": "true", "KINESISD_DATA": "/tmp/x"},
-			want: Config{Listen: "127.0.0.1:9999", DataDir: "/tmp/x", InMemory: true, Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute}},
+			want: Config{Listen: "127.0.0.1:9999", DataDir: "/tmp/x", InMemory: true, Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute, MemoryLimitMiB: DefaultMemoryLimitMiB}},
 		{name: "flag beats env", args: []string{"-listen", "127.0.0.1:1"}, env: map[string]string{"KINESISD_LISTEN": "127.0.0.1:2"},
-			want: Config{Listen: "127.0.0.1:1", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute}},
+			want: Config{Listen: "127.0.0.1:1", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute, MemoryLimitMiB: DefaultMemoryLimitMiB}},
 		{name: "every problem at once", args: []string{"-listen", "nope", "-account-id", "12", "-region", "mars", "-store", "etcd"},
 			wantErr: []string{"-listen:", "-account-id:", "-region:", "-store:"}},
 		{name: "bad env value names the flag", env: map[string]string{"KINESISD_IN_MEMORY": "maybe"}, wantErr: []string{"-in-memory:", "KINESISD_IN_MEMORY"}},
@@ -30,9 +30,12 @@ func TestLoad(t *testing.T) {
 		{name: "limits and delays", args: []string{"-create-stream-delay", "500ms", "-shard-limit", "10", "-throughput-limits=false", "-api-rate-limits"},
 			env: map[string]string{"KINESISD_DELETE_STREAM_DELAY": "2s", "KINESISD_UPDATE_STREAM_DELAY": "1m"},
 			want: Config{Listen: "127.0.0.1:4567", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info",
-				CreateStreamDelay: 500 * time.Millisecond, DeleteStreamDelay: 2 * time.Second, UpdateStreamDelay: time.Minute, ShardLimit: 10, APIRateLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute}},
+				CreateStreamDelay: 500 * time.Millisecond, DeleteStreamDelay: 2 * time.Second, UpdateStreamDelay: time.Minute, ShardLimit: 10, APIRateLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute, MemoryLimitMiB: DefaultMemoryLimitMiB}},
 		{name: "bad durations and limit", args: []string{"-create-stream-delay", "-1s", "-shard-limit", "0"}, env: map[string]string{"KINESISD_UPDATE_STREAM_DELAY": "soon"},
 			wantErr: []string{"-create-stream-delay:", "-shard-limit:", "-update-stream-delay:"}},
+		{name: "memory limit", args: []string{"-memory-limit", "0"},
+			want: Config{Listen: "127.0.0.1:4567", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute}},
+		{name: "negative memory limit", env: map[string]string{"KINESISD_MEMORY_LIMIT": "-1"}, wantErr: []string{"-memory-limit:"}},
 		{name: "nats not yet", args: []string{"-store", "nats://127.0.0.1:4222"}, wantErr: []string{"-store:"}},
 	}
 	for _, tt := range tests {
