@@ -36,7 +36,7 @@ OUT=${OUT:-$root/bin/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 tmp=$(mktemp -d)
 
-server_pid=
+server_pid= bench_pid=
 stop_server() {
 	if [ -n "$server_pid" ]; then
 		kill -TERM "$server_pid" 2>/dev/null || true
@@ -45,6 +45,10 @@ stop_server() {
 	fi
 }
 cleanup() {
+	if [ -n "$bench_pid" ]; then # MODE=backlog's bench, when the script ends early
+		kill -INT "$bench_pid" 2>/dev/null || true
+		wait "$bench_pid" 2>/dev/null || true
+	fi
 	stop_server
 	rm -rf "$tmp"
 }
@@ -115,7 +119,8 @@ backlog() {
 	"$bin" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
 		-workers "$WORKERS" -duration 1h -warmup 0s -read=false $BENCH_FLAGS \
 		>"$OUT/kinesisd-backlog.out" 2>"$OUT/kinesisd-backlog.err" &
-	local bench_pid=$! target=$((BACKLOG_GIB << 30)) start prev_t prev_n=0 t n bytes rss peak=0
+	bench_pid=$!
+	local target=$((BACKLOG_GIB << 30)) start prev_t prev_n=0 t n bytes rss peak=0
 	start=$(date +%s.%N) prev_t=$start
 	echo
 	echo "$WORKERS workers × $RECORDS records × $SIZE bytes, $SHARDS shards, kinesisd durable (-throughput-limits=false) $KINESISD_FLAGS"
@@ -123,11 +128,13 @@ backlog() {
 	while kill -0 "$bench_pid" 2>/dev/null; do
 		sleep "$SAMPLE"
 		t=$(date +%s.%N)
-		bytes=$(du -sb "$tmp/data" 2>/dev/null | cut -f1)
+		# du complains (and fails) when the engine deletes a file while it walks the directory.
+		bytes=$(du -sb "$tmp/data" 2>/dev/null | cut -f1 || true)
 		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0)
 		peak=$(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0)
 		# PutRecords answered, from the server's request counter, times the records in each
-		n=$(curl -sf "$endpoint/metrics" | awk -v r="$RECORDS" '/^kinesisd_http_requests_total\{operation="PutRecords"/ {s += $2} END {print s * r}')
+		n=$( (curl -sf "$endpoint/metrics" || true) | awk -v r="$RECORDS" '/^kinesisd_http_requests_total\{operation="PutRecords"/ {s += $2} END {print s * r}')
+		bytes=${bytes:-0} n=${n:-$prev_n}
 		printf '%8.0f %12.2f %14.0f %14.1f %14.1f\n' "$(echo "$t - $start" | bc)" "$(echo "$bytes / 2^30" | bc -l)" \
 			"$(echo "($n - $prev_n) / ($t - $prev_t)" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$(echo "$peak / 1024" | bc -l)"
 		prev_t=$t prev_n=$n
@@ -137,6 +144,7 @@ backlog() {
 		fi
 	done
 	wait "$bench_pid" || true
+	bench_pid=
 	stop_server
 	echo
 	tail -1 "$OUT/kinesisd-backlog.out" | jq -r '"whole run: \(.records) records in \(.duration_s) s, \(.records_per_sec | round) records/s, \(.mb_per_sec) MB/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, max \(.max_ms) ms, failed records \([.failed_records[]] | add // 0)"' ||
