@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,13 +69,17 @@ type procStats struct {
 	ReadCPUPct float64 `json:"read_cpu_pct"` // over the read-back (0 without one)
 	RSSIdleMiB float64 `json:"rss_idle_mib"` // before the run
 	RSSPeakMiB float64 `json:"rss_peak_mib"` // highest sample during the run
+	// RSSWritePeakMiB is the highest sample up to the end of the write window (warm-up included),
+	// before the read-back, whose reads have their own memory profile.
+	RSSWritePeakMiB float64 `json:"rss_write_peak_mib"`
 }
 
 // process follows one process: its CPU time at marks, its RSS before the run and at its peak.
 type process struct {
-	pid  int
-	idle int64
-	peak int64 // written by the sampling goroutine, read by end after it stopped
+	pid       int
+	idle      int64
+	peak      atomic.Int64 // written by the sampling goroutine and by mark
+	writePeak int64        // peak when the write window closed (mark 1); guarded by mu
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -102,7 +107,7 @@ func follow(pid int) (*process, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &process{pid: pid, idle: idle, stop: cancel}
-	p.peak = idle
+	p.peak.Store(idle)
 	p.wg.Go(func() {
 		tick := time.NewTicker(rssEvery)
 		defer tick.Stop()
@@ -120,7 +125,8 @@ func follow(pid int) (*process, error) {
 
 func (p *process) sample() {
 	if n, err := rss(p.pid); err == nil {
-		p.peak = max(p.peak, n)
+		for old := p.peak.Load(); n > old && !p.peak.CompareAndSwap(old, n); old = p.peak.Load() {
+		}
 	}
 }
 
@@ -128,9 +134,13 @@ func (p *process) sample() {
 // window) and 2 and 3 (the read-back).
 func (p *process) mark() {
 	cpu, err := cpuTime(p.pid)
+	p.sample()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.marks = append(p.marks, cpuMark{at: time.Now(), cpu: cpu, ok: err == nil})
+	if len(p.marks) == 2 {
+		p.writePeak = p.peak.Load()
+	}
 }
 
 // end stops the sampling and returns the statistics; it may be called again.
@@ -153,8 +163,12 @@ func (p *process) end() *procStats {
 		}
 		return round(100*float64(p.marks[b].cpu-p.marks[a].cpu)/float64(wall), 1)
 	}
+	writePeak := p.writePeak
+	if len(p.marks) < 2 {
+		writePeak = p.peak.Load() // ended before the write window closed
+	}
 	p.stats = &procStats{PID: p.pid, CPUPct: pct(0, 1), ReadCPUPct: pct(2, 3),
-		RSSIdleMiB: mib(p.idle), RSSPeakMiB: mib(p.peak)}
+		RSSIdleMiB: mib(p.idle), RSSPeakMiB: mib(p.peak.Load()), RSSWritePeakMiB: mib(writePeak)}
 	return p.stats
 }
 

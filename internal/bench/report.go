@@ -144,7 +144,8 @@ func printTable(w io.Writer, res *result) {
 		}
 		fmt.Fprintf(tw, "%s pid %d\t\t\n", p.name, p.s.PID)
 		fmt.Fprintf(tw, "  CPU\t%.1f %%\t(of one core, measured window; %.1f %% during the read-back)\n", p.s.CPUPct, p.s.ReadCPUPct)
-		fmt.Fprintf(tw, "  RSS\t%.1f MiB\t(peak; %.1f MiB before the run)\n", p.s.RSSPeakMiB, p.s.RSSIdleMiB)
+		fmt.Fprintf(tw, "  RSS\t%.1f MiB\t(peak; %.1f MiB up to the end of the writes, %.1f MiB before the run)\n",
+			p.s.RSSPeakMiB, p.s.RSSWritePeakMiB, p.s.RSSIdleMiB)
 	}
 	tw.Flush()
 }

@@ -2,14 +2,16 @@ package protocol
 
 import (
 	"context"
+	"encoding/base64"
 
+	"kinesisd/internal/bufpool"
 	"kinesisd/internal/protocol/awsjson"
 	"kinesisd/internal/service"
 )
 
 // operations maps each X-Amz-Target operation name to its handler: the groups of ops_*.go merged.
-func operations(svc *service.Service) map[string]opFunc {
-	ops := streamOps(svc)
+func operations(svc *service.Service, bufs *bufpool.Pool) map[string]opFunc {
+	ops := streamOps(svc, bufs)
 	for _, group := range []map[string]opFunc{reshardOps(svc), consumerOps(svc), resourceOps(svc), subscribeOps(svc)} {
 		for name, f := range group {
 			ops[name] = f
@@ -19,7 +21,7 @@ func operations(svc *service.Service) map[string]opFunc {
 }
 
 // streamOps are the stream and record operations.
-func streamOps(svc *service.Service) map[string]opFunc {
+func streamOps(svc *service.Service, bufs *bufpool.Pool) map[string]opFunc {
 	return map[string]opFunc{
 		"CreateStream":          unit(svc.CreateStream),
 		"DeleteStream":          unit(svc.DeleteStream),
@@ -28,31 +30,39 @@ func streamOps(svc *service.Service) map[string]opFunc {
 		"ListStreams":           call(svc.ListStreams),
 		"ListShards":            call(svc.ListShards),
 		"PutRecord":             call(svc.PutRecord),
-		"PutRecords":            putRecords(svc),
+		"PutRecords":            putRecords(svc, bufs),
 		"GetShardIterator":      call(svc.GetShardIterator),
-		"GetRecords":            getRecords(svc),
+		"GetRecords":            getRecords(svc, bufs),
 	}
 }
 
-// putRecords decodes JSON with the PutRecords fast path.
-func putRecords(svc *service.Service) opFunc {
+// putRecords decodes JSON with the PutRecords fast path, into a pooled buffer that is recycled once
+// the records are stored (the store keeps no reference to them: storage.Store.Append), and encodes the
+// reply without reflection.
+func putRecords(svc *service.Service, bufs *bufpool.Pool) opFunc {
 	return func(ctx context.Context, c codec, body []byte) (any, error) {
 		in := new(service.PutRecordsInput)
-		var err error
-		if c == jsonCodec {
-			err = awsjson.DecodePutRecords(body, in)
-		} else {
-			err = c.decode(body, in)
+		if c != jsonCodec {
+			if err := c.decode(body, in); err != nil {
+				return nil, err
+			}
+			return svc.PutRecords(ctx, in)
 		}
+		data := bufs.Get(base64.StdEncoding.DecodedLen(len(body)))
+		defer bufs.Put(data)
+		if err := awsjson.DecodePutRecords(body, in, data); err != nil {
+			return nil, err
+		}
+		out, err := svc.PutRecords(ctx, in)
 		if err != nil {
 			return nil, err
 		}
-		return svc.PutRecords(ctx, in)
+		return encoded(awsjson.AppendPutRecords(bufs.Get(awsjson.PutRecordsLen(out)), out)), nil
 	}
 }
 
-// getRecords encodes JSON with the GetRecords fast path.
-func getRecords(svc *service.Service) opFunc {
+// getRecords encodes JSON with the GetRecords fast path, into a pooled buffer.
+func getRecords(svc *service.Service, bufs *bufpool.Pool) opFunc {
 	return func(ctx context.Context, c codec, body []byte) (any, error) {
 		in := new(service.GetRecordsInput)
 		if err := c.decode(body, in); err != nil {
@@ -62,12 +72,13 @@ func getRecords(svc *service.Service) opFunc {
 		if err != nil || c != jsonCodec {
 			return out, err
 		}
-		b, err := awsjson.EncodeGetRecords(out)
+		b, err := awsjson.AppendGetRecords(bufs.Get(awsjson.GetRecordsLen(out)), out)
 		return encoded(b), err
 	}
 }
 
-// encoded is an output already in its wire form.
+// encoded is an output already in its wire form, in a buffer from the handler's pool: the handler
+// puts it back once written.
 type encoded []byte
 
 // call adapts an operation with output.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"kinesisd/internal/bufpool"
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/service"
 	"kinesisd/internal/sigv4"
@@ -33,6 +34,7 @@ type Handler struct {
 	ops     map[string]opFunc
 	log     *slog.Logger
 	metrics *metrics
+	bufs    bufpool.Pool // request bodies, PutRecords' decoded data, encoded replies
 }
 
 // New returns the HTTP handler for svc.
@@ -40,7 +42,9 @@ func New(svc *service.Service, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{ops: operations(svc), log: log, metrics: newMetrics()}
+	h := &Handler{log: log, metrics: newMetrics()}
+	h.ops = operations(svc, &h.bufs)
+	return h
 }
 
 // ServeHTTP answers one request, checking in AWS's order: method, content type, operation,
@@ -85,7 +89,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, c, opName, reqID, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := h.readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -96,6 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := op(r.Context(), c, body)
+	h.bufs.Put(body) // decoded inputs never point into the body (every codec copies)
 	if err != nil {
 		h.writeError(w, c, opName, reqID, err)
 		return
@@ -113,6 +118,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr.Set("Content-Type", c.contentType())
 	w.Write(resp)
+	if done {
+		h.bufs.Put(resp) // Write copied it (or sent it)
+	}
+}
+
+// readBody reads the request body, at most maxBody bytes, into a pooled buffer sized from
+// Content-Length (the caller puts it back). io.ReadAll would start at 512 bytes and grow: a 700 KB
+// PutRecords body would be copied a dozen times into fresh, zeroed buffers.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, maxBody)
+	n := int(r.ContentLength)
+	if r.ContentLength < 0 || r.ContentLength > maxBody {
+		n = 4 << 10 // unknown (or too large: MaxBytesReader answers)
+	}
+	buf := h.bufs.Get(n + 1) // room to read io.EOF without growing
+	for {
+		if len(buf) == cap(buf) {
+			grown := append(h.bufs.Get(2*cap(buf)), buf...)
+			h.bufs.Put(buf)
+			buf = grown
+		}
+		m, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			h.bufs.Put(buf)
+			return nil, err
+		}
+	}
 }
 
 // contentType is the media type of a Content-Type header: up to any ';', trimmed.

@@ -127,6 +127,9 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 	}
 	for i := range in.Records {
 		r := &in.Records[i]
+		if plainRecord(r, recordMax) {
+			continue // passes every check below; formatting their paths would cost four allocations
+		}
 		prefix := fmt.Sprintf("records.%d.member.", i+1)
 		c.str(prefix+"partitionKey", r.PartitionKey, true, 1, keyMaxLen, nil, "")
 		c.str(prefix+"explicitHashKey", r.ExplicitHashKey, false, 0, 0, hashKeyPattern, hashKeyPatternText)
@@ -182,8 +185,11 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		s.writes.mu.Unlock()
 	}
 	arrival := st.arrivalMilli(now)
-	byShard := make(map[uint32]int, len(st.open))
+	// Two passes: count each shard's records, then fill one backing array cut into per-shard spans,
+	// rather than growing a slice per shard record by record.
+	byShard := make(map[uint32]int, len(st.open)) // shard index → its Append
 	var appends []storage.Append
+	var counts []int
 	for i := range in.Records {
 		sh := places[i].shard
 		if sh == nil {
@@ -194,7 +200,21 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 			a = len(appends)
 			byShard[sh.index] = a
 			appends = append(appends, storage.Append{Shard: st.ref(sh.index)})
+			counts = append(counts, 0)
 		}
+		counts[a]++
+	}
+	all := make([]storage.Record, 0, len(in.Records))
+	for a, n := range counts {
+		appends[a].Records = all[len(all) : len(all) : len(all)+n]
+		all = all[:len(all)+n]
+	}
+	for i := range in.Records {
+		sh := places[i].shard
+		if sh == nil {
+			continue
+		}
+		a := byShard[sh.index]
 		places[i].slot = len(appends[a].Records)
 		appends[a].Records = append(appends[a].Records, storage.Record{
 			ArrivalMilli: arrival, PartitionKey: *in.Records[i].PartitionKey, Data: in.Records[i].Data,
@@ -214,6 +234,14 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.id, SequenceNumber: recordSeq(p.shard.index, rec.Offset)}
 	}
 	return out, nil
+}
+
+// plainRecord reports whether r passes PutRecords' checks of a record without a closer look: a
+// partition key of 1 to keyMaxLen bytes (its length in UTF-16 units is then within bounds too), no
+// explicit hash key, and data within max.
+func plainRecord(r *PutRecordsRequestEntry, max int) bool {
+	return r.PartitionKey != nil && len(*r.PartitionKey) >= 1 && len(*r.PartitionKey) <= keyMaxLen &&
+		r.ExplicitHashKey == nil && r.Data != nil && (max <= 0 || len(r.Data) <= max)
 }
 
 // recordListValue renders a records list as AWS does in validation messages: Java's List.toString of

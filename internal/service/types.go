@@ -27,6 +27,9 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 	return appendEpochSeconds(nil, t.UnixMilli()), nil
 }
 
+// AppendJSON appends t as MarshalJSON writes it, without allocating (the GetRecords fast encoder).
+func (t Timestamp) AppendJSON(b []byte) []byte { return appendEpochSeconds(b, t.UnixMilli()) }
+
 func appendEpochSeconds(dst []byte, ms int64) []byte {
 	if ms < 0 {
 		return strconv.AppendFloat(dst, float64(ms)/1000, 'f', 3, 64)

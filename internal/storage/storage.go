@@ -69,7 +69,8 @@ type Store interface {
 	// call, and sets each record's Offset. Offsets are strictly increasing per shard, also across
 	// restarts and trims (never reused), but not necessarily dense. When Append returns nil the records
 	// are durable and visible to Read; a reader never sees a record before every lower offset of the
-	// same shard that will ever be visible is visible too.
+	// same shard that will ever be visible is visible too. Append keeps no reference to the records'
+	// Data once it returns: the caller recycles that memory (the PutRecords request buffers).
 	Append(ctx context.Context, appends []Append) error
 	// Read returns records of shard with Offset >= from in offset order: at most maxRecords of them, and
 	// stopping before the total Size would pass maxBytes, except that the first record is always returned

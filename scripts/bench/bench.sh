@@ -3,22 +3,40 @@
 # delays) under the same `kinesisd bench` load, one server at a time, each started fresh for each run;
 # prints both rows side by side and kinesisd's ratio to kinesalite.
 #
+# MODE picks the measurement:
+#   compare (default)  the headline load, both servers side by side
+#   large              the same with records of 1 MiB (1,048,560 bytes of data and the 16-byte partition
+#                      key), 4 per PutRecords (SIZE and RECORDS preset; MB/s is the number to read)
+#   backlog            kinesisd alone: one run without read-back that fills the store to BACKLOG_GIB
+#                      (5) GiB on disk, printing every SAMPLE seconds (5) the data directory's size, the
+#                      server's RSS and the records/s since the last sample, so that memory and speed
+#                      can be seen against the backlog; then the run's summary
+#
 # Environment: RUNS (1; with more, every number is the median of the runs), DURATION (15s), WARMUP (2s),
 # WORKERS (8), SHARDS (4), RECORDS (500 per request), SIZE (1024 bytes), BENCH_FLAGS (more flags for
 # `kinesisd bench`, e.g. -h2c), SERVERS ("kinesisd kinesalite"), KINESISD_BIN (a built kinesisd;
-# default: build one), OUT (where the logs and JSON lines go; default bin/bench/<time>).
+# default: build one), KINESISD_FLAGS (more server flags), OUT (where the logs and JSON lines go;
+# default bin/bench/<time>).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+MODE=${MODE:-compare}
+case $MODE in
+compare) ;;
+large) SIZE=${SIZE:-1048560} RECORDS=${RECORDS:-4} ;;
+backlog) BACKLOG_GIB=${BACKLOG_GIB:-5} SAMPLE=${SAMPLE:-5} ;;
+*) printf 'bench.sh: MODE=%s is not compare, large or backlog\n' "$MODE" >&2; exit 2 ;;
+esac
 RUNS=${RUNS:-1} DURATION=${DURATION:-15s} WARMUP=${WARMUP:-2s} WORKERS=${WORKERS:-8}
 SHARDS=${SHARDS:-4} RECORDS=${RECORDS:-500} SIZE=${SIZE:-1024} BENCH_FLAGS=${BENCH_FLAGS:-}
+KINESISD_FLAGS=${KINESISD_FLAGS:-}
 SERVERS=${SERVERS:-kinesisd kinesalite}
 OUT=${OUT:-$root/bin/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 tmp=$(mktemp -d)
 
-server_pid=
+server_pid= bench_pid=
 stop_server() {
 	if [ -n "$server_pid" ]; then
 		kill -TERM "$server_pid" 2>/dev/null || true
@@ -27,6 +45,10 @@ stop_server() {
 	fi
 }
 cleanup() {
+	if [ -n "$bench_pid" ]; then # MODE=backlog's bench, when the script ends early
+		kill -INT "$bench_pid" 2>/dev/null || true
+		wait "$bench_pid" 2>/dev/null || true
+	fi
 	stop_server
 	rm -rf "$tmp"
 }
@@ -57,7 +79,8 @@ wait_for() {
 # start_kinesisd LOG: a fresh durable kinesisd on a free port; sets server_pid and endpoint.
 start_kinesisd() {
 	rm -rf "$tmp/data"
-	"$bin" -listen 127.0.0.1:0 -data "$tmp/data" -throughput-limits=false >"$1" 2>&1 &
+	# shellcheck disable=SC2086 # KINESISD_FLAGS is a list of flags
+	"$bin" -listen 127.0.0.1:0 -data "$tmp/data" -throughput-limits=false $KINESISD_FLAGS >"$1" 2>&1 &
 	server_pid=$!
 	wait_for "$1" "listening on" "$server_pid" || { say "kinesisd did not start:"; cat "$1" >&2; return 1; }
 	endpoint=http://$(grep -o 'listening on [^ ]*' "$1" | head -1 | sed 's/listening on //; s/"//g; s/^addr=//')
@@ -85,6 +108,54 @@ start_kinesalite() {
 	wait_for "$1" "Listening at" "$server_pid" || { say "kinesalite did not start:"; cat "$1" >&2; return 1; }
 	endpoint=$(grep -o 'http://127.0.0.1:[0-9]*' "$1" | head -1)
 }
+
+# backlog: see the header. The bench runs for up to an hour and is interrupted (SIGINT: it prints its
+# summary and deletes its stream) once the data directory holds BACKLOG_GIB.
+backlog() {
+	local log=$OUT/kinesisd-backlog.server.log
+	start_kinesisd "$log" || exit 1
+	say "backlog: filling kinesisd at $endpoint (pid $server_pid) to $BACKLOG_GIB GiB"
+	# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
+	"$bin" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
+		-workers "$WORKERS" -duration 1h -warmup 0s -read=false $BENCH_FLAGS \
+		>"$OUT/kinesisd-backlog.out" 2>"$OUT/kinesisd-backlog.err" &
+	bench_pid=$!
+	local target=$((BACKLOG_GIB << 30)) start prev_t prev_n=0 t n bytes rss peak=0
+	start=$(date +%s.%N) prev_t=$start
+	echo
+	echo "$WORKERS workers × $RECORDS records × $SIZE bytes, $SHARDS shards, kinesisd durable (-throughput-limits=false) $KINESISD_FLAGS"
+	printf '%8s %12s %14s %14s %14s\n' elapsed "data GiB" "records/s" "RSS MiB" "RSS peak MiB"
+	while kill -0 "$bench_pid" 2>/dev/null; do
+		sleep "$SAMPLE"
+		t=$(date +%s.%N)
+		# du complains (and fails) when the engine deletes a file while it walks the directory.
+		bytes=$(du -sb "$tmp/data" 2>/dev/null | cut -f1 || true)
+		rss=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0)
+		peak=$(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0)
+		# PutRecords answered, from the server's request counter, times the records in each
+		n=$( (curl -sf "$endpoint/metrics" || true) | awk -v r="$RECORDS" '/^kinesisd_http_requests_total\{operation="PutRecords"/ {s += $2} END {print s * r}')
+		bytes=${bytes:-0} n=${n:-$prev_n}
+		printf '%8.0f %12.2f %14.0f %14.1f %14.1f\n' "$(echo "$t - $start" | bc)" "$(echo "$bytes / 2^30" | bc -l)" \
+			"$(echo "($n - $prev_n) / ($t - $prev_t)" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$(echo "$peak / 1024" | bc -l)"
+		prev_t=$t prev_n=$n
+		if [ "$bytes" -ge "$target" ]; then
+			kill -INT "$bench_pid" 2>/dev/null || true
+			break
+		fi
+	done
+	wait "$bench_pid" || true
+	bench_pid=
+	stop_server
+	echo
+	tail -1 "$OUT/kinesisd-backlog.out" | jq -r '"whole run: \(.records) records in \(.duration_s) s, \(.records_per_sec | round) records/s, \(.mb_per_sec) MB/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, max \(.max_ms) ms, failed records \([.failed_records[]] | add // 0)"' ||
+		{ say "no JSON result:"; cat "$OUT/kinesisd-backlog.err" >&2; exit 1; }
+	echo "logs in $OUT"
+}
+if [ "$MODE" = backlog ]; then
+	command -v bc >/dev/null && command -v curl >/dev/null || { say "MODE=backlog needs bc and curl"; exit 1; }
+	backlog
+	exit 0
+fi
 
 status=0
 for run in $(seq "$RUNS"); do
@@ -133,6 +204,7 @@ rows=(
 	"server CPU % (read)|%.1f|.server.read_cpu_pct"
 	"server RSS idle MiB|%.1f|.server.rss_idle_mib"
 	"server RSS peak MiB|%.1f|.server.rss_peak_mib"
+	"server RSS write MiB|%.1f|.server.rss_write_peak_mib"
 	"client CPU % (write)|%.1f|.client.cpu_pct"
 	"client RSS peak MiB|%.1f|.client.rss_peak_mib"
 )

@@ -31,12 +31,22 @@ var putRecordsBodies = []struct {
 	{``, false},
 	{"{\"StreamName\":\"\xff\"}", false}, // invalid UTF-8: encoding/json would replace it
 	{`{"Records":[{"Data":"AAE=","PartitionKey":"k"}],"Records":[]}`, true}, // the last duplicate wins, as in encoding/json
+	{`{"Records":[{"Data":"AAE=","PartitionKey":"a","PartitionKey":"bc","Data":"AAI="},{"PartitionKey":"d"},{"PartitionKey":null}]}`, true},
+	{"{\"Records\":[{\"Data\":\"AAEC\nAAEC\",\"PartitionKey\":\"k\"}]}", false}, // a raw newline (base64 would skip it)
+	{"{\"Records\":[{\"Data\":\"AAECAAEC\r\n\",\"PartitionKey\":\"k\"}]}", false},
+	{`{"Records":[{"Data":"AA\u0041AA==","PartitionKey":"k"}]}`, false}, // an escape in Data
+	{`{"Records":[{"Data":"AAE=","PartitionKey":"k\"\""}]}`, false},     // escaped quotes in a key
+	{`{"Records":[{"Data":"AAE=","PartitionKey":"k"},]}`, false},        // trailing comma
+	{`{"Records":[{"Data":"AAE=","PartitionKey":"k",}]}`, false},
+	{`{"Records":[{"Da\u0074a":"AAE=","PartitionKey":"k"}]}`, false}, // an escape in a name
+	{`{"Records":[{"Data":"AAE=","PartitionKey":"k"}`, false},
+	{`{"Records":[1]}`, false},
 }
 
 func TestPutRecordsFastMatchesEncodingJSON(t *testing.T) {
 	for _, tt := range putRecordsBodies {
 		var fast service.PutRecordsInput
-		ok := decodePutRecordsFast([]byte(tt.body), &fast)
+		ok := decodePutRecordsFast([]byte(tt.body), &fast, nil)
 		if ok != tt.fast {
 			t.Errorf("%q: fast path took it = %v, want %v", tt.body, ok, tt.fast)
 		}
@@ -48,7 +58,7 @@ func TestPutRecordsFastMatchesEncodingJSON(t *testing.T) {
 func checkSame(t *testing.T, body []byte) {
 	t.Helper()
 	var fast, slow service.PutRecordsInput
-	if !decodePutRecordsFast(body, &fast) {
+	if !decodePutRecordsFast(body, &fast, nil) {
 		return
 	}
 	if err := json.Unmarshal(body, &slow); err != nil {
@@ -78,7 +88,7 @@ func TestEncodeGetRecordsMatchesEncodingJSON(t *testing.T) {
 			HashKeyRange: service.HashKeyRange{StartingHashKey: "0", EndingHashKey: "9"}}}},
 	}
 	for _, out := range outs {
-		fast, err := EncodeGetRecords(out)
+		fast, err := AppendGetRecords(nil, out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,18 +99,87 @@ func TestEncodeGetRecordsMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestDecodePutRecordsIntoBuffer(t *testing.T) {
+	body := []byte(`{"StreamName":"s","Records":[{"Data":"AAE=","PartitionKey":"k1"},{"Data":"AgME","PartitionKey":"k2"}]}`)
+	tests := []struct {
+		name   string
+		buf    []byte
+		inBuf  bool // the data lands in buf
+		wantOK bool
+	}{
+		{"no buffer", nil, false, true},
+		{"too small", make([]byte, 0, 4), false, true},
+		{"large enough", make([]byte, 3, 1024), true, true}, // its length is ignored
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var in service.PutRecordsInput
+			if err := DecodePutRecords(body, &in, tt.buf); err != nil {
+				t.Fatal(err)
+			}
+			if len(in.Records) != 2 || string(in.Records[0].Data) != "\x00\x01" || string(in.Records[1].Data) != "\x02\x03\x04" ||
+				*in.Records[0].PartitionKey != "k1" || *in.Records[1].PartitionKey != "k2" {
+				t.Fatalf("decoded %+v", in)
+			}
+			if got := cap(tt.buf) > 0 && &in.Records[0].Data[0] == &tt.buf[:1][0]; got != tt.inBuf {
+				t.Errorf("data in the given buffer = %v, want %v", got, tt.inBuf)
+			}
+			body[0] = ' ' // no string points into the body
+			defer func() { body[0] = '{' }()
+			if *in.Records[0].PartitionKey != "k1" || *in.StreamName != "s" {
+				t.Errorf("a decoded string changed with the body")
+			}
+		})
+	}
+}
+
+func TestAppendPutRecordsMatchesEncodingJSON(t *testing.T) {
+	outs := []*service.PutRecordsOutput{
+		{},
+		{Records: []service.PutRecordsResultEntry{}},
+		{FailedRecordCount: 1, EncryptionType: "KMS", Records: []service.PutRecordsResultEntry{
+			{SequenceNumber: "49000000000000000000000000000000000000000000000000000001", ShardId: "shardId-000000000000"},
+			{ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "Rate exceeded for shard shardId-000000000001 in stream s under account 000000000000."},
+			{},
+			{ShardId: "é <&> \"\\\n\u2028"},
+		}},
+	}
+	for _, out := range outs {
+		fast := AppendPutRecords([]byte("prefix"), out)
+		slow, _ := json.Marshal(out)
+		if !bytes.Equal(fast, append([]byte("prefix"), slow...)) {
+			t.Errorf("fast:\n%s\nencoding/json:\nprefix%s", fast, slow)
+		}
+		if n := PutRecordsLen(out); len(slow) > n {
+			t.Errorf("PutRecordsLen %d < %d bytes written", n, len(slow))
+		}
+	}
+}
+
 func BenchmarkDecodePutRecords(b *testing.B) {
 	body := benchBody()
 	b.SetBytes(int64(len(body)))
 	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
 		for range b.N {
 			var in service.PutRecordsInput
-			if err := DecodePutRecords(body, &in); err != nil {
+			if err := DecodePutRecords(body, &in, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fast-pooled", func(b *testing.B) { // as the server calls it: the data buffer is recycled
+		b.ReportAllocs()
+		buf := make([]byte, 0, len(body))
+		for range b.N {
+			var in service.PutRecordsInput
+			if err := DecodePutRecords(body, &in, buf); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("encoding/json", func(b *testing.B) {
+		b.ReportAllocs()
 		for range b.N {
 			var in service.PutRecordsInput
 			if err := Decode(body, &in); err != nil {

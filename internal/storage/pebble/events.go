@@ -1,0 +1,55 @@
+package pebble
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// eventListener reports what Pebble does in the background that a writer can feel: write stalls
+// (every commit waits until they end: the first place to look when PutRecords' tail latency grows),
+// slow disk writes and background errors at info level and above; flushes and compactions at debug.
+func eventListener(log *slog.Logger) *pebble.EventListener {
+	var mu sync.Mutex
+	var stallStart time.Time
+	var stallReason string
+	return &pebble.EventListener{
+		BackgroundError: func(err error) { log.Error("background error", "err", err) },
+		DiskSlow: func(info pebble.DiskSlowInfo) {
+			log.Warn("disk slow", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)
+		},
+		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+			mu.Lock()
+			stallStart, stallReason = time.Now(), info.Reason
+			mu.Unlock()
+		},
+		WriteStallEnd: func() {
+			mu.Lock()
+			d, reason := time.Since(stallStart), stallReason
+			mu.Unlock()
+			log.Info("write stall", "reason", reason, "duration", d.Round(time.Microsecond))
+		},
+		FlushEnd: func(info pebble.FlushInfo) {
+			if info.Err != nil {
+				log.Warn("flush failed", "err", info.Err)
+				return
+			}
+			var out uint64
+			for _, t := range info.Output {
+				out += t.Size
+			}
+			log.Debug("flush", "memtables", info.Input, "input_bytes", info.InputBytes, "table_bytes", out,
+				"duration", info.Duration.Round(time.Microsecond), "total", info.TotalDuration.Round(time.Microsecond))
+		},
+		CompactionEnd: func(info pebble.CompactionInfo) {
+			if info.Err != nil {
+				log.Debug("compaction ended", "reason", info.Reason, "err", info.Err)
+				return
+			}
+			log.Debug("compaction", "reason", info.Reason, "inputs", len(info.Input), "output_level", info.Output.Level,
+				"duration", info.Duration.Round(time.Microsecond), "total", info.TotalDuration.Round(time.Microsecond))
+		},
+	}
+}
