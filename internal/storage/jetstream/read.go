@@ -148,7 +148,8 @@ func (s *Store) DropStream(ctx context.Context, id uint64) error {
 // nil); an error answer is returned as a *jetstream.APIError. The requests it makes are idempotent
 // (info, message get, purge below a sequence, delete), so an attempt that got no answer is made again:
 // in a cluster, a request that reaches the servers while a stream's leader is changing may be answered
-// by none of them. Attempts wait 1 s, then 2 s, 4 s…, within ctx; a "not available for now" answer
+// by none of them (a message get sent while a stream just created has no leader yet, for one).
+// Attempts wait 250 ms, then 500 ms, 1 s… up to 8 s, within ctx; a "not available for now" answer
 // (503: no leader yet) is retried the same way.
 func (s *Store) api(ctx context.Context, subject string, req, resp any) error {
 	var body []byte
@@ -158,7 +159,7 @@ func (s *Store) api(ctx context.Context, subject string, req, resp any) error {
 			return err
 		}
 	}
-	wait := time.Second
+	wait := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := s.apiOnce(ctx, subject, body, resp, wait)
 		if err == nil || ctx.Err() != nil || !apiRetryable(err) {
