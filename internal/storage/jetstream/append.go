@@ -112,18 +112,24 @@ func (s *Store) ensureStream(ctx context.Context, st *streamState) error {
 	return nil
 }
 
-// waitLeader waits until the JetStream stream name has a leader.
+// waitLeader waits until the JetStream stream name has a leader. The servers may not know a stream
+// created a moment ago yet; one that stays unknown (dropped meanwhile) is left to the publish to find.
 func (s *Store) waitLeader(ctx context.Context, name string) error {
+	unknownUntil := time.Now().Add(2 * time.Second)
 	for {
 		var info struct {
 			Cluster *struct {
 				Leader string `json:"leader"`
 			} `json:"cluster"`
 		}
-		if err := s.api(ctx, "STREAM.INFO."+name, nil, &info); err != nil {
+		err := s.api(ctx, "STREAM.INFO."+name, nil, &info)
+		switch {
+		case isNotFound(err) && time.Now().After(unknownUntil):
+			return nil
+		case isNotFound(err):
+		case err != nil:
 			return fmt.Errorf("wait for a leader: %w", err)
-		}
-		if info.Cluster == nil || info.Cluster.Leader != "" {
+		case info.Cluster == nil || info.Cluster.Leader != "":
 			return nil
 		}
 		if err := sleep(ctx, 10*time.Millisecond); err != nil {
