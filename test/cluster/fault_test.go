@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"regexp"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -124,35 +125,40 @@ func TestClusterFaults(t *testing.T) {
 	t.Logf("fault test: %s in all", time.Since(began).Round(time.Millisecond))
 }
 
-// TestClusterStartBeforeNATS starts kinesisd before any NATS node: it says that NATS is unavailable
-// and keeps trying, then serves once the cluster is up.
+// TestClusterStartBeforeNATS starts two kinesisd front-ends before any NATS node: they say that NATS
+// is unavailable and keep trying, then serve once the cluster is up (both at once, on a cluster
+// where neither has created the metadata bucket yet); what one writes the other reads.
 func TestClusterStartBeforeNATS(t *testing.T) {
 	natstest.SkipUnlessCluster(t)
 	kbin, nbin := binaries(t)
 	nc := newNATSCluster(t, nbin)
-	f := startFrontEnd(t, kbin, "A", nc.url(), false)
-	if m, ok := f.log.waitFor(regexp.MustCompile(`NATS JetStream unavailable; retrying.*`), 30*time.Second); !ok {
-		t.Fatalf("kinesisd did not say NATS is unavailable:\n%s", f.log.tail(10))
-	} else {
-		t.Logf("kinesisd says: %s", m[0])
-	}
-	if !f.running() {
-		t.Fatalf("kinesisd gave up:\n%s", f.log.tail(10))
+	fronts := []*frontEnd{startFrontEnd(t, kbin, "A", nc.url(), false), startFrontEnd(t, kbin, "B", nc.url(), false)}
+	for _, f := range fronts {
+		if m, ok := f.log.waitFor(regexp.MustCompile(`NATS JetStream unavailable; retrying.*`), 30*time.Second); !ok {
+			t.Fatalf("kinesisd %s did not say NATS is unavailable:\n%s", f.name, f.log.tail(10))
+		} else if f.name == "A" {
+			t.Logf("kinesisd says: %s", m[0])
+		}
+		if !f.running() {
+			t.Fatalf("kinesisd %s gave up:\n%s", f.name, f.log.tail(10))
+		}
 	}
 	start := time.Now()
 	nc.startAll()
-	f.waitListening(t, 90*time.Second)
-	t.Logf("listening %s after the NATS nodes were started", time.Since(start).Round(time.Millisecond))
-	c := kinesistest.NewClient(f.endpoint)
-	if _, err := c.CreateStream(t.Context(), &kinesis.CreateStreamInput{StreamName: aws.String("late"), ShardCount: aws.Int32(1)}); err != nil {
+	for _, f := range fronts {
+		f.waitListening(t, 90*time.Second)
+	}
+	t.Logf("both listening %s after the NATS nodes were started", time.Since(start).Round(time.Millisecond))
+	a, b := kinesistest.NewClient(fronts[0].endpoint), kinesistest.NewClient(fronts[1].endpoint)
+	if _, err := a.CreateStream(t.Context(), &kinesis.CreateStreamInput{StreamName: aws.String("late"), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
-	waitActive(t, c, "late")
-	seqs := putN(t, c, "late", "k", 10)
-	recs, _ := drain(t, c, iterator(t, c, &kinesis.GetShardIteratorInput{StreamName: aws.String("late"),
+	waitActive(t, b, "late")
+	seqs := putN(t, a, "late", "k", 10)
+	recs, _ := drain(t, b, iterator(t, b, &kinesis.GetShardIteratorInput{StreamName: aws.String("late"),
 		ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon}))
-	if got := seqsOf(recs); len(got) != len(seqs) || got[0] != seqs[0] || got[len(got)-1] != seqs[len(seqs)-1] {
-		t.Fatalf("read %d records, wrote %d", len(got), len(seqs))
+	if got := seqsOf(recs); !slices.Equal(got, seqs) {
+		t.Fatalf("B read %v, A wrote %v", got, seqs)
 	}
 }
 

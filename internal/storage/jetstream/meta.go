@@ -43,6 +43,11 @@ func (s *Store) openBucket(ctx context.Context) (jetstream.KeyValue, error) {
 	if _, err := s.js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return nil, fmt.Errorf("jetstream: create metadata bucket %s (%d replicas): %w", bucket, s.replicas, err)
 	}
+	// Created a moment ago, by this process or another starting beside it, the bucket may have no
+	// leader yet: its first Get would go unanswered until it times out.
+	if err := s.waitLeader(ctx, cfg.Name); err != nil {
+		return nil, fmt.Errorf("jetstream: metadata bucket %s: %w", bucket, err)
+	}
 	kv, err := s.js.KeyValue(ctx, bucket)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: bind metadata bucket %s: %w", bucket, err)
@@ -58,11 +63,23 @@ func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, uint64, error)
 	defer s.leave()
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
-	e, err := s.kv.Get(ctx, encodeKey(key))
-	if err != nil {
-		return nil, 0, metaErr("get", key, err)
+	// A read: an attempt that got no answer (the bucket's leader changing) is made again, as api does.
+	wait := 250 * time.Millisecond
+	for {
+		actx, acancel := context.WithTimeout(ctx, wait)
+		e, err := s.kv.Get(actx, encodeKey(key))
+		acancel()
+		if err == nil {
+			return e.Value(), e.Revision(), nil
+		}
+		if ctx.Err() != nil || !apiRetryable(err) {
+			return nil, 0, metaErr("get", key, err)
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return nil, 0, metaErr("get", key, err)
+		}
+		wait = min(2*wait, 8*time.Second)
 	}
-	return e.Value(), e.Revision(), nil
 }
 
 // PutMeta implements storage.Store: Create (version 0) or Update with the revision as the expected
