@@ -1,6 +1,8 @@
 package jetstream
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,5 +63,46 @@ func TestClusterReadsSeeAcknowledged(t *testing.T) {
 	}
 	if err := load.Stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClusterListSeesAcknowledged: documents one store put are at once listed by stores connected to
+// other nodes, on buckets created a moment before (whose replicas lag the most), however far behind
+// the replica serving the listing's watch is.
+func TestClusterListSeesAcknowledged(t *testing.T) {
+	natstest.SkipUnlessCluster(t)
+	c := natstest.StartCluster(t, t.TempDir(), 3, natstest.Options{})
+	ctx := t.Context()
+	for round := range 10 {
+		prefix := newPrefix()
+		var stores []*Store
+		for _, srv := range c.Servers {
+			stores = append(stores, mustOpen(t, Options{URL: srv.ClientURL(), Prefix: prefix, AckTimeout: 30 * time.Second}))
+		}
+		var want []string
+		for i := range 5 {
+			key := fmt.Sprintf("stream/s%d", i)
+			if _, err := stores[round%3].PutMeta(ctx, key, []byte("doc"), 0); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, key)
+		}
+		if err := stores[round%3].DeleteMeta(ctx, "stream/s0", 1); err != nil {
+			t.Fatal(err)
+		}
+		want = want[1:]
+		for j, s := range stores {
+			list, err := s.ListMeta(ctx, "stream/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range list {
+				got = append(got, e.Key)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d: store %d lists %v right after store %d put %v", round, j, got, round%3, want)
+			}
+		}
 	}
 }

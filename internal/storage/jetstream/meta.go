@@ -133,6 +133,12 @@ func (s *Store) DeleteMeta(ctx context.Context, key string, version uint64) erro
 
 // ListMeta implements storage.Store: a watch over the keys under the prefix's complete segments
 // (keys.go) delivers the last value of each, then the keys are decoded, filtered and sorted.
+//
+// The watch's consumer may be placed on any replica of the bucket, and one a little behind the
+// leader would list what the bucket held a moment ago (a stream another front-end has just created
+// missing from ListStreams). So with replicas the listing is checked with the leader: if the bucket
+// holds a message under the filter past the last one the watch delivered (delete markers included),
+// the replica was behind, and the listing is made again.
 func (s *Store) ListMeta(ctx context.Context, prefix string) ([]storage.MetaEntry, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
@@ -140,18 +146,47 @@ func (s *Store) ListMeta(ctx context.Context, prefix string) ([]storage.MetaEntr
 	defer s.leave()
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
-	w, err := s.kv.Watch(ctx, listFilter(prefix), jetstream.IgnoreDeletes())
+	pause := 10 * time.Millisecond
+	for {
+		out, last, err := s.listOnce(ctx, prefix)
+		if err != nil || s.replicas == 1 {
+			return out, err
+		}
+		bucket := s.bucketName()
+		m, err := s.leaderGet(ctx, "KV_"+bucket, directGet{Seq: last + 1, NextFor: "$KV." + bucket + "." + listFilter(prefix)})
+		if err != nil {
+			return nil, fmt.Errorf("list meta %q: %w", prefix, err)
+		}
+		if m == nil {
+			return out, nil
+		}
+		if err := sleep(ctx, pause); err != nil {
+			return nil, fmt.Errorf("list meta %q: the replicas stay behind the leader: %w", prefix, err)
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
+}
+
+// listOnce lists the keys under prefix with one watch, and returns the highest revision it delivered
+// (of a value or a delete marker).
+func (s *Store) listOnce(ctx context.Context, prefix string) ([]storage.MetaEntry, uint64, error) {
+	w, err := s.kv.Watch(ctx, listFilter(prefix))
 	if err != nil {
-		return nil, fmt.Errorf("list meta %q: %w", prefix, err)
+		return nil, 0, fmt.Errorf("list meta %q: %w", prefix, err)
 	}
 	defer w.Stop()
 	var out []storage.MetaEntry
+	var last uint64
 	for {
 		select {
 		case e := <-w.Updates():
 			if e == nil { // the initial values are all delivered
 				slices.SortFunc(out, func(a, b storage.MetaEntry) int { return strings.Compare(a.Key, b.Key) })
-				return out, nil
+				return out, last, nil
+			}
+			last = max(last, e.Revision())
+			if e.Operation() != jetstream.KeyValuePut {
+				continue
 			}
 			key, err := decodeKey(e.Key())
 			if err != nil {
@@ -162,7 +197,7 @@ func (s *Store) ListMeta(ctx context.Context, prefix string) ([]storage.MetaEntr
 				out = append(out, storage.MetaEntry{Key: key, Value: e.Value(), Version: e.Revision()})
 			}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("list meta %q: %w", prefix, ctx.Err())
+			return nil, 0, fmt.Errorf("list meta %q: %w", prefix, ctx.Err())
 		}
 	}
 }
