@@ -96,6 +96,9 @@ func TestClusterFaults(t *testing.T) {
 		t.Fatalf("PutRecord with NATS away: %v (%s), want a retryable error", err, class)
 	}
 	failedIn := time.Since(start)
+	if _, ok := b.log.waitFor(regexp.MustCompile(`NATS disconnected`), 30*time.Second); !ok {
+		t.Errorf("front-end B did not log that NATS went away:\n%s", b.log.tail(10))
+	}
 	_, err = cb.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String("faults")})
 	if class, retryable := classify(err); !retryable {
 		t.Fatalf("ListShards with NATS away: %v (%s), want a retryable error", err, class)
