@@ -150,6 +150,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	workers := make([]*worker, opts.workers)
 	for i := range workers {
 		workers[i] = newWorker(newWire(opts, creds), name, i, opts, ranges, seed)
+		if fan != nil {
+			workers[i].ackTimes = fan.acks
+		}
 	}
 	progress("%d workers × %d records × %d bytes against %s, stream %s (%d shards): warming up %s, then measuring %s",
 		opts.workers, opts.records, opts.size, endpointName(opts), name, shardCount, opts.warmup, opts.duration)

@@ -28,6 +28,8 @@ type worker struct {
 	acks     map[string]*[]ack
 	failures int64
 	badSeqs  int64 // acknowledged with a sequence number that is not a decimal number
+
+	ackTimes *ackTimes // with -subscribers: where the acknowledgment times of sampled records go
 }
 
 // newWorker builds worker n's request once: random data and distinct partition keys, spread evenly
@@ -144,7 +146,7 @@ func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 		if err != nil {
 			w.failures++
 		} else {
-			w.acknowledge() // even when interrupted: the server said so
+			w.acknowledge(done) // even when interrupted: the server said so
 		}
 		if ctx.Err() != nil {
 			return // interrupted: the call says nothing about the server
@@ -224,11 +226,15 @@ func mergeAcks(workers []*worker) *acked {
 // errWrongCount is a PutRecords response with another number of entries than the request had records.
 var errWrongCount = errors.New("wrong number of results")
 
-// acknowledge keeps the sequence number and data hash of each record the last response acknowledged.
-func (w *worker) acknowledge() {
+// acknowledge keeps the sequence number and data hash of each record the last response acknowledged,
+// received at at (and the time, for records in the lag sample).
+func (w *worker) acknowledge(at time.Time) {
 	for i, r := range w.results {
 		if len(r.code) > 0 {
 			continue
+		}
+		if w.ackTimes != nil {
+			w.ackTimes.ack(r.seq, at)
 		}
 		seq, ok := parseSeq(r.seq)
 		if !ok {

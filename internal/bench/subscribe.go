@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,7 +40,10 @@ const (
 	subscribeReady = time.Minute
 )
 
-// subscribeResult is what the subscriptions received.
+// subscribeResult is what the subscriptions received. The lag is, for a sample of the records received
+// in the measured window (one in ackSample), the time from the PutRecords response that acknowledged
+// the record (parsed by its worker) to its event (read by a subscription), both on this machine's
+// clock; an event that came before the acknowledgment counts as 0.
 type subscribeResult struct {
 	Consumers     int              `json:"consumers"`
 	Subscriptions int              `json:"subscriptions"` // consumers × shards
@@ -49,6 +54,11 @@ type subscribeResult struct {
 	WindowRecords int64            `json:"window_records"` // received inside the measured window
 	RecordsPerSec float64          `json:"records_per_sec"`
 	MaxBehindMs   int64            `json:"max_millis_behind_latest"`
+	LagP50Ms      float64          `json:"lag_p50_ms"`
+	LagP99Ms      float64          `json:"lag_p99_ms"`
+	LagMaxMs      float64          `json:"lag_max_ms"`
+	LagSamples    int              `json:"lag_samples"`
+	LagBeforeAck  int              `json:"lag_before_ack"` // samples whose event came before their acknowledgment
 	Resubscribes  int64            `json:"resubscribes"`
 	Failures      map[string]int64 `json:"failures"`
 	Interrupted   bool             `json:"interrupted,omitempty"`
@@ -70,9 +80,13 @@ type fanOut struct {
 	events, records, bytes, window, resubscribes, maxBehind atomic.Int64
 	measuring                                               atomic.Bool
 
+	acks *ackTimes // the workers' acknowledgment times of sampled records
+
 	mu       sync.Mutex
 	failures map[string]int64
 	examples map[string]string
+	lags     []time.Duration // every subscription's, added at its end
+	early    int             // samples whose event came before their acknowledgment
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -167,7 +181,8 @@ func startFanOut(ctx context.Context, opts options, sdk *kinesis.Client, creds a
 	}
 	tr.Protocols = &p
 	f := &fanOut{opts: opts, sdk: sdk, creds: creds, client: &http.Client{Transport: tr}, url: baseURL(opts),
-		consumers: consumers, shards: shards, failures: map[string]int64{}, examples: map[string]string{}}
+		consumers: consumers, shards: shards, acks: &ackTimes{seed: maphash.MakeSeed()},
+		failures: map[string]int64{}, examples: map[string]string{}}
 	subCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.cancel = cancel
 	ready := make(chan struct{}, len(consumers)*len(shards))
@@ -232,6 +247,12 @@ func (f *fanOut) result(expected int64, window time.Duration, interrupted bool) 
 		Failures: f.failures, examples: f.examples, Interrupted: interrupted}
 	if s := window.Seconds(); s > 0 {
 		r.RecordsPerSec = round(float64(r.WindowRecords)/s, 1)
+	}
+	slices.Sort(f.lags)
+	r.LagSamples, r.LagBeforeAck = len(f.lags), f.early
+	r.LagP50Ms, r.LagP99Ms = ms(percentile(f.lags, 50)), ms(percentile(f.lags, 99))
+	if len(f.lags) > 0 {
+		r.LagMaxMs = ms(f.lags[len(f.lags)-1])
 	}
 	return r
 }
@@ -322,6 +343,8 @@ func (f *fanOut) subscribe(ctx context.Context, consumer, shard string, pos star
 	r := eventstream.NewReader(resp.Body)
 	r.ReusePayload = true
 	var ev subscribeEvent
+	var lags lagSamples
+	defer f.addLags(&lags)
 	for {
 		m, err := r.Next()
 		if err == io.EOF {
@@ -336,7 +359,7 @@ func (f *fanOut) subscribe(ctx context.Context, consumer, shard string, pos star
 				return cont, false, err
 			}
 			onEvent()
-			f.count(&ev)
+			f.count(&ev, &lags)
 			if len(ev.cont) > 0 {
 				cont = string(ev.cont)
 			}
@@ -353,8 +376,8 @@ func (f *fanOut) subscribe(ctx context.Context, consumer, shard string, pos star
 	}
 }
 
-// count adds an event to the counters.
-func (f *fanOut) count(ev *subscribeEvent) {
+// count adds an event to the counters, and when measuring the lags of its sampled records to lags.
+func (f *fanOut) count(ev *subscribeEvent, lags *lagSamples) {
 	f.events.Add(1)
 	n := int64(len(ev.records))
 	f.records.Add(n)
@@ -365,10 +388,74 @@ func (f *fanOut) count(ev *subscribeEvent) {
 	f.bytes.Add(b)
 	if f.measuring.Load() {
 		f.window.Add(n)
+		var now time.Time
+		for _, r := range ev.records {
+			if h, ok := f.acks.sampled(r.seq); ok {
+				if now.IsZero() {
+					now = time.Now()
+				}
+				lags.add(f.acks.lag(h, now))
+			}
+		}
 	}
 	behind := int64(ev.behind)
 	for old := f.maxBehind.Load(); behind > old && !f.maxBehind.CompareAndSwap(old, behind); old = f.maxBehind.Load() {
 	}
+}
+
+// addLags adds one subscription's lag samples to the run's.
+func (f *fanOut) addLags(l *lagSamples) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lags = append(f.lags, l.lags...)
+	f.early += l.early
+}
+
+// ackSample is the share of records whose lag is measured: those whose sequence number hashes to 0
+// modulo ackSample, so that the workers keep few acknowledgment times and the subscriptions look few
+// up.
+const ackSample = 64
+
+// ackTimes are the acknowledgment times of the sampled records, by the hash of their sequence number.
+type ackTimes struct {
+	seed maphash.Seed
+	m    sync.Map // uint64 → time.Time
+}
+
+// sampled returns the hash of sequence number seq and whether its record is in the sample.
+func (a *ackTimes) sampled(seq []byte) (uint64, bool) {
+	h := maphash.Bytes(a.seed, seq)
+	return h, h%ackSample == 0
+}
+
+// ack notes that the record with sequence number seq was acknowledged at at, if it is sampled.
+func (a *ackTimes) ack(seq []byte, at time.Time) {
+	if h, ok := a.sampled(seq); ok {
+		a.m.Store(h, at)
+	}
+}
+
+// lag is how long after its acknowledgment the record hashed h was received at now; ok is false when
+// it has not been acknowledged yet (the event came first).
+func (a *ackTimes) lag(h uint64, now time.Time) (time.Duration, bool) {
+	at, ok := a.m.Load(h)
+	if !ok {
+		return 0, false
+	}
+	return max(0, now.Sub(at.(time.Time))), true
+}
+
+// lagSamples are one subscription's lags.
+type lagSamples struct {
+	lags  []time.Duration
+	early int
+}
+
+func (l *lagSamples) add(d time.Duration, acked bool) {
+	if !acked {
+		l.early++
+	}
+	l.lags = append(l.lags, d)
 }
 
 // subscribeEvent is a SubscribeToShardEvent's payload; its slices point into the payload.

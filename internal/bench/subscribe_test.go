@@ -2,6 +2,9 @@ package bench
 
 import (
 	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +46,11 @@ func TestBenchSubscribers(t *testing.T) {
 			if f.Events < int64(f.Subscriptions) || f.Resubscribes == 0 || f.WindowRecords <= 0 || f.WindowRecords > f.Records ||
 				f.RecordsPerSec != float64(f.WindowRecords) {
 				t.Errorf("subscribe result %+v: events, resubscriptions (300 ms lifetime) and the 1 s window's records", f)
+			}
+			if f.LagSamples == 0 || int64(f.LagSamples) > f.WindowRecords || f.LagBeforeAck > f.LagSamples ||
+				f.LagP50Ms > f.LagP99Ms || f.LagP99Ms > f.LagMaxMs || f.LagMaxMs > 10_000 {
+				t.Errorf("lag: %d samples (%d before the acknowledgment), p50 %v, p99 %v, max %v ms", f.LagSamples, f.LagBeforeAck,
+					f.LagP50Ms, f.LagP99Ms, f.LagMaxMs)
 			}
 			if got := servedOver(t, s.Endpoint, "SubscribeToShard"); got != proto.served {
 				t.Errorf("SubscribeToShard over %q, want %s", got, proto.served)
@@ -116,5 +124,32 @@ func TestParseSubscribeEvent(t *testing.T) {
 				t.Errorf("%s: %+v, %v", body, ev, err)
 			}
 		})
+	}
+}
+
+// TestAckTimes: the workers and the subscriptions sample the same records, about one in ackSample; a
+// record's lag is from its acknowledgment, and a record received before it is acknowledged counts as
+// 0, early.
+func TestAckTimes(t *testing.T) {
+	a := &ackTimes{seed: maphash.MakeSeed()}
+	var sampled [][]byte
+	for i := range 100 * ackSample {
+		seq := []byte(fmt.Sprintf("4960%052d", i))
+		if _, ok := a.sampled(seq); ok {
+			sampled = append(sampled, seq)
+		}
+	}
+	if n := len(sampled); n < 50 || n > 200 {
+		t.Fatalf("%d of %d sequence numbers sampled, want about 100", n, 100*ackSample)
+	}
+	t0 := time.Now()
+	var l lagSamples
+	h, _ := a.sampled(sampled[0])
+	l.add(a.lag(h, t0)) // before its acknowledgment
+	a.ack(sampled[0], t0)
+	l.add(a.lag(h, t0.Add(3*time.Millisecond)))
+	l.add(a.lag(h, t0.Add(-time.Millisecond))) // a clock step back
+	if want := []time.Duration{0, 3 * time.Millisecond, 0}; !slices.Equal(l.lags, want) || l.early != 1 {
+		t.Errorf("lags %v, %d early; want %v, 1 early", l.lags, l.early, want)
 	}
 }

@@ -1,14 +1,18 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"iter"
 	"net/http"
 	"time"
 
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/protocol/awsjson"
+	"kinesisd/internal/protocol/cbor"
 	"kinesisd/internal/protocol/eventstream"
 	"kinesisd/internal/service"
 )
@@ -104,14 +108,83 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 			}
 			return
 		}
-		payload, err := c.encode(ev)
+		parts, err := eventParts(c, &ev)
 		if err != nil {
 			h.log.Error("encode event", "request_id", reqID, "err", err)
 			return
 		}
-		if err := ew.Event("SubscribeToShardEvent", ct, payload); err != nil {
+		if err := ew.EventParts("SubscribeToShardEvent", ct, parts...); err != nil {
 			h.log.Debug("write event", "request_id", reqID, "err", err)
 			return
 		}
 	}
+}
+
+// recordsFrame is how a codec writes an event's Records list (the event's first member): the bytes
+// that open the event and the list, those between two records, and those that close the list and a
+// struct with no other member.
+type recordsFrame struct{ open, sep, close []byte }
+
+// recordsFrames are the frames of the codecs whose events are written around shared records; an
+// event in any other codec is encoded whole.
+var recordsFrames = map[string]recordsFrame{
+	awsjson.ContentType: {open: []byte(`{"Records":[`), sep: []byte(","), close: []byte("]}")},
+	cbor.ContentType:    {open: []byte("\xbf\x67Records\x9f"), close: []byte("\xff\xff")},
+}
+
+// sharedRecords is a batch's records in one codec: the list's elements, joined, and their CRC-32.
+type sharedRecords struct {
+	b   []byte
+	crc uint32
+}
+
+// batchKey is the key of a batch's records in one codec (service.BatchEncoded).
+type batchKey struct{ contentType string }
+
+// eventParts is the payload of a SubscribeToShardEvent in codec c, in parts whose concatenation is
+// c.encode(ev). Records from shared batches (ev.Batches) are encoded once per batch and codec, for
+// every subscription that delivers them, and go out as shared parts; the subscription encodes only its
+// own members (continuation, MillisBehindLatest, ChildShards) around them.
+func eventParts(c codec, ev *service.SubscribeToShardEvent) ([]eventstream.Part, error) {
+	frame, ok := recordsFrames[c.contentType()]
+	batches := ev.Batches()
+	if !ok || len(batches) == 0 {
+		payload, err := c.encode(ev)
+		return []eventstream.Part{{Bytes: payload}}, err
+	}
+	own := *ev
+	own.Records = []service.Record{}
+	rest, err := c.encode(&own)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(rest, frame.open) {
+		return nil, fmt.Errorf("encode event: %q does not start with its records", rest[:min(len(rest), 32)])
+	}
+	parts := make([]eventstream.Part, 0, 2*len(batches)+1)
+	parts = append(parts, eventstream.Part{Bytes: rest[:len(frame.open)]})
+	encode := func(recs []service.Record) (sharedRecords, error) {
+		whole, err := c.encode(struct {
+			Records []service.Record `json:"Records"`
+		}{recs})
+		if err != nil {
+			return sharedRecords{}, err
+		}
+		if !bytes.HasPrefix(whole, frame.open) || !bytes.HasSuffix(whole, frame.close) || len(whole) < len(frame.open)+len(frame.close) {
+			return sharedRecords{}, fmt.Errorf("encode records: unexpected framing %q", whole[:min(len(whole), 32)])
+		}
+		b := whole[len(frame.open) : len(whole)-len(frame.close)]
+		return sharedRecords{b: b, crc: crc32.ChecksumIEEE(b)}, nil
+	}
+	for i, b := range batches {
+		recs, err := service.BatchEncoded(b, batchKey{c.contentType()}, encode)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && len(frame.sep) > 0 {
+			parts = append(parts, eventstream.Part{Bytes: frame.sep})
+		}
+		parts = append(parts, eventstream.SharedPart(recs.b, recs.crc))
+	}
+	return append(parts, eventstream.Part{Bytes: rest[len(frame.open):]}), nil
 }

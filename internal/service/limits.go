@@ -250,20 +250,11 @@ const streamsChangingMax = 5
 // CREATING or DELETING, with AWS's LimitExceededException. Like the shard limit it counts before the
 // stream is saved, so creations racing each other may pass it together.
 func (s *Service) checkStreamsChanging(ctx context.Context) error {
-	prefix := s.streamKey("")
-	entries, err := s.store.ListMeta(ctx, prefix)
+	n, err := s.countStreams(ctx, func(doc *streamDoc) bool {
+		return doc.Status == statusCreating || doc.Status == statusDeleting
+	})
 	if err != nil {
-		return internal("list streams", err)
-	}
-	n := 0
-	for _, e := range entries {
-		st, err := s.peekStream(ctx, strings.TrimPrefix(e.Key, prefix))
-		if err != nil {
-			return internal("load stream", err)
-		}
-		if st != nil && (st.doc.Status == statusCreating || st.doc.Status == statusDeleting) {
-			n++
-		}
+		return err
 	}
 	if n < streamsChangingMax {
 		return nil
@@ -279,20 +270,9 @@ func (s *Service) checkStreamsChanging(ctx context.Context) error {
 // onDemandStreamLimit of them (AWS's default quota, the OnDemandStreamCountLimit of DescribeLimits),
 // with LimitExceededException. Like the shard limit it counts before the change is saved.
 func (s *Service) checkOnDemandLimit(ctx context.Context) error {
-	prefix := s.streamKey("")
-	entries, err := s.store.ListMeta(ctx, prefix)
+	n, err := s.countStreams(ctx, func(doc *streamDoc) bool { return doc.Mode == streamModeOnDemand })
 	if err != nil {
-		return internal("list streams", err)
-	}
-	n := 0
-	for _, e := range entries {
-		st, err := s.peekStream(ctx, strings.TrimPrefix(e.Key, prefix))
-		if err != nil {
-			return internal("load stream", err)
-		}
-		if st != nil && st.doc.Mode == streamModeOnDemand {
-			n++
-		}
+		return err
 	}
 	if n < onDemandStreamLimit {
 		return nil
@@ -301,4 +281,25 @@ func (s *Service) checkOnDemandLimit(ctx context.Context) error {
 	// is not part of that quote, so it is not added here).
 	return kerr.NewLimitExceeded(fmt.Sprintf("This request would exceed the limit on the number of On-Demand streams for the account %s. "+
 		"Current On-Demand streams count: %d. Limit: %d.", s.cfg.Account, n, onDemandStreamLimit))
+}
+
+// countStreams counts the account's streams whose document satisfies match. It only peeks (it may
+// run under a stream's write gate, pending.go).
+func (s *Service) countStreams(ctx context.Context, match func(*streamDoc) bool) (int, error) {
+	prefix := s.streamKey("")
+	entries, err := s.store.ListMeta(ctx, prefix)
+	if err != nil {
+		return 0, internal("list streams", err)
+	}
+	n := 0
+	for _, e := range entries {
+		st, err := s.peekStream(ctx, strings.TrimPrefix(e.Key, prefix))
+		if err != nil {
+			return 0, internal("load stream", err)
+		}
+		if st != nil && match(&st.doc) {
+			n++
+		}
+	}
+	return n, nil
 }

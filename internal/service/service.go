@@ -136,7 +136,8 @@ type Service struct {
 	gates  gates        // per-stream write gates: writers share, resharding excludes (reshard.go)
 	scaler autoscaler   // ON_DEMAND write load per shard (autoscale.go)
 
-	subs subscriptions // open SubscribeToShard subscriptions
+	subs  subscriptions // open SubscribeToShard subscriptions
+	feeds feeds         // what the subscriptions of each shard share (subscribe_feed.go)
 }
 
 type cachedStream struct {

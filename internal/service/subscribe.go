@@ -60,6 +60,42 @@ type SubscribeToShardEvent struct {
 	ContinuationSequenceNumber *string      `json:"ContinuationSequenceNumber,omitempty"`
 	MillisBehindLatest         int64        `json:"MillisBehindLatest"`
 	ChildShards                []ChildShard `json:"ChildShards,omitempty"`
+
+	batches []*RecordBatch // the shared batches Records is made of, in order (nil: none)
+}
+
+// Batches returns the shared batches the event's Records are made of, in order, or nil when it has no
+// records. The edge encodes each batch once per wire format for every subscription that delivers it
+// (BatchEncoded).
+func (e *SubscribeToShardEvent) Batches() []*RecordBatch { return e.batches }
+
+// WithBatches returns e with its Records made of batches, as the events the service delivers are
+// made: for the edge's tests and benchmarks.
+func (e SubscribeToShardEvent) WithBatches(batches ...*RecordBatch) SubscribeToShardEvent {
+	e.Records, e.batches = joinRecords(batches), batches
+	if len(batches) == 0 {
+		e.batches = nil
+	}
+	return e
+}
+
+// joinRecords returns the records of batches, in order: the one batch's own when there is one.
+func joinRecords(batches []*RecordBatch) []Record {
+	switch len(batches) {
+	case 0:
+		return []Record{}
+	case 1:
+		return batches[0].recs
+	}
+	n := 0
+	for _, b := range batches {
+		n += len(b.recs)
+	}
+	recs := make([]Record, 0, n)
+	for _, b := range batches {
+		recs = append(recs, b.recs...)
+	}
+	return recs
 }
 
 // subscriber is one subscription's fixed facts.
@@ -200,10 +236,12 @@ type subscriptionStep struct {
 	end   bool // the shard is closed and read to its end: the event is the last
 }
 
-// step reads what follows pos (moving it on) and checks the subscription is still valid: the stream
-// and the consumer still exist (ResourceNotFoundException otherwise).
-func (s *Service) step(ctx context.Context, sub *subscriber, pos *position) (*subscriptionStep, error) {
-	st, err := s.loadStream(ctx, sub.stream)
+// step reads what follows pos (moving it on) through the shard's feed fd, and checks the subscription
+// is still valid: the stream and the consumer still exist (ResourceNotFoundException otherwise). woke
+// is the append notification that woke the subscription, if one did: the subscriptions it woke share
+// one load of the stream's document (feed.streamFor).
+func (s *Service) step(ctx context.Context, sub *subscriber, fd *feed, pos *position, woke <-chan struct{}) (*subscriptionStep, error) {
+	st, err := fd.streamFor(woke, func() (*stream, error) { return s.loadStream(ctx, sub.stream) })
 	if err != nil {
 		return nil, internal("subscribe to shard", err)
 	}
@@ -222,34 +260,39 @@ func (s *Service) step(ctx context.Context, sub *subscriber, pos *position) (*su
 	ref := st.ref(sh.Index)
 	next := &pos.next
 	from := *next
-	recs, err := s.store.Read(ctx, ref, *next, getRecordsDefaultLimit, subscribeEventBytes)
+	read := func(ctx context.Context, from, before uint64) (*RecordBatch, error) {
+		return s.readBatch(ctx, st, sh.Index, from, before)
+	}
+	b, err := fd.get(ctx, *next, read)
 	if err != nil {
 		return nil, internal("subscribe to shard", err)
 	}
-	if len(recs) > 0 && timeMilli(recs[0].ArrivalMilli).Before(st.cutoff(now)) {
+	if b != nil && timeMilli(b.firstArrival).Before(st.cutoff(now)) {
 		// Behind the trim horizon: move there, as GetRecords does.
 		if *next, err = s.horizon(ctx, st, sh, now); err != nil {
 			return nil, internal("subscribe to shard", err)
 		}
-		if recs, err = s.store.Read(ctx, ref, *next, getRecordsDefaultLimit, subscribeEventBytes); err != nil {
+		if b, err = fd.get(ctx, *next, read); err != nil {
 			return nil, internal("subscribe to shard", err)
 		}
 	}
-	out := &subscriptionStep{event: SubscribeToShardEvent{Records: make([]Record, len(recs))}}
-	for i := range recs {
-		r := &recs[i]
-		if r.Data == nil {
-			r.Data = []byte{}
+	out := &subscriptionStep{event: SubscribeToShardEvent{Records: []Record{}}}
+	var lastArrival int64
+	if b != nil {
+		// A subscription behind the others takes the batches kept after b as well, up to an event's
+		// size: fewer, larger events while it catches up.
+		batches, n := []*RecordBatch{b}, len(b.recs)
+		out.bytes = b.bytes
+		for {
+			nb := fd.kept(batches[len(batches)-1].next)
+			if nb == nil || out.bytes+nb.bytes > subscribeEventBytes || n+len(nb.recs) > getRecordsDefaultLimit {
+				break
+			}
+			batches, n, out.bytes = append(batches, nb), n+len(nb.recs), out.bytes+nb.bytes
 		}
-		out.event.Records[i] = Record{
-			SequenceNumber:              recordSeq(sh.Index, r.Offset),
-			ApproximateArrivalTimestamp: Timestamp{timeMilli(r.ArrivalMilli)},
-			Data:                        r.Data,
-			PartitionKey:                r.PartitionKey,
-			EncryptionType:              st.encryptionAt(r.ArrivalMilli),
-		}
-		out.bytes += r.Size()
-		*next = r.Offset + 1
+		out.event = out.event.WithBatches(batches...)
+		last := batches[len(batches)-1]
+		*next, lastArrival = last.next, last.lastArrival
 	}
 	tail, err := s.store.NextOffset(ctx, ref)
 	if err != nil {
@@ -257,9 +300,9 @@ func (s *Service) step(ctx context.Context, sub *subscriber, pos *position) (*su
 	}
 	// A reader at the end of the log (LATEST) continues from there; it never goes back.
 	*next = max(*next, sh.StartOffset)
-	out.more = *next < tail && len(recs) > 0
+	out.more = *next < tail && b != nil
 	if out.more {
-		out.event.MillisBehindLatest = max(0, now.UnixMilli()-recs[len(recs)-1].ArrivalMilli)
+		out.event.MillisBehindLatest = max(0, now.UnixMilli()-lastArrival)
 	}
 	if sh.Closed && *next >= sh.EndOffset {
 		out.end, out.more = true, false
@@ -271,11 +314,11 @@ func (s *Service) step(ctx context.Context, sub *subscriber, pos *position) (*su
 	// place, but a tick later (the service clock's milliseconds, and always past the last tick there):
 	// the number advances with time while nothing is written, as AWS's does, and still sorts below the
 	// next record's.
-	if *next != from || len(recs) > 0 {
+	if *next != from || b != nil {
 		pos.tick = 0
 	}
 	var cont string
-	if len(recs) > 0 {
+	if b != nil {
 		cont = seqnum.Format(sh.Index, *next)
 	} else {
 		pos.tick = min(max(uint64(max(now.UnixMilli(), 0)), pos.tick+1), seqnum.MaxTick)
@@ -283,6 +326,43 @@ func (s *Service) step(ctx context.Context, sub *subscriber, pos *position) (*su
 	}
 	out.event.ContinuationSequenceNumber = &cont
 	return out, nil
+}
+
+// readBatch reads the records of shard index at from onwards, stopping before before and at an event's
+// worth, as a batch: nil when there are none.
+func (s *Service) readBatch(ctx context.Context, st *stream, index uint32, from, before uint64) (*RecordBatch, error) {
+	limit := getRecordsDefaultLimit
+	if span := before - from; span < uint64(limit) {
+		limit = int(span) // offsets are distinct: no more records than offsets in [from, before)
+	}
+	recs, err := s.store.Read(ctx, st.ref(index), from, limit, subscribeEventBytes)
+	if err != nil {
+		return nil, err
+	}
+	for len(recs) > 0 && recs[len(recs)-1].Offset >= before {
+		recs = recs[:len(recs)-1]
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	last := &recs[len(recs)-1]
+	b := &RecordBatch{from: from, next: last.Offset + 1, recs: make([]Record, len(recs)),
+		firstArrival: recs[0].ArrivalMilli, lastArrival: last.ArrivalMilli}
+	for i := range recs {
+		r := &recs[i]
+		if r.Data == nil {
+			r.Data = []byte{}
+		}
+		b.recs[i] = Record{
+			SequenceNumber:              recordSeq(index, r.Offset),
+			ApproximateArrivalTimestamp: Timestamp{timeMilli(r.ArrivalMilli)},
+			Data:                        r.Data,
+			PartitionKey:                r.PartitionKey,
+			EncryptionType:              st.encryptionAt(r.ArrivalMilli),
+		}
+		b.bytes += r.Size()
+	}
+	return b, nil
 }
 
 // notifier returns the store's append notifications, or nil when it cannot notify (then it is polled).

@@ -119,14 +119,17 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 			defer poll.Stop()
 		}
 		ref := storage.ShardRef{StreamID: sub.streamID, Shard: sub.shard}
-		due := true // an event is owed: the first at once, then one per heartbeat while idle
+		fd := s.feeds.acquire(ref)
+		defer s.feeds.release(ref, fd)
+		due := true              // an event is owed: the first at once, then one per heartbeat while idle
+		var woke <-chan struct{} // the append notification that ended the last wait, if one did
 		for {
 			// Ask for the next append before reading, so that one landing during the read is not missed.
 			var appended <-chan struct{}
 			if notifier != nil {
 				appended = notifier.Wait(ref)
 			}
-			st, err := s.step(ctx, sub, &pos)
+			st, err := s.step(ctx, sub, fd, &pos, woke)
 			if err != nil {
 				if ctx.Err() == nil {
 					yield(SubscribeToShardEvent{}, err)
@@ -163,6 +166,7 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 			default:
 				beatC = beat.C
 			}
+			woke = nil
 			select {
 			case <-ctx.Done():
 				return
@@ -176,6 +180,7 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 			case <-beatC:
 				due = true
 			case <-appended:
+				woke = appended
 			case <-again:
 			}
 		}
