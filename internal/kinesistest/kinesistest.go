@@ -27,11 +27,19 @@ type Engine struct {
 	// JetStream: the NATS JetStream engine, on an in-process nats-server (one node, replicas 1)
 	// started for each server on a loopback port, keeping its data in the data directory.
 	JetStream bool
+	// NATSNodes is the size of the jetstream engine's in-process NATS: 0 or 1 for one server, 3 for a
+	// JetStream cluster (replicas 3), its nodes keeping their data under the data directory.
+	NATSNodes int
 }
 
 // Engines are the storage configurations of "every test, every engine". Tests that need one
 // particular engine index it: 0 is Pebble on disk, 1 Pebble in memory.
 var Engines = []Engine{{Name: "pebble-disk"}, {Name: "pebble-memory", InMemory: true}, {Name: "jetstream", JetStream: true}}
+
+// JetStream3 is the jetstream engine on a 3-node in-process cluster with replicas 3. It is not in
+// Engines: clusters are tested apart (natstest.SkipUnlessCluster), where elections are not starved of
+// CPU by parallel packages.
+var JetStream3 = Engine{Name: "jetstream-3", JetStream: true, NATSNodes: 3}
 
 // Server is a running in-process kinesisd with a client for it.
 type Server struct {
@@ -40,18 +48,36 @@ type Server struct {
 	Client   *kinesis.Client
 	Clock    *clock.Fake
 	Config   *config.Config
-	// NATS is the in-process nats-server of the jetstream engine, nil on the others.
+	// NATS is the in-process nats-server of the jetstream engine (the first node of a cluster), nil
+	// on the others and on a server started with Options.NATSURL.
 	NATS *natsserver.Server
+	// Cluster is the in-process cluster of a jetstream engine with NATSNodes > 1, else nil.
+	Cluster *natstest.Cluster
 }
 
-// Close stops the server and then, on the jetstream engine, its nats-server, so that a later Start
-// on the same Dir finds the data as a restarted cluster would.
+// Close stops the server and then, on the jetstream engine, its nats-server (or cluster), so that a
+// later Start on the same Dir finds the data as a restarted cluster would.
 func (s *Server) Close(ctx context.Context) error {
 	err := s.Server.Close(ctx)
-	if s.NATS != nil {
+	switch {
+	case s.Cluster != nil:
+		s.Cluster.Stop()
+	case s.NATS != nil:
 		natstest.Stop(s.NATS)
 	}
 	return err
+}
+
+// NATSURL is the client URL (a list for a cluster) of the jetstream engine's NATS, for another
+// front-end (Options.NATSURL), or "".
+func (s *Server) NATSURL() string {
+	if s.Cluster != nil {
+		return s.Cluster.URL()
+	}
+	if s.NATS != nil {
+		return s.NATS.ClientURL()
+	}
+	return s.Config.Store
 }
 
 // Options change what Start starts.
@@ -60,6 +86,9 @@ type Options struct {
 	Clock *clock.Fake // nil: a fake clock at the current time
 	// Configure, if set, changes the configuration before the server starts (flags as a user sets them).
 	Configure func(*config.Config)
+	// NATSURL, on a jetstream engine, is the NATS another Server started (Server.NATSURL): this one is
+	// then a second front-end over the same store instead of starting a NATS of its own.
+	NATSURL string
 }
 
 // Start starts a server on engine e and stops it when the test ends.
@@ -75,9 +104,18 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 		cfg.DataDir = t.TempDir()
 	}
 	var nats *natsserver.Server
+	var cluster *natstest.Cluster
 	if e.JetStream {
-		nats = natstest.Start(t, cfg.DataDir, natstest.Options{})
-		cfg.Store = nats.ClientURL()
+		switch {
+		case opts.NATSURL != "":
+			cfg.Store = opts.NATSURL
+		case e.NATSNodes > 1:
+			cluster = natstest.StartCluster(t, cfg.DataDir, e.NATSNodes, natstest.Options{})
+			nats, cfg.Store = cluster.Servers[0], cluster.URL()
+		default:
+			nats = natstest.Start(t, cfg.DataDir, natstest.Options{})
+			cfg.Store = nats.ClientURL()
+		}
 		// The in-process nats-server shares two cores with the race detector and the rest of the
 		// suite; a write waiting more than the default 5 s there is starvation, not a lost
 		// acknowledgement, and these tests are not about that timeout.
@@ -96,7 +134,7 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 	}
 	t.Cleanup(func() { s.Close(context.Background()) }) // before the nats-server's cleanup (Start), which comes after
 	endpoint := "http://" + s.Addr()
-	return &Server{Server: s, Endpoint: endpoint, Client: NewClient(endpoint), Clock: clk, Config: cfg, NATS: nats}
+	return &Server{Server: s, Endpoint: endpoint, Client: NewClient(endpoint), Clock: clk, Config: cfg, NATS: nats, Cluster: cluster}
 }
 
 // NewClient returns an AWS SDK v2 Kinesis client for endpoint with test credentials and no retries,

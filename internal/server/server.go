@@ -59,13 +59,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	if err != nil {
 		return nil, err
 	}
-	svc, err := service.New(ctx, service.Config{
+	svc, err := newService(ctx, cfg, service.Config{
 		Store: store, Clock: clk, Logger: log, Account: cfg.AccountID, Region: cfg.Region,
 		CreateDelay: cfg.CreateStreamDelay, DeleteDelay: cfg.DeleteStreamDelay, UpdateDelay: cfg.UpdateStreamDelay,
 		ShardLimit: cfg.ShardLimit, ThroughputLimits: cfg.ThroughputLimits, APIRateLimits: cfg.APIRateLimits,
 		ConsumerDelay: cfg.ConsumerDelay, OnDemandWindow: cfg.OnDemandWindow,
 		SubscribeLifetime: cfg.SubscribeLifetime, SubscribeHeartbeat: cfg.SubscribeHeartbeat, SubscribeTakeover: cfg.SubscribeTakeover,
-	})
+	}, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -198,6 +198,35 @@ func openJetStream(ctx context.Context, cfg *config.Config, log *slog.Logger) (s
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// newService builds the service over the open store. The service reads (or creates) the iterator key
+// there; on NATS JetStream a cluster that is still electing the bucket's leader may not answer in
+// time, and that is retried with backoff as openJetStream retries an unreachable NATS, until ctx ends.
+func newService(ctx context.Context, cfg *config.Config, sc service.Config, log *slog.Logger) (*service.Service, error) {
+	backoff := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		svc, err := service.New(ctx, sc)
+		if err == nil || !cfg.IsNATS() || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return svc, err
+		}
+		log.Error("NATS JetStream did not answer; retrying", "attempt", attempt, "retry_in", backoff.String(), "err", err)
+		if err := sleepCtx(ctx, backoff); err != nil {
+			return nil, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

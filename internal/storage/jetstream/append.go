@@ -95,6 +95,13 @@ func (s *Store) ensureStream(ctx context.Context, st *streamState) error {
 	info, err := s.js.CreateStream(ctx, s.streamConfig(st))
 	switch {
 	case err == nil:
+		if ci := info.CachedInfo().Cluster; ci != nil && ci.Leader == "" {
+			// Created a moment ago by another call, its leader not elected yet: a publish now would
+			// go unanswered until the attempt's timeout.
+			if err := s.waitLeader(ctx, st.name); err != nil {
+				return fmt.Errorf("create stream %s: %w", st.name, err)
+			}
+		}
 		st.noteAck(info.CachedInfo().State.LastSeq)
 	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
 		s.log.Debug("stream exists with another configuration; using it", "stream", st.name)
@@ -103,6 +110,32 @@ func (s *Store) ensureStream(ctx context.Context, st *streamState) error {
 	}
 	st.ready.Store(true)
 	return nil
+}
+
+// waitLeader waits until the JetStream stream name has a leader. The servers may not know a stream
+// created a moment ago yet; one that stays unknown (dropped meanwhile) is left to the publish to find.
+func (s *Store) waitLeader(ctx context.Context, name string) error {
+	unknownUntil := time.Now().Add(2 * time.Second)
+	for {
+		var info struct {
+			Cluster *struct {
+				Leader string `json:"leader"`
+			} `json:"cluster"`
+		}
+		err := s.api(ctx, "STREAM.INFO."+name, nil, &info)
+		switch {
+		case isNotFound(err) && time.Now().After(unknownUntil):
+			return nil
+		case isNotFound(err):
+		case err != nil:
+			return fmt.Errorf("wait for a leader: %w", err)
+		case info.Cluster == nil || info.Cluster.Leader != "":
+			return nil
+		}
+		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			return fmt.Errorf("wait for a leader: %w", err)
+		}
+	}
 }
 
 func (st *streamState) noteAck(seq uint64) {

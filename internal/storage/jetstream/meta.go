@@ -43,6 +43,11 @@ func (s *Store) openBucket(ctx context.Context) (jetstream.KeyValue, error) {
 	if _, err := s.js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return nil, fmt.Errorf("jetstream: create metadata bucket %s (%d replicas): %w", bucket, s.replicas, err)
 	}
+	// Created a moment ago, by this process or another starting beside it, the bucket may have no
+	// leader yet: its first Get would go unanswered until it times out.
+	if err := s.waitLeader(ctx, cfg.Name); err != nil {
+		return nil, fmt.Errorf("jetstream: metadata bucket %s: %w", bucket, err)
+	}
 	kv, err := s.js.KeyValue(ctx, bucket)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: bind metadata bucket %s: %w", bucket, err)
@@ -58,11 +63,23 @@ func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, uint64, error)
 	defer s.leave()
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
-	e, err := s.kv.Get(ctx, encodeKey(key))
-	if err != nil {
-		return nil, 0, metaErr("get", key, err)
+	// A read: an attempt that got no answer (the bucket's leader changing) is made again, as api does.
+	wait := 250 * time.Millisecond
+	for {
+		actx, acancel := context.WithTimeout(ctx, wait)
+		e, err := s.kv.Get(actx, encodeKey(key))
+		acancel()
+		if err == nil {
+			return e.Value(), e.Revision(), nil
+		}
+		if ctx.Err() != nil || !apiRetryable(err) {
+			return nil, 0, metaErr("get", key, err)
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return nil, 0, metaErr("get", key, err)
+		}
+		wait = min(2*wait, 8*time.Second)
 	}
-	return e.Value(), e.Revision(), nil
 }
 
 // PutMeta implements storage.Store: Create (version 0) or Update with the revision as the expected
@@ -116,6 +133,12 @@ func (s *Store) DeleteMeta(ctx context.Context, key string, version uint64) erro
 
 // ListMeta implements storage.Store: a watch over the keys under the prefix's complete segments
 // (keys.go) delivers the last value of each, then the keys are decoded, filtered and sorted.
+//
+// The watch's consumer may be placed on any replica of the bucket, and one a little behind the
+// leader would list what the bucket held a moment ago (a stream another front-end has just created
+// missing from ListStreams). So with replicas the listing is checked with the leader: if the bucket
+// holds a message under the filter past the last one the watch delivered (delete markers included),
+// the replica was behind, and the listing is made again.
 func (s *Store) ListMeta(ctx context.Context, prefix string) ([]storage.MetaEntry, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
@@ -123,18 +146,47 @@ func (s *Store) ListMeta(ctx context.Context, prefix string) ([]storage.MetaEntr
 	defer s.leave()
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
-	w, err := s.kv.Watch(ctx, listFilter(prefix), jetstream.IgnoreDeletes())
+	pause := 10 * time.Millisecond
+	for {
+		out, last, err := s.listOnce(ctx, prefix)
+		if err != nil || s.replicas == 1 {
+			return out, err
+		}
+		bucket := s.bucketName()
+		m, err := s.leaderGet(ctx, "KV_"+bucket, directGet{Seq: last + 1, NextFor: "$KV." + bucket + "." + listFilter(prefix)})
+		if err != nil {
+			return nil, fmt.Errorf("list meta %q: %w", prefix, err)
+		}
+		if m == nil {
+			return out, nil
+		}
+		if err := sleep(ctx, pause); err != nil {
+			return nil, fmt.Errorf("list meta %q: the replicas stay behind the leader: %w", prefix, err)
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
+}
+
+// listOnce lists the keys under prefix with one watch, and returns the highest revision it delivered
+// (of a value or a delete marker).
+func (s *Store) listOnce(ctx context.Context, prefix string) ([]storage.MetaEntry, uint64, error) {
+	w, err := s.kv.Watch(ctx, listFilter(prefix))
 	if err != nil {
-		return nil, fmt.Errorf("list meta %q: %w", prefix, err)
+		return nil, 0, fmt.Errorf("list meta %q: %w", prefix, err)
 	}
 	defer w.Stop()
 	var out []storage.MetaEntry
+	var last uint64
 	for {
 		select {
 		case e := <-w.Updates():
 			if e == nil { // the initial values are all delivered
 				slices.SortFunc(out, func(a, b storage.MetaEntry) int { return strings.Compare(a.Key, b.Key) })
-				return out, nil
+				return out, last, nil
+			}
+			last = max(last, e.Revision())
+			if e.Operation() != jetstream.KeyValuePut {
+				continue
 			}
 			key, err := decodeKey(e.Key())
 			if err != nil {
@@ -145,7 +197,7 @@ func (s *Store) ListMeta(ctx context.Context, prefix string) ([]storage.MetaEntr
 				out = append(out, storage.MetaEntry{Key: key, Value: e.Value(), Version: e.Revision()})
 			}
 		case <-ctx.Done():
-			return nil, fmt.Errorf("list meta %q: %w", prefix, ctx.Err())
+			return nil, 0, fmt.Errorf("list meta %q: %w", prefix, ctx.Err())
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,9 +25,10 @@ const readOverhead = 256
 // asks for a little more than maxBytes, applies the contract's own limit, and asks again in the rare
 // case the server stopped first.
 //
-// In a cluster any replica that is nearly caught up answers direct gets, so a read may miss the last
-// records acknowledged a moment ago (never a record below one it returns: replicas apply the log in
-// order).
+// In a cluster any replica that is nearly caught up answers direct gets, so a replica may not hold the
+// last records acknowledged a moment ago (it never lacks one below a record it returns: replicas apply
+// the log in order); where the replica's answer ends, getBatch asks the stream leader, so that a Read
+// returns every record acknowledged before it began (leader.go).
 func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int) ([]storage.Record, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
@@ -143,7 +145,12 @@ func (s *Store) DropStream(ctx context.Context, id uint64) error {
 }
 
 // api makes a JetStream API request ($JS.API.<subject>) and decodes the answer into resp (if not
-// nil); an error answer is returned as a *jetstream.APIError.
+// nil); an error answer is returned as a *jetstream.APIError. The requests it makes are idempotent
+// (info, message get, purge below a sequence, delete), so an attempt that got no answer is made again:
+// in a cluster, a request that reaches the servers while a stream's leader is changing may be answered
+// by none of them (a message get sent while a stream just created has no leader yet, for one).
+// Attempts wait 250 ms, then 500 ms, 1 s… up to 8 s, within ctx; a "not available for now" answer
+// (503: no leader yet) is retried the same way.
 func (s *Store) api(ctx context.Context, subject string, req, resp any) error {
 	var body []byte
 	if req != nil {
@@ -152,6 +159,23 @@ func (s *Store) api(ctx context.Context, subject string, req, resp any) error {
 			return err
 		}
 	}
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.apiOnce(ctx, subject, body, resp, wait)
+		if err == nil || ctx.Err() != nil || !apiRetryable(err) {
+			return err
+		}
+		s.log.Debug("JetStream API request not answered; trying again", "subject", subject, "attempt", attempt, "err", err)
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return fmt.Errorf("%s: %w", subject, err)
+		}
+		wait = min(2*wait, 8*time.Second)
+	}
+}
+
+func (s *Store) apiOnce(ctx context.Context, subject string, body []byte, resp any, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
 	m, err := s.nc.RequestWithContext(ctx, "$JS.API."+subject, body)
 	if err != nil {
 		return err
@@ -169,6 +193,16 @@ func (s *Store) api(ctx context.Context, subject string, req, resp any) error {
 		return json.Unmarshal(m.Data, resp)
 	}
 	return nil
+}
+
+// apiRetryable reports whether a JetStream API request that failed with err is worth making again.
+func apiRetryable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503 || apiErr.ErrorCode == errCodeNotLeader
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 func isNotFound(err error) bool {
@@ -209,19 +243,10 @@ func (s *Store) getOne(ctx context.Context, stream string, req directGet) (*nats
 	}
 }
 
-// next returns the first message of subject at or after seq, or nil.
-func (s *Store) next(ctx context.Context, stream, subject string, seq uint64) (*nats.Msg, error) {
-	return s.getOne(ctx, stream, directGet{Seq: max(seq, 1), NextFor: subject})
-}
-
-// last returns the last message of subject, or nil.
-func (s *Store) last(ctx context.Context, stream, subject string) (*nats.Msg, error) {
-	return s.getOne(ctx, stream, directGet{LastFor: subject})
-}
-
-// getBatch makes a batch direct get: up to batch messages of subject from seq on, until the bytes
-// sent reach maxBytes. more reports whether the subject holds messages after the last one returned.
-func (s *Store) getBatch(ctx context.Context, stream, subject string, seq uint64, batch, maxBytes int) (msgs []*nats.Msg, more bool, err error) {
+// directBatch makes a batch direct get: up to batch messages of subject from seq on, until the bytes
+// sent reach maxBytes. more reports whether the replica that answered holds messages of the subject
+// after the last one returned.
+func (s *Store) directBatch(ctx context.Context, stream, subject string, seq uint64, batch, maxBytes int) (msgs []*nats.Msg, more bool, err error) {
 	body, err := json.Marshal(directGet{Seq: max(seq, 1), NextFor: subject, Batch: batch, MaxBytes: max(maxBytes, 1)})
 	if err != nil {
 		return nil, false, err

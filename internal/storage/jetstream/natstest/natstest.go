@@ -3,6 +3,11 @@ package natstest
 
 import (
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +45,10 @@ func Start(t testing.TB, dir string, opts Options) *server.Server {
 
 // New starts a server like Start does, for callers that manage its life themselves (Stop).
 func New(dir string, opts Options) (*server.Server, error) {
+	return start(serverOptions("kinesisd-test", dir, opts))
+}
+
+func serverOptions(name, dir string, opts Options) *server.Options {
 	payload := opts.MaxPayload
 	if payload == 0 {
 		payload = MaxPayload
@@ -48,8 +57,8 @@ func New(dir string, opts Options) (*server.Server, error) {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	so := &server.Options{
-		ServerName: "kinesisd-test",
+	return &server.Options{
+		ServerName: name,
 		Host:       "127.0.0.1",
 		Port:       port,
 		JetStream:  true,
@@ -59,6 +68,9 @@ func New(dir string, opts Options) (*server.Server, error) {
 		NoLog:      true,
 		NoSigs:     true,
 	}
+}
+
+func start(so *server.Options) (*server.Server, error) {
 	s, err := server.NewServer(so)
 	if err != nil {
 		return nil, err
@@ -75,4 +87,127 @@ func New(dir string, opts Options) (*server.Server, error) {
 func Stop(s *server.Server) {
 	s.Shutdown()
 	s.WaitForShutdown()
+}
+
+// ClusterName is the name of the clusters StartCluster starts.
+const ClusterName = "kinesisd-test"
+
+// Cluster is a JetStream cluster of in-process nats-servers, routed to each other on loopback ports.
+type Cluster struct {
+	Servers []*server.Server
+}
+
+// StartCluster starts an n-node JetStream cluster (n ≥ 3 for replicas 3), node i named n<i> and
+// keeping its data in dir/n<i>, on free loopback ports, and waits until JetStream has a meta leader
+// and every node is current with it. It shuts the cluster down when the test ends. opts.Port is
+// ignored (every node picks a free client port).
+func StartCluster(t testing.TB, dir string, n int, opts Options) *Cluster {
+	t.Helper()
+	c, err := NewCluster(dir, n, opts)
+	if err != nil {
+		t.Fatalf("nats-server cluster: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// NewCluster starts a cluster like StartCluster does, for callers that manage its life themselves
+// (Stop).
+func NewCluster(dir string, n int, opts Options) (*Cluster, error) {
+	ports, err := FreePorts(n)
+	if err != nil {
+		return nil, err
+	}
+	routes := make([]string, n)
+	for i, p := range ports {
+		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", p)
+	}
+	c := &Cluster{}
+	opts.Port = 0
+	for i := range n {
+		name := fmt.Sprintf("n%d", i)
+		so := serverOptions(name, filepath.Join(dir, name), opts)
+		so.Cluster = server.ClusterOpts{Name: ClusterName, Host: "127.0.0.1", Port: ports[i]}
+		so.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		s, err := start(so)
+		if err != nil {
+			c.Stop()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		c.Servers = append(c.Servers, s)
+	}
+	if err := c.WaitReady(60 * time.Second); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// URL is the comma-separated client URLs of every node, as the engine's Options.URL takes them.
+func (c *Cluster) URL() string {
+	urls := make([]string, len(c.Servers))
+	for i, s := range c.Servers {
+		urls[i] = s.ClientURL()
+	}
+	return strings.Join(urls, ",")
+}
+
+// WaitReady waits until the cluster has a JetStream meta leader that every node follows.
+func (c *Cluster) WaitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		leader, current := false, true
+		for _, s := range c.Servers {
+			leader = leader || s.JetStreamIsLeader()
+			current = current && s.JetStreamIsCurrent()
+		}
+		if leader && current {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no JetStream meta leader that every node follows within %s", timeout)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition, not waiting out a delay
+	}
+}
+
+// Stop shuts every node down.
+func (c *Cluster) Stop() {
+	for _, s := range c.Servers {
+		Stop(s)
+	}
+}
+
+// FreePorts returns n distinct TCP ports that were free on 127.0.0.1 a moment ago, for servers that
+// must know each other's ports before they start (cluster routes). Another process may take one in
+// between; tests accept that small risk.
+func FreePorts(n int) ([]int, error) {
+	var ports []int
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// ClusterTestsEnv is the environment variable that turns the cluster tests on (make clustertest sets
+// it): they run apart from the rest, one package at a time, so that elections are not starved of CPU.
+const ClusterTestsEnv = "KINESISD_CLUSTER_TESTS"
+
+// SkipUnlessCluster skips t unless ClusterTestsEnv is 1.
+func SkipUnlessCluster(t testing.TB) {
+	t.Helper()
+	if os.Getenv(ClusterTestsEnv) != "1" {
+		t.Skipf("a cluster test: runs with %s=1 (make clustertest)", ClusterTestsEnv)
+	}
 }
