@@ -63,7 +63,7 @@ func TestClusterFaults(t *testing.T) {
 	t.Logf("leader kill: %s killed, %s leads now; first write after the kill succeeded %s later",
 		leader, after, first.Sub(killAt).Round(time.Millisecond))
 	t.Logf("leader kill: before it, %s", steady)
-	t.Logf("leader kill: %d records acknowledged, %d read through B, %d through A (the rest: stored by calls that failed); failures %v",
+	t.Logf("leader kill: %d records acknowledged, %d read through B, %d through A (the rest: stored by calls that failed or that the stop cut short); failures %v",
 		len(l1.acked), readB, readA, l1.failures)
 	if len(l1.bad) > 0 {
 		t.Errorf("writes failed with errors that are not retryable: %v", l1.bad[:min(5, len(l1.bad))])

@@ -101,7 +101,8 @@ type proc struct {
 	exited chan struct{} // closed once the process has exited
 }
 
-// startProc starts bin with args and kills it when the test ends.
+// startProc starts bin with args and kills it when the test ends; if the test failed, the last lines
+// the process wrote go to the test's log.
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
@@ -115,6 +116,9 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-p.exited
+		if t.Failed() {
+			t.Logf("last lines of %s %s:\n%s", filepath.Base(bin), strings.Join(args, " "), p.log.tail(15))
+		}
 	})
 	return p
 }

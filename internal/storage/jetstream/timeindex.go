@@ -24,8 +24,9 @@ import (
 // are written (append.go), so it is exact for the appends of one process, across restarts too.
 // Several front-ends appending to one shard at the same moment each keep their own maximum; if their
 // clocks or their records interleave so that one writes a lower maxArr after another's higher one,
-// OffsetAtTime may answer a later record than the first at t. Making that exact across front-ends is
-// part of the cluster work (issue #7), not of this engine's single-writer use.
+// OffsetAtTime may answer a later record than the first at t (the README says so). Making it exact
+// across front-ends needs an order per writer, for instance one subject per shard and writer, each
+// searched on its own and the earliest answer taken; the index is left approximate there for now.
 
 // seedMaxArr loads the running maximum of ref from its last stored record, unless this process
 // already has it.
