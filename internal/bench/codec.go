@@ -283,22 +283,7 @@ func parseGetRecords(body []byte, res *getResult) error {
 	s.object(func(key []byte) {
 		switch string(key) {
 		case "Records":
-			s.array(func() {
-				var r getRecord
-				s.object(func(key []byte) {
-					switch string(key) {
-					case "SequenceNumber":
-						r.seq = s.str()
-					case "Data":
-						r.data = s.str()
-					case "PartitionKey":
-						r.key = s.str()
-					default:
-						s.skip()
-					}
-				})
-				res.records = append(res.records, r)
-			})
+			res.records = s.records(res.records)
 		case "NextShardIterator":
 			res.next = s.strOrNull()
 		case "MillisBehindLatest":
@@ -343,4 +328,26 @@ func parseError(header string, body []byte) (code, msg string) {
 		}
 	}
 	return code, msg
+}
+
+// records reads a JSON array of records (GetRecords' and SubscribeToShardEvent's Records) and appends
+// them to dst.
+func (s *scanner) records(dst []getRecord) []getRecord {
+	s.array(func() {
+		var r getRecord
+		s.object(func(key []byte) {
+			switch string(key) {
+			case "SequenceNumber":
+				r.seq = s.str()
+			case "Data":
+				r.data = s.str()
+			case "PartitionKey":
+				r.key = s.str()
+			default:
+				s.skip()
+			}
+		})
+		dst = append(dst, r)
+	})
+	return dst
 }

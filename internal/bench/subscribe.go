@@ -473,22 +473,7 @@ func parseSubscribeEvent(body []byte, ev *subscribeEvent) error {
 	s.object(func(key []byte) {
 		switch string(key) {
 		case "Records":
-			s.array(func() {
-				var r getRecord
-				s.object(func(key []byte) {
-					switch string(key) {
-					case "SequenceNumber":
-						r.seq = s.str()
-					case "Data":
-						r.data = s.str()
-					case "PartitionKey":
-						r.key = s.str()
-					default:
-						s.skip()
-					}
-				})
-				ev.records = append(ev.records, r)
-			})
+			ev.records = s.records(ev.records)
 		case "ContinuationSequenceNumber":
 			ev.cont = s.strOrNull()
 		case "MillisBehindLatest":
