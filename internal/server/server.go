@@ -33,6 +33,7 @@ type Server struct {
 	pprof   *http.Server       // with -pprof-listen
 	loops   sync.WaitGroup
 	tlsCert string // the certificate file served, when TLS is on
+	tlsTemp string // the temporary directory of a generated certificate (-in-memory), removed at Close
 
 	closeOnce sync.Once
 	closeErr  error
@@ -101,7 +102,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		s.fronts = append(s.fronts, front{srv: srv, ln: ln, tls: l.tls})
 	}
 	if tlsSet != nil {
-		s.tlsCert = tlsSet.certFile
+		s.tlsCert, s.tlsTemp = tlsSet.certFile, tlsSet.tempDir
 	}
 	s.done = make(chan error, len(s.fronts))
 	for _, f := range s.fronts {
@@ -273,6 +274,7 @@ func (s *Server) close(ctx context.Context) error {
 	}
 	s.loops.Wait()
 	s.svc.WaitScaling() // a running ON_DEMAND split finishes before the store closes
+	removeTemp(s.tlsTemp)
 	return errors.Join(err, s.store.Close())
 }
 

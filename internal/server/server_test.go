@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -115,5 +117,28 @@ func TestStartGivesUp(t *testing.T) {
 			s.Close(context.Background())
 		}
 		t.Errorf("Start on a server with max_payload 1 MiB = %v; want a max_payload error", err)
+	}
+}
+
+// TestInMemoryTLSTempDirRemoved: with -in-memory, a generated certificate lives in a temporary
+// directory that Close removes.
+func TestInMemoryTLSTempDirRemoved(t *testing.T) {
+	cfg, err := config.Load([]string{"-in-memory", "-tls", "-listen", "127.0.0.1:0"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.Start(t.Context(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(s.TLSCertFile())
+	if _, err := os.Stat(s.TLSCertFile()); err != nil {
+		t.Fatalf("no certificate while serving: %v", err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("%s still there after Close: %v", dir, err)
 	}
 }

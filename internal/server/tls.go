@@ -23,6 +23,7 @@ import (
 type tlsSetup struct {
 	config   *tls.Config
 	certFile string // the PEM a client can trust (generated certificates are self-signed)
+	tempDir  string // with -in-memory, the temporary directory of the generated certificate; removed at Close
 }
 
 // loadTLS returns the TLS configuration cfg asks for, or nil when it asks for none: the files of
@@ -33,6 +34,7 @@ func loadTLS(cfg *config.Config) (*tlsSetup, error) {
 		return nil, nil
 	}
 	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
+	tempDir := ""
 	if certFile == "" {
 		dir := filepath.Join(cfg.DataDir, "tls")
 		if cfg.InMemory {
@@ -40,21 +42,31 @@ func loadTLS(cfg *config.Config) (*tlsSetup, error) {
 			if err != nil {
 				return nil, fmt.Errorf("-tls: %w", err)
 			}
-			dir = tmp
+			dir, tempDir = tmp, tmp
 		}
 		certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 		if err := ensureSelfSigned(dir, certFile, keyFile); err != nil {
+			removeTemp(tempDir)
 			return nil, fmt.Errorf("-tls: %w", err)
 		}
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
+		removeTemp(tempDir)
 		return nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
 	}
 	return &tlsSetup{
 		config:   &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		certFile: certFile,
+		tempDir:  tempDir,
 	}, nil
+}
+
+// removeTemp removes a temporary certificate directory; "" is none.
+func removeTemp(dir string) {
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
 }
 
 // ensureSelfSigned writes a self-signed certificate and key into dir unless both files exist.
