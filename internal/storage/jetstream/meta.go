@@ -64,7 +64,7 @@ func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, uint64, error)
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
 	// A read: an attempt that got no answer (the bucket's leader changing) is made again, as api does.
-	wait := 250 * time.Millisecond
+	wait := firstAttemptWait
 	for {
 		actx, acancel := context.WithTimeout(ctx, wait)
 		e, err := s.kv.Get(actx, encodeKey(key))
@@ -78,7 +78,7 @@ func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, uint64, error)
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
 			return nil, 0, metaErr("get", key, err)
 		}
-		wait = min(2*wait, 8*time.Second)
+		wait = min(2*wait, maxAttemptWait)
 	}
 }
 

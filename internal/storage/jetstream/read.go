@@ -159,7 +159,7 @@ func (s *Store) api(ctx context.Context, subject string, req, resp any) error {
 			return err
 		}
 	}
-	wait := 250 * time.Millisecond
+	wait := firstAttemptWait
 	for attempt := 1; ; attempt++ {
 		err := s.apiOnce(ctx, subject, body, resp, wait)
 		if err == nil || ctx.Err() != nil || !apiRetryable(err) {
@@ -169,7 +169,7 @@ func (s *Store) api(ctx context.Context, subject string, req, resp any) error {
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
 			return fmt.Errorf("%s: %w", subject, err)
 		}
-		wait = min(2*wait, 8*time.Second)
+		wait = min(2*wait, maxAttemptWait)
 	}
 }
 
@@ -220,13 +220,21 @@ type directGet struct {
 }
 
 // getOne returns the message a single direct get selects, or nil when there is none (also when the
-// stream does not exist).
+// stream does not exist). An attempt that gets no answer is made again (see directBatch).
 func (s *Store) getOne(ctx context.Context, stream string, req directGet) (*nats.Msg, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+stream, body)
+	var m *nats.Msg
+	for wait := firstAttemptWait; ; wait = min(2*wait, maxAttemptWait) {
+		actx, cancel := context.WithTimeout(ctx, wait)
+		m, err = s.nc.RequestWithContext(actx, "$JS.API.DIRECT.GET."+stream, body)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			break
+		}
+	}
 	if errors.Is(err, nats.ErrNoResponders) {
 		return nil, nil
 	}
@@ -243,14 +251,39 @@ func (s *Store) getOne(ctx context.Context, stream string, req directGet) (*nats
 	}
 }
 
+// How long an attempt of a direct get or JetStream API request waits for its (first) answer before
+// the request is made again: first, then twice as long each time, up to the maximum.
+const (
+	firstAttemptWait = 250 * time.Millisecond
+	maxAttemptWait   = 8 * time.Second
+)
+
+// errNoAnswer is a direct get that got no first answer in time.
+var errNoAnswer = errors.New("no answer")
+
 // directBatch makes a batch direct get: up to batch messages of subject from seq on, until the bytes
 // sent reach maxBytes. more reports whether the replica that answered holds messages of the subject
 // after the last one returned.
-func (s *Store) directBatch(ctx context.Context, stream, subject string, seq uint64, batch, maxBytes int) (msgs []*nats.Msg, more bool, err error) {
+//
+// A direct get may go unanswered: sent while a stream is being deleted, or while the interest of a
+// replica that just stopped serving is still known to the other servers, it reaches no one, and no
+// "no responders" status comes back either. So an attempt that has no first answer after 250 ms is
+// made again (then 500 ms, 1 s… up to 8 s, within ctx); once a replica has started answering, the rest
+// of its batch is waited for as long as ctx allows.
+func (s *Store) directBatch(ctx context.Context, stream, subject string, seq uint64, batch, maxBytes int) ([]*nats.Msg, bool, error) {
 	body, err := json.Marshal(directGet{Seq: max(seq, 1), NextFor: subject, Batch: batch, MaxBytes: max(maxBytes, 1)})
 	if err != nil {
 		return nil, false, err
 	}
+	for wait := firstAttemptWait; ; wait = min(2*wait, maxAttemptWait) {
+		msgs, more, err := s.directBatchOnce(ctx, stream, body, wait)
+		if !errors.Is(err, errNoAnswer) || ctx.Err() != nil {
+			return msgs, more, err
+		}
+	}
+}
+
+func (s *Store) directBatchOnce(ctx context.Context, stream string, body []byte, wait time.Duration) (msgs []*nats.Msg, more bool, err error) {
 	inbox := s.nc.NewInbox()
 	sub, err := s.nc.SubscribeSync(inbox)
 	if err != nil {
@@ -263,12 +296,21 @@ func (s *Store) directBatch(ctx context.Context, stream, subject string, seq uin
 	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+stream, inbox, body); err != nil {
 		return nil, false, fmt.Errorf("direct get: %w", err)
 	}
+	first, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
+		next := ctx
+		if msgs == nil {
+			next = first
+		}
+		m, err := sub.NextMsgWithContext(next)
 		if errors.Is(err, nats.ErrNoResponders) { // no such stream
 			return msgs, false, nil
 		}
 		if err != nil {
+			if msgs == nil && first.Err() != nil && ctx.Err() == nil {
+				return nil, false, errNoAnswer
+			}
 			return nil, false, fmt.Errorf("direct get: %w", err)
 		}
 		switch status := m.Header.Get("Status"); status {
