@@ -86,20 +86,12 @@ func (s *Store) commitAt(ref storage.ShardRef, recs []storage.Record, ckps []che
 	b := s.db.NewBatchWithSize(size)
 	defer b.Close()
 	for i := range recs {
-		r := &recs[i]
-		op := b.SetDeferred(offsetKeyLen, recordValueLen(r))
-		putOffsetKey(op.Key, ref, kindRecord, r.Offset)
-		putRecordValue(op.Value, r)
-		if err := op.Finish(); err != nil {
+		if err := putRecord(b, ref, &recs[i]); err != nil {
 			return err
 		}
 	}
 	for _, c := range ckps {
-		op := b.SetDeferred(offsetKeyLen, 9)
-		putOffsetKey(op.Key, ref, kindIndex, c.at)
-		op.Value[0] = valueFormat
-		binary.BigEndian.PutUint64(op.Value[1:], uint64(c.maxArr))
-		if err := op.Finish(); err != nil {
+		if err := putCheckpoint(b, ref, c.at, c.maxArr); err != nil {
 			return err
 		}
 	}

@@ -80,23 +80,32 @@ func (s *Store) addAppend(b *pebble.Batch, a *storage.Append, claims *[]claim) e
 	for j := range a.Records {
 		r := &a.Records[j]
 		r.Offset = start + uint64(j)
-		op := b.SetDeferred(offsetKeyLen, recordValueLen(r))
-		putOffsetKey(op.Key, a.Shard, kindRecord, r.Offset)
-		putRecordValue(op.Value, r)
-		if err := op.Finish(); err != nil {
+		if err := putRecord(b, a.Shard, r); err != nil {
 			return err
 		}
 	}
 	if ckp > 0 {
-		op := b.SetDeferred(offsetKeyLen, 9)
-		putOffsetKey(op.Key, a.Shard, kindIndex, ckp)
-		op.Value[0] = valueFormat
-		binary.BigEndian.PutUint64(op.Value[1:], uint64(ckpMax))
-		if err := op.Finish(); err != nil {
-			return err
-		}
+		return putCheckpoint(b, a.Shard, ckp, ckpMax)
 	}
 	return nil
+}
+
+// putRecord adds r to b at its Offset.
+func putRecord(b *pebble.Batch, ref storage.ShardRef, r *storage.Record) error {
+	op := b.SetDeferred(offsetKeyLen, recordValueLen(r))
+	putOffsetKey(op.Key, ref, kindRecord, r.Offset)
+	putRecordValue(op.Value, r)
+	return op.Finish()
+}
+
+// putCheckpoint adds a time-index checkpoint to b: every record of ref below offset at arrived at or
+// before maxArr.
+func putCheckpoint(b *pebble.Batch, ref storage.ShardRef, at uint64, maxArr int64) error {
+	op := b.SetDeferred(offsetKeyLen, 9)
+	putOffsetKey(op.Key, ref, kindIndex, at)
+	op.Value[0] = valueFormat
+	binary.BigEndian.PutUint64(op.Value[1:], uint64(maxArr))
+	return op.Finish()
 }
 
 // visible returns the visibility watermark of ref.
