@@ -191,12 +191,8 @@ func openJetStream(ctx context.Context, cfg *config.Config, log *slog.Logger) (s
 		}
 		log.Error("NATS JetStream unavailable; retrying", "servers", jetstream.RedactURL(cfg.Store),
 			"attempt", attempt, "retry_in", backoff.String(), "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if sleepCtx(ctx, backoff) != nil {
 			return nil, fmt.Errorf("open store: gave up after %d attempts: %w", attempt, err)
-		case <-t.C:
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
