@@ -143,31 +143,31 @@ func openShards(ctx context.Context, c *kinesis.Client, name string) ([]hashRang
 
 // listShards returns the ids of every shard of the stream, open or closed.
 func listShards(ctx context.Context, c *kinesis.Client, name string) ([]string, error) {
-	var ids []string
-	in := &kinesis.ListShardsInput{StreamName: aws.String(name)}
-	for {
-		out, err := c.ListShards(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list shards of %s: %w", name, err)
-		}
-		for _, s := range out.Shards {
-			ids = append(ids, aws.ToString(s.ShardId))
-		}
-		if out.NextToken == nil {
-			return ids, nil
-		}
-		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+	ids, err := shardIDs(ctx, c, &kinesis.ListShardsInput{StreamName: aws.String(name)})
+	if err != nil {
+		return nil, fmt.Errorf("list shards of %s: %w", name, err)
 	}
+	return ids, nil
 }
 
 // openShardIDs returns the ids of the stream's open shards (ShardFilter AT_LATEST).
 func openShardIDs(ctx context.Context, c *kinesis.Client, name string) ([]string, error) {
+	ids, err := shardIDs(ctx, c, &kinesis.ListShardsInput{
+		StreamName: aws.String(name), ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list open shards of %s: %w", name, err)
+	}
+	return ids, nil
+}
+
+// shardIDs returns the ids of the shards ListShards lists for in, every page of them.
+func shardIDs(ctx context.Context, c *kinesis.Client, in *kinesis.ListShardsInput) ([]string, error) {
 	var ids []string
-	in := &kinesis.ListShardsInput{StreamName: aws.String(name), ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest}}
 	for {
 		out, err := c.ListShards(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list open shards of %s: %w", name, err)
+			return nil, err
 		}
 		for _, s := range out.Shards {
 			ids = append(ids, aws.ToString(s.ShardId))
@@ -175,6 +175,6 @@ func openShardIDs(ctx context.Context, c *kinesis.Client, name string) ([]string
 		if out.NextToken == nil {
 			return ids, nil
 		}
-		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+		in = &kinesis.ListShardsInput{NextToken: out.NextToken} // AWS refuses StreamName next to NextToken
 	}
 }

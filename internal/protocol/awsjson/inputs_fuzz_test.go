@@ -6,49 +6,11 @@ import (
 	"testing"
 
 	"kinesisd/internal/kerr"
-	"kinesisd/internal/service"
+	"kinesisd/internal/protocol/protocoltest"
 )
 
 // inputs are every operation's input, as a request body is decoded into them.
-var inputs = []func() any{
-	func() any { return new(service.DescribeLimitsInput) },
-	func() any { return new(service.DescribeAccountSettingsInput) },
-	func() any { return new(service.UpdateAccountSettingsInput) },
-	func() any { return new(service.RegisterStreamConsumerInput) },
-	func() any { return new(service.DescribeStreamConsumerInput) },
-	func() any { return new(service.DeregisterStreamConsumerInput) },
-	func() any { return new(service.ListStreamConsumersInput) },
-	func() any { return new(service.StreamEncryptionInput) },
-	func() any { return new(service.UpdateStreamModeInput) },
-	func() any { return new(service.UpdateStreamWarmThroughputInput) },
-	func() any { return new(service.EnhancedMonitoringInput) },
-	func() any { return new(service.PutResourcePolicyInput) },
-	func() any { return new(service.GetResourcePolicyInput) },
-	func() any { return new(service.DeleteResourcePolicyInput) },
-	func() any { return new(service.UpdateMaxRecordSizeInput) },
-	func() any { return new(service.UpdateStreamRecordDistributionStrategyInput) },
-	func() any { return new(service.SplitShardInput) },
-	func() any { return new(service.MergeShardsInput) },
-	func() any { return new(service.StreamRetentionPeriodInput) },
-	func() any { return new(service.UpdateShardCountInput) },
-	func() any { return new(service.SubscribeToShardInput) },
-	func() any { return new(service.AddTagsToStreamInput) },
-	func() any { return new(service.RemoveTagsFromStreamInput) },
-	func() any { return new(service.ListTagsForStreamInput) },
-	func() any { return new(service.TagResourceInput) },
-	func() any { return new(service.UntagResourceInput) },
-	func() any { return new(service.ListTagsForResourceInput) },
-	func() any { return new(service.CreateStreamInput) },
-	func() any { return new(service.DeleteStreamInput) },
-	func() any { return new(service.DescribeStreamSummaryInput) },
-	func() any { return new(service.PutRecordInput) },
-	func() any { return new(service.PutRecordsInput) },
-	func() any { return new(service.GetShardIteratorInput) },
-	func() any { return new(service.GetRecordsInput) },
-	func() any { return new(service.DescribeStreamInput) },
-	func() any { return new(service.ListStreamsInput) },
-	func() any { return new(service.ListShardsInput) },
-}
+var inputs = protocoltest.Inputs()
 
 // requestBodies are request bodies as the SDKs write them, one or more per shape of member.
 var requestBodies = []string{
