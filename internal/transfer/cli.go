@@ -170,7 +170,7 @@ func run(ctx context.Context, o *cliOptions, env Env) (err error) {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
 	}()
-	kind := EngineKind(o.cfg.Store)
+	kind := engineKind(o.cfg)
 	var rep *Report
 	if o.cmd == "export" {
 		rep, err = exportTo(ctx, st, o, kind, env.Stdout)

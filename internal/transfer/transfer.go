@@ -20,6 +20,7 @@ package transfer
 import (
 	"strings"
 
+	"kinesisd/internal/config"
 	"kinesisd/internal/service"
 )
 
@@ -29,12 +30,12 @@ const (
 	EngineJetStream = "jetstream"
 )
 
-// EngineKind returns the engine kind of a -store value: "pebble", or "jetstream" for nats://….
-func EngineKind(store string) string {
-	if strings.HasPrefix(store, "nats://") {
+// engineKind returns the engine kind of a configuration's store.
+func engineKind(cfg *config.Config) string {
+	if cfg.IsNATS() {
 		return EngineJetStream
 	}
-	return store
+	return EnginePebble
 }
 
 // Batch limits: records go to and come from the stores in calls of at most this many records or bytes.

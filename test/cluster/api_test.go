@@ -138,12 +138,19 @@ func TestClusterAPI(t *testing.T) {
 			ShardIteratorType: types.ShardIteratorTypeTrimHorizon}))
 		inChildren += len(recs)
 	}
+	toChildren := 0 // shards 2 and 3; the rest went to shard 1
 	for _, s := range after {
-		if idx, _ := shardOf(s); idx == 0 {
+		switch idx, _ := shardOf(s); idx {
+		case 0:
 			t.Fatalf("A wrote %s to the closed parent after the split", s)
+		case 2, 3:
+			toChildren++
 		}
 	}
-	if inChildren == 0 || *sum.StreamDescriptionSummary.OpenShardCount != 2 {
-		t.Errorf("%d records in the children; %d open shards before the split", inChildren, *sum.StreamDescriptionSummary.OpenShardCount)
+	if toChildren == 0 || inChildren != toChildren {
+		t.Errorf("%d records read in the children through B, %d written to them through A", inChildren, toChildren)
+	}
+	if n := *sum.StreamDescriptionSummary.OpenShardCount; n != 2 {
+		t.Errorf("%d open shards before the split, want 2", n)
 	}
 }

@@ -8,18 +8,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import agg from 'aws-kinesis-agg';
 import aggCommon from 'aws-kinesis-agg/lib/common.js';
 import {
-  CreateStreamCommand,
-  DescribeStreamSummaryCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   PutRecordCommand,
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
 import { newClient, startServer } from './kinesisd-server.js';
+import { createActiveStream } from './streams.js';
 
 const MID_HASH = 1n << 127n; // two shards: shard 1 starts here
 
@@ -35,17 +33,6 @@ after(async () => {
   client?.destroy();
   await server?.stop();
 });
-
-async function createActiveStream(name, shardCount) {
-  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shardCount }));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { StreamDescriptionSummary: s } = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    if (s.StreamStatus === 'ACTIVE') return;
-    assert.ok(Date.now() < deadline, `stream ${name} still ${s.StreamStatus} after 10 s`);
-    await sleep(50);
-  }
-}
 
 /** Every record of a shard from TRIM_HORIZON, reading until a read comes back empty. */
 async function readShard(stream, shardId) {
@@ -95,7 +82,7 @@ function assertUserRecords(got, want, sequenceNumber, data) {
 
 test('KPL aggregated records pass through untouched and de-aggregate into the user records', async () => {
   const stream = `kpl-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  await createActiveStream(stream, 2);
+  await createActiveStream(client, stream, 2);
 
   // An aggregate put with PutRecord under its first user record's keys: the explicit hash key routes it
   // to shard 1 whatever the partition key hashes to. (Explicit hash keys below 2^32 are left out:

@@ -14,16 +14,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CreateStreamCommand,
-  DescribeStreamConsumerCommand,
-  DescribeStreamSummaryCommand,
   PutRecordsCommand,
-  RegisterStreamConsumerCommand,
   ResourceInUseException,
   SplitShardCommand,
   SubscribeToShardCommand,
 } from '@aws-sdk/client-kinesis';
 import { newClient, startServer } from './kinesisd-server.js';
+import { createActiveStream, http2Requests, registerActiveConsumer } from './streams.js';
 
 const SEQ_RE = /^\d{56}$/;
 const SHARD0 = 'shardId-000000000000';
@@ -41,15 +38,6 @@ after(async () => {
   for (const c of [client, ...clients]) c?.destroy();
   await server?.stop();
 });
-
-async function waitFor(what, check) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (await check()) return;
-    assert.ok(Date.now() < deadline, `${what} not reached within 10 s`);
-    await sleep(50);
-  }
-}
 
 /** Subscribes with a client of its own, retrying while the previous subscription still holds the shard. */
 async function subscribe(consumerARN, shardId, startingPosition) {
@@ -123,19 +111,7 @@ function assertDelivered(shard, records, writer) {
 
 test('SubscribeToShard across a resubscription and a split, following ChildShards, over HTTP/2', { timeout: 60_000 }, async () => {
   const name = `js-split-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
-  let streamARN;
-  await waitFor('ACTIVE stream', async () => {
-    const { StreamDescriptionSummary: s } = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    streamARN = s.StreamARN;
-    return s.StreamStatus === 'ACTIVE';
-  });
-  const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamARN, ConsumerName: 'kcl' }));
-  const arn = Consumer.ConsumerARN;
-  await waitFor('ACTIVE consumer', async () => {
-    const { ConsumerDescription: c } = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: arn }));
-    return c.ConsumerStatus === 'ACTIVE';
-  });
+  const arn = await registerActiveConsumer(client, await createActiveStream(client, name, 1), 'kcl');
 
   let events = await subscribe(arn, SHARD0, { Type: 'LATEST' });
   await readUntil(events, [], 0); // the opening event: the subscription stands at the shard's end
@@ -172,7 +148,6 @@ test('SubscribeToShard across a resubscription and a split, following ChildShard
     await childEvents[i].return?.();
   }
 
-  const metrics = await (await fetch(`${server.endpoint}/metrics`)).text();
-  const m = /kinesisd_http_requests_total\{operation="SubscribeToShard",proto="HTTP\/2.0"\} (\d+)/.exec(metrics);
-  assert.ok(m && Number(m[1]) >= 4, `SubscribeToShard over HTTP/2 not counted:\n${metrics}`);
+  const n = await http2Requests(server.endpoint, 'SubscribeToShard');
+  assert.ok(n >= 4, `${n} SubscribeToShard requests counted over HTTP/2, want at least 4`);
 });

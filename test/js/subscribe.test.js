@@ -6,17 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CreateStreamCommand,
-  DescribeStreamConsumerCommand,
-  DescribeStreamSummaryCommand,
   PutRecordsCommand,
-  RegisterStreamConsumerCommand,
   ResourceInUseException,
   SubscribeToShardCommand,
 } from '@aws-sdk/client-kinesis';
 import { newClient, startServer } from './kinesisd-server.js';
+import { createActiveStream, http2Requests, registerActiveConsumer } from './streams.js';
 
 const SEQ_RE = /^\d{56}$/;
 
@@ -32,15 +28,6 @@ after(async () => {
   client?.destroy();
   await server?.stop();
 });
-
-async function waitFor(what, check) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (await check()) return;
-    assert.ok(Date.now() < deadline, `${what} not reached within 10 s`);
-    await sleep(50);
-  }
-}
 
 /** Reads events from an async iterator of SubscribeToShard events until `n` records have come. */
 async function collect(events, n) {
@@ -62,22 +49,12 @@ async function collect(events, n) {
 
 test('SubscribeToShard: records written during the subscription arrive in order, over HTTP/2', async () => {
   const name = `js-subscribe-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
-  let streamARN;
-  await waitFor('ACTIVE stream', async () => {
-    const { StreamDescriptionSummary: s } = await client.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    streamARN = s.StreamARN;
-    return s.StreamStatus === 'ACTIVE';
-  });
-  const { Consumer } = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamARN, ConsumerName: 'js' }));
-  await waitFor('ACTIVE consumer', async () => {
-    const { ConsumerDescription: c } = await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: Consumer.ConsumerARN }));
-    return c.ConsumerStatus === 'ACTIVE';
-  });
+  const streamARN = await createActiveStream(client, name, 1);
+  const consumerARN = await registerActiveConsumer(client, streamARN, 'js');
 
   const subscribe = () =>
     client.send(new SubscribeToShardCommand({
-      ConsumerARN: Consumer.ConsumerARN,
+      ConsumerARN: consumerARN,
       ShardId: 'shardId-000000000000',
       StartingPosition: { Type: 'LATEST' },
     }));
@@ -106,7 +83,6 @@ test('SubscribeToShard: records written during the subscription arrive in order,
   await events.return?.(); // end the subscription from the client side
 
   // Both subscriptions arrived over HTTP/2 (the server counts requests by protocol).
-  const metrics = await (await fetch(`${server.endpoint}/metrics`)).text();
-  const m = /kinesisd_http_requests_total\{operation="SubscribeToShard",proto="HTTP\/2.0"\} (\d+)/.exec(metrics);
-  assert.ok(m && Number(m[1]) >= 2, `SubscribeToShard over HTTP/2 not counted:\n${metrics}`);
+  const n = await http2Requests(server.endpoint, 'SubscribeToShard');
+  assert.ok(n >= 2, `${n} SubscribeToShard requests counted over HTTP/2, want at least 2`);
 });
