@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -123,23 +122,14 @@ func (s *Service) DescribeLimits(ctx context.Context, _ *DescribeLimitsInput) (*
 		return nil, err
 	}
 	out := &DescribeLimitsOutput{ShardLimit: s.cfg.ShardLimit, OnDemandStreamCountLimit: onDemandStreamLimit}
-	prefix := s.streamKey("")
-	entries, err := s.store.ListMeta(ctx, prefix)
-	if err != nil {
-		return nil, internal("list streams", err)
-	}
-	for _, e := range entries {
-		st, err := s.loadStream(ctx, strings.TrimPrefix(e.Key, prefix))
-		if err != nil {
-			return nil, internal("load stream", err)
-		}
-		if st == nil {
-			continue
-		}
+	err := s.eachStream(ctx, s.loadStream, func(st *stream) {
 		out.OpenShardCount += len(st.open)
 		if st.doc.Mode == streamModeOnDemand {
 			out.OnDemandStreamCount++
 		}
+	})
+	if err != nil {
+		return nil, internal("describe limits", err)
 	}
 	return out, nil
 }

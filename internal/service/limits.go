@@ -207,22 +207,9 @@ func (s *Service) checkRate(op, stream string) error {
 // openShardCount counts the open shards of every stream of the account, with those that pending
 // changes will open. It runs under a stream's write gate, so it only peeks (pending.go).
 func (s *Service) openShardCount(ctx context.Context) (int, error) {
-	prefix := s.streamKey("")
-	entries, err := s.store.ListMeta(ctx, prefix)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, e := range entries {
-		st, err := s.peekStream(ctx, strings.TrimPrefix(e.Key, prefix))
-		if err != nil {
-			return 0, err
-		}
-		if st != nil {
-			n += len(st.open) + st.doc.pendingShards()
-		}
-	}
-	return n, nil
+	err := s.eachStream(ctx, s.peekStream, func(st *stream) { n += len(st.open) + st.doc.pendingShards() })
+	return n, err
 }
 
 // checkShardLimit fails with AWS's LimitExceededException when adding shards would pass the
@@ -286,20 +273,34 @@ func (s *Service) checkOnDemandLimit(ctx context.Context) error {
 // countStreams counts the account's streams whose document satisfies match. It only peeks (it may
 // run under a stream's write gate, pending.go).
 func (s *Service) countStreams(ctx context.Context, match func(*streamDoc) bool) (int, error) {
+	n := 0
+	err := s.eachStream(ctx, s.peekStream, func(st *stream) {
+		if match(&st.doc) {
+			n++
+		}
+	})
+	if err != nil {
+		return 0, internal("count streams", err)
+	}
+	return n, nil
+}
+
+// eachStream calls fn with each of the account's streams as load (loadStream, or peekStream for a
+// scan that may run under a stream's write gate) returns them, skipping those gone meanwhile.
+func (s *Service) eachStream(ctx context.Context, load func(context.Context, string) (*stream, error), fn func(*stream)) error {
 	prefix := s.streamKey("")
 	entries, err := s.store.ListMeta(ctx, prefix)
 	if err != nil {
-		return 0, internal("list streams", err)
+		return fmt.Errorf("list streams: %w", err)
 	}
-	n := 0
 	for _, e := range entries {
-		st, err := s.peekStream(ctx, strings.TrimPrefix(e.Key, prefix))
+		st, err := load(ctx, strings.TrimPrefix(e.Key, prefix))
 		if err != nil {
-			return 0, internal("load stream", err)
+			return err
 		}
-		if st != nil && match(&st.doc) {
-			n++
+		if st != nil {
+			fn(st)
 		}
 	}
-	return n, nil
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -181,18 +182,19 @@ func (d *streamDoc) setEncryption(typ, keyID string, ms int64) {
 }
 
 // encryptionAt is the EncryptionType of a record that arrived at ms (ms): the type of the last
-// encryption change at or before it, NONE before the first.
+// encryption change at or before it, NONE before the first. GetRecords asks it once a record, and the
+// history may hold a change every hour or so for a whole retention period, so it is searched by halves
+// (setEncryption keeps it in increasing AtMilli order).
 func (st *stream) encryptionAt(ms int64) string {
 	h := st.doc.EncryptionChanges
 	if len(h) == 0 {
 		return st.doc.Encryption
 	}
-	for i := len(h) - 1; i >= 0; i-- {
-		if h[i].AtMilli <= ms {
-			return h[i].Type
-		}
+	i := sort.Search(len(h), func(i int) bool { return h[i].AtMilli > ms }) // first change after ms
+	if i == 0 {
+		return encryptionNone
 	}
-	return encryptionNone
+	return h[i-1].Type
 }
 
 // arrivalMilli is the arrival time a record written at now carries: now, or the start of the last

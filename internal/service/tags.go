@@ -187,25 +187,9 @@ func (s *Service) AddTagsToStream(ctx context.Context, in *AddTagsToStreamInput)
 	var c checker
 	c.tagMap("tags", in.Tags, true)
 	c.streamRef(in.StreamRef)
-	if err := c.err(); err != nil {
-		return err
-	}
-	if err := s.checkRate("AddTagsToStream", ""); err != nil {
-		return err
-	}
-	name, err := s.streamName(in.StreamRef)
-	if err != nil {
-		return err
-	}
-	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
-		if err := s.tagsSettled(doc); err != nil {
-			return err
-		}
-		tags, err := s.addTags(doc.Tags, in.Tags, tagTarget{"stream", doc.Name})
-		doc.Tags = tags
-		return err
+	return s.editStreamTags(ctx, "AddTagsToStream", c, in.StreamRef, func(tags []tag, target tagTarget) ([]tag, error) {
+		return s.addTags(tags, in.Tags, target)
 	})
-	return err
 }
 
 // RemoveTagsFromStream removes tags from a stream.
@@ -213,13 +197,21 @@ func (s *Service) RemoveTagsFromStream(ctx context.Context, in *RemoveTagsFromSt
 	var c checker
 	c.tagKeys("tagKeys", in.TagKeys)
 	c.streamRef(in.StreamRef)
+	return s.editStreamTags(ctx, "RemoveTagsFromStream", c, in.StreamRef, func(tags []tag, target tagTarget) ([]tag, error) {
+		return s.removeTags(tags, in.TagKeys, target)
+	})
+}
+
+// editStreamTags is AddTagsToStream and RemoveTagsFromStream once their members are checked into c:
+// edit gives the stream's new tags, on a stream that is not CREATING.
+func (s *Service) editStreamTags(ctx context.Context, op string, c checker, ref StreamRef, edit func([]tag, tagTarget) ([]tag, error)) error {
 	if err := c.err(); err != nil {
 		return err
 	}
-	if err := s.checkRate("RemoveTagsFromStream", ""); err != nil {
+	if err := s.checkRate(op, ""); err != nil {
 		return err
 	}
-	name, err := s.streamName(in.StreamRef)
+	name, err := s.streamName(ref)
 	if err != nil {
 		return err
 	}
@@ -227,7 +219,7 @@ func (s *Service) RemoveTagsFromStream(ctx context.Context, in *RemoveTagsFromSt
 		if err := s.tagsSettled(doc); err != nil {
 			return err
 		}
-		tags, err := s.removeTags(doc.Tags, in.TagKeys, tagTarget{"stream", doc.Name})
+		tags, err := edit(doc.Tags, tagTarget{"stream", doc.Name})
 		doc.Tags = tags
 		return err
 	})
@@ -354,18 +346,8 @@ func (s *Service) readResource(ctx context.Context, arn string) ([]tag, string, 
 func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) error {
 	var c checker
 	c.tagMap("tags", in.Tags, true)
-	c.resourceARN(in.ResourceARN)
-	c.streamID(in.StreamId)
-	if err := c.err(); err != nil {
-		return err
-	}
-	if err := s.checkRate("TagResource", ""); err != nil {
-		return err
-	}
-	return s.mutateResource(ctx, *in.ResourceARN, true, func(tags *[]tag, _ *string, target tagTarget) error {
-		merged, err := s.addTags(*tags, in.Tags, target)
-		*tags = merged
-		return err
+	return s.editResourceTags(ctx, "TagResource", c, in.ResourceARN, in.StreamId, func(tags []tag, target tagTarget) ([]tag, error) {
+		return s.addTags(tags, in.Tags, target)
 	})
 }
 
@@ -373,17 +355,25 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) error {
 func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) error {
 	var c checker
 	c.tagKeys("tagKeys", in.TagKeys)
-	c.resourceARN(in.ResourceARN)
-	c.streamID(in.StreamId)
+	return s.editResourceTags(ctx, "UntagResource", c, in.ResourceARN, in.StreamId, func(tags []tag, target tagTarget) ([]tag, error) {
+		return s.removeTags(tags, in.TagKeys, target)
+	})
+}
+
+// editResourceTags is TagResource and UntagResource once their tag members are checked into c: edit
+// gives the new tags of the stream or consumer arn names.
+func (s *Service) editResourceTags(ctx context.Context, op string, c checker, arn, streamID *string, edit func([]tag, tagTarget) ([]tag, error)) error {
+	c.resourceARN(arn)
+	c.streamID(streamID)
 	if err := c.err(); err != nil {
 		return err
 	}
-	if err := s.checkRate("UntagResource", ""); err != nil {
+	if err := s.checkRate(op, ""); err != nil {
 		return err
 	}
-	return s.mutateResource(ctx, *in.ResourceARN, true, func(tags *[]tag, _ *string, target tagTarget) error {
-		kept, err := s.removeTags(*tags, in.TagKeys, target)
-		*tags = kept
+	return s.mutateResource(ctx, *arn, true, func(tags *[]tag, _ *string, target tagTarget) error {
+		edited, err := edit(*tags, target)
+		*tags = edited
 		return err
 	})
 }
