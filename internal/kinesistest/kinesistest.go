@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -128,7 +130,11 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 	if clk == nil {
 		clk = clock.NewFake(time.Now().Truncate(time.Millisecond))
 	}
-	s, err := server.Start(context.Background(), cfg, nil, clk)
+	var log *slog.Logger
+	if os.Getenv("KINESISD_TEST_LOG") != "" { // the server's log on stderr, to debug a test
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s, err := server.Start(context.Background(), cfg, log, clk)
 	if err != nil {
 		t.Fatal(err)
 	}

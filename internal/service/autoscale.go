@@ -46,7 +46,7 @@ var (
 )
 
 // noteWrites is told of every successful append, for the ON_DEMAND scaling of streams.
-func (s *Service) noteWrites(st *stream, appends []storage.Append) {
+func (s *Service) noteWrites(st *stream, appends []storage.Append, sealed *storage.SealedError) {
 	if st.doc.Mode != streamModeOnDemand {
 		return
 	}
@@ -66,6 +66,9 @@ func (s *Service) noteWrites(st *stream, appends []storage.Append) {
 		a.loads = make(map[storage.ShardRef]*shardLoad)
 	}
 	for _, ap := range appends {
+		if sealed != nil && sealed.Sealed(ap.Shard) {
+			continue // not written
+		}
 		l := a.loads[ap.Shard]
 		if l == nil {
 			l = &shardLoad{}

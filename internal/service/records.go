@@ -114,7 +114,12 @@ func hashFor(partitionKey string, explicit *string) (hashKey, error) {
 // PutRecords writes up to 500 records; each result reports its shard and sequence number, or its error.
 func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutRecordsOutput, error) {
 	st, release, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
-	defer release() // no reshard between routing and Append (reshard.go)
+	released := false
+	defer func() {
+		if !released {
+			release() // no reshard between routing and Append (reshard.go)
+		}
+	}()
 	recordMax, requestMax := s.sizeLimits(st)
 	var c checker
 	switch {
@@ -167,16 +172,84 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		return nil, errDryRun()
 	}
 
-	// Records over their shard's write limits fail one by one; the rest go in one Append per shard, all
-	// in one store call: one durable commit for the request.
 	out := &PutRecordsOutput{Records: make([]PutRecordsResultEntry, len(in.Records)), EncryptionType: st.doc.Encryption}
+	todo := make([]int, len(in.Records))
+	for i := range todo {
+		todo[i] = i
+	}
+	todo, err := s.writeRecords(ctx, st, in.Records, todo, places, out, true)
+	if err != nil {
+		return nil, err
+	}
+	// Records routed to a shard that a resharding through another front-end sealed meanwhile were not
+	// written (storage.SealedError): they go again to the shards the stream has now.
+	released = true
+	release()
+	for attempt := 1; len(todo) > 0; attempt++ {
+		if attempt > sealedRetries {
+			for _, i := range todo {
+				out.Records[i] = PutRecordsResultEntry{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+				out.FailedRecordCount++
+			}
+			break
+		}
+		if err := sleep(ctx, sealedBackoff(attempt)); err != nil {
+			return nil, err
+		}
+		st, again, _, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
+		if lookupErr == nil {
+			todo, err = s.writeRecords(ctx, st, in.Records, todo, nil, out, false)
+		}
+		again()
+		if lookupErr != nil {
+			return nil, lookupErr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// How often, and after how long, a write is routed again when its shard turned out sealed: another
+// front-end closed it, and its new document may take a moment to be saved.
+const sealedRetries = 6
+
+func sealedBackoff(attempt int) time.Duration { return time.Duration(5<<attempt) * time.Millisecond }
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writeRecords routes the records of recs listed in todo to st's open shards and appends them, in one
+// store call, filling their results in out. places, when given, holds their shards already (one
+// per todo entry). Records over their shard's write limits (checked when admit is set) fail one by
+// one. It returns the records that were routed to a shard found sealed, not written.
+func (s *Service) writeRecords(ctx context.Context, st *stream, recs []PutRecordsRequestEntry, todo []int, places []placement, out *PutRecordsOutput, admit bool) ([]int, error) {
+	if places == nil {
+		places = make([]placement, len(todo))
+		for k, i := range todo {
+			sh, err := st.routeRecord(*recs[i].PartitionKey, recs[i].ExplicitHashKey)
+			if err != nil {
+				return nil, err
+			}
+			places[k].shard = sh
+		}
+	}
 	now := s.now()
-	if s.cfg.ThroughputLimits {
+	if admit && s.cfg.ThroughputLimits {
 		s.writes.mu.Lock()
-		for i := range in.Records {
-			r, sh := &in.Records[i], places[i].shard
+		for k, i := range todo {
+			r, sh := &recs[i], places[k].shard
 			if !s.admitWrite(s.writes.window(st.ref(sh.index), now), len(r.Data)+len(*r.PartitionKey)) {
-				places[i].shard = nil
+				places[k].shard = nil
 				out.Records[i] = PutRecordsResultEntry{ErrorCode: "ProvisionedThroughputExceededException",
 					ErrorMessage: throughputExceeded(sh.id, st.doc.Name, s.cfg.Account)}
 				out.FailedRecordCount++
@@ -186,12 +259,13 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 	}
 	arrival := st.arrivalMilli(now)
 	// Two passes: count each shard's records, then fill one backing array cut into per-shard spans,
-	// rather than growing a slice per shard record by record.
+	// rather than growing a slice per shard record by record. The whole request is one store call:
+	// one durable commit.
 	byShard := make(map[uint32]int, len(st.open)) // shard index → its Append
 	var appends []storage.Append
 	var counts []int
-	for i := range in.Records {
-		sh := places[i].shard
+	for k := range todo {
+		sh := places[k].shard
 		if sh == nil {
 			continue
 		}
@@ -204,36 +278,44 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		}
 		counts[a]++
 	}
-	all := make([]storage.Record, 0, len(in.Records))
+	all := make([]storage.Record, 0, len(todo))
 	for a, n := range counts {
 		appends[a].Records = all[len(all) : len(all) : len(all)+n]
 		all = all[:len(all)+n]
 	}
-	for i := range in.Records {
-		sh := places[i].shard
+	for k, i := range todo {
+		sh := places[k].shard
 		if sh == nil {
 			continue
 		}
 		a := byShard[sh.index]
-		places[i].slot = len(appends[a].Records)
+		places[k].slot = len(appends[a].Records)
 		appends[a].Records = append(appends[a].Records, storage.Record{
-			ArrivalMilli: arrival, PartitionKey: *in.Records[i].PartitionKey, Data: in.Records[i].Data,
+			ArrivalMilli: arrival, PartitionKey: *recs[i].PartitionKey, Data: recs[i].Data,
 		})
 	}
-	if len(appends) > 0 {
-		if err := s.store.Append(ctx, appends); err != nil {
-			return nil, internal("put records", err)
-		}
-		s.noteWrites(st, appends)
+	if len(appends) == 0 {
+		return nil, nil
 	}
-	for i, p := range places {
+	var sealed *storage.SealedError
+	if err := s.store.Append(ctx, appends); err != nil && !errors.As(err, &sealed) {
+		return nil, internal("put records", err)
+	}
+	s.noteWrites(st, appends, sealed)
+	var again []int
+	for k, i := range todo {
+		p := places[k]
 		if p.shard == nil {
+			continue
+		}
+		if sealed != nil && sealed.Sealed(st.ref(p.shard.index)) {
+			again = append(again, i)
 			continue
 		}
 		rec := appends[byShard[p.shard.index]].Records[p.slot]
 		out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.id, SequenceNumber: recordSeq(p.shard.index, rec.Offset)}
 	}
-	return out, nil
+	return again, nil
 }
 
 // plainRecord reports whether r passes PutRecords' checks of a record without a closer look: a
@@ -264,8 +346,25 @@ func recordListValue(recs []PutRecordsRequestEntry) string {
 	return b.String()
 }
 
-// PutRecord writes one record.
+// PutRecord writes one record. A record routed to a shard that a resharding through another
+// front-end sealed meanwhile goes again to the shards the stream has now.
 func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecordOutput, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := s.putRecord(ctx, in, attempt == 0)
+		if !errors.Is(err, storage.ErrSealed) {
+			return out, err
+		}
+		if attempt == sealedRetries {
+			return nil, internal("put record", err)
+		}
+		if err := sleep(ctx, sealedBackoff(attempt+1)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// putRecord is one attempt of PutRecord; it returns a storage.SealedError as it is.
+func (s *Service) putRecord(ctx context.Context, in *PutRecordInput, admit bool) (*PutRecordOutput, error) {
 	st, release, refErr, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
 	defer release() // no reshard between routing and Append (reshard.go)
 	recordMax, _ := s.sizeLimits(st)
@@ -293,7 +392,7 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 		return nil, errDryRun()
 	}
 	now := s.now()
-	if s.cfg.ThroughputLimits {
+	if admit && s.cfg.ThroughputLimits {
 		s.writes.mu.Lock()
 		ok := s.admitWrite(s.writes.window(st.ref(sh.index), now), len(in.Data)+len(*in.PartitionKey))
 		s.writes.mu.Unlock()
@@ -304,10 +403,12 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 	appends := []storage.Append{{Shard: st.ref(sh.index), Records: []storage.Record{{
 		ArrivalMilli: st.arrivalMilli(now), PartitionKey: *in.PartitionKey, Data: in.Data,
 	}}}}
-	if err := s.store.Append(ctx, appends); err != nil {
+	if err := s.store.Append(ctx, appends); errors.Is(err, storage.ErrSealed) {
+		return nil, err
+	} else if err != nil {
 		return nil, internal("put record", err)
 	}
-	s.noteWrites(st, appends)
+	s.noteWrites(st, appends, nil)
 	return &PutRecordOutput{
 		ShardId:        sh.id,
 		SequenceNumber: recordSeq(sh.index, appends[0].Records[0].Offset),

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -17,6 +18,8 @@ import (
 // exclusively from reading the end offsets to saving the document. A context carries which gate its
 // caller holds (holdingGate), so that loading the stream under it does not wait for the gate again.
 // The gate is per process: front-ends sharing one distributed store do not see each other's gates.
+// Against those the end is read with storage.Store.Seal, after which the store refuses the shard's
+// records (a storage.SealedError) and the writer routes them again (records.go).
 
 // gates hands out one write gate per stream name.
 type gates struct {
@@ -61,21 +64,36 @@ func (s *Service) holdWrites(ctx context.Context, ref StreamRef) (context.Contex
 
 // reshard is mutateStream with the stream's write gate held exclusively, for changes that take effect
 // when UPDATING ends: a pending change that is due takes effect before change sees the document, and
-// what change schedules takes effect at once when there is no update delay.
+// what change schedules takes effect at once when there is no update delay. Taking effect is a second
+// compare-and-set after the one that records the change: the shards it closes are sealed in the store
+// (closeShard) before the document saying so is saved, and should this front-end stop in between,
+// the recorded change is what lets the next user of the stream, here or elsewhere, finish the job
+// (sealing again returns the same ends). A shard sealed for a change that no document records would
+// refuse every write for good.
 func (s *Service) reshard(ctx context.Context, name string, change func(doc *streamDoc) error) (*stream, error) {
 	l := s.gates.get(name)
 	l.Lock()
 	defer l.Unlock()
 	ctx = holdingGate(ctx, name)
-	return s.mutateStream(ctx, name, func(doc *streamDoc) error {
+	st, err := s.mutateStream(ctx, name, func(doc *streamDoc) error {
 		if err := s.applyPending(ctx, doc); err != nil {
 			return err
 		}
-		if err := change(doc); err != nil {
-			return err
+		return change(doc)
+	})
+	if err != nil || st == nil || len(st.doc.Pending) == 0 || !s.updateOver(&st.doc, s.now()) {
+		return st, err
+	}
+	st, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+		if len(doc.Pending) == 0 || !s.updateOver(doc, s.now()) {
+			return errNothingDue
 		}
 		return s.applyPending(ctx, doc)
 	})
+	if errors.Is(err, errNothingDue) || isStreamNotFound(err) {
+		return s.peekStream(ctx, name)
+	}
+	return st, err
 }
 
 // SplitShardInput is the input of SplitShard.
@@ -230,10 +248,11 @@ func (d *streamDoc) shardAt(index uint32) int {
 	return -1
 }
 
-// closeShard closes the shard at position i at now (ms): its end is where its log ends now.
+// closeShard closes the shard at position i at now (ms): its end is where its log ends now, sealed
+// against writers of every front-end sharing the store (storage.Store.Seal).
 func (s *Service) closeShard(ctx context.Context, doc *streamDoc, i int, now int64) error {
 	sh := &doc.Shards[i]
-	end, err := s.store.NextOffset(ctx, storage.ShardRef{StreamID: doc.ID, Shard: sh.Index})
+	end, err := s.store.Seal(ctx, storage.ShardRef{StreamID: doc.ID, Shard: sh.Index})
 	if err != nil {
 		return internal("close shard", err)
 	}

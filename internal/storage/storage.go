@@ -4,6 +4,8 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 )
 
@@ -15,7 +17,28 @@ var (
 	ErrConflict = errors.New("storage: version conflict")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("storage: closed")
+	// ErrSealed: a shard's log was sealed (Store.Seal) and takes no more records. Append reports it
+	// in a *SealedError.
+	ErrSealed = errors.New("storage: shard sealed")
 )
+
+// SealedError is Append's error when some of its shards had been sealed (Store.Seal). The records of
+// those shards were not appended: they are not acknowledged and no reader stopping at the shard's end
+// sees them (an engine may have stored them at offsets at or past the end). The records of every
+// other shard of the call were appended, durably, with their Offsets set, as after a nil error.
+type SealedError struct {
+	Shards []ShardRef
+}
+
+func (e *SealedError) Error() string {
+	return fmt.Sprintf("storage: %d shard(s) sealed, first %d/%d", len(e.Shards), e.Shards[0].StreamID, e.Shards[0].Shard)
+}
+
+// Is makes errors.Is(err, ErrSealed) true.
+func (e *SealedError) Is(target error) bool { return target == ErrSealed }
+
+// Sealed reports whether the records of ref were refused.
+func (e *SealedError) Sealed(ref ShardRef) bool { return slices.Contains(e.Shards, ref) }
 
 // ShardRef names one shard's log: the stream incarnation (a unique id, never reused, so a deleted and
 // recreated stream of the same name never sees the old data) and the shard index within it.
@@ -69,7 +92,8 @@ type Store interface {
 	// call, and sets each record's Offset. Offsets are strictly increasing per shard, also across
 	// restarts and trims (never reused), but not necessarily dense. When Append returns nil the records
 	// are durable and visible to Read; a reader never sees a record before every lower offset of the
-	// same shard that will ever be visible is visible too. Append keeps no reference to the records'
+	// same shard that will ever be visible is visible too. Records of a sealed shard are refused (see
+	// SealedError) while the others of the call are appended. Append keeps no reference to the records'
 	// Data once it returns: the caller recycles that memory (the PutRecords request buffers).
 	Append(ctx context.Context, appends []Append) error
 	// Read returns records of shard with Offset >= from in offset order: at most maxRecords of them, and
@@ -82,6 +106,15 @@ type Store interface {
 	// OffsetAtTime returns the offset of the first stored record with ArrivalMilli >= t, or NextOffset
 	// when there is none.
 	OffsetAtTime(ctx context.Context, shard ShardRef, t time.Time) (uint64, error)
+	// Seal closes shard's log for good, for the writers of every process sharing the store, and
+	// returns its end. Every record of the shard that Append acknowledges, before or after the call
+	// and in any process, has an Offset below end; every record below end that Append acknowledged is
+	// visible to Read when Seal returns; end is at least NextOffset at the call. Later Appends to the
+	// shard report it in a *SealedError. Sealing a sealed shard returns the same end. A resharding
+	// closes its parents with Seal, so that the parents' ends are final although writers in other
+	// processes may still route records to them. Readers of a sealed log stop at end: an engine may
+	// hold refused records beyond it.
+	Seal(ctx context.Context, shard ShardRef) (end uint64, err error)
 	// Trim deletes every record of shard with Offset < before; it is idempotent. Space is reclaimed
 	// in the background.
 	Trim(ctx context.Context, shard ShardRef, before uint64) error

@@ -98,6 +98,11 @@ func exportStream(ctx context.Context, src storage.Store, aw *archive.Writer, ke
 			return nil, err
 		}
 		next = max(next, sh.Start, sh.End)
+		if sh.Closed {
+			// A closed shard ends at End: an engine may hold records past it that were refused when
+			// the shard was sealed (storage.Store.Seal), and they were never acknowledged.
+			next = max(sh.End, sh.Start)
+		}
 		if err := aw.StartShard(sh.Index); err != nil {
 			return nil, err
 		}

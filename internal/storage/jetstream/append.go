@@ -45,6 +45,10 @@ type streamState struct {
 	// lock, so that maxArr never decreases along a shard's log (timeindex.go).
 	pubMu  sync.Mutex
 	maxArr map[uint32]int64 // per shard, once seeded from the shard's last stored record
+
+	sealMu   sync.Mutex
+	seals    map[uint32]uint64 // shard → end, for the sealed shards known (seal.go)
+	sealSeen uint64            // the sequence of the last seal message read
 }
 
 // stream returns the state of incarnation id, or an error if this process dropped it.
@@ -56,7 +60,7 @@ func (s *Store) stream(id uint64) (*streamState, error) {
 	}
 	st := s.streams[id]
 	if st == nil {
-		st = &streamState{id: id, name: s.streamName(id), maxArr: make(map[uint32]int64)}
+		st = &streamState{id: id, name: s.streamName(id), maxArr: make(map[uint32]int64), seals: make(map[uint32]uint64)}
 		s.streams[id] = st
 	}
 	return st, nil
@@ -156,7 +160,9 @@ func (st *streamState) noteAck(seq uint64) {
 // The first message of each batch carries a Nats-Msg-Id unique to the call, so a batch sent again
 // after a lost acknowledgement is refused as a duplicate instead of being stored twice; Append then
 // finds the stored copy (recover). One id per batch is enough, the batch being stored whole or not at
-// all, and keeps JetStream's duplicate table at one entry per call rather than one per record. When the acknowledgement does not come within the ack timeout,
+// all, and keeps JetStream's duplicate table at one entry per call rather than one per record. Once
+// acknowledged, the records of a sealed shard are reported in a *storage.SealedError (seal.go).
+// When the acknowledgement does not come within the ack timeout,
 // Append fails: the records may or may not be stored, as with any timed-out write, but it never
 // reports success for records it has not seen acknowledged.
 func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
@@ -177,11 +183,22 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 		}
 		groups[a.Shard.StreamID] = append(groups[a.Shard.StreamID], a)
 	}
+	var sealed *storage.SealedError
 	for _, id := range order {
-		if err := s.appendStream(ctx, id, groups[id]); err != nil {
+		err := s.appendStream(ctx, id, groups[id])
+		var se *storage.SealedError
+		switch {
+		case errors.As(err, &se) && sealed == nil:
+			sealed = se
+		case errors.As(err, &se):
+			sealed.Shards = append(sealed.Shards, se.Shards...)
+		case err != nil:
 			return fmt.Errorf("append: %w", err)
 		}
 		s.announce(id, groups[id])
+	}
+	if sealed != nil {
+		return sealed
 	}
 	return nil
 }
@@ -221,7 +238,7 @@ func (s *Store) appendStream(ctx context.Context, id uint64, apps []*storage.App
 		}
 		msgs = msgs[n:]
 	}
-	return nil
+	return s.checkSeals(ctx, st, apps)
 }
 
 // prepare builds the messages of apps, in order, after loading the running maximum of their shards.

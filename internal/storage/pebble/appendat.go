@@ -41,6 +41,9 @@ func (s *Store) AppendAt(ctx context.Context, ref storage.ShardRef, recs []stora
 	}
 	start := sh.next
 	switch {
+	case sh.sealed:
+		sh.mu.Unlock()
+		return &storage.SealedError{Shards: []storage.ShardRef{ref}}
 	case end < start:
 		sh.mu.Unlock()
 		return fmt.Errorf("append at: end %d below the end of the log %d: %w", end, start, storage.ErrConflict)

@@ -16,6 +16,7 @@ import (
 //	's' stream u64 shard u32 0x00            → trim floor           (valueFormat, offset u64)
 //	's' stream u64 shard u32 0x01 offset u64 → record               (valueFormat, arrival i64, uvarint len(pk), pk, data)
 //	's' stream u64 shard u32 0x02 offset u64 → time-index checkpoint (valueFormat, max arrival i64)
+//	's' stream u64 shard u32 0x03            → seal                 (valueFormat, end u64)
 //
 // Integers are big-endian so that byte order is numeric order: a shard's records are contiguous and in
 // offset order, and everything a stream owns (records, floors, index) lies in one range, so that
@@ -29,6 +30,7 @@ const (
 	kindFloor  = 0x00
 	kindRecord = 0x01
 	kindIndex  = 0x02
+	kindSeal   = 0x03
 
 	shardPrefixLen = 1 + 8 + 4          // space, stream, shard
 	kindPrefixLen  = shardPrefixLen + 1 // … kind
@@ -93,6 +95,13 @@ func kindBounds(ref storage.ShardRef, kind byte) (lower, upper []byte) {
 	upper = make([]byte, kindPrefixLen)
 	putKindPrefix(upper, ref, kind+1)
 	return lower, upper
+}
+
+// sealKey is the key of a sealed shard's end (seal.go).
+func sealKey(ref storage.ShardRef) []byte {
+	b := make([]byte, kindPrefixLen)
+	putKindPrefix(b, ref, kindSeal)
+	return b
 }
 
 func floorKey(ref storage.ShardRef) []byte {

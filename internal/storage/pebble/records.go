@@ -40,9 +40,10 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 
 	var claimBuf [8]claim
 	claims := claimBuf[:0]
+	var sealed []storage.ShardRef
 	var err error
 	for i := range appends {
-		if err = s.addAppend(b, &appends[i], &claims); err != nil {
+		if err = s.addAppend(b, &appends[i], &claims, &sealed); err != nil {
 			break
 		}
 	}
@@ -55,12 +56,16 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 	if err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
+	if len(sealed) > 0 {
+		return &storage.SealedError{Shards: sealed}
+	}
 	return nil
 }
 
 // addAppend assigns offsets to a's records and adds them (and a time-index checkpoint when one is due)
-// to b. A span it claims is added to claims, to be finished by the caller.
-func (s *Store) addAppend(b *pebble.Batch, a *storage.Append, claims *[]claim) error {
+// to b. A span it claims is added to claims, to be finished by the caller; a sealed shard is added to
+// sealed instead.
+func (s *Store) addAppend(b *pebble.Batch, a *storage.Append, claims *[]claim, sealed *[]storage.ShardRef) error {
 	n := len(a.Records)
 	if n == 0 {
 		return nil
@@ -72,6 +77,11 @@ func (s *Store) addAppend(b *pebble.Batch, a *storage.Append, claims *[]claim) e
 	sh, err := s.lockShard(a.Shard)
 	if err != nil {
 		return err
+	}
+	if sh.sealed {
+		sh.mu.Unlock()
+		*sealed = append(*sealed, a.Shard)
+		return nil
 	}
 	start, ckp, ckpMax := sh.claimLocked(n, maxArr, s.indexEvery)
 	sh.mu.Unlock()

@@ -28,6 +28,9 @@ type shard struct {
 	pending []span        // spans assigned and not yet finished, in offset order
 	maxArr  int64         // running maximum of ArrivalMilli over every offset assigned so far
 	lastCkp uint64        // offset of the last time-index checkpoint
+	sealed  bool          // Seal closed the log at end: no more offsets are assigned
+	end     uint64        // the sealed log's end
+	synced  bool          // the seal is on disk
 	wake    chan struct{} // closed when visible advances; nil when nobody waits
 }
 
@@ -154,6 +157,19 @@ func (s *Store) loadLocked(sh *shard) error {
 		}
 	}
 	sh.next = sh.floor
+	v, closer, err = s.db.Get(sealKey(ref))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		sh.end, err = decodeU64(v)
+		closer.Close()
+		if err != nil {
+			return err
+		}
+		sh.sealed, sh.synced = true, true
+	}
 
 	lo, hi := kindBounds(ref, kindIndex)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})

@@ -24,6 +24,7 @@ func RunReopen(t *testing.T, open func(t *testing.T, dir string) storage.Store) 
 		{"AfterPartialTrim", testReopenAfterPartialTrim},
 		{"AfterDrop", testReopenAfterDrop},
 		{"Repeatedly", testReopenRepeatedly},
+		{"Sealed", testReopenSealed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

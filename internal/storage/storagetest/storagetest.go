@@ -33,6 +33,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Trim", testTrim},
 		{"TrimOrdering", testTrimOrdering},
 		{"DropStream", testDropStream},
+		{"Seal", testSeal},
+		{"SealConcurrent", testSealConcurrent},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Notifier", testNotifier},
 		{"Close", testClose},
