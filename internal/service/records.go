@@ -193,6 +193,7 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 			}
 			break
 		}
+		s.log.Debug("records routed to sealed shards, routing them again", "stream", st.doc.Name, "records", len(todo), "attempt", attempt)
 		if err := sleep(ctx, sealedBackoff(attempt)); err != nil {
 			return nil, err
 		}

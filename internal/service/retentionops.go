@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/storage"
 )
 
 // IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod. A change takes effect at once:
@@ -50,7 +52,7 @@ func (s *Service) changeRetention(ctx context.Context, op string, in *StreamRete
 		return err
 	}
 	hours := *in.RetentionPeriodHours
-	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+	st, err := s.mutateStream(ctx, name, func(doc *streamDoc) error {
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
@@ -76,5 +78,21 @@ func (s *Service) changeRetention(ctx context.Context, op string, in *StreamRete
 		doc.RetentionHours = int(hours)
 		return nil
 	})
+	if err == nil && st != nil {
+		s.keepFor(ctx, st.doc.ID, st.doc.RetentionHours)
+	}
 	return err
+}
+
+// keepFor tells the store, when it can drop old records by itself (storage.Retainer, the JetStream
+// engine's MaxAge), the stream's retention period. That is a backstop to the service's own trimming,
+// so a failure is logged rather than answered.
+func (s *Service) keepFor(ctx context.Context, id uint64, hours int) {
+	r, ok := s.store.(storage.Retainer)
+	if !ok {
+		return
+	}
+	if err := r.SetRetention(ctx, id, time.Duration(hours)*time.Hour); err != nil {
+		s.log.Warn("set the store's retention backstop", "stream", id, "hours", hours, "err", err)
+	}
 }

@@ -216,6 +216,7 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 	if err != nil {
 		return internal("create stream", err)
 	}
+	s.keepFor(ctx, doc.ID, doc.RetentionHours)
 	return nil
 }
 

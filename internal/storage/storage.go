@@ -144,3 +144,12 @@ type OffsetAppender interface {
 	// and durable like Append, and later Appends to shard get offsets at or after end.
 	AppendAt(ctx context.Context, shard ShardRef, recs []Record, end uint64) error
 }
+
+// Retainer is an optional ability of a Store: it drops a stream incarnation's records by itself once
+// they are older than its retention period, as a backstop to the service's Trim (for example while no
+// front-end runs). It never drops a record the service still keeps: the engine's clock for a record
+// starts at or after its ArrivalMilli, and it keeps records a little longer than retention.
+type Retainer interface {
+	// SetRetention sets how long the records of incarnation streamID are kept.
+	SetRetention(ctx context.Context, streamID uint64, retention time.Duration) error
+}

@@ -38,6 +38,7 @@ type streamState struct {
 	id      uint64
 	name    string
 	ready   atomic.Bool   // the JetStream stream is known to exist
+	maxAge  atomic.Int64  // the MaxAge to create the stream with, when SetRetention told it (retention.go)
 	lastAck atomic.Uint64 // highest sequence acknowledged to this process: a lower bound for recover
 
 	// pubMu orders the publishes of this stream: every message is written to the connection, which
@@ -67,8 +68,8 @@ func (s *Store) stream(id uint64) (*streamState, error) {
 }
 
 // streamConfig is the JetStream stream of one incarnation: one subject per shard, file storage, no
-// limits (retention is the service's Trim), atomic batch publish for Append, direct gets for Read.
-// MaxAge is not set: Trim follows ArrivalMilli, which JetStream does not know.
+// limits but MaxAge (retention is the service's Trim, which follows ArrivalMilli; MaxAge, a little
+// longer, is the backstop, set by SetRetention), atomic batch publish for Append, direct gets for Read.
 func (s *Store) streamConfig(st *streamState) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:               st.name,
@@ -76,6 +77,7 @@ func (s *Store) streamConfig(st *streamState) jetstream.StreamConfig {
 		Subjects:           []string{s.subjectPrefix(st.id) + "*"},
 		Retention:          jetstream.LimitsPolicy,
 		Discard:            jetstream.DiscardOld,
+		MaxAge:             time.Duration(st.maxAge.Load()),
 		MaxMsgs:            -1,
 		MaxBytes:           -1,
 		MaxMsgsPerSubject:  -1,
