@@ -34,6 +34,10 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 		return nil, err
 	}
 	defer s.leave()
+	if s.droppedHere(ref.StreamID) {
+		// In a cluster a replica may still answer for a stream whose deletion it has not applied yet.
+		return nil, nil
+	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
 	name, subj := s.streamName(ref.StreamID), s.shardSubject(ref)
@@ -142,6 +146,13 @@ func (s *Store) DropStream(ctx context.Context, id uint64) error {
 		return fmt.Errorf("drop stream %d: %w", id, err)
 	}
 	return nil
+}
+
+// droppedHere tells whether this process dropped incarnation id.
+func (s *Store) droppedHere(id uint64) bool {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	return s.dropped[id]
 }
 
 // api makes a JetStream API request ($JS.API.<subject>) and decodes the answer into resp (if not
