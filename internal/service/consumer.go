@@ -318,6 +318,7 @@ func (s *Service) DeregisterStreamConsumer(ctx context.Context, in *DeregisterSt
 	if _, _, err := s.lookupConsumer(ctx, r); err != nil {
 		return err
 	}
+	var leases string // the key prefix of the deregistered consumer's subscription leases
 	_, err = s.mutateStream(ctx, r.stream, func(doc *streamDoc) error {
 		s.pruneConsumers(doc)
 		for i := range doc.Consumers {
@@ -329,9 +330,11 @@ func (s *Service) DeregisterStreamConsumer(ctx context.Context, in *DeregisterSt
 				continue // a tombstone, or already on its way
 			}
 			cd.Status, cd.StatusMilli = statusDeleting, s.now().UnixMilli()
+			leases = s.consumerLeasePrefix(doc.ID, cd.Name, cd.CreatedMilli/1000)
 			return nil
 		}
-		if s.findConsumer(doc, r.name, r.createdSecs) != nil {
+		if cd := s.findConsumer(doc, r.name, r.createdSecs); cd != nil {
+			leases = s.consumerLeasePrefix(doc.ID, cd.Name, cd.CreatedMilli/1000)
 			return nil // DELETING already: nothing to change
 		}
 		return s.consumerNotFound(r.stream, r.name, r.createdSecs)
@@ -339,6 +342,11 @@ func (s *Service) DeregisterStreamConsumer(ctx context.Context, in *DeregisterSt
 	var notFound *kerr.ResourceNotFound
 	if r.createdSecs >= 0 && errors.As(err, &notFound) {
 		return s.consumerNotFound(r.stream, r.name, r.createdSecs) // the stream went meanwhile
+	}
+	if err == nil && leases != "" {
+		// The consumer's subscriptions end (their lease checks find it gone); its leases go now, so
+		// that none is left behind by a front-end that died holding one.
+		s.dropLeases(ctx, leases)
 	}
 	return err
 }

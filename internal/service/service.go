@@ -136,7 +136,7 @@ type Service struct {
 	gates  gates        // per-stream write gates: writers share, resharding excludes (reshard.go)
 	scaler autoscaler   // ON_DEMAND write load per shard (autoscale.go)
 
-	subs  subscriptions // open SubscribeToShard subscriptions
+	subs  subscriptions // this process's open SubscribeToShard subscriptions (their leases: lease.go)
 	feeds feeds         // what the subscriptions of each shard share (subscribe_feed.go)
 }
 
@@ -358,7 +358,7 @@ func (s *Service) settle(ctx context.Context, st *stream) (*stream, error) {
 	return &settled, nil
 }
 
-// purge removes a deleted stream's document and records.
+// purge removes a deleted stream's document, records and subscription leases.
 func (s *Service) purge(ctx context.Context, st *stream) error {
 	err := s.store.DeleteMeta(ctx, s.streamKey(st.doc.Name), st.version)
 	if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
@@ -372,6 +372,7 @@ func (s *Service) purge(ctx context.Context, st *stream) error {
 		// ids). Log rather than fail an operation that has taken effect.
 		s.log.Error("drop stream data", "stream", st.doc.Name, "err", err)
 	}
+	s.dropLeases(ctx, s.streamLeasePrefix(st.doc.ID)) // its consumers' subscription leases go with it
 	return nil
 }
 

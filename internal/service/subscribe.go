@@ -158,7 +158,7 @@ func (s *Service) SubscribeToShard(ctx context.Context, in *SubscribeToShardInpu
 		arn: *in.ConsumerARN, stream: streamName, streamID: st.doc.ID, consumer: consumerName,
 		created: a.ConsumerSecs, shard: sh.Index,
 	}
-	h, err := s.subs.acquire(sub, now, s.cfg.SubscribeTakeover, s.cfg.Account)
+	h, err := s.acquireLease(ctx, sub, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -245,16 +245,9 @@ func (s *Service) step(ctx context.Context, sub *subscriber, fd *feed, pos *posi
 	if err != nil {
 		return nil, internal("subscribe to shard", err)
 	}
-	if st == nil || st.doc.ID != sub.streamID || (st.doc.Status != statusActive && st.doc.Status != statusUpdating) {
-		return nil, kerr.StreamNotFound(sub.stream, s.cfg.Account)
-	}
-	if c := s.findConsumer(&st.doc, sub.consumer, sub.created); c == nil || c.Status == statusDeleting {
-		return nil, s.consumerNotFound(sub.stream, sub.consumer, sub.created)
-	}
-	sh := st.shard(sub.shard)
-	if sh == nil {
-		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Shard %s in stream %s under account %s does not exist",
-			shardID(sub.shard), sub.stream, s.cfg.Account))
+	sh, err := s.checkSubscription(st, sub)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	ref := st.ref(sh.Index)
@@ -326,6 +319,24 @@ func (s *Service) step(ctx context.Context, sub *subscriber, fd *feed, pos *posi
 	}
 	out.event.ContinuationSequenceNumber = &cont
 	return out, nil
+}
+
+// checkSubscription returns sub's shard in its stream st (nil: none) while the stream (the same
+// incarnation), the consumer and the shard all stand, and otherwise the ResourceNotFoundException that
+// ends sub.
+func (s *Service) checkSubscription(st *stream, sub *subscriber) (*shardDoc, error) {
+	if st == nil || st.doc.ID != sub.streamID || (st.doc.Status != statusActive && st.doc.Status != statusUpdating) {
+		return nil, kerr.StreamNotFound(sub.stream, s.cfg.Account)
+	}
+	if c := s.findConsumer(&st.doc, sub.consumer, sub.created); c == nil || c.Status == statusDeleting {
+		return nil, s.consumerNotFound(sub.stream, sub.consumer, sub.created)
+	}
+	sh := st.shard(sub.shard)
+	if sh == nil {
+		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Shard %s in stream %s under account %s does not exist",
+			shardID(sub.shard), sub.stream, s.cfg.Account))
+	}
+	return sh, nil
 }
 
 // readBatch reads the records of shard index at from onwards, stopping before before and at an event's

@@ -19,19 +19,23 @@ type subKey struct {
 	shard    uint32
 }
 
-// subscriptions are the open subscriptions, at most one per consumer and shard (AWS's rule). The zero
-// value is ready to use.
+// subscriptions are this process's open subscriptions, by the owner id of their lease (lease.go): the
+// lease in the store decides which subscription holds a consumer's shard, across every front-end; the
+// registry lets a takeover in this process end the subscription it displaced at once, and shutdown end
+// them all. The zero value is ready to use.
 type subscriptions struct {
 	mu     sync.Mutex
-	active map[subKey]*subHandle
-	ended  chan struct{} // closed by EndSubscriptions; made on first use
-	closed bool          // ended is closed
+	active map[string]*subHandle // by lease owner
+	ended  chan struct{}         // closed by EndSubscriptions; made on first use
+	closed bool                  // ended is closed
 }
 
-// subHandle is one open subscription in the registry.
+// subHandle is one open subscription's hold on its lease.
 type subHandle struct {
-	started   time.Time     // service clock: the 5-second rule counts from here
-	takenOver chan struct{} // closed when a later subscription takes the consumer and shard over
+	key       string        // the lease's metadata key
+	owner     string        // the subscription's random id, which the lease names while it holds it
+	version   uint64        // the lease document's version once written; only the subscription's goroutine uses it
+	takenOver chan struct{} // closed when a later subscription in this process takes the lease over
 }
 
 // inUse is AWS's ResourceInUseException for a consumer and shard that already have a subscription.
@@ -40,31 +44,33 @@ func inUse(sub *subscriber, account string) error {
 		account, sub.stream, shardID(sub.shard), sub.consumer))
 }
 
-// acquire registers a subscription for sub at now. Within window of the current one's start it is
-// refused; after that the new one takes over and the current one is told to end.
-func (r *subscriptions) acquire(sub *subscriber, now time.Time, window time.Duration, account string) (*subHandle, error) {
+// add registers h.
+func (r *subscriptions) add(h *subHandle) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.active == nil {
-		r.active = make(map[subKey]*subHandle)
+		r.active = make(map[string]*subHandle)
 	}
-	if old := r.active[sub.key]; old != nil {
-		if now.Sub(old.started) < window {
-			return nil, inUse(sub, account)
-		}
-		close(old.takenOver)
-	}
-	h := &subHandle{started: now, takenOver: make(chan struct{})}
-	r.active[sub.key] = h
-	return h, nil
+	r.active[h.owner] = h
 }
 
-// release removes h if it is still the registered subscription of key.
-func (r *subscriptions) release(key subKey, h *subHandle) {
+// remove unregisters h, if it is still registered.
+func (r *subscriptions) remove(h *subHandle) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.active[key] == h {
-		delete(r.active, key)
+	if r.active[h.owner] == h {
+		delete(r.active, h.owner)
+	}
+}
+
+// takeOver tells the subscription of this process whose lease owner id is owner, if there is one, that
+// its lease has been taken over; it is unregistered then, so that it is told once.
+func (r *subscriptions) takeOver(owner string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h := r.active[owner]; h != nil {
+		delete(r.active, owner)
+		close(h.takenOver)
 	}
 }
 
@@ -100,11 +106,14 @@ var closedTimes = func() <-chan time.Time {
 
 // events is the event loop of one subscription, starting at pos. It runs in the caller's
 // goroutine (the HTTP handler's) and owns nothing else but its timers; it waits only on the shard's
-// append notification, the heartbeat, the lifetime, the pacing timer, ctx, a takeover and shutdown.
+// append notification, the heartbeat, the lifetime, the pacing timer, ctx, a takeover in this process,
+// the lease check (a takeover through another front-end) and shutdown. At its end it releases h.
 func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos position) iter.Seq2[SubscribeToShardEvent, error] {
 	return func(yield func(SubscribeToShardEvent, error) bool) {
-		defer s.subs.release(sub.key, h)
+		defer s.releaseLease(ctx, h)
 		ended := s.subs.endedChan()
+		check := time.NewTicker(s.leaseCheckInterval())
+		defer check.Stop()
 		life := time.NewTimer(s.cfg.SubscribeLifetime)
 		defer life.Stop()
 		beat := time.NewTimer(s.cfg.SubscribeHeartbeat)
@@ -167,21 +176,34 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 				beatC = beat.C
 			}
 			woke = nil
-			select {
-			case <-ctx.Done():
-				return
-			case <-ended:
-				return
-			case <-life.C:
-				return
-			case <-h.takenOver:
-				yield(SubscribeToShardEvent{}, inUse(sub, s.cfg.Account))
-				return
-			case <-beatC:
-				due = true
-			case <-appended:
-				woke = appended
-			case <-again:
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-ended:
+					return
+				case <-life.C:
+					return
+				case <-h.takenOver:
+					yield(SubscribeToShardEvent{}, inUse(sub, s.cfg.Account))
+					return
+				case <-check.C:
+					// The lease is looked at on the clock, never per event; a lease still held goes
+					// back to waiting without reading the shard.
+					if err := s.leaseLost(ctx, sub, h); err != nil {
+						if ctx.Err() == nil {
+							yield(SubscribeToShardEvent{}, err)
+						}
+						return
+					}
+					continue
+				case <-beatC:
+					due = true
+				case <-appended:
+					woke = appended
+				case <-again:
+				}
+				break
 			}
 		}
 	}

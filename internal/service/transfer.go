@@ -19,6 +19,9 @@ const (
 	// IteratorKeyMetaKey is the metadata key of a store's iterator-sealing key: a secret that stays with
 	// its store (iterators live five minutes; a copy has no use for old ones).
 	IteratorKeyMetaKey = iteratorKeyMetaKey
+	// LeaseMetaPrefix starts the metadata key of every SubscribeToShard lease (lease.go): the running
+	// front-ends' hold on their subscriptions, which a copy has no use for.
+	LeaseMetaPrefix = leaseMetaPrefix
 )
 
 // StreamDoc is a stream document opened for copying.

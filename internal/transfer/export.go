@@ -21,9 +21,10 @@ type ExportOptions struct {
 }
 
 // Export writes every stream of src (but those being deleted) with its records, and every other
-// metadata document but the iterator key, to w as an archive. It reads each shard up to the end its
-// log had when the shard was reached: run it on a store nobody writes to (for the embedded engine, with
-// the server stopped; Pebble's lock enforces that) to get one consistent copy.
+// metadata document but the iterator key and the subscription leases, to w as an archive. It reads
+// each shard up to the end its log had when the shard was reached: run it on a store nobody writes to
+// (for the embedded engine, with the server stopped; Pebble's lock enforces that) to get one
+// consistent copy.
 func Export(ctx context.Context, src storage.Store, w io.Writer, opts ExportOptions) (*Report, error) {
 	entries, err := src.ListMeta(ctx, "")
 	if err != nil {
@@ -39,7 +40,7 @@ func Export(ctx context.Context, src storage.Store, w io.Writer, opts ExportOpti
 	var meta []storage.MetaEntry
 	for _, e := range entries {
 		switch {
-		case e.Key == service.IteratorKeyMetaKey:
+		case e.Key == service.IteratorKeyMetaKey, strings.HasPrefix(e.Key, service.LeaseMetaPrefix):
 		case strings.HasPrefix(e.Key, service.StreamMetaPrefix):
 			doc, err := service.ParseStreamDoc(e.Key, e.Value)
 			if err != nil {

@@ -73,7 +73,8 @@ func ImportArchive(ctx context.Context, dst storage.Store, ar *archive.Reader, o
 		if strings.HasPrefix(m.Key, service.StreamMetaPrefix) {
 			return nil, fmt.Errorf("read archive: %w: stream document %q outside a stream", archive.ErrCorrupt, m.Key)
 		}
-		if m.Key != service.IteratorKeyMetaKey { // never copied; ignore one an archive should not hold
+		// The iterator key and subscription leases are never copied: ignore one an archive should not hold.
+		if m.Key != service.IteratorKeyMetaKey && !strings.HasPrefix(m.Key, service.LeaseMetaPrefix) {
 			meta = append(meta, m)
 		}
 	}
