@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -73,7 +74,11 @@ func TestStartWaitsForNATS(t *testing.T) {
 		}
 		started <- err
 	}()
-	s, err := server.Start(t.Context(), cfg, slog.New(logs), nil)
+	// Bounded, so that a Start that never logs the line (and so never sees a nats-server come up)
+	// fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	s, err := server.Start(ctx, cfg, slog.New(logs), nil)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -313,8 +313,7 @@ func (s *Store) publish(ctx context.Context, st *streamState, msgs []pending, ms
 			// An earlier attempt was stored after all: find it.
 			return s.recover(ctx, st, msgs[0].msg.Subject, msgID, lowerBound)
 		case errors.Is(err, errNoStream):
-			st.ready.Store(false)
-			if err := s.ensureStream(ctx, st); err != nil {
+			if err := s.reensure(ctx, st); err != nil {
 				return 0, err
 			}
 		case !errors.Is(err, errRetry):
@@ -322,6 +321,24 @@ func (s *Store) publish(ctx context.Context, st *streamState, msgs []pending, ms
 		}
 		lastErr = err
 	}
+}
+
+// reensure handles a publish that no stream answered. A stream this process had seen exist is
+// created again only if JetStream still knows it (its leader was changing, say): one that is gone was
+// deleted, by another front-end's DeleteStream (this process never re-creates one it dropped), and
+// creating it again would leave an orphan holding records of a deleted stream.
+func (s *Store) reensure(ctx context.Context, st *streamState) error {
+	if st.ready.Load() {
+		err := s.api(ctx, "STREAM.INFO."+st.name, nil, nil)
+		if isNotFound(err) {
+			return fmt.Errorf("JetStream stream %s is gone: deleted by another front-end", st.name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	st.ready.Store(false)
+	return s.ensureStream(ctx, st)
 }
 
 var (

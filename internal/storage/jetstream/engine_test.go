@@ -285,3 +285,26 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// TestNoOrphanAfterOtherFrontEndDrops: a stream dropped by another front-end is not created again by
+// a late Append of a front-end that had written to it; the Append fails instead.
+func TestNoOrphanAfterOtherFrontEndDrops(t *testing.T) {
+	srv := natstest.Start(t, t.TempDir(), natstest.Options{})
+	prefix := newPrefix()
+	a := mustOpen(t, Options{URL: srv.ClientURL(), Prefix: prefix})
+	b := mustOpen(t, Options{URL: srv.ClientURL(), Prefix: prefix})
+	ctx := t.Context()
+	ref := storage.ShardRef{StreamID: 77, Shard: 0}
+	if err := a.Append(ctx, []storage.Append{{Shard: ref, Records: []storage.Record{rec("a", 4, 1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.DropStream(ctx, ref.StreamID); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(ctx, []storage.Append{{Shard: ref, Records: []storage.Record{rec("b", 4, 2)}}}); err == nil {
+		t.Fatal("Append to a stream another front-end dropped succeeded")
+	}
+	if err := a.api(ctx, "STREAM.INFO."+a.streamName(ref.StreamID), nil, nil); !isNotFound(err) {
+		t.Errorf("STREAM.INFO of the dropped stream after the late Append = %v; want not found", err)
+	}
+}
