@@ -27,6 +27,10 @@ import (
 //
 // A shard sealed twice (two front-ends applying the same resharding) may have two seal messages; its
 // end is the first.
+//
+// This is not JetStream's own "sealed" stream flag, which would seal every shard of the stream and
+// stop MaxAge expiry (DESIGN.md §5 rules it out): the JetStream stream stays as it is, the shard is
+// closed in the stream document, and the seal message only orders the shard's writers.
 
 // sealSubject is the subject of incarnation id's seal messages.
 func (s *Store) sealSubject(id uint64) string { return s.subjectPrefix(id) + "seal" }
