@@ -5,7 +5,8 @@
 # stream the first created). Prints each client's JSON summary and the total records/s.
 #
 # Environment: DURATION (15s), WORKERS (4 per client), SHARDS (4), RECORDS (500), SIZE (1024),
-# OUT (logs; default bin/bench/cluster-<time>). Every process it starts is stopped by its PID at exit.
+# KINESISD_BIN (a built kinesisd for the front-ends; default: build one), OUT (logs; default
+# bin/bench/cluster-<time>). Every process it starts is stopped by its PID at exit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +29,7 @@ command -v jq >/dev/null || { say "cluster.sh needs jq (apt-get install jq)"; ex
 cd "$root"
 go build -o bin/kinesisd ./cmd/kinesisd
 go build -o bin/nats-server github.com/nats-io/nats-server/v2
+KINESISD_BIN=${KINESISD_BIN:-bin/kinesisd}
 
 # Free loopback ports: 3 client, 3 route, 2 front-end.
 ports=($(python3 -c 'import socket
@@ -54,7 +56,7 @@ done
 nats="nats://127.0.0.1:${ports[0]},nats://127.0.0.1:${ports[1]},nats://127.0.0.1:${ports[2]}"
 fe=()
 for i in 0 1; do
-	bin/kinesisd -store "$nats" -listen "127.0.0.1:${ports[$((6+i))]}" -throughput-limits=false >"$OUT/kinesisd-$i.log" 2>&1 &
+	"$KINESISD_BIN" -store "$nats" -listen "127.0.0.1:${ports[$((6+i))]}" -throughput-limits=false >"$OUT/kinesisd-$i.log" 2>&1 &
 	pids+=($!)
 	fe+=("http://127.0.0.1:${ports[$((6+i))]}")
 done
