@@ -179,12 +179,15 @@ func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 	}
 }
 
-// acknowledged counts the records the workers acknowledged over the whole run, warm-up included.
-func acknowledged(workers []*worker) int64 {
+// acknowledged counts the records the workers acknowledged on shards over the whole run, warm-up
+// included.
+func acknowledged(workers []*worker, shards []string) int64 {
 	var n int64
 	for _, w := range workers {
-		for _, list := range w.acks {
-			n += int64(len(*list))
+		for _, shard := range shards {
+			if list := w.acks[shard]; list != nil {
+				n += int64(len(*list))
+			}
 		}
 	}
 	return n
