@@ -43,6 +43,7 @@ type options struct {
 	subscribers     int
 	subscribeShards int    // with -subscribers: subscribe to only the first this many shards (0: all)
 	cpuProfile      string // file for the bench's own CPU profile (empty: none)
+	rate            int    // records per second offered over all workers (0: as fast as answered)
 }
 
 // Main runs `kinesisd bench` with args (which exclude "bench") and returns the process exit code: 0 on
@@ -166,6 +167,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	workers := make([]*worker, opts.workers)
 	for i := range workers {
 		workers[i] = newWorker(newWire(opts, creds), name, i, opts, ranges, seed)
+		if opts.rate > 0 {
+			workers[i].interval = time.Duration(float64(time.Second) * float64(opts.workers*opts.records) / float64(opts.rate))
+		}
 		if fan != nil {
 			workers[i].ackTimes = fan.acks
 		}
@@ -262,6 +266,7 @@ func newFlagSet(opts *options) *flag.FlagSet {
 	fs.BoolVar(&opts.jsonOnly, "json-only", false, "print only the JSON line")
 	fs.IntVar(&opts.subscribers, "subscribers", 0, "consumers to register, each keeping SubscribeToShard open on every shard (see -subscribe-shards) during the run (0: none)")
 	fs.IntVar(&opts.subscribeShards, "subscribe-shards", 0, "with -subscribers: the consumers subscribe to only the first this many open shards (0: every shard)")
+	fs.IntVar(&opts.rate, "rate", 0, "records per second to offer, spread over the workers (each starts a call every workers×records/rate seconds, or as soon as its last is answered if later); 0: as fast as answered")
 	fs.StringVar(&opts.cpuProfile, "cpuprofile", "", "write the bench's own CPU profile (from the stream's creation to the end of the run) to this file")
 	return fs
 }
@@ -318,6 +323,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if opts.subscribers < 0 {
 		bad("subscribers", "%d is negative", opts.subscribers)
+	}
+	if opts.rate < 0 {
+		bad("rate", "%d is negative", opts.rate)
 	}
 	if opts.subscribeShards < 0 {
 		bad("subscribe-shards", "%d is negative", opts.subscribeShards)

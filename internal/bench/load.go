@@ -30,6 +30,8 @@ type worker struct {
 	badSeqs  int64 // acknowledged with a sequence number that is not a decimal number
 
 	ackTimes *ackTimes // with -subscribers: where the acknowledgment times of sampled records go
+
+	interval time.Duration // with -rate: between the starts of two calls (0: no pause)
 }
 
 // newWorker builds worker n's request once: random data and distinct partition keys, spread evenly
@@ -129,7 +131,19 @@ func runLoad(ctx context.Context, workers []*worker, warmup, duration time.Durat
 // run loops PutRecords until the window closes or ctx is cancelled.
 func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 	defer w.wire.close()
+	next := time.Now()
 	for n := uint32(0); ctx.Err() == nil; n++ {
+		if w.interval > 0 {
+			// A call late for its slot starts at once, and the schedule moves on from there: no
+			// burst to catch up.
+			if wait := time.Until(next); wait > 0 && !sleep(ctx, wait) {
+				return
+			}
+			if now := time.Now(); now.After(next) {
+				next = now
+			}
+			next = next.Add(w.interval)
+		}
 		if !time.Now().Before(until) {
 			return
 		}
