@@ -199,7 +199,7 @@ fanout() {
 	done
 	echo
 	echo "$WORKERS workers × $RECORDS records × $SIZE bytes, $SHARDS shards, $DURATION after $WARMUP warm-up${BENCH_FLAGS:+, $BENCH_FLAGS}"
-	echo "kinesisd durable (-throughput-limits=false $KINESISD_FLAGS); medians of $RUNS run(s); lag: PutRecords acknowledged → SubscribeToShardEvent"
+	echo "kinesisd durable (-throughput-limits=false${KINESISD_FLAGS:+ $KINESISD_FLAGS}); medians of $RUNS run(s); lag: PutRecords acknowledged → SubscribeToShardEvent"
 	printf '%-28s %12s %8s %9s %14s %10s %10s %6s\n' "" "records/s" "÷ none" "p99 ms" "received/s" "lag p50" "lag p99" "order"
 	local none
 	none=$(median "$OUT/fanout-0.jsonl" .records_per_sec)
