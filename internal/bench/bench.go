@@ -169,6 +169,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		workers[i] = newWorker(newWire(opts, creds), name, i, opts, ranges, seed)
 		if opts.rate > 0 {
 			workers[i].interval = time.Duration(float64(time.Second) * float64(opts.workers*opts.records) / float64(opts.rate))
+			workers[i].phase = workers[i].interval * time.Duration(i) / time.Duration(opts.workers)
 		}
 		if fan != nil {
 			workers[i].ackTimes = fan.acks
@@ -266,7 +267,7 @@ func newFlagSet(opts *options) *flag.FlagSet {
 	fs.BoolVar(&opts.jsonOnly, "json-only", false, "print only the JSON line")
 	fs.IntVar(&opts.subscribers, "subscribers", 0, "consumers to register, each keeping SubscribeToShard open on every shard (see -subscribe-shards) during the run (0: none)")
 	fs.IntVar(&opts.subscribeShards, "subscribe-shards", 0, "with -subscribers: the consumers subscribe to only the first this many open shards (0: every shard)")
-	fs.IntVar(&opts.rate, "rate", 0, "records per second to offer, spread over the workers (each starts a call every workers×records/rate seconds, or as soon as its last is answered if later); 0: as fast as answered")
+	fs.IntVar(&opts.rate, "rate", 0, "records per second to offer, spread over the workers (each starts a call every workers×records/rate seconds, the workers evenly out of step, or as soon as its last is answered if later); 0: as fast as answered")
 	fs.StringVar(&opts.cpuProfile, "cpuprofile", "", "write the bench's own CPU profile (from the stream's creation to the end of the run) to this file")
 	return fs
 }

@@ -32,6 +32,7 @@ type worker struct {
 	ackTimes *ackTimes // with -subscribers: where the acknowledgment times of sampled records go
 
 	interval time.Duration // with -rate: between the starts of two calls (0: no pause)
+	phase    time.Duration // with -rate: how long after the start its first call starts
 }
 
 // newWorker builds worker n's request once: random data and distinct partition keys, spread evenly
@@ -131,18 +132,19 @@ func runLoad(ctx context.Context, workers []*worker, warmup, duration time.Durat
 // run loops PutRecords until the window closes or ctx is cancelled.
 func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 	defer w.wire.close()
-	next := time.Now()
+	next := time.Now().Add(w.phase) // the workers' calls spread over the interval rather than all at once
 	for n := uint32(0); ctx.Err() == nil; n++ {
 		if w.interval > 0 {
-			// A call late for its slot starts at once, and the schedule moves on from there: no
-			// burst to catch up.
+			// A call late for its slot starts at once, and the next one at the first slot still
+			// ahead: no burst to catch up, and the slots stay where they were, so that the workers
+			// stay out of step after a stall that held them all.
 			if wait := time.Until(next); wait > 0 && !sleep(ctx, wait) {
 				return
 			}
-			if now := time.Now(); now.After(next) {
-				next = now
-			}
 			next = next.Add(w.interval)
+			if late := time.Since(next); late > 0 {
+				next = next.Add((late/w.interval + 1) * w.interval)
+			}
 		}
 		if !time.Now().Before(until) {
 			return
