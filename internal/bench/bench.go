@@ -40,7 +40,10 @@ type options struct {
 	h2c       bool
 	jsonOnly  bool
 
-	subscribers int
+	subscribers     int
+	subscribeShards int    // with -subscribers: subscribe to only the first this many shards (0: all)
+	cpuProfile      string // file for the bench's own CPU profile (empty: none)
+	rate            int    // records per second offered over all workers (0: as fast as answered)
 }
 
 // Main runs `kinesisd bench` with args (which exclude "bench") and returns the process exit code: 0 on
@@ -119,12 +122,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		shardCount = len(ranges)
 	}
 
+	if opts.cpuProfile != "" {
+		stop, err := startCPUProfile(opts.cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		defer stop()
+	}
+
 	var fan *fanOut
 	mark := procs.mark
 	if opts.subscribers > 0 {
 		shards, err := openShardIDs(ctx, client, name)
 		if err != nil {
 			return fail(err)
+		}
+		if k := opts.subscribeShards; k > 0 {
+			if k > len(shards) {
+				return fail(fmt.Errorf("-subscribe-shards: %d, but the stream has %d open shards", k, len(shards)))
+			}
+			shards = shards[:k]
 		}
 		progress("registering %d consumers, each to subscribe to %d shards", opts.subscribers, len(shards))
 		consumers, err := registerConsumers(ctx, client, name, opts.subscribers)
@@ -150,6 +167,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	workers := make([]*worker, opts.workers)
 	for i := range workers {
 		workers[i] = newWorker(newWire(opts, creds), name, i, opts, ranges, seed)
+		if opts.rate > 0 {
+			workers[i].interval = time.Duration(float64(time.Second) * float64(opts.workers*opts.records) / float64(opts.rate))
+			workers[i].phase = workers[i].interval * time.Duration(i) / time.Duration(opts.workers)
+		}
 		if fan != nil {
 			workers[i].ackTimes = fan.acks
 		}
@@ -160,7 +181,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	res := summarize(tallies, window)
 	if fan != nil {
-		expected := acknowledged(workers) * int64(len(fan.consumers))
+		expected := acknowledged(workers, fan.shards) * int64(len(fan.consumers))
 		progress("letting the subscriptions catch up: %d records to receive", expected)
 		fan.drain(ctx, expected)
 		res.Subscribe = fan.result(expected, window, ctx.Err() != nil)
@@ -192,6 +213,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			code = 3
 		}
 	}
+	if res.Subscribe != nil && res.Subscribe.OutOfOrder > 0 && code == 0 {
+		code = 3
+	}
 	if server != nil {
 		res.Server = server.end()
 	}
@@ -211,6 +235,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch {
 	case code == 1:
 		fmt.Fprintln(stderr, "kinesisd bench: no record was acknowledged")
+	case code == 3 && (res.Read == nil || res.Read.Check.Passed):
+		fmt.Fprintf(stderr, "SUBSCRIPTION CHECK FAILED: %d records out of order\n", res.Subscribe.OutOfOrder)
 	case code == 3:
 		fmt.Fprintf(stderr, "READ-BACK CHECK FAILED: %s\n", res.Read.Check.problems())
 		for _, why := range res.Read.unread {
@@ -239,7 +265,10 @@ func newFlagSet(opts *options) *flag.FlagSet {
 	fs.IntVar(&opts.pid, "pid", 0, "process id of the server (on this machine) whose CPU and RSS to report; 0: none")
 	fs.BoolVar(&opts.h2c, "h2c", false, "PutRecords and GetRecords over HTTP/2 (cleartext with prior knowledge on http://) instead of HTTP/1.1")
 	fs.BoolVar(&opts.jsonOnly, "json-only", false, "print only the JSON line")
-	fs.IntVar(&opts.subscribers, "subscribers", 0, "consumers to register, each keeping SubscribeToShard open on every shard during the run (0: none)")
+	fs.IntVar(&opts.subscribers, "subscribers", 0, "consumers to register, each keeping SubscribeToShard open on every shard (see -subscribe-shards) during the run (0: none)")
+	fs.IntVar(&opts.subscribeShards, "subscribe-shards", 0, "with -subscribers: the consumers subscribe to only the first this many open shards (0: every shard)")
+	fs.IntVar(&opts.rate, "rate", 0, "records per second to offer, spread over the workers (each starts a call every workers×records/rate seconds, the workers evenly out of step, or as soon as its last is answered if later); 0: as fast as answered")
+	fs.StringVar(&opts.cpuProfile, "cpuprofile", "", "write the bench's own CPU profile (from the stream's creation to the end of the run) to this file")
 	return fs
 }
 
@@ -295,6 +324,12 @@ func parseFlags(args []string) (options, error) {
 	}
 	if opts.subscribers < 0 {
 		bad("subscribers", "%d is negative", opts.subscribers)
+	}
+	if opts.rate < 0 {
+		bad("rate", "%d is negative", opts.rate)
+	}
+	if opts.subscribeShards < 0 {
+		bad("subscribe-shards", "%d is negative", opts.subscribeShards)
 	}
 	return opts, errors.Join(problems...)
 }

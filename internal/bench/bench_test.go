@@ -343,6 +343,20 @@ func TestBenchWithoutReadBack(t *testing.T) {
 	}
 }
 
+// TestBenchRate: with -rate the workers offer that many records a second between them, however fast
+// the server answers: 2 workers × 10 records at 200/s is one call per worker every 100 ms, about 10
+// calls per worker in the second measured (a call that starts in the window may end after it).
+func TestBenchRate(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{
+		Configure: func(c *config.Config) { c.ThroughputLimits = false },
+	})
+	code, res := bench(t, "-endpoint", s.Endpoint, "-read=false", "-json-only", "-duration", "1s", "-warmup", "200ms",
+		"-workers", "2", "-records", "10", "-rate", "200")
+	if code != 0 || res.Records < 160 || res.Records > 220 {
+		t.Errorf("exit %d, %d records in 1 s; want exit 0 and about 200", code, res.Records)
+	}
+}
+
 func TestBenchDeletesTheStreamItCreated(t *testing.T) {
 	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{
 		Configure: func(c *config.Config) { c.ThroughputLimits = false },

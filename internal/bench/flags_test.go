@@ -37,6 +37,8 @@ func TestFlags(t *testing.T) {
 		{name: "read limit over AWS's", args: []string{"-read-limit", "10001"}, wantCode: 2, wantErr: "-read-limit: 10001"},
 		{name: "negative pid", args: []string{"-pid", "-1"}, wantCode: 2, wantErr: "-pid: -1 is not a process id"},
 		{name: "negative subscribers", args: []string{"-subscribers", "-1"}, wantCode: 2, wantErr: "-subscribers: -1 is negative"},
+		{name: "negative rate", args: []string{"-rate", "-1"}, wantCode: 2, wantErr: "-rate: -1 is negative"},
+		{name: "negative subscribe shards", args: []string{"-subscribe-shards", "-1"}, wantCode: 2, wantErr: "-subscribe-shards: -1 is negative"},
 		{name: "no such process", args: []string{"-pid", "1073741824"}, wantCode: 2, wantErr: "-pid: cannot follow process 1073741824"},
 		{name: "read not a bool", args: []string{"-read=maybe"}, wantCode: 2, wantErr: "invalid boolean value"},
 		{name: "endpoint without scheme", args: []string{"-endpoint", "127.0.0.1:4567"}, wantCode: 2, wantErr: "-endpoint"},
@@ -71,12 +73,14 @@ func TestFlagDefaults(t *testing.T) {
 		t.Errorf("defaults %+v, want %+v", opts, want)
 	}
 	opts, err = parseFlags([]string{"-endpoint", "", "-stream", "s", "-keep", "-json-only", "-size", "0",
-		"-read=false", "-read-limit", "1", "-pid", "42", "-h2c", "-subscribers", "20"})
+		"-read=false", "-read-limit", "1", "-pid", "42", "-h2c", "-subscribers", "20", "-subscribe-shards", "1",
+		"-cpuprofile", "cpu.out", "-rate", "4000"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if opts.endpoint != "" || opts.stream != "s" || !opts.keep || !opts.jsonOnly || opts.size != 0 ||
-		opts.read || opts.readLimit != 1 || opts.pid != 42 || !opts.h2c || opts.subscribers != 20 {
+		opts.read || opts.readLimit != 1 || opts.pid != 42 || !opts.h2c || opts.subscribers != 20 ||
+		opts.subscribeShards != 1 || opts.cpuProfile != "cpu.out" || opts.rate != 4000 {
 		t.Errorf("parsed %+v", opts)
 	}
 	if got := baseURL(opts); got != "https://kinesis.us-east-1.amazonaws.com/" {

@@ -30,6 +30,9 @@ type worker struct {
 	badSeqs  int64 // acknowledged with a sequence number that is not a decimal number
 
 	ackTimes *ackTimes // with -subscribers: where the acknowledgment times of sampled records go
+
+	interval time.Duration // with -rate: between the starts of two calls (0: no pause)
+	phase    time.Duration // with -rate: how long after the start its first call starts
 }
 
 // newWorker builds worker n's request once: random data and distinct partition keys, spread evenly
@@ -129,7 +132,20 @@ func runLoad(ctx context.Context, workers []*worker, warmup, duration time.Durat
 // run loops PutRecords until the window closes or ctx is cancelled.
 func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 	defer w.wire.close()
+	next := time.Now().Add(w.phase) // the workers' calls spread over the interval rather than all at once
 	for n := uint32(0); ctx.Err() == nil; n++ {
+		if w.interval > 0 {
+			// A call late for its slot starts at once, and the next one at the first slot still
+			// ahead: no burst to catch up, and the slots stay where they were, so that the workers
+			// stay out of step after a stall that held them all.
+			if wait := time.Until(next); wait > 0 && !sleep(ctx, wait) {
+				return
+			}
+			next = next.Add(w.interval)
+			if late := time.Since(next); late > 0 {
+				next = next.Add((late/w.interval + 1) * w.interval)
+			}
+		}
 		if !time.Now().Before(until) {
 			return
 		}
@@ -179,12 +195,15 @@ func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 	}
 }
 
-// acknowledged counts the records the workers acknowledged over the whole run, warm-up included.
-func acknowledged(workers []*worker) int64 {
+// acknowledged counts the records the workers acknowledged on shards over the whole run, warm-up
+// included.
+func acknowledged(workers []*worker, shards []string) int64 {
 	var n int64
 	for _, w := range workers {
-		for _, list := range w.acks {
-			n += int64(len(*list))
+		for _, shard := range shards {
+			if list := w.acks[shard]; list != nil {
+				n += int64(len(*list))
+			}
 		}
 	}
 	return n

@@ -113,10 +113,11 @@ func printTable(w io.Writer, res *result) {
 	printFailures(tw, "failed records", res.FailedRecords, res.examples)
 	printFailures(tw, "failed requests", res.FailedRequests, res.examples)
 	if f := res.Subscribe; f != nil {
-		fmt.Fprintf(tw, "subscribers\t%d\t(consumers, each with SubscribeToShard open on every shard: %d subscriptions)\n", f.Consumers, f.Subscriptions)
+		fmt.Fprintf(tw, "subscribers\t%d\t(consumers, each with SubscribeToShard open on the shards subscribed to: %d subscriptions)\n", f.Consumers, f.Subscriptions)
 		fmt.Fprintf(tw, "  received\t%d records\t(of %d: every acknowledged record to every consumer; %d bytes)\n", f.Records, f.Expected, f.Bytes)
 		fmt.Fprintf(tw, "  records/s\t%.1f\t(%d received in the measured window, over every subscription)\n", f.RecordsPerSec, f.WindowRecords)
 		fmt.Fprintf(tw, "  events\t%d\t(%d resubscriptions; MillisBehindLatest at most %d)\n", f.Events, f.Resubscribes, f.MaxBehindMs)
+		fmt.Fprintf(tw, "  out of order\t%d\t(records not after the one their consumer received before on the shard)\n", f.OutOfOrder)
 		fmt.Fprintf(tw, "  lag\tp50 %.3f ms, p99 %.3f ms, max %.3f ms\t(PutRecords acknowledged → event received; %d sampled records of the window, %d of them received before their acknowledgment)\n",
 			f.LagP50Ms, f.LagP99Ms, f.LagMaxMs, f.LagSamples, f.LagBeforeAck)
 		printFailures(tw, "  failures", f.Failures, f.examples)

@@ -26,7 +26,7 @@ import (
 )
 
 // -subscribers N: N consumers registered on the stream, each with a SubscribeToShard open on every
-// shard for the whole load (enhanced fan-out), so that the PutRecords numbers can be compared with and
+// shard (with -subscribe-shards K, on each of the first K) for the whole load (enhanced fan-out), so that the PutRecords numbers can be compared with and
 // without readers being pushed every record. The subscriptions start at LATEST before the load, are
 // resumed from their continuation number when they end (AWS ends them after 5 minutes), and count
 // what they receive; after the load they are given time to catch up, so that what they received can
@@ -46,11 +46,11 @@ const (
 // clock; an event that came before the acknowledgment counts as 0.
 type subscribeResult struct {
 	Consumers     int              `json:"consumers"`
-	Subscriptions int              `json:"subscriptions"` // consumers × shards
+	Subscriptions int              `json:"subscriptions"` // consumers × shards subscribed to
 	Events        int64            `json:"events"`
-	Records       int64            `json:"records"` // received over every subscription, warm-up included
-	Bytes         int64            `json:"bytes"`   // data + partition key
-	Expected      int64            `json:"expected"`
+	Records       int64            `json:"records"`        // received over every subscription, warm-up included
+	Bytes         int64            `json:"bytes"`          // data + partition key
+	Expected      int64            `json:"expected"`       // acknowledged on the shards subscribed to × consumers
 	WindowRecords int64            `json:"window_records"` // received inside the measured window
 	RecordsPerSec float64          `json:"records_per_sec"`
 	MaxBehindMs   int64            `json:"max_millis_behind_latest"`
@@ -60,6 +60,7 @@ type subscribeResult struct {
 	LagSamples    int              `json:"lag_samples"`
 	LagBeforeAck  int              `json:"lag_before_ack"` // samples whose event came before their acknowledgment
 	Resubscribes  int64            `json:"resubscribes"`
+	OutOfOrder    int64            `json:"out_of_order"` // records not after the one the consumer received before on the shard
 	Failures      map[string]int64 `json:"failures"`
 	Interrupted   bool             `json:"interrupted,omitempty"`
 
@@ -77,8 +78,8 @@ type fanOut struct {
 	consumers []string // ARNs
 	shards    []string
 
-	events, records, bytes, window, resubscribes, maxBehind atomic.Int64
-	measuring                                               atomic.Bool
+	events, records, bytes, window, resubscribes, maxBehind, outOfOrder atomic.Int64
+	measuring                                                           atomic.Bool
 
 	acks *ackTimes // the workers' acknowledgment times of sampled records
 
@@ -243,7 +244,7 @@ func (f *fanOut) result(expected int64, window time.Duration, interrupted bool) 
 	defer f.mu.Unlock()
 	r := &subscribeResult{Consumers: len(f.consumers), Subscriptions: len(f.consumers) * len(f.shards),
 		Events: f.events.Load(), Records: f.records.Load(), Bytes: f.bytes.Load(), Expected: expected,
-		WindowRecords: f.window.Load(), MaxBehindMs: f.maxBehind.Load(), Resubscribes: f.resubscribes.Load(),
+		WindowRecords: f.window.Load(), MaxBehindMs: f.maxBehind.Load(), Resubscribes: f.resubscribes.Load(), OutOfOrder: f.outOfOrder.Load(),
 		Failures: f.failures, examples: f.examples, Interrupted: interrupted}
 	if s := window.Seconds(); s > 0 {
 		r.RecordsPerSec = round(float64(r.WindowRecords)/s, 1)
@@ -281,12 +282,13 @@ func (f *fanOut) follow(ctx context.Context, consumer, shard string, ready chan<
 	signal := func() { once.Do(func() { ready <- struct{}{} }) }
 	defer signal()
 	pos := startingPosition{Type: "LATEST"}
+	var last []byte // sequence number of the last record received, over every subscription
 	backoff := firstBackoff
 	for n := 0; ctx.Err() == nil; n++ {
 		if n > 0 {
 			f.resubscribes.Add(1)
 		}
-		cont, end, err := f.subscribe(ctx, consumer, shard, pos, signal)
+		cont, end, err := f.subscribe(ctx, consumer, shard, pos, &last, signal)
 		if cont != "" {
 			pos = startingPosition{Type: "AFTER_SEQUENCE_NUMBER", SequenceNumber: cont}
 		}
@@ -307,8 +309,10 @@ func (f *fanOut) follow(ctx context.Context, consumer, shard string, ready chan<
 }
 
 // subscribe runs one SubscribeToShard call to its end and returns the last continuation number, and
-// whether the shard ended (an event with ChildShards). A nil error is a clean end of the stream.
-func (f *fanOut) subscribe(ctx context.Context, consumer, shard string, pos startingPosition, onEvent func()) (cont string, end bool, err error) {
+// whether the shard ended (an event with ChildShards). A nil error is a clean end of the stream. last
+// is the sequence number of the last record the consumer received on the shard (nil: none yet): each
+// record must come after it.
+func (f *fanOut) subscribe(ctx context.Context, consumer, shard string, pos startingPosition, last *[]byte, onEvent func()) (cont string, end bool, err error) {
 	body, err := json.Marshal(struct {
 		ConsumerARN      string           `json:"ConsumerARN"`
 		ShardId          string           `json:"ShardId"`
@@ -340,7 +344,7 @@ func (f *fanOut) subscribe(ctx context.Context, consumer, shard string, pos star
 		}
 		return "", false, &apiError{status: resp.StatusCode, code: code, msg: msg}
 	}
-	r := eventstream.NewReader(resp.Body)
+	r := eventstream.NewDirectReader(resp.Body)
 	r.ReusePayload = true
 	var ev subscribeEvent
 	var lags lagSamples
@@ -359,7 +363,7 @@ func (f *fanOut) subscribe(ctx context.Context, consumer, shard string, pos star
 				return cont, false, err
 			}
 			onEvent()
-			f.count(&ev, &lags)
+			f.count(&ev, &lags, last)
 			if len(ev.cont) > 0 {
 				cont = string(ev.cont)
 			}
@@ -376,16 +380,29 @@ func (f *fanOut) subscribe(ctx context.Context, consumer, shard string, pos star
 	}
 }
 
-// count adds an event to the counters, and when measuring the lags of its sampled records to lags.
-func (f *fanOut) count(ev *subscribeEvent, lags *lagSamples) {
+// count adds an event to the counters, and when measuring the lags of its sampled records to lags. last
+// is the sequence number of the last record received before the event, which it moves on; a record
+// that does not come after the one before it is counted out of order.
+func (f *fanOut) count(ev *subscribeEvent, lags *lagSamples, last *[]byte) {
 	f.events.Add(1)
 	n := int64(len(ev.records))
 	f.records.Add(n)
-	var b int64
+	var b, disorder int64
+	prev := *last
 	for _, r := range ev.records {
 		b += int64(decodedLen(r.data) + len(r.key))
+		if prev != nil && !seqAfter(r.seq, prev) {
+			disorder++
+		}
+		prev = r.seq
 	}
 	f.bytes.Add(b)
+	if disorder > 0 {
+		f.outOfOrder.Add(disorder)
+	}
+	if n > 0 {
+		*last = append((*last)[:0], prev...) // prev points into the payload, which the next event reuses
+	}
 	if f.measuring.Load() {
 		f.window.Add(n)
 		var now time.Time
@@ -456,6 +473,15 @@ func (l *lagSamples) add(d time.Duration, acked bool) {
 		l.early++
 	}
 	l.lags = append(l.lags, d)
+}
+
+// seqAfter reports whether sequence number a comes after b: both are decimal numbers without leading
+// zeros, so the longer is the greater, and of two as long the one that sorts after.
+func seqAfter(a, b []byte) bool {
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return bytes.Compare(a, b) > 0
 }
 
 // subscribeEvent is a SubscribeToShardEvent's payload; its slices point into the payload.

@@ -40,7 +40,7 @@ func TestBenchSubscribers(t *testing.T) {
 			}
 			acked := res.Read.Check.Acked
 			if f.Consumers != 3 || f.Subscriptions != 6 || f.Expected != 3*acked || f.Records != f.Expected ||
-				f.Bytes != f.Records*(100+keyLen) || len(f.Failures) != 0 {
+				f.Bytes != f.Records*(100+keyLen) || f.OutOfOrder != 0 || len(f.Failures) != 0 {
 				t.Errorf("subscribe result %+v, want 3 consumers × 2 shards receiving all %d acknowledged records, no failure", f, acked)
 			}
 			if f.Events < int64(f.Subscriptions) || f.Resubscribes == 0 || f.WindowRecords <= 0 || f.WindowRecords > f.Records ||
@@ -60,6 +60,32 @@ func TestBenchSubscribers(t *testing.T) {
 				t.Errorf("consumers after the run: %v, %v; want none", out, err)
 			}
 		})
+	}
+}
+
+// TestBenchSubscribeShards: with -subscribe-shards the consumers subscribe to the first shards only,
+// and each receives every record acknowledged on those: here one shard of two, so fewer than all.
+func TestBenchSubscribeShards(t *testing.T) {
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) {
+		c.ThroughputLimits = false
+	}})
+	makeStream(t, s.Client, "some", 2)
+	code, res := bench(t, "-endpoint", s.Endpoint, "-stream", "some", "-keep", "-subscribers", "3", "-subscribe-shards", "1",
+		"-duration", "500ms", "-warmup", "100ms", "-workers", "2", "-records", "20", "-size", "100")
+	if code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	checkPassed(t, res)
+	f, acked := res.Subscribe, res.Read.Check.Acked
+	if f == nil || f.Subscriptions != 3 || f.Expected <= 0 || f.Expected >= 3*acked || f.Expected%3 != 0 ||
+		f.Records != f.Expected || f.OutOfOrder != 0 || len(f.Failures) != 0 {
+		t.Errorf("subscribe result %+v, want 3 subscriptions receiving the records of one shard of two (%d acknowledged over both)", f, acked)
+	}
+	var stdout, stderr strings.Builder
+	code = run(t.Context(), []string{"-endpoint", s.Endpoint, "-stream", "some", "-subscribers", "1", "-subscribe-shards", "3",
+		"-json-only", "-duration", "100ms", "-read=false"}, noEnv, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "-subscribe-shards: 3, but the stream has 2 open shards") {
+		t.Errorf("exit %d, stderr %q; want exit 1 for more shards than the stream has", code, stderr.String())
 	}
 }
 
@@ -86,6 +112,37 @@ func TestBenchSubscribersRefused(t *testing.T) {
 	out, err := s.Client.ListStreamConsumers(t.Context(), &kinesis.ListStreamConsumersInput{StreamARN: streamARN(t, s, "few")})
 	if err != nil || len(out.Consumers) != 0 {
 		t.Errorf("consumers after the run: %v, %v; want none", out, err)
+	}
+}
+
+// TestCountOrder: count finds the records that do not come after the one before them, across events.
+func TestCountOrder(t *testing.T) {
+	tests := []struct {
+		name   string
+		events [][]string // sequence numbers of each event's records
+		want   int64
+	}{
+		{"in order", [][]string{{"8", "9"}, {}, {"10", "11"}, {"100"}}, 0},
+		{"repeated", [][]string{{"8", "9"}, {"9", "10"}}, 1},
+		{"back within an event", [][]string{{"12", "11", "13"}}, 1},
+		{"shorter is smaller", [][]string{{"99"}, {"100", "99"}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fanOut{acks: &ackTimes{seed: maphash.MakeSeed()}}
+			var last []byte
+			var lags lagSamples
+			for _, seqs := range tt.events {
+				ev := subscribeEvent{}
+				for _, s := range seqs {
+					ev.records = append(ev.records, getRecord{seq: []byte(s)})
+				}
+				f.count(&ev, &lags, &last)
+			}
+			if got := f.outOfOrder.Load(); got != tt.want {
+				t.Errorf("%d out of order, want %d", got, tt.want)
+			}
+		})
 	}
 }
 

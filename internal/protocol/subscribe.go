@@ -141,6 +141,33 @@ type sharedRecords struct {
 // batchKey is the key of a batch's records in one codec (service.BatchEncoded).
 type batchKey struct{ contentType string }
 
+// eventAppender is a codec that writes SubscribeToShardEvent itself, without reflection (AWS JSON):
+// the elements of a Records list, which many subscriptions share, and a whole event; recordsLen and
+// eventLen size their buffers (as awsjson.RecordsLen does).
+type eventAppender interface {
+	recordsLen(recs []service.Record) int
+	appendRecords(b []byte, recs []service.Record) []byte
+	eventLen(ev *service.SubscribeToShardEvent) int
+	appendEvent(b []byte, ev *service.SubscribeToShardEvent) ([]byte, error)
+}
+
+func (awsJSON) recordsLen(recs []service.Record) int { return awsjson.RecordsLen(recs) }
+func (awsJSON) appendRecords(b []byte, recs []service.Record) []byte {
+	return awsjson.AppendRecords(b, recs)
+}
+func (awsJSON) eventLen(ev *service.SubscribeToShardEvent) int { return awsjson.SubscribeEventLen(ev) }
+func (awsJSON) appendEvent(b []byte, ev *service.SubscribeToShardEvent) ([]byte, error) {
+	return awsjson.AppendSubscribeEvent(b, ev)
+}
+
+// encodeEvent is c.encode(ev), by the codec's own writer when it has one.
+func encodeEvent(c codec, ev *service.SubscribeToShardEvent) ([]byte, error) {
+	if a, ok := c.(eventAppender); ok {
+		return a.appendEvent(make([]byte, 0, a.eventLen(ev)), ev)
+	}
+	return c.encode(ev)
+}
+
 // eventParts is the payload of a SubscribeToShardEvent in codec c, in parts whose concatenation is
 // c.encode(ev). Records from shared batches (ev.Batches) are encoded once per batch and codec, for
 // every subscription that delivers them, and go out as shared parts; the subscription encodes only its
@@ -149,12 +176,12 @@ func eventParts(c codec, ev *service.SubscribeToShardEvent) ([]eventstream.Part,
 	frame, ok := recordsFrames[c.contentType()]
 	batches := ev.Batches()
 	if !ok || len(batches) == 0 {
-		payload, err := c.encode(ev)
+		payload, err := encodeEvent(c, ev)
 		return []eventstream.Part{{Bytes: payload}}, err
 	}
 	own := *ev
 	own.Records = []service.Record{}
-	rest, err := c.encode(&own)
+	rest, err := encodeEvent(c, &own)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +191,10 @@ func eventParts(c codec, ev *service.SubscribeToShardEvent) ([]eventstream.Part,
 	parts := make([]eventstream.Part, 0, 2*len(batches)+1)
 	parts = append(parts, eventstream.Part{Bytes: rest[:len(frame.open)]})
 	encode := func(recs []service.Record) (sharedRecords, error) {
+		if a, ok := c.(eventAppender); ok {
+			b := a.appendRecords(make([]byte, 0, a.recordsLen(recs)), recs)
+			return sharedRecords{b: b, crc: crc32.ChecksumIEEE(b)}, nil
+		}
 		whole, err := c.encode(struct {
 			Records []service.Record `json:"Records"`
 		}{recs})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -106,57 +107,80 @@ func TestEventPartsMatchEncode(t *testing.T) {
 }
 
 // BenchmarkSubscribeEvent is the cost of one SubscribeToShardEvent of 500 records of 1 KiB to one
-// subscription, encoded and framed: "whole" encodes every record for each subscription (as before
-// the records were shared); "shared" is the subscription's own cost once the batch's encoding is made
-// (every subscription after the first); "first" includes making it (a batch seen by one subscription).
+// subscription, encoded and framed: "whole" encodes every record for each subscription with the
+// codec's reflective encoder (as before the records were shared); "shared" is the subscription's own
+// cost once the batch's encoding is made (every subscription after the first); "first" includes
+// making it (a batch seen by one subscription). The records are testRecords ("odd keys": a third of
+// their partition keys need escaping) or, as `kinesisd bench` writes them, with 16 hex digits of key
+// and random data ("bench keys").
 func BenchmarkSubscribeEvent(b *testing.B) {
 	cont := "49000000000000000000000000000000000000000000000000000042"
-	recs := testRecords(0, 500, 1024)
-	for _, c := range []codec{jsonCodec, cborCodec} {
-		name := strings.TrimPrefix(c.contentType(), "application/")
-		b.Run(name+"/whole", func(b *testing.B) {
-			ev := service.SubscribeToShardEvent{Records: recs, ContinuationSequenceNumber: &cont, MillisBehindLatest: 12}
-			w := eventstream.NewWriter(io.Discard, nil)
-			b.ReportAllocs()
-			for b.Loop() {
-				payload, err := c.encode(ev)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := w.Event("SubscribeToShardEvent", "application/json", payload); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(name+"/first", func(b *testing.B) {
-			w := eventstream.NewWriter(io.Discard, nil)
-			b.ReportAllocs()
-			for b.Loop() {
-				ev := service.SubscribeToShardEvent{ContinuationSequenceNumber: &cont, MillisBehindLatest: 12}.
-					WithBatches(service.NewRecordBatch(recs))
-				parts, err := eventParts(c, &ev)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := w.EventParts("SubscribeToShardEvent", "application/json", parts...); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(name+"/shared", func(b *testing.B) {
-			batch := service.NewRecordBatch(recs)
-			w := eventstream.NewWriter(io.Discard, nil)
-			b.ReportAllocs()
-			for b.Loop() {
-				ev := service.SubscribeToShardEvent{ContinuationSequenceNumber: &cont, MillisBehindLatest: 12}.WithBatches(batch)
-				parts, err := eventParts(c, &ev)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := w.EventParts("SubscribeToShardEvent", "application/json", parts...); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	plain := testRecords(0, 500, 1024)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range plain {
+		r := &plain[i]
+		r.PartitionKey = fmt.Sprintf("%016x", rng.Uint64())
+		r.Data = make([]byte, 1024)
+		for j := range r.Data {
+			r.Data[j] = byte(rng.Uint32())
+		}
+		r.EncryptionType = "NONE"
 	}
+	for _, set := range []struct {
+		name string
+		recs []service.Record
+	}{{"odd keys", testRecords(0, 500, 1024)}, {"bench keys", plain}} {
+		for _, c := range []codec{jsonCodec, cborCodec} {
+			b.Run(set.name+"/"+strings.TrimPrefix(c.contentType(), "application/"), func(b *testing.B) {
+				benchmarkSubscribeEvent(b, c, set.recs, cont)
+			})
+		}
+	}
+}
+
+func benchmarkSubscribeEvent(b *testing.B, c codec, recs []service.Record, cont string) {
+	b.Run("whole", func(b *testing.B) {
+		ev := service.SubscribeToShardEvent{Records: recs, ContinuationSequenceNumber: &cont, MillisBehindLatest: 12}
+		w := eventstream.NewWriter(io.Discard, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			payload, err := c.encode(ev)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := w.Event("SubscribeToShardEvent", "application/json", payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("first", func(b *testing.B) {
+		w := eventstream.NewWriter(io.Discard, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			ev := service.SubscribeToShardEvent{ContinuationSequenceNumber: &cont, MillisBehindLatest: 12}.
+				WithBatches(service.NewRecordBatch(recs))
+			parts, err := eventParts(c, &ev)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := w.EventParts("SubscribeToShardEvent", "application/json", parts...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("shared", func(b *testing.B) {
+		batch := service.NewRecordBatch(recs)
+		w := eventstream.NewWriter(io.Discard, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			ev := service.SubscribeToShardEvent{ContinuationSequenceNumber: &cont, MillisBehindLatest: 12}.WithBatches(batch)
+			parts, err := eventParts(c, &ev)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := w.EventParts("SubscribeToShardEvent", "application/json", parts...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -7,6 +7,12 @@
 #   compare (default)  the headline load, both servers side by side
 #   large              the same with records of 1 MiB (1,048,560 bytes of data and the 16-byte partition
 #                      key), 4 per PutRecords (SIZE and RECORDS preset; MB/s is the number to read)
+#   fanout             kinesisd alone, without read-back, under the headline load with enhanced fan-out
+#                      readers: none, 1 consumer on every shard, FANOUT (20) consumers on the first
+#                      shard only (issue #5's "many subscribers on one shard") and FANOUT consumers on
+#                      every shard, one after the other in each of the RUNS rounds; prints per case the
+#                      PutRecords records/s and its ratio to none, p99, the records/s the subscriptions
+#                      received and their acknowledgment-to-event lag
 #   backlog            kinesisd alone: one run without read-back that fills the store to BACKLOG_GIB
 #                      (5) GiB on disk, printing every SAMPLE seconds (5) the data directory's size, the
 #                      server's RSS and the records/s since the last sample, so that memory and speed
@@ -24,9 +30,10 @@ root=$(cd "$here/../.." && pwd)
 MODE=${MODE:-compare}
 case $MODE in
 compare) ;;
+fanout) FANOUT=${FANOUT:-20} ;;
 large) SIZE=${SIZE:-1048560} RECORDS=${RECORDS:-4} ;;
 backlog) BACKLOG_GIB=${BACKLOG_GIB:-5} SAMPLE=${SAMPLE:-5} ;;
-*) printf 'bench.sh: MODE=%s is not compare, large or backlog\n' "$MODE" >&2; exit 2 ;;
+*) printf 'bench.sh: MODE=%s is not compare, fanout, large or backlog\n' "$MODE" >&2; exit 2 ;;
 esac
 RUNS=${RUNS:-1} DURATION=${DURATION:-15s} WARMUP=${WARMUP:-2s} WORKERS=${WORKERS:-8}
 SHARDS=${SHARDS:-4} RECORDS=${RECORDS:-500} SIZE=${SIZE:-1024} BENCH_FLAGS=${BENCH_FLAGS:-}
@@ -157,6 +164,62 @@ if [ "$MODE" = backlog ]; then
 	exit 0
 fi
 
+# median FILE JQ: the median of a number over the runs in FILE (the mean of the middle two for an even count).
+median() {
+	[ -s "$1" ] || { echo -; return; }
+	jq -rs "[.[] | ($2) // empty] | sort | if length == 0 then \"-\" elif length % 2 == 1 then .[length/2|floor]
+		else (.[length/2-1] + .[length/2]) / 2 end" "$1"
+}
+
+# fanout: see the header. Each case runs on a fresh kinesisd; the cases alternate within a round, so
+# that a noisy machine spreads over all of them.
+fanout() {
+	local cases=("none|" "1 consumer x every shard|-subscribers 1"
+		"$FANOUT consumers x shard 0|-subscribers $FANOUT -subscribe-shards 1" "$FANOUT consumers x every shard|-subscribers $FANOUT")
+	local status=0 run i log name flags code
+	for run in $(seq "$RUNS"); do
+		for i in "${!cases[@]}"; do
+			IFS='|' read -r name flags <<<"${cases[$i]}"
+			log=$OUT/fanout-$i-$run
+			start_kinesisd "$log.server.log" || exit 1
+			say "run $run/$RUNS: $name (kinesisd pid $server_pid)"
+			code=0
+			# shellcheck disable=SC2086 # BENCH_FLAGS and flags are lists of flags
+			"$bin" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
+				-workers "$WORKERS" -duration "$DURATION" -warmup "$WARMUP" -read=false $flags $BENCH_FLAGS \
+				>"$log.out" 2>"$log.err" || code=$?
+			stop_server
+			if [ "$code" -ne 0 ]; then
+				say "$name, run $run: kinesisd bench exited $code:"
+				grep -v '^{' "$log.err" >&2 || true
+				status=1
+			fi
+			tail -1 "$log.out" | jq -ec . >>"$OUT/fanout-$i.jsonl" 2>/dev/null || { say "$name, run $run: no JSON result"; status=1; }
+		done
+	done
+	echo
+	echo "$WORKERS workers × $RECORDS records × $SIZE bytes, $SHARDS shards, $DURATION after $WARMUP warm-up${BENCH_FLAGS:+, $BENCH_FLAGS}"
+	echo "kinesisd durable (-throughput-limits=false${KINESISD_FLAGS:+ $KINESISD_FLAGS}); medians of $RUNS run(s); lag: PutRecords acknowledged → SubscribeToShardEvent"
+	printf '%-28s %12s %8s %9s %14s %10s %10s %6s\n' "" "records/s" "÷ none" "p99 ms" "received/s" "lag p50" "lag p99" "order"
+	local none
+	none=$(median "$OUT/fanout-0.jsonl" .records_per_sec)
+	for i in "${!cases[@]}"; do
+		IFS='|' read -r name flags <<<"${cases[$i]}"
+		local f=$OUT/fanout-$i.jsonl rps ratio
+		rps=$(median "$f" .records_per_sec)
+		ratio=$(jq -nr --arg x "$rps" --arg y "$none" 'try (($x|tonumber) / ($y|tonumber) * 100 | round / 100 | tostring) catch "-"')
+		printf '%-28s %12.0f %8s %9.1f %14s %10s %10s %6s\n' "$name" "$rps" "$ratio" "$(median "$f" .p99_ms)" \
+			"$(median "$f" '.subscribe.records_per_sec // empty')" "$(median "$f" '.subscribe.lag_p50_ms // empty')" \
+			"$(median "$f" '.subscribe.lag_p99_ms // empty')" "$([ -s "$f" ] && jq -s '[.[].subscribe.out_of_order // 0] | add' "$f" || echo -)"
+	done
+	echo "logs and JSON lines in $OUT"
+	exit "$status"
+}
+
+if [ "$MODE" = fanout ]; then
+	fanout
+fi
+
 status=0
 for run in $(seq "$RUNS"); do
 	for srv in $SERVERS; do
@@ -181,12 +244,6 @@ for run in $(seq "$RUNS"); do
 	done
 done
 
-# median FILE JQ: the median of a number over the runs in FILE (the mean of the middle two for an even count).
-median() {
-	[ -s "$1" ] || { echo -; return; }
-	jq -rs "[.[] | ($2) // empty] | sort | if length == 0 then \"-\" elif length % 2 == 1 then .[length/2|floor]
-		else (.[length/2-1] + .[length/2]) / 2 end" "$1"
-}
 
 rows=(
 	"records/s|%.0f|.records_per_sec"

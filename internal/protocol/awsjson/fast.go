@@ -310,37 +310,14 @@ func GetRecordsLen(out *service.GetRecordsOutput) int {
 	if out.NextShardIterator != nil {
 		size += len(*out.NextShardIterator)
 	}
-	for i := range out.Records {
-		r := &out.Records[i]
-		size += base64.StdEncoding.EncodedLen(len(r.Data)) + len(r.PartitionKey) + len(r.SequenceNumber) +
-			len(r.EncryptionType) + 128
-	}
-	return size
+	return size + RecordsLen(out.Records)
 }
 
 // AppendGetRecords appends a GetRecords output to b as encoding/json would write it, without
 // reflection.
 func AppendGetRecords(b []byte, out *service.GetRecordsOutput) ([]byte, error) {
 	b = append(b, `{"Records":[`...)
-	for i := range out.Records {
-		r := &out.Records[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"SequenceNumber":`...)
-		b = appendString(b, r.SequenceNumber)
-		b = append(b, `,"ApproximateArrivalTimestamp":`...)
-		b = r.ApproximateArrivalTimestamp.AppendJSON(b)
-		b = append(b, `,"Data":"`...)
-		b = appendBase64(b, r.Data)
-		b = append(b, `","PartitionKey":`...)
-		b = appendString(b, r.PartitionKey)
-		if r.EncryptionType != "" {
-			b = append(b, `,"EncryptionType":`...)
-			b = appendString(b, r.EncryptionType)
-		}
-		b = append(b, '}')
-	}
+	b = AppendRecords(b, out.Records)
 	b = append(b, ']')
 	if out.NextShardIterator != nil {
 		b = append(b, `,"NextShardIterator":`...)
@@ -350,6 +327,85 @@ func AppendGetRecords(b []byte, out *service.GetRecordsOutput) ([]byte, error) {
 	b = strconv.AppendInt(b, out.MillisBehindLatest, 10)
 	if len(out.ChildShards) > 0 {
 		children, err := json.Marshal(out.ChildShards)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `,"ChildShards":`...)
+		b = append(b, children...)
+	}
+	return append(b, '}'), nil
+}
+
+// RecordsLen is the length of recs as AppendRecords writes them, or more, for sizing its buffer: it
+// can be less only when partition keys need escaping (then append grows the buffer).
+func RecordsLen(recs []service.Record) int {
+	size := 0
+	for i := range recs {
+		r := &recs[i]
+		size += base64.StdEncoding.EncodedLen(len(r.Data)) + len(r.PartitionKey) + len(r.SequenceNumber) +
+			len(r.EncryptionType) + 128
+	}
+	return size
+}
+
+// AppendRecords appends recs to b as the elements of a JSON list of records (GetRecords' and
+// SubscribeToShardEvent's Records), separated by commas and without the brackets, as encoding/json
+// writes them, without reflection.
+func AppendRecords(b []byte, recs []service.Record) []byte {
+	for i := range recs {
+		r := &recs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"SequenceNumber":`...)
+		b = appendString(b, r.SequenceNumber)
+		b = append(b, `,"ApproximateArrivalTimestamp":`...)
+		b = r.ApproximateArrivalTimestamp.AppendJSON(b)
+		if r.Data == nil {
+			b = append(b, `,"Data":null,"PartitionKey":`...)
+		} else {
+			b = append(b, `,"Data":"`...)
+			b = appendBase64(b, r.Data)
+			b = append(b, `","PartitionKey":`...)
+		}
+		b = appendString(b, r.PartitionKey)
+		if r.EncryptionType != "" {
+			b = append(b, `,"EncryptionType":`...)
+			b = appendString(b, r.EncryptionType)
+		}
+		b = append(b, '}')
+	}
+	return b
+}
+
+// SubscribeEventLen is the length of ev as AppendSubscribeEvent writes it, or more (as RecordsLen; and
+// child shards are not counted: an event has them once in a shard's life).
+func SubscribeEventLen(ev *service.SubscribeToShardEvent) int {
+	size := 96 + RecordsLen(ev.Records)
+	if ev.ContinuationSequenceNumber != nil {
+		size += len(*ev.ContinuationSequenceNumber)
+	}
+	return size
+}
+
+// AppendSubscribeEvent appends a SubscribeToShardEvent to b as encoding/json would write it, without
+// reflection.
+func AppendSubscribeEvent(b []byte, ev *service.SubscribeToShardEvent) ([]byte, error) {
+	if ev.Records == nil {
+		b = append(b, `{"Records":null`...)
+	} else {
+		b = append(b, `{"Records":[`...)
+		b = AppendRecords(b, ev.Records)
+		b = append(b, ']')
+	}
+	if ev.ContinuationSequenceNumber != nil {
+		b = append(b, `,"ContinuationSequenceNumber":`...)
+		b = appendString(b, *ev.ContinuationSequenceNumber)
+	}
+	b = append(b, `,"MillisBehindLatest":`...)
+	b = strconv.AppendInt(b, ev.MillisBehindLatest, 10)
+	if len(ev.ChildShards) > 0 {
+		children, err := json.Marshal(ev.ChildShards)
 		if err != nil {
 			return nil, err
 		}

@@ -99,6 +99,50 @@ func TestEncodeGetRecordsMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestAppendSubscribeEventMatchesEncodingJSON: the fast SubscribeToShardEvent (and its records, which
+// subscriptions share) is what encoding/json writes, down to nil lists, nil data and keys that need
+// escaping.
+func TestAppendSubscribeEventMatchesEncodingJSON(t *testing.T) {
+	cont := "49000000000000000000000000000000000000000000000000000042"
+	recs := []service.Record{
+		{SequenceNumber: "49000000000000000000000000000000000000000000000000000001", ApproximateArrivalTimestamp: service.Timestamp{Time: time.UnixMilli(1764000000123)},
+			Data: []byte{0, 1, 2, 250, 251, 252, 253}, PartitionKey: "plain", EncryptionType: "KMS"},
+		{SequenceNumber: "2", ApproximateArrivalTimestamp: service.Timestamp{Time: time.UnixMilli(5)}, Data: []byte{}, PartitionKey: "é <&> \"\\\n\u2028\x01"},
+		{SequenceNumber: "3", ApproximateArrivalTimestamp: service.Timestamp{Time: time.UnixMilli(-1500)}, PartitionKey: "nil data"},
+	}
+	children := []service.ChildShard{{ShardId: "shardId-000000000002", ParentShards: []string{"shardId-000000000000"},
+		HashKeyRange: service.HashKeyRange{StartingHashKey: "0", EndingHashKey: "9"}}}
+	tests := []struct {
+		name string
+		ev   service.SubscribeToShardEvent
+	}{
+		{"heartbeat", service.SubscribeToShardEvent{Records: []service.Record{}, ContinuationSequenceNumber: &cont}},
+		{"nil records", service.SubscribeToShardEvent{ContinuationSequenceNumber: &cont}},
+		{"records", service.SubscribeToShardEvent{Records: recs, ContinuationSequenceNumber: &cont, MillisBehindLatest: 1234}},
+		{"one record", service.SubscribeToShardEvent{Records: recs[:1], ContinuationSequenceNumber: &cont}},
+		{"shard end", service.SubscribeToShardEvent{Records: recs[1:], ChildShards: children}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fast, err := AppendSubscribeEvent(nil, &tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow, err := json.Marshal(&tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(fast, slow) {
+				t.Errorf("fast:\n%s\nencoding/json:\n%s", fast, slow)
+			}
+			list, _ := json.Marshal(tt.ev.Records)
+			if elems := AppendRecords(nil, tt.ev.Records); len(tt.ev.Records) > 0 && "["+string(elems)+"]" != string(list) {
+				t.Errorf("records:\n[%s]\nencoding/json:\n%s", elems, list)
+			}
+		})
+	}
+}
+
 func TestDecodePutRecordsIntoBuffer(t *testing.T) {
 	body := []byte(`{"StreamName":"s","Records":[{"Data":"AAE=","PartitionKey":"k1"},{"Data":"AgME","PartitionKey":"k2"}]}`)
 	tests := []struct {

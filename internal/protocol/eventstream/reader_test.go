@@ -35,37 +35,68 @@ func equalMessage(a, b Message) bool {
 		a.ErrorMessage == b.ErrorMessage && bytes.Equal(a.Payload, b.Payload)
 }
 
+// readers are the two ways to read a stream: with the SDK's decoder and directly.
+var readers = []struct {
+	name string
+	open func(io.Reader) *Reader
+}{{"sdk", NewReader}, {"direct", NewDirectReader}}
+
 // TestReader reads what Writer wrote, message by message, then io.EOF; a stream cut anywhere inside a
-// message is an error other than io.EOF.
+// message is an error other than io.EOF, and so is a bad CRC or length. Both readers alike.
 func TestReader(t *testing.T) {
 	b := written(t)
-	for _, reuse := range []bool{false, true} {
-		r := NewReader(bytes.NewReader(b))
-		r.ReusePayload = reuse
-		for i, want := range wantMessages {
-			got, err := r.Next()
-			if err != nil {
-				t.Fatalf("reuse %v, message %d: %v", reuse, i, err)
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			for _, reuse := range []bool{false, true} {
+				r := rd.open(bytes.NewReader(b))
+				r.ReusePayload = reuse
+				for i, want := range wantMessages {
+					got, err := r.Next()
+					if err != nil {
+						t.Fatalf("reuse %v, message %d: %v", reuse, i, err)
+					}
+					if !equalMessage(got, want) {
+						t.Errorf("reuse %v, message %d: %+v, want %+v", reuse, i, got, want)
+					}
+				}
+				if _, err := r.Next(); err != io.EOF {
+					t.Fatalf("reuse %v, after the last message: %v, want io.EOF", reuse, err)
+				}
 			}
-			if !equalMessage(got, want) {
-				t.Errorf("reuse %v, message %d: %+v, want %+v", reuse, i, got, want)
+			first := len(specMessage(writerTests[0].headers, []byte(writerTests[0].payload)))
+			for _, cut := range []int{1, 11, 12, 13, first - 1} {
+				r := rd.open(bytes.NewReader(b[:cut]))
+				if _, err := r.Next(); err == nil || err == io.EOF {
+					t.Errorf("stream cut after %d bytes: %v, want an error other than io.EOF", cut, err)
+				}
 			}
-		}
-		if _, err := r.Next(); err != io.EOF {
-			t.Fatalf("reuse %v, after the last message: %v, want io.EOF", reuse, err)
-		}
+			for _, at := range []int{first - 1, 9, 3} { // the first message's CRC, the prelude's, its length
+				corrupt := bytes.Clone(b)
+				corrupt[at] ^= 1
+				if _, err := rd.open(bytes.NewReader(corrupt)).Next(); err == nil {
+					t.Errorf("a message with byte %d flipped was read", at)
+				}
+			}
+		})
 	}
-	first := len(specMessage(writerTests[0].headers, []byte(writerTests[0].payload)))
-	for _, cut := range []int{1, 11, 12, 13, first - 1} {
-		r := NewReader(bytes.NewReader(b[:cut]))
-		if _, err := r.Next(); err == nil || err == io.EOF {
-			t.Errorf("stream cut after %d bytes: %v, want an error other than io.EOF", cut, err)
+}
+
+// TestReaderPayloadReuse: with ReusePayload a payload is valid until the next message only; without,
+// it is the caller's for good.
+func TestReaderPayloadReuse(t *testing.T) {
+	b := written(t)
+	for _, rd := range readers {
+		r := rd.open(bytes.NewReader(b))
+		first, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	corrupt := bytes.Clone(b)
-	corrupt[first-1] ^= 1 // the first message's CRC
-	if _, err := NewReader(bytes.NewReader(corrupt)).Next(); err == nil {
-		t.Error("a message with a bad CRC was read")
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if !equalMessage(first, wantMessages[0]) {
+			t.Errorf("%s: the first payload changed under the second message: %q", rd.name, first.Payload)
+		}
 	}
 }
 
@@ -106,6 +137,53 @@ func FuzzReader(f *testing.F) {
 			}
 			if err != nil {
 				continue // a name too long for a header value, say: the encoder refuses it
+			}
+			again, err := NewReader(&buf).Next()
+			if err != nil || !equalMessage(again, m) {
+				t.Fatalf("%+v written again reads back %+v, %v", m, again, err)
+			}
+		}
+	})
+}
+
+// FuzzDirectReader: the direct reader reads any bytes without panicking, and every message it reads,
+// written again by Writer, reads back the same through the SDK's decoder.
+func FuzzDirectReader(f *testing.F) {
+	b := written(f)
+	f.Add(b)
+	f.Add(b[:len(b)/2])
+	for _, tt := range writerTests {
+		f.Add(specMessage(tt.headers, []byte(tt.payload)))
+	}
+	f.Add([]byte{0, 0, 0, 16, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := NewDirectReader(bytes.NewReader(b))
+		r.ReusePayload = true
+		for range 64 {
+			m, err := r.Next()
+			if err != nil {
+				if len(b) == 0 && !errors.Is(err, io.EOF) {
+					t.Fatalf("empty stream: %v", err)
+				}
+				return
+			}
+			var buf bytes.Buffer
+			w := NewWriter(&buf, nil)
+			switch m.MessageType {
+			case EventMessageType:
+				err = w.Event(m.Type, m.ContentType, m.Payload)
+			case ExceptionMessageType:
+				err = w.Exception(m.Type, m.ContentType, m.Payload)
+			case ErrorMessageType:
+				if len(m.Payload) > 0 || m.ContentType != "" {
+					continue
+				}
+				err = w.Error(m.Type, m.ErrorMessage)
+			default:
+				continue
+			}
+			if err != nil {
+				continue
 			}
 			again, err := NewReader(&buf).Next()
 			if err != nil || !equalMessage(again, m) {
