@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"kinesisd/internal/clock"
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/service/iterator"
 	"kinesisd/internal/service/seqnum"
@@ -194,7 +195,7 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 			break
 		}
 		s.log.Debug("records routed to sealed shards, routing them again", "stream", st.doc.Name, "records", len(todo), "attempt", attempt)
-		if err := sleep(ctx, sealedBackoff(attempt)); err != nil {
+		if err := clock.Sleep(ctx, sealedBackoff(attempt)); err != nil {
 			return nil, err
 		}
 		st, again, _, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
@@ -217,17 +218,6 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 const sealedRetries = 6
 
 func sealedBackoff(attempt int) time.Duration { return time.Duration(5<<attempt) * time.Millisecond }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // writeRecords routes the records of recs listed in todo to st's open shards and appends them, in one
 // store call, filling their results in out. places, when given, holds their shards already (one
@@ -358,7 +348,7 @@ func (s *Service) PutRecord(ctx context.Context, in *PutRecordInput) (*PutRecord
 		if attempt == sealedRetries {
 			return nil, internal("put record", err)
 		}
-		if err := sleep(ctx, sealedBackoff(attempt+1)); err != nil {
+		if err := clock.Sleep(ctx, sealedBackoff(attempt+1)); err != nil {
 			return nil, err
 		}
 	}

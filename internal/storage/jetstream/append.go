@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
+	"kinesisd/internal/clock"
 	"kinesisd/internal/storage"
 )
 
@@ -138,7 +139,7 @@ func (s *Store) waitLeader(ctx context.Context, name string) error {
 		case info.Cluster == nil || info.Cluster.Leader != "":
 			return nil
 		}
-		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 10*time.Millisecond); err != nil {
 			return fmt.Errorf("wait for a leader: %w", err)
 		}
 	}
@@ -288,7 +289,7 @@ func (s *Store) publish(ctx context.Context, st *streamState, msgs []pending, ms
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, backoff); err != nil {
+			if err := clock.Sleep(ctx, backoff); err != nil {
 				return 0, fmt.Errorf("not acknowledged after %d attempts (%w): %w", attempt, lastErr, err)
 			}
 			backoff = min(2*backoff, 500*time.Millisecond)
@@ -538,15 +539,4 @@ func deadline(ctx context.Context) time.Time {
 		return time.Now().Add(DefaultAckTimeout)
 	}
 	return d
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

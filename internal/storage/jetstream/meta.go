@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"kinesisd/internal/clock"
 	"kinesisd/internal/storage"
 )
 
@@ -75,7 +76,7 @@ func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, uint64, error)
 		if ctx.Err() != nil || !apiRetryable(err) {
 			return nil, 0, metaErr("get", key, err)
 		}
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return nil, 0, metaErr("get", key, err)
 		}
 		wait = min(2*wait, maxAttemptWait)
@@ -160,7 +161,7 @@ func (s *Store) ListMeta(ctx context.Context, prefix string) ([]storage.MetaEntr
 		if m == nil {
 			return out, nil
 		}
-		if err := sleep(ctx, pause); err != nil {
+		if err := clock.Sleep(ctx, pause); err != nil {
 			return nil, fmt.Errorf("list meta %q: the replicas stay behind the leader: %w", prefix, err)
 		}
 		pause = min(2*pause, 200*time.Millisecond)

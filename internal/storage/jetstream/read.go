@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"kinesisd/internal/clock"
 	"kinesisd/internal/storage"
 )
 
@@ -177,7 +178,7 @@ func (s *Store) api(ctx context.Context, subject string, req, resp any) error {
 			return err
 		}
 		s.log.Debug("JetStream API request not answered; trying again", "subject", subject, "attempt", attempt, "err", err)
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return fmt.Errorf("%s: %w", subject, err)
 		}
 		wait = min(2*wait, maxAttemptWait)

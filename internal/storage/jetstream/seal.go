@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"kinesisd/internal/clock"
 	"kinesisd/internal/storage"
 )
 
@@ -60,7 +61,7 @@ func (s *Store) Seal(ctx context.Context, ref storage.ShardRef) (uint64, error) 
 		if err == nil || !sealRetryable(err) {
 			break
 		}
-		if serr := sleep(ctx, backoff); serr != nil {
+		if serr := clock.Sleep(ctx, backoff); serr != nil {
 			return 0, fmt.Errorf("seal %v: %w (%w)", ref, err, serr)
 		}
 	}
