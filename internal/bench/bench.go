@@ -38,6 +38,7 @@ type options struct {
 	readLimit int
 	pid       int
 	h2c       bool
+	cbor      bool
 	jsonOnly  bool
 
 	subscribers     int
@@ -263,6 +264,7 @@ func newFlagSet(opts *options) *flag.FlagSet {
 	fs.BoolVar(&opts.read, "read", true, "after the load, read every shard back and check the records read are the records acknowledged")
 	fs.IntVar(&opts.readLimit, "read-limit", 10000, "records per GetRecords call of the read-back (1 to 10000)")
 	fs.IntVar(&opts.pid, "pid", 0, "process id of the server (on this machine) whose CPU and RSS to report; 0: none")
+	fs.BoolVar(&opts.cbor, "cbor", false, "PutRecords in CBOR (application/x-amz-cbor-1.1, as the Java SDK, KPL and KCL send it) instead of JSON")
 	fs.BoolVar(&opts.h2c, "h2c", false, "PutRecords and GetRecords over HTTP/2 (cleartext with prior knowledge on http://) instead of HTTP/1.1")
 	fs.BoolVar(&opts.jsonOnly, "json-only", false, "print only the JSON line")
 	fs.IntVar(&opts.subscribers, "subscribers", 0, "consumers to register, each keeping SubscribeToShard open on every shard (see -subscribe-shards) during the run (0: none)")
@@ -343,12 +345,17 @@ func usage() string {
 	return b.String()
 }
 
-// protocolName is the HTTP protocol of PutRecords and GetRecords.
+// protocolName is the HTTP protocol of PutRecords and GetRecords, and PutRecords' body format when
+// it is CBOR.
 func protocolName(opts options) string {
+	p := "HTTP/1.1"
 	if opts.h2c {
-		return "HTTP/2"
+		p = "HTTP/2"
 	}
-	return "HTTP/1.1"
+	if opts.cbor {
+		p += " CBOR"
+	}
+	return p
 }
 
 // endpointName is the endpoint as reported: the flag, or a note that the SDK chose AWS's.

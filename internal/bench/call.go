@@ -84,11 +84,22 @@ func (e *sendError) Unwrap() error { return e.err }
 // post sends the Kinesis operation op with body and returns the response body, which is valid until
 // the next post. An error response is an *apiError.
 func (w *wire) post(ctx context.Context, op string, body []byte) ([]byte, error) {
+	return w.postAs(ctx, op, body, contentJSON)
+}
+
+// The request content types: the JSON of most SDKs, the CBOR of the Java SDK (-cbor).
+const (
+	contentJSON = "application/x-amz-json-1.1"
+	contentCBOR = "application/x-amz-cbor-1.1"
+)
+
+// postAs is post with the body in contentType; the response comes in the same.
+func (w *wire) postAs(ctx context.Context, op string, body []byte, contentType string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
 	sum := sha256.Sum256(body) // SHA-NI makes this ~1 ms per 2 MB; the signature needs it
 	if err := w.signer.SignHTTP(ctx, w.creds, req, hex.EncodeToString(sum[:]), "kinesis", w.region, time.Now()); err != nil {

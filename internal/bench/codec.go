@@ -28,6 +28,9 @@ type putBody struct {
 	data   [][]byte // each record's data, stamped for the current request
 	dataAt []int    // where each record's base64 data starts in buf
 	hashes []uint64 // hashData of each record's base64 in the current request
+
+	cbor    bool   // the body is CBOR (cbor.go)
+	scratch []byte // with cbor: a record's base64, to hash
 }
 
 // newPutBody builds the body {"StreamName":…,"Records":[{"Data":…,"PartitionKey":…},…]}, the members

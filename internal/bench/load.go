@@ -22,6 +22,7 @@ type worker struct {
 	sizes   []int // bytes of each record: data + partition key
 	seed    maphash.Seed
 	results []putResult // the last response's entries, reused
+	hash    bool        // with -cbor: hash the records for the read-back check
 
 	// What the read-back check needs, from the whole run (warm-up included): the acknowledged records
 	// by shard id, and how many calls failed (whose records may or may not have been written).
@@ -48,8 +49,12 @@ func newWorker(w *wire, stream string, n int, opts options, ranges []hashRange, 
 		data[i] = raw[i*opts.size : (i+1)*opts.size : (i+1)*opts.size]
 		sizes[i] = opts.size + len(keys[i])
 	}
-	return &worker{id: uint32(n), wire: w, body: newPutBody(stream, data, keys), sizes: sizes, seed: seed,
-		acks: map[string]*[]ack{}}
+	body := newPutBody(stream, data, keys)
+	if opts.cbor {
+		body = newPutBodyCBOR(stream, data, keys)
+	}
+	return &worker{id: uint32(n), wire: w, body: body, sizes: sizes, seed: seed,
+		acks: map[string]*[]ack{}, hash: opts.read}
 }
 
 // partitionKeys returns n distinct random keys of keyLen hex digits; key i hashes (MD5, as Kinesis
@@ -149,11 +154,24 @@ func (w *worker) run(ctx context.Context, from, until time.Time, t *tally) {
 		if !time.Now().Before(until) {
 			return
 		}
-		w.body.stamp(w.seed, w.id, n)
+		if w.body.cbor {
+			w.body.stampCBOR(w.seed, w.id, n, w.hash)
+		} else {
+			w.body.stamp(w.seed, w.id, n)
+		}
 		begin := time.Now()
-		resp, err := w.wire.post(ctx, "PutRecords", w.body.buf)
-		if err == nil {
-			w.results, err = parsePutRecords(resp, w.results)
+		var resp []byte
+		var err error
+		if w.body.cbor {
+			resp, err = w.wire.postAs(ctx, "PutRecords", w.body.buf, contentCBOR)
+			if err == nil {
+				w.results, err = parsePutRecordsCBOR(resp, w.results)
+			}
+		} else {
+			resp, err = w.wire.post(ctx, "PutRecords", w.body.buf)
+			if err == nil {
+				w.results, err = parsePutRecords(resp, w.results)
+			}
 		}
 		done := time.Now()
 		if err == nil && len(w.results) != len(w.body.data) {
