@@ -78,6 +78,16 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 	w.Header().Set("Content-Type", eventstream.ContentType)
 	w.WriteHeader(http.StatusOK)
 	ew := eventstream.NewWriter(w, rc.Flush)
+	// The subscription holds its consumer's shard (the lease) until its events end: a subscription
+	// whose initial response cannot be written still runs them, to its first event, so that it lets go.
+	ranged := false
+	defer func() {
+		if !ranged {
+			for range sub.events {
+				break
+			}
+		}
+	}()
 	ct := eventPayloadType(c)
 	deadline := func() { rc.SetWriteDeadline(time.Now().Add(subscribeWriteTimeout)) } // unsupported: no deadline
 	deadline()
@@ -90,6 +100,7 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 		h.log.Debug("write event", "request_id", reqID, "err", err)
 		return
 	}
+	ranged = true
 	for ev, err := range sub.events {
 		deadline()
 		if err != nil {
