@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,22 +42,12 @@ func (h onMessage) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 const retrying = "NATS JetStream unavailable; retrying"
 
 // TestStartWaitsForNATS: with nothing on the NATS address yet, Start says so and keeps trying; once a
 // nats-server comes up there, Start returns a server that works.
 func TestStartWaitsForNATS(t *testing.T) {
-	port := freePort(t)
+	port := natstest.FreePort(t)
 	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-store", fmt.Sprintf("nats://127.0.0.1:%d", port)}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +87,7 @@ func TestStartWaitsForNATS(t *testing.T) {
 // TestStartGivesUp: Start stops retrying when its context ends, and says why; a NATS server that
 // cannot hold 10 MiB records ends the start at once.
 func TestStartGivesUp(t *testing.T) {
-	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-store", fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))}, nil)
+	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-store", fmt.Sprintf("nats://127.0.0.1:%d", natstest.FreePort(t))}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

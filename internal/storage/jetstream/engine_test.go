@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"testing"
 	"time"
 
@@ -233,7 +232,7 @@ func TestTwoFrontEnds(t *testing.T) {
 // away and succeed again after, and every acknowledged record is there exactly once at its offset.
 // (A clean shutdown, not a kill: the fault test with real processes comes with the cluster.)
 func TestNATSRestartUnderLoad(t *testing.T) {
-	dir, port := t.TempDir(), freePort(t)
+	dir, port := t.TempDir(), natstest.FreePort(t)
 	srv := natstest.Start(t, dir, natstest.Options{Port: port})
 	s := mustOpen(t, Options{URL: srv.ClientURL(), AckTimeout: 2 * time.Second})
 	shards := []storage.ShardRef{{StreamID: 3, Shard: 0}, {StreamID: 3, Shard: 1}, {StreamID: 4, Shard: 0}}
@@ -274,16 +273,6 @@ func TestNATSRestartUnderLoad(t *testing.T) {
 			t.Fatalf("offset %d after the restart, not above acknowledged offset %d", after[0].Offset, a.Record.Offset)
 		}
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // TestNoOrphanAfterOtherFrontEndDrops: a stream dropped by another front-end is not created again by

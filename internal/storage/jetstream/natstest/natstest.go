@@ -200,6 +200,16 @@ func FreePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// FreePort is FreePorts(1) for a test: one port, or the test fails.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ports, err := FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ports[0]
+}
+
 // ClusterTestsEnv is the environment variable that turns the cluster tests on (make clustertest sets
 // it): they run apart from the rest, one package at a time, so that elections are not starved of CPU.
 const ClusterTestsEnv = "KINESISD_CLUSTER_TESTS"
