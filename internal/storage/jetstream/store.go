@@ -90,8 +90,7 @@ type Store struct {
 	notifySub  *nats.Subscription
 
 	// Lock order: gate → streamsMu; gate → stream.pubMu. waitMu and the replies' lock are leaves.
-	gate   sync.RWMutex // held shared by every operation for its whole length, exclusively by Close
-	closed bool         // guarded by gate
+	gate storage.Gate // every operation is inside it (enter/leave); Close closes it
 
 	streamsMu sync.Mutex
 	streams   map[uint64]*streamState
@@ -222,41 +221,25 @@ func open(ctx context.Context, nc *nats.Conn, prefix string, replicas int, ackTi
 	return s, nil
 }
 
-// enter admits an operation; it must be paired with leave. It fails once the store is closed or when
-// ctx is done.
-func (s *Store) enter(ctx context.Context) error {
-	s.gate.RLock()
-	if s.closed {
-		s.gate.RUnlock()
-		return storage.ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		s.gate.RUnlock()
-		return err
-	}
-	return nil
-}
+// enter admits an operation; it must be paired with leave.
+func (s *Store) enter(ctx context.Context) error { return s.gate.Enter(ctx) }
 
-func (s *Store) leave() { s.gate.RUnlock() }
+func (s *Store) leave() { s.gate.Leave() }
 
 // Close waits for operations in flight, wakes every Notifier waiter and closes the connection. Later
 // calls return storage.ErrClosed.
 func (s *Store) Close() error {
-	s.gate.Lock()
-	defer s.gate.Unlock()
-	if s.closed {
-		return storage.ErrClosed
-	}
-	s.closed = true
-	s.waitMu.Lock()
-	for ref, ch := range s.waiters {
-		close(ch)
-		delete(s.waiters, ref)
-	}
-	s.waitMu.Unlock()
-	s.nc.Close()
-	s.log.Info("store closed")
-	return nil
+	return s.gate.Close(func() error {
+		s.waitMu.Lock()
+		for ref, ch := range s.waiters {
+			close(ch)
+			delete(s.waiters, ref)
+		}
+		s.waitMu.Unlock()
+		s.nc.Close()
+		s.log.Info("store closed")
+		return nil
+	})
 }
 
 // timeout returns ctx bounded by the store's request timeout.

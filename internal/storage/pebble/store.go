@@ -108,8 +108,7 @@ type Store struct {
 	onCompacted func(start, end []byte, err error)
 
 	// Lock order: gate → metaMu; gate → trimMu → shardsMu → shard.mu. compactMu is a leaf.
-	gate   sync.RWMutex // held shared by every operation for its whole length, exclusively by Close
-	closed bool         // guarded by gate
+	gate storage.Gate // every operation is inside it (enter/leave); Close closes it
 
 	metaMu      sync.Mutex // serialises metadata compare-and-set
 	lastVersion uint64     // last metadata version handed out; guarded by metaMu
@@ -211,45 +210,29 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// enter admits an operation; it must be paired with leave. It fails once the store is closed or when
-// ctx is done.
-func (s *Store) enter(ctx context.Context) error {
-	s.gate.RLock()
-	if s.closed {
-		s.gate.RUnlock()
-		return storage.ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		s.gate.RUnlock()
-		return err
-	}
-	return nil
-}
+// enter admits an operation; it must be paired with leave.
+func (s *Store) enter(ctx context.Context) error { return s.gate.Enter(ctx) }
 
-func (s *Store) leave() { s.gate.RUnlock() }
+func (s *Store) leave() { s.gate.Leave() }
 
 // Close waits for operations in flight, stops background compaction, wakes every Notifier waiter and
 // closes the database. Later calls return storage.ErrClosed.
 func (s *Store) Close() error {
-	s.gate.Lock()
-	defer s.gate.Unlock()
-	if s.closed {
-		return storage.ErrClosed
-	}
-	s.closed = true
-	s.stop()
-	s.wg.Wait()
-	s.shardsMu.Lock()
-	for _, sh := range s.shards {
-		sh.wakeAll()
-	}
-	s.shards = nil
-	s.shardsMu.Unlock()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("pebble: close: %w", err)
-	}
-	s.log.Info("store closed")
-	return nil
+	return s.gate.Close(func() error {
+		s.stop()
+		s.wg.Wait()
+		s.shardsMu.Lock()
+		for _, sh := range s.shards {
+			sh.wakeAll()
+		}
+		s.shards = nil
+		s.shardsMu.Unlock()
+		if err := s.db.Close(); err != nil {
+			return fmt.Errorf("pebble: close: %w", err)
+		}
+		s.log.Info("store closed")
+		return nil
+	})
 }
 
 // Wait implements storage.Notifier: the channel closes once records appended after the call are
