@@ -108,7 +108,12 @@ func (s *Store) next(ctx context.Context, stream, subject string, seq uint64) (*
 // last returns the last message of subject, or nil: from the stream leader when there are replicas,
 // since a replica's last message may be an older one.
 func (s *Store) last(ctx context.Context, stream, subject string) (*nats.Msg, error) {
-	req := directGet{LastFor: subject}
+	return s.fromLeader(ctx, stream, directGet{LastFor: subject})
+}
+
+// fromLeader returns the message req selects as the stream leader sees it, or nil: through the
+// stream leader when there are replicas, by a direct get from the only server otherwise.
+func (s *Store) fromLeader(ctx context.Context, stream string, req directGet) (*nats.Msg, error) {
 	if s.replicas == 1 {
 		return s.getOne(ctx, stream, req)
 	}

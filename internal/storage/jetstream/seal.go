@@ -111,14 +111,7 @@ func (s *Store) learnSeals(ctx context.Context, st *streamState) error {
 	st.sealMu.Unlock()
 	subj := s.sealSubject(st.id)
 	for {
-		req := directGet{Seq: from, NextFor: subj}
-		var m *nats.Msg
-		var err error
-		if s.replicas == 1 {
-			m, err = s.getOne(ctx, st.name, req)
-		} else {
-			m, err = s.leaderGet(ctx, st.name, req)
-		}
+		m, err := s.fromLeader(ctx, st.name, directGet{Seq: from, NextFor: subj})
 		if err != nil {
 			return fmt.Errorf("read seals: %w", err)
 		}

@@ -35,15 +35,9 @@ func (s *Store) Seal(ctx context.Context, ref storage.ShardRef) (uint64, error) 
 		sh.mu.Unlock()
 	}
 	for {
+		wake := sh.waitChan() // before the look, so that an advance in between is not missed
 		sh.mu.Lock()
 		done := sh.visibleLocked() >= end
-		var wake <-chan struct{}
-		if !done {
-			if sh.wake == nil {
-				sh.wake = make(chan struct{})
-			}
-			wake = sh.wake
-		}
 		sh.mu.Unlock()
 		if done {
 			return end, nil
