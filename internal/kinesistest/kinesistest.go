@@ -4,6 +4,7 @@ package kinesistest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"kinesisd/internal/clock"
@@ -180,4 +182,30 @@ func (b bufferedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	return b.next.RoundTrip(req)
+}
+
+// PutN writes n records to stream through c, 100 per PutRecords call, with partition keys prefix-i
+// and data "data prefix-i", and returns their sequence numbers in order. Any failure fails t.
+func PutN(t testing.TB, c *kinesis.Client, stream, prefix string, n int) []string {
+	t.Helper()
+	var seqs []string
+	for len(seqs) < n {
+		batch := min(n-len(seqs), 100)
+		entries := make([]types.PutRecordsRequestEntry, batch)
+		for i := range entries {
+			k := fmt.Sprintf("%s-%d", prefix, len(seqs)+i)
+			entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(k), Data: []byte("data " + k)}
+		}
+		out, err := c.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+		if err != nil {
+			t.Fatalf("PutRecords: %v", err)
+		}
+		for _, r := range out.Records {
+			if r.ErrorCode != nil {
+				t.Fatalf("PutRecords: %s %s", *r.ErrorCode, aws.ToString(r.ErrorMessage))
+			}
+			seqs = append(seqs, *r.SequenceNumber)
+		}
+	}
+	return seqs
 }

@@ -25,7 +25,7 @@ func TestSubscribeHeartbeat(t *testing.T) {
 	const heartbeat = 50 * time.Millisecond
 	s := startSubscribe(t, time.Minute, heartbeat)
 	arn := consumerOn(t, s, "idle", "c")
-	before := putN(t, s, "idle", "old", 1)
+	before := kinesistest.PutN(t, s.Client, "idle", "old", 1)
 	sub := mustSubscribe(t, s, arn, latestPos)
 	start := time.Now()
 	var conts []string
@@ -55,7 +55,7 @@ func TestSubscribeHeartbeat(t *testing.T) {
 		t.Fatalf("continuation %s a minute later, not past %s", *ev.ContinuationSequenceNumber, idle)
 	}
 
-	seqs := putN(t, s, "idle", "k", 2)
+	seqs := kinesistest.PutN(t, s.Client, "idle", "k", 2)
 	if !seqLess(idle, seqs[0]) {
 		t.Fatalf("record %s written after idle continuation %s sorts below it", seqs[0], idle)
 	}
@@ -110,7 +110,7 @@ func TestSubscribeLifetime(t *testing.T) {
 		t.Errorf("subscription ended after %s, lifetime %s", took, lifetime)
 	}
 	sub2 := mustSubscribe(t, s, arn, latestPos)
-	seqs := putN(t, s, "life", "k", 3)
+	seqs := kinesistest.PutN(t, s.Client, "life", "k", 3)
 	recs, _ := sub2.collect(3)
 	wantSeqs(t, recs, seqs)
 }
@@ -140,7 +140,7 @@ func TestSubscribeTakeover(t *testing.T) {
 	if err := first.ended(); !errors.As(err, &riu) {
 		t.Fatalf("taken-over subscription ended with %v, want ResourceInUseException", err)
 	}
-	seqs := putN(t, s, "take", "k", 2)
+	seqs := kinesistest.PutN(t, s.Client, "take", "k", 2)
 	recs, _ := second.collect(2)
 	wantSeqs(t, recs, seqs)
 	recs, _ = other.collect(2)
@@ -200,7 +200,7 @@ func TestSubscribeManySubscribers(t *testing.T) {
 	}
 	var want []string
 	for i := range 4 {
-		want = append(want, putN(t, s, "many", fmt.Sprintf("b%d", i), 50)...)
+		want = append(want, kinesistest.PutN(t, s.Client, "many", fmt.Sprintf("b%d", i), 50)...)
 	}
 	for i, sub := range subs {
 		recs, _ := sub.collect(len(want))

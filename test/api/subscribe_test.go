@@ -157,31 +157,6 @@ func (s *subscription) ended() error {
 	}
 }
 
-// putN writes n records to stream with keys prefix-i and returns their sequence numbers.
-func putN(t *testing.T, s *kinesistest.Server, stream, prefix string, n int) []string {
-	t.Helper()
-	var seqs []string
-	for len(seqs) < n {
-		batch := min(n-len(seqs), 100)
-		entries := make([]types.PutRecordsRequestEntry, batch)
-		for i := range entries {
-			k := fmt.Sprintf("%s-%d", prefix, len(seqs)+i)
-			entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(k), Data: []byte("data " + k)}
-		}
-		out, err := s.Client.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range out.Records {
-			if r.ErrorCode != nil {
-				t.Fatalf("PutRecords: %s %s", *r.ErrorCode, aws.ToString(r.ErrorMessage))
-			}
-			seqs = append(seqs, *r.SequenceNumber)
-		}
-	}
-	return seqs
-}
-
 // wantSeqs checks records are exactly the sequence numbers want, in order.
 func wantSeqs(t *testing.T, recs []types.Record, want []string) {
 	t.Helper()
@@ -214,7 +189,7 @@ func TestSubscribeDeliversAndResumes(t *testing.T) {
 		go func() {
 			var seqs []string
 			for i := range 5 {
-				seqs = append(seqs, putN(t, s, "fan", fmt.Sprintf("b%d", i), 60)...)
+				seqs = append(seqs, kinesistest.PutN(t, s.Client, "fan", fmt.Sprintf("b%d", i), 60)...)
 			}
 			written <- seqs
 		}()
@@ -231,12 +206,12 @@ func TestSubscribeDeliversAndResumes(t *testing.T) {
 		}
 		sub.es.Close()
 
-		more := putN(t, s, "fan", "gap", 40)
+		more := kinesistest.PutN(t, s.Client, "fan", "gap", 40)
 		s.Clock.Advance(takeover) // the old subscription may not have noticed its client left yet
 		sub2 := mustSubscribe(t, s, arn, afterPos(*last.ContinuationSequenceNumber))
 		recs2, _ := sub2.collect(40)
 		wantSeqs(t, recs2, more)
-		live := putN(t, s, "fan", "live", 5)
+		live := kinesistest.PutN(t, s.Client, "fan", "live", 5)
 		recs3, _ := sub2.collect(5)
 		wantSeqs(t, recs3, live)
 	})
@@ -247,10 +222,10 @@ func TestSubscribeDeliversAndResumes(t *testing.T) {
 func TestSubscribeStartingPositions(t *testing.T) {
 	s := startSubscribe(t, time.Minute, 100*time.Millisecond)
 	createStream(t, s.Client, "pos", 1)
-	early := putN(t, s, "pos", "early", 5)
+	early := kinesistest.PutN(t, s.Client, "pos", "early", 5)
 	s.Clock.Advance(time.Second)
 	mid := s.Clock.Now()
-	late := putN(t, s, "pos", "late", 5)
+	late := kinesistest.PutN(t, s.Client, "pos", "late", 5)
 	all := append(slices.Clone(early), late...)
 	shards, err := s.Client.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String("pos")})
 	if err != nil {
@@ -324,9 +299,9 @@ func TestSubscribeStartingPositions(t *testing.T) {
 func TestSubscribeRetention(t *testing.T) {
 	s := startSubscribe(t, time.Minute, 100*time.Millisecond)
 	arn := consumerOn(t, s, "old", "c")
-	old := putN(t, s, "old", "old", 3)
+	old := kinesistest.PutN(t, s.Client, "old", "old", 3)
 	s.Clock.Advance(25 * time.Hour)
-	fresh := putN(t, s, "old", "new", 2)
+	fresh := kinesistest.PutN(t, s.Client, "old", "new", 2)
 	sub := mustSubscribe(t, s, arn, types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(old[0])})
 	recs, _ := sub.collect(2)
 	wantSeqs(t, recs, fresh)

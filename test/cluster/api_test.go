@@ -45,7 +45,7 @@ func TestClusterAPI(t *testing.T) {
 
 	// Written through A, read through B at once; every record on the shard PutRecords named.
 	before := b.Clock.Now()
-	seqs := putN(t, a.Client, "smoke", "a", 200)
+	seqs := kinesistest.PutN(t, a.Client, "smoke", "a", 200)
 	byShard := map[string][]string{}
 	shards, err := b.Client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("smoke")})
 	if err != nil || len(shards.Shards) != 2 {
@@ -101,7 +101,7 @@ func TestClusterAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := subscribe(t, b.Endpoint, *reg.Consumer.ConsumerARN, *shard0, types.StartingPosition{Type: types.ShardIteratorTypeLatest})
-	live := putN(t, a.Client, "smoke", "live", 100)
+	live := kinesistest.PutN(t, a.Client, "smoke", "live", 100)
 	var want []string
 	for _, s := range live {
 		if idx, _ := shardOf(s); idx == 0 {
@@ -126,7 +126,7 @@ func TestClusterAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitActive(t, a.Client, "smoke")
-	after := putN(t, a.Client, "smoke", "after", 200)
+	after := kinesistest.PutN(t, a.Client, "smoke", "after", 200)
 	parent, children := drain(t, b.Client, iterator(t, b.Client, &kinesis.GetShardIteratorInput{StreamName: aws.String("smoke"), ShardId: shard0,
 		ShardIteratorType: types.ShardIteratorTypeTrimHorizon}))
 	if len(parent) != len(byShard[*shard0])+len(want) || len(children) != 2 {

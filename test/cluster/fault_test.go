@@ -157,7 +157,7 @@ func TestClusterStartBeforeNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitActive(t, b, "late")
-	seqs := putN(t, a, "late", "k", 10)
+	seqs := kinesistest.PutN(t, a, "late", "k", 10)
 	recs, _ := drain(t, b, iterator(t, b, &kinesis.GetShardIteratorInput{StreamName: aws.String("late"),
 		ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon}))
 	if got := seqsOf(recs); !slices.Equal(got, seqs) {

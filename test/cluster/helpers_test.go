@@ -5,7 +5,6 @@ package cluster_test
 
 import (
 	"errors"
-	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -17,32 +16,6 @@ import (
 	"kinesisd/internal/kinesistest"
 	"kinesisd/internal/service/seqnum"
 )
-
-// putN writes n records to stream through c, with partition keys and data prefix-i, and returns their
-// sequence numbers in order.
-func putN(t *testing.T, c *kinesis.Client, stream, prefix string, n int) []string {
-	t.Helper()
-	var seqs []string
-	for len(seqs) < n {
-		batch := min(n-len(seqs), 100)
-		entries := make([]types.PutRecordsRequestEntry, batch)
-		for i := range entries {
-			k := fmt.Sprintf("%s-%d", prefix, len(seqs)+i)
-			entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(k), Data: []byte("data " + k)}
-		}
-		out, err := c.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
-		if err != nil {
-			t.Fatalf("PutRecords: %v", err)
-		}
-		for _, r := range out.Records {
-			if r.ErrorCode != nil {
-				t.Fatalf("PutRecords: %s %s", *r.ErrorCode, aws.ToString(r.ErrorMessage))
-			}
-			seqs = append(seqs, *r.SequenceNumber)
-		}
-	}
-	return seqs
-}
 
 // iterator returns a shard iterator.
 func iterator(t *testing.T, c *kinesis.Client, in *kinesis.GetShardIteratorInput) string {

@@ -52,7 +52,7 @@ func TestClusterSubscribeOnTwoFrontEnds(t *testing.T) {
 	}
 	t.Logf("B's subscription ended %s after A's took over", time.Since(start).Round(time.Millisecond))
 
-	seqs := putN(t, a.Client, "lease", "k", 20)
+	seqs := kinesistest.PutN(t, a.Client, "lease", "k", 20)
 	if got := seqsOf(onA.collect(t, len(seqs))); !slices.Equal(got, seqs) {
 		t.Fatalf("subscription on A received %v, want %v", got, seqs)
 	}
