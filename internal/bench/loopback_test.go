@@ -78,6 +78,6 @@ func BenchmarkLoopbackFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	gb := float64(b.N) * loopbackConns * loopbackEvent / 1e9
-	b.ReportMetric((cpu1 - cpu0).Seconds()/gb, "core-s/GB")
+	b.ReportMetric((cpu1-cpu0).Seconds()/gb, "core-s/GB")
 	b.ReportMetric((cpu1-cpu0).Seconds()/elapsed.Seconds(), "cores")
 }
