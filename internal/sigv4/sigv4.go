@@ -1,7 +1,7 @@
-// Package sigv4 reads AWS Signature Version 4 from a request's Authorization header or query string.
+// Package sigv4 reads and verifies AWS Signature Version 4 on a request's Authorization header or query string.
 //
-// It checks that a signature is present and complete, as AWS does before anything else; verifying the
-// signature itself against known credentials is a later layer.
+// Parse checks that a signature is present and complete, as AWS does before anything else; a Verifier
+// (verify.go) then checks it against known credentials.
 package sigv4
 
 import (
@@ -20,6 +20,10 @@ const (
 	Incomplete
 	// Both: a header and a query signature at once.
 	Both
+	// Unrecognized: the access key is not one the Verifier knows.
+	Unrecognized
+	// Invalid: the signature is wrong, expired, or scoped to another region, service or date.
+	Invalid
 )
 
 // Error describes a request whose authentication AWS would refuse before checking the signature.
@@ -32,10 +36,13 @@ func (e *Error) Error() string { return e.Message }
 
 // Auth is the signature a request carries.
 type Auth struct {
+	Algorithm     string // AWS4-HMAC-SHA256
+	Credential    string // AKID/date/region/service/aws4_request as given
 	AccessKeyID   string
 	Date          string // yyyymmdd of the credential scope
 	Region        string
 	Service       string
+	Terminator    string // aws4_request
 	SignedHeaders []string
 	Signature     string
 	Query         bool // signed in the query string (presigned)
@@ -59,7 +66,7 @@ func Parse(h http.Header, q url.Values) (*Auth, error) {
 func parseHeader(header string, h http.Header) (*Auth, error) {
 	// AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=a;b, Signature=hex
 	params := map[string]string{}
-	_, rest, _ := strings.Cut(header, " ")
+	algorithm, rest, _ := strings.Cut(header, " ")
 	for _, part := range strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || r == ' ' }) {
 		if k, v, ok := strings.Cut(part, "="); ok {
 			params[k] = v
@@ -78,7 +85,7 @@ func parseHeader(header string, h http.Header) (*Auth, error) {
 		msg.WriteString("Authorization=" + header)
 		return nil, &Error{Kind: Incomplete, Message: msg.String()}
 	}
-	a := &Auth{Signature: params["Signature"], SignedHeaders: strings.Split(params["SignedHeaders"], ";")}
+	a := &Auth{Algorithm: algorithm, Signature: params["Signature"], SignedHeaders: strings.Split(params["SignedHeaders"], ";")}
 	a.setCredential(params["Credential"])
 	return a, nil
 }
@@ -94,15 +101,16 @@ func parseQuery(q url.Values) (*Auth, error) {
 		msg.WriteString("Re-examine the query-string parameters.")
 		return nil, &Error{Kind: Incomplete, Message: msg.String()}
 	}
-	a := &Auth{Signature: q.Get("X-Amz-Signature"), SignedHeaders: strings.Split(q.Get("X-Amz-SignedHeaders"), ";"), Query: true}
+	a := &Auth{Algorithm: q.Get("X-Amz-Algorithm"), Signature: q.Get("X-Amz-Signature"), SignedHeaders: strings.Split(q.Get("X-Amz-SignedHeaders"), ";"), Query: true}
 	a.setCredential(q.Get("X-Amz-Credential"))
 	return a, nil
 }
 
 // setCredential splits AKID/date/region/service/aws4_request; missing parts stay empty.
 func (a *Auth) setCredential(c string) {
+	a.Credential = c
 	parts := strings.SplitN(c, "/", 5)
-	fields := []*string{&a.AccessKeyID, &a.Date, &a.Region, &a.Service}
+	fields := []*string{&a.AccessKeyID, &a.Date, &a.Region, &a.Service, &a.Terminator}
 	for i, f := range fields {
 		if i < len(parts) {
 			*f = parts[i]
