@@ -38,6 +38,7 @@ type Config struct {
 	TLS               bool          // serve HTTPS (a generated self-signed certificate unless TLSCert is given)
 	TLSCert, TLSKey   string        // PEM certificate and key for HTTPS
 	TLSListen         string        // if set, a separate HTTPS port while Listen stays plain
+	Credentials       string        // file of the accepted ACCESS_KEY_ID SECRET_ACCESS_KEY pairs; empty: signatures are not verified
 
 	// The NATS JetStream engine (Store nats://…).
 	NATSCreds      string        // credentials file (JWT and NKey seed)
@@ -100,6 +101,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.BoolVar(&c.TLS, "tls", false, "serve HTTPS (HTTP/2 by ALPN and HTTP/1.1); without -tls-cert a self-signed certificate is generated")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate file for HTTPS (with -tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for HTTPS (with -tls-cert)")
+	fs.StringVar(&c.Credentials, "credentials", "", "file of accepted keys, one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' pair a line: every request must then carry a valid SigV4 signature of one (empty: any credentials)")
 	fs.StringVar(&c.TLSListen, "tls-listen", "", "address of a separate HTTPS port; -listen stays plain HTTP/1.1 and h2c")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))

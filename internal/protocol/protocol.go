@@ -35,14 +35,16 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics
 	bufs    bufpool.Pool // request bodies, PutRecords' decoded data, encoded replies
+	auth    *sigv4.Verifier // nil: signatures are only parsed, any credentials accepted
 }
 
-// New returns the HTTP handler for svc.
-func New(svc *service.Service, log *slog.Logger) *Handler {
+// New returns the HTTP handler for svc. With auth set, every API request must carry a signature
+// auth accepts; with nil, any complete signature is accepted.
+func New(svc *service.Service, log *slog.Logger, auth *sigv4.Verifier) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{log: log, metrics: newMetrics()}
+	h := &Handler{log: log, metrics: newMetrics(), auth: auth}
 	h.ops = operations(svc, &h.bufs)
 	return h
 }
@@ -85,7 +87,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, c, opName, reqID, kerr.NewUnknownOperation(""))
 		return
 	}
-	if err := authenticate(r); err != nil {
+	pending, err := h.authenticate(r)
+	if err != nil {
 		h.writeError(w, c, opName, reqID, err)
 		return
 	}
@@ -98,6 +101,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.log.Debug("read request body", "request_id", reqID, "err", err)
 		return
+	}
+	if pending != nil { // the signature itself covers the body: checked once it is read, before anything runs
+		if err := pending.Verify(body); err != nil {
+			h.bufs.Put(body)
+			h.writeError(w, c, opName, reqID, authError(err))
+			return
+		}
 	}
 	out, err := op(r.Context(), c, body)
 	h.bufs.Put(body) // decoded inputs never point into the body (every codec copies)
@@ -157,9 +167,19 @@ func contentType(v string) string {
 	return strings.TrimSpace(v)
 }
 
-// authenticate checks the request's SigV4 signature is present and complete.
-func authenticate(r *http.Request) error {
-	_, err := sigv4.Parse(r.Header, r.URL.Query())
+// authenticate checks the request's SigV4 signature is present and complete and, with a verifier,
+// everything about it but the signature over the body, which the returned Pending checks.
+func (h *Handler) authenticate(r *http.Request) (*sigv4.Pending, error) {
+	a, err := sigv4.Parse(r.Header, r.URL.Query())
+	if err != nil || h.auth == nil {
+		return nil, authError(err)
+	}
+	p, err := h.auth.Check(r, a)
+	return p, authError(err)
+}
+
+// authError maps a sigv4 error to AWS's exception; other errors (and nil) pass unchanged.
+func authError(err error) error {
 	var e *sigv4.Error
 	if !errors.As(err, &e) {
 		return err
@@ -169,6 +189,8 @@ func authenticate(r *http.Request) error {
 		return kerr.NewMissingAuthenticationToken(e.Message)
 	case sigv4.Incomplete:
 		return kerr.NewIncompleteSignature(e.Message)
+	case sigv4.Unrecognized:
+		return kerr.NewUnrecognizedClient(e.Message)
 	default:
 		return kerr.NewInvalidSignature(e.Message)
 	}

@@ -17,6 +17,7 @@ import (
 	"kinesisd/internal/config"
 	"kinesisd/internal/protocol"
 	"kinesisd/internal/service"
+	"kinesisd/internal/sigv4"
 	"kinesisd/internal/storage"
 	"kinesisd/internal/storage/jetstream"
 	"kinesisd/internal/storage/pebble"
@@ -56,6 +57,15 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	if err != nil {
 		return nil, err
 	}
+	var auth *sigv4.Verifier
+	if cfg.Credentials != "" {
+		keys, err := sigv4.LoadKeys(cfg.Credentials)
+		if err != nil {
+			return nil, fmt.Errorf("-credentials: %w", err)
+		}
+		auth = sigv4.NewVerifier(keys, cfg.Region, "kinesis", clk)
+		log.Info("verifying signatures", "keys", len(keys), "file", cfg.Credentials)
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -71,7 +81,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		store.Close()
 		return nil, err
 	}
-	handler := protocol.New(svc, log)
+	handler := protocol.New(svc, log, auth)
 	s := &Server{svc: svc, store: store, log: log}
 	// -listen is HTTPS when TLS is on without a separate -tls-listen port; plain otherwise.
 	listens := []struct {
