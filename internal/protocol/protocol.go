@@ -34,7 +34,7 @@ type Handler struct {
 	ops     map[string]opFunc
 	log     *slog.Logger
 	metrics *metrics
-	bufs    bufpool.Pool // request bodies, PutRecords' decoded data, encoded replies
+	bufs    bufpool.Pool    // request bodies, PutRecords' decoded data, encoded replies
 	auth    *sigv4.Verifier // nil: signatures are only parsed, any credentials accepted
 }
 
