@@ -99,7 +99,7 @@ func (v *Verifier) Check(r *http.Request, a *Auth) (*Pending, error) {
 	if err := v.checkTime(t, a, q); err != nil {
 		return nil, err
 	}
-	if !slices.ContainsFunc(a.SignedHeaders, func(h string) bool { return strings.EqualFold(h, "host") }) {
+	if !slices.ContainsFunc(a.SignedHeaders, func(h string) bool { return strings.EqualFold(h, "host") || h == ":authority" }) {
 		return nil, &Error{Kind: Invalid, Message: msgHostUnsigned}
 	}
 	if a.Algorithm != algorithm {
@@ -223,11 +223,12 @@ func CanonicalRequest(r *http.Request, a *Auth, payload string) string {
 }
 
 // headerValue is the canonical value of header name (lower case): its values joined by commas, each
-// trimmed with inner runs of spaces collapsed. Go keeps Host (the :authority of HTTP/2) in r.Host.
+// trimmed with inner runs of spaces collapsed. Go keeps Host in r.Host, and so HTTP/2's :authority,
+// which the JavaScript SDK v3 signs under that name instead of host.
 func headerValue(r *http.Request, name string) string {
 	var values []string
 	switch name {
-	case "host":
+	case "host", ":authority":
 		values = []string{r.Host}
 	case "content-length":
 		values = r.Header.Values(name)

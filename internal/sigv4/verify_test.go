@@ -256,6 +256,23 @@ func TestVerifyAWSTestSuite(t *testing.T) {
 	}
 }
 
+// The JavaScript SDK v3 signs HTTP/2's :authority pseudo-header rather than host: its value is
+// r.Host, and it counts as the signed host.
+func TestCanonicalAuthority(t *testing.T) {
+	r, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:4567/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("X-Amz-Date", "20261125T120000Z")
+	a := &Auth{SignedHeaders: []string{":authority", "x-amz-date"}}
+	want := "POST\n/\n\n:authority:127.0.0.1:4567\nx-amz-date:20261125T120000Z\n\n:authority;x-amz-date\nUNSIGNED-PAYLOAD"
+	if got := CanonicalRequest(r, a, "UNSIGNED-PAYLOAD"); got != want {
+		t.Errorf("canonical request\n%s\nwant\n%s", got, want)
+	}
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/kinesis/aws4_request, SignedHeaders=:authority;x-amz-date, Signature=00")
+	checkErr(t, newTestVerifier(signedAt).Verify(r, nil), Invalid, msgMismatch) // not msgHostUnsigned
+}
+
 func flipLast(s string) string {
 	last := s[len(s)-1]
 	if last == '0' {
