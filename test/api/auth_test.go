@@ -170,7 +170,7 @@ func checkSkewMessage(t *testing.T, err error, re *regexp.Regexp, offset time.Du
 	if !limit.Equal(now.Add(offset)) {
 		t.Errorf("limit %s is not %s %s", m[2], m[3], offset)
 	}
-	if d := signed.Sub(time.Now()); d < -time.Minute || d > time.Minute {
+	if d := time.Until(signed); d < -time.Minute || d > time.Minute {
 		t.Errorf("request time %s is not the client's clock", m[1])
 	}
 }
