@@ -177,10 +177,12 @@ func (v *Verifier) signingKey(accessKeyID, secret, date string) []byte {
 
 // Verify checks the signature over the request and body, in constant time.
 func (p *Pending) Verify(body []byte) error {
-	payload := p.r.Header.Get("X-Amz-Content-Sha256")
-	if payload == "" {
-		sum := sha256.Sum256(body)
-		payload = hex.EncodeToString(sum[:])
+	// The payload is always the body's own hash: an X-Amz-Content-Sha256 that differs from it (or says
+	// UNSIGNED-PAYLOAD) would let a signed request be replayed with another body.
+	bodySum := sha256.Sum256(body)
+	payload := hex.EncodeToString(bodySum[:])
+	if h, ok := p.r.Header["X-Amz-Content-Sha256"]; ok && (len(h) != 1 || h[0] != payload) {
+		return &Error{Kind: Invalid, Message: msgMismatch}
 	}
 	canonical := CanonicalRequest(p.r, p.a, payload)
 	sum := sha256.Sum256([]byte(canonical))

@@ -40,6 +40,7 @@ type sdkCase struct {
 	service string
 	at      time.Time // signing time; zero: signedAt
 	presign bool
+	payload string // the payload hash the signer is given; "": the body's
 	tamper  func(r *http.Request, body *string)
 	kind    Kind   // 0: accepted
 	message string // "": any message of that kind
@@ -66,6 +67,14 @@ func sdkCases() []sdkCase {
 			sum := sha256.Sum256([]byte("{}"))
 			r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
 		}},
+		{name: "unsigned payload", body: "{}", payload: "UNSIGNED-PAYLOAD", prepare: func(r *http.Request) {
+			kinesisTarget(r)
+			r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		}, kind: Invalid, message: msgMismatch},
+		{name: "content sha256 header of another body", body: `{"StreamName":"b"}`, payload: sha256Hex(`{"StreamName":"a"}`), prepare: func(r *http.Request) {
+			kinesisTarget(r)
+			r.Header.Set("X-Amz-Content-Sha256", sha256Hex(`{"StreamName":"a"}`))
+		}, kind: Invalid, message: msgMismatch},
 		{name: "unsigned header added after signing", body: "{}", prepare: kinesisTarget, tamper: func(r *http.Request, _ *string) {
 			r.Header.Set("X-Added-Later", "1")
 			r.Header.Set("User-Agent", "changed")
@@ -158,6 +167,9 @@ func (tc sdkCase) signed(t testing.TB) (*http.Request, []byte) {
 	}
 	sum := sha256.Sum256([]byte(tc.body))
 	payload := hex.EncodeToString(sum[:])
+	if tc.payload != "" {
+		payload = tc.payload
+	}
 	if tc.presign {
 		uri, hdr, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req, payload, service, region, at)
 		if err != nil {
@@ -184,6 +196,11 @@ func (tc sdkCase) signed(t testing.TB) (*http.Request, []byte) {
 		tc.tamper(r, &body)
 	}
 	return r, []byte(body)
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 func newTestVerifier(at time.Time) *Verifier {
