@@ -106,3 +106,4 @@ func TestClusterListSeesAcknowledged(t *testing.T) {
 		}
 	}
 }
+

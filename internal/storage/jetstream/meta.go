@@ -41,8 +41,16 @@ func (s *Store) openBucket(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	ctx, cancel := s.timeout(ctx)
 	defer cancel()
-	if _, err := s.js.CreateStream(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return nil, fmt.Errorf("jetstream: create metadata bucket %s (%d replicas): %w", bucket, s.replicas, err)
+	// A cluster that has just formed (or lost a node a moment ago) may not yet count every peer as
+	// online: placement fails until it does, so it is tried again within the timeout.
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		_, err := s.js.CreateStream(ctx, cfg)
+		if err == nil || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			break
+		}
+		if !noPeersForPlacement(err) || clock.Sleep(ctx, wait) != nil {
+			return nil, fmt.Errorf("jetstream: create metadata bucket %s (%d replicas): %w", bucket, s.replicas, err)
+		}
 	}
 	// Created a moment ago, by this process or another starting beside it, the bucket may have no
 	// leader yet: its first Get would go unanswered until it times out.
@@ -54,6 +62,13 @@ func (s *Store) openBucket(ctx context.Context) (jetstream.KeyValue, error) {
 		return nil, fmt.Errorf("jetstream: bind metadata bucket %s: %w", bucket, err)
 	}
 	return kv, nil
+}
+
+// noPeersForPlacement reports whether err is JetStream's "no suitable peers for placement" (error code
+// 10005): too few servers online for the replicas asked, for now.
+func noPeersForPlacement(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10005
 }
 
 // GetMeta implements storage.Store.

@@ -152,20 +152,24 @@ func (c *Cluster) URL() string {
 	return strings.Join(urls, ",")
 }
 
-// WaitReady waits until the cluster has a JetStream meta leader that every node follows.
+// WaitReady waits until the cluster has a JetStream meta leader that every node follows and that
+// counts every node as an online peer (until it does, streams with as many replicas as nodes cannot be
+// placed: "no suitable peers for placement").
 func (c *Cluster) WaitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		leader, current := false, true
 		for _, s := range c.Servers {
-			leader = leader || s.JetStreamIsLeader()
+			if s.JetStreamIsLeader() {
+				leader = len(s.JetStreamClusterPeers()) == len(c.Servers)
+			}
 			current = current && s.JetStreamIsCurrent()
 		}
 		if leader && current {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no JetStream meta leader that every node follows within %s", timeout)
+			return fmt.Errorf("no JetStream meta leader that every node follows and sees online within %s", timeout)
 		}
 		time.Sleep(50 * time.Millisecond) // polling a condition, not waiting out a delay
 	}
