@@ -106,4 +106,3 @@ func TestClusterListSeesAcknowledged(t *testing.T) {
 		}
 	}
 }
-
