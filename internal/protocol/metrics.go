@@ -1,71 +1,129 @@
 package protocol
 
 import (
-	"fmt"
-	"io"
-	"slices"
-	"sync"
+	"net/http"
 	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics counts requests by operation and HTTP protocol version, shown at GET /metrics in the
-// Prometheus text format.
-type metrics struct {
-	mu       sync.RWMutex
-	requests map[requestKey]*atomic.Int64
-	errors   map[errorKey]*atomic.Int64
-}
+// durationBuckets are the upper bounds, in seconds, of kinesisd_request_duration_seconds: from half a
+// millisecond (a cached describe) to ten seconds (a write stalled behind the disk).
+var durationBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-type requestKey struct{ op, proto string }
-type errorKey struct{ op, code string }
+// metrics is the handler's Prometheus instrumentation, on a registry of its own (several servers may
+// run in one process): requests, errors, durations and records by operation, open subscriptions, and
+// the Go runtime and process collectors. GET /metrics serves the registry.
+type metrics struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec   // kinesisd_http_requests_total{operation,proto}
+	errors        *prometheus.CounterVec   // kinesisd_errors_total{operation,code}
+	duration      *prometheus.HistogramVec // kinesisd_request_duration_seconds{operation}
+	records       *prometheus.CounterVec   // kinesisd_records_total{operation}
+	bytes         *prometheus.CounterVec   // kinesisd_record_bytes_total{operation}
+	subscriptions prometheus.Gauge         // kinesisd_subscriptions_open
+	handler       http.Handler
+}
 
 func newMetrics() *metrics {
-	return &metrics{requests: make(map[requestKey]*atomic.Int64), errors: make(map[errorKey]*atomic.Int64)}
-}
-
-func counter[K comparable](mu *sync.RWMutex, m map[K]*atomic.Int64, k K) *atomic.Int64 {
-	mu.RLock()
-	c := m[k]
-	mu.RUnlock()
-	if c != nil {
-		return c
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kinesisd_http_requests_total", Help: "API requests by operation and HTTP protocol.",
+		}, []string{"operation", "proto"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kinesisd_errors_total", Help: "API errors by operation and error code.",
+		}, []string{"operation", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kinesisd_request_duration_seconds",
+			Help:    "Time from a request's arrival to its response, by operation (SubscribeToShard: to the initial response).",
+			Buckets: durationBuckets,
+		}, []string{"operation"}),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kinesisd_records_total",
+			Help: "Records written (PutRecord, PutRecords: successful records only), returned (GetRecords) and delivered (SubscribeToShard).",
+		}, []string{"operation"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kinesisd_record_bytes_total",
+			Help: "Data bytes of the records counted in kinesisd_records_total (partition keys excluded).",
+		}, []string{"operation"}),
+		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kinesisd_subscriptions_open", Help: "SubscribeToShard event streams open now.",
+		}),
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if c = m[k]; c == nil {
-		c = new(atomic.Int64)
-		m[k] = c
-	}
-	return c
-}
-
-func (m *metrics) request(op, proto string) {
-	counter(&m.mu, m.requests, requestKey{op, proto}).Add(1)
+	m.reg.MustRegister(m.requests, m.errors, m.duration, m.records, m.bytes, m.subscriptions,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return m
 }
 
 func (m *metrics) error(op, code string) {
-	counter(&m.mu, m.errors, errorKey{op, code}).Add(1)
+	m.errors.WithLabelValues(op, code).Inc()
 }
 
-func (m *metrics) write(w io.Writer) {
-	m.mu.RLock()
-	var lines []string
-	for k, c := range m.requests {
-		lines = append(lines, fmt.Sprintf("kinesisd_http_requests_total{operation=%q,proto=%q} %d\n", k.op, k.proto, c.Load()))
+// dataCounter counts the records and data bytes of one operation (kinesisd_records_total and
+// kinesisd_record_bytes_total): an Add on each per call.
+type dataCounter struct {
+	records, bytes prometheus.Counter
+}
+
+// data returns op's record counters, made now so that they read 0 before the first record.
+func (m *metrics) data(op string) dataCounter {
+	return dataCounter{records: m.records.WithLabelValues(op), bytes: m.bytes.WithLabelValues(op)}
+}
+
+// add counts n records of size data bytes.
+func (d dataCounter) add(n, size int) {
+	if n > 0 {
+		d.records.Add(float64(n))
+		d.bytes.Add(float64(size))
 	}
-	var errLines []string
-	for k, c := range m.errors {
-		errLines = append(errLines, fmt.Sprintf("kinesisd_errors_total{operation=%q,code=%q} %d\n", k.op, k.code, c.Load()))
+}
+
+// opMetrics are one operation's request counters (for the common protocols) and duration
+// histogram, resolved on first use and then kept, so that a request costs no label lookup.
+type opMetrics struct {
+	name     string
+	m        *metrics
+	http11   lazy[prometheus.Counter]
+	http2    lazy[prometheus.Counter]
+	duration lazy[prometheus.Observer]
+}
+
+func (m *metrics) op(name string) *opMetrics { return &opMetrics{name: name, m: m} }
+
+// request counts a request of the operation over proto.
+func (o *opMetrics) request(proto string) {
+	var c prometheus.Counter
+	switch proto {
+	case "HTTP/1.1":
+		c = o.http11.get(func() prometheus.Counter { return o.m.requests.WithLabelValues(o.name, proto) })
+	case "HTTP/2.0":
+		c = o.http2.get(func() prometheus.Counter { return o.m.requests.WithLabelValues(o.name, proto) })
+	default:
+		c = o.m.requests.WithLabelValues(o.name, proto)
 	}
-	m.mu.RUnlock()
-	slices.Sort(lines)
-	slices.Sort(errLines)
-	io.WriteString(w, "# HELP kinesisd_http_requests_total API requests by operation and HTTP protocol.\n# TYPE kinesisd_http_requests_total counter\n")
-	for _, l := range lines {
-		io.WriteString(w, l)
+	c.Inc()
+}
+
+// observe records the time since start in the operation's duration histogram.
+func (o *opMetrics) observe(start time.Time) {
+	o.duration.get(func() prometheus.Observer { return o.m.duration.WithLabelValues(o.name) }).
+		Observe(time.Since(start).Seconds())
+}
+
+// lazy is a value made on its first get and kept. Concurrent first gets may each call mk; the first
+// stored wins (a vector's WithLabelValues returns the same child to each of them anyway).
+type lazy[T any] struct{ p atomic.Pointer[T] }
+
+func (l *lazy[T]) get(mk func() T) T {
+	if p := l.p.Load(); p != nil {
+		return *p
 	}
-	io.WriteString(w, "# HELP kinesisd_errors_total API errors by operation and error code.\n# TYPE kinesisd_errors_total counter\n")
-	for _, l := range errLines {
-		io.WriteString(w, l)
-	}
+	v := mk()
+	l.p.CompareAndSwap(nil, &v)
+	return *l.p.Load()
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // operations maps each X-Amz-Target operation name to its handler: the groups of ops_*.go merged.
-func operations(svc *service.Service, bufs *bufpool.Pool) map[string]opFunc {
-	ops := streamOps(svc, bufs)
+func operations(svc *service.Service, bufs *bufpool.Pool, m *metrics) map[string]opFunc {
+	ops := streamOps(svc, bufs, m)
 	for _, group := range []map[string]opFunc{reshardOps(svc), consumerOps(svc), resourceOps(svc), subscribeOps(svc)} {
 		for name, f := range group {
 			ops[name] = f
@@ -21,7 +21,7 @@ func operations(svc *service.Service, bufs *bufpool.Pool) map[string]opFunc {
 }
 
 // streamOps are the stream and record operations.
-func streamOps(svc *service.Service, bufs *bufpool.Pool) map[string]opFunc {
+func streamOps(svc *service.Service, bufs *bufpool.Pool, m *metrics) map[string]opFunc {
 	return map[string]opFunc{
 		"CreateStream":          unit(svc.CreateStream),
 		"DeleteStream":          unit(svc.DeleteStream),
@@ -29,24 +29,44 @@ func streamOps(svc *service.Service, bufs *bufpool.Pool) map[string]opFunc {
 		"DescribeStream":        call(svc.DescribeStream),
 		"ListStreams":           call(svc.ListStreams),
 		"ListShards":            call(svc.ListShards),
-		"PutRecord":             call(svc.PutRecord),
-		"PutRecords":            putRecords(svc, bufs),
+		"PutRecord":             putRecord(svc, m.data("PutRecord")),
+		"PutRecords":            putRecords(svc, bufs, m.data("PutRecords")),
 		"GetShardIterator":      call(svc.GetShardIterator),
-		"GetRecords":            getRecords(svc, bufs),
+		"GetRecords":            getRecords(svc, bufs, m.data("GetRecords")),
+	}
+}
+
+// putRecord is PutRecord, counting the record it wrote in written.
+func putRecord(svc *service.Service, written dataCounter) opFunc {
+	return func(ctx context.Context, c codec, body []byte) (any, error) {
+		in := new(service.PutRecordInput)
+		if err := c.decode(body, in); err != nil {
+			return nil, err
+		}
+		out, err := svc.PutRecord(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		written.add(1, len(in.Data))
+		return out, nil
 	}
 }
 
 // putRecords decodes JSON with the PutRecords fast path, into a pooled buffer that is recycled once
 // the records are stored (the store keeps no reference to them: storage.Store.Append), and encodes the
-// reply without reflection.
-func putRecords(svc *service.Service, bufs *bufpool.Pool) opFunc {
+// reply without reflection. It counts the records written (not those that failed) in written.
+func putRecords(svc *service.Service, bufs *bufpool.Pool, written dataCounter) opFunc {
 	return func(ctx context.Context, c codec, body []byte) (any, error) {
 		in := new(service.PutRecordsInput)
 		if c != jsonCodec {
 			if err := c.decode(body, in); err != nil {
 				return nil, err
 			}
-			return svc.PutRecords(ctx, in)
+			out, err := svc.PutRecords(ctx, in)
+			if err == nil {
+				countPut(written, in, out)
+			}
+			return out, err
 		}
 		data := bufs.Get(base64.StdEncoding.DecodedLen(len(body)))
 		defer bufs.Put(data)
@@ -57,20 +77,48 @@ func putRecords(svc *service.Service, bufs *bufpool.Pool) opFunc {
 		if err != nil {
 			return nil, err
 		}
+		countPut(written, in, out)
 		return encoded(awsjson.AppendPutRecords(bufs.Get(awsjson.PutRecordsLen(out)), out)), nil
 	}
 }
 
-// getRecords encodes JSON with the GetRecords fast path, into a pooled buffer.
-func getRecords(svc *service.Service, bufs *bufpool.Pool) opFunc {
+// countPut counts the records of in that out reports written (those without an ErrorCode), and their
+// data bytes.
+func countPut(written dataCounter, in *service.PutRecordsInput, out *service.PutRecordsOutput) {
+	n, size := 0, 0
+	for i := range in.Records {
+		if out.FailedRecordCount == 0 || i < len(out.Records) && out.Records[i].ErrorCode == "" {
+			n++
+			size += len(in.Records[i].Data)
+		}
+	}
+	written.add(n, size)
+}
+
+// dataSize is the data bytes of recs.
+func dataSize(recs []service.Record) int {
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Data)
+	}
+	return size
+}
+
+// getRecords encodes JSON with the GetRecords fast path, into a pooled buffer. It counts the records
+// returned in read.
+func getRecords(svc *service.Service, bufs *bufpool.Pool, read dataCounter) opFunc {
 	return func(ctx context.Context, c codec, body []byte) (any, error) {
 		in := new(service.GetRecordsInput)
 		if err := c.decode(body, in); err != nil {
 			return nil, err
 		}
 		out, err := svc.GetRecords(ctx, in)
-		if err != nil || c != jsonCodec {
+		if err != nil {
 			return out, err
+		}
+		read.add(len(out.Records), dataSize(out.Records))
+		if c != jsonCodec {
+			return out, nil
 		}
 		b, err := awsjson.AppendGetRecords(bufs.Get(awsjson.GetRecordsLen(out)), out)
 		return encoded(b), err

@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"kinesisd/internal/bufpool"
 	"kinesisd/internal/kerr"
@@ -29,9 +31,16 @@ const (
 // opFunc decodes a request body with c, runs one operation and returns its output (nil for none).
 type opFunc func(ctx context.Context, c codec, body []byte) (any, error)
 
+// operation is one X-Amz-Target operation: its handler and its metrics.
+type operation struct {
+	run     opFunc
+	metrics *opMetrics
+}
+
 // Handler serves the Kinesis API on POST and metrics on GET /metrics.
 type Handler struct {
-	ops     map[string]opFunc
+	ops     map[string]operation
+	unknown *opMetrics // the metrics of requests naming no operation
 	log     *slog.Logger
 	metrics *metrics
 	bufs    bufpool.Pool    // request bodies, PutRecords' decoded data, encoded replies
@@ -44,30 +53,43 @@ func New(svc *service.Service, log *slog.Logger, auth *sigv4.Verifier) *Handler 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{log: log, metrics: newMetrics(), auth: auth}
-	h.ops = operations(svc, &h.bufs)
+	m := newMetrics()
+	h := &Handler{log: log, metrics: m, auth: auth, unknown: m.op("unknown"), ops: make(map[string]operation)}
+	for name, run := range operations(svc, &h.bufs, m) {
+		h.ops[name] = operation{run: run, metrics: m.op(name)}
+	}
 	return h
 }
+
+// Register adds c to the collectors GET /metrics serves (the storage engine's, for one).
+func (h *Handler) Register(c prometheus.Collector) error { return h.metrics.reg.Register(c) }
 
 // ServeHTTP answers one request, checking in AWS's order: method, content type, operation,
 // authentication, body, then the operation itself (validation, then action).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == "/metrics" {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		h.metrics.write(w)
+		h.metrics.handler.ServeHTTP(w, r)
 		return
 	}
+	start := time.Now()
 	reqID := uuid.NewString()
 	hdr := w.Header()
 	hdr.Set("x-amzn-RequestId", reqID)
 	hdr.Set("x-amz-id-2", extendedID())
 
 	opName, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	op := h.ops[opName]
-	if op == nil {
-		opName = "unknown"
+	operation, known := h.ops[opName]
+	op, om := operation.run, operation.metrics
+	if !known {
+		opName, om = "unknown", h.unknown
 	}
-	h.metrics.request(opName, r.Proto)
+	om.request(r.Proto)
+	streamed := false // SubscribeToShard observes its duration at its initial response
+	defer func() {
+		if !streamed {
+			om.observe(start)
+		}
+	}()
 	if r.Method != http.MethodPost {
 		writeXML(w, http.StatusForbidden, "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n")
 		return
@@ -116,7 +138,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sub, ok := out.(*subscription); ok { // SubscribeToShard: an event stream
-		h.stream(w, c, opName, reqID, sub)
+		streamed = true
+		h.stream(w, c, opName, reqID, sub, func() { om.observe(start) })
 		return
 	}
 	resp, done := out.(encoded)

@@ -72,7 +72,10 @@ type exceptionPayload struct {
 // stream answers a subscription: 200 with an event stream of initial-response, then every event, each
 // flushed as it is written (HTTP/1.1 chunked, HTTP/2 DATA frames), then either the end of the body
 // (a clean end) or an exception message.
-func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *subscription) {
+// initialized is called once the initial response is written (or failed to be).
+func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *subscription, initialized func()) {
+	h.metrics.subscriptions.Inc()
+	defer h.metrics.subscriptions.Dec() // deferred first: runs after the events are let go
 	time.Sleep(subscribeStartDelay)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", eventstream.ContentType)
@@ -93,14 +96,18 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 	deadline()
 	initial, err := c.encode(sub.initial)
 	if err != nil {
+		initialized()
 		h.log.Error("encode initial response", "request_id", reqID, "err", err)
 		return
 	}
-	if err := ew.Event("initial-response", ct, initial); err != nil {
+	err = ew.Event("initial-response", ct, initial)
+	initialized()
+	if err != nil {
 		h.log.Debug("write event", "request_id", reqID, "err", err)
 		return
 	}
 	ranged = true
+	delivered := h.metrics.data(op)
 	for ev, err := range sub.events {
 		deadline()
 		if err != nil {
@@ -128,6 +135,7 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 			h.log.Debug("write event", "request_id", reqID, "err", err)
 			return
 		}
+		delivered.add(len(ev.Records), dataSize(ev.Records))
 	}
 }
 
