@@ -25,6 +25,7 @@ type metrics struct {
 	records       *prometheus.CounterVec   // kinesisd_records_total{operation}
 	bytes         *prometheus.CounterVec   // kinesisd_record_bytes_total{operation}
 	subscriptions prometheus.Gauge         // kinesisd_subscriptions_open
+	subscribed    dataCounter              // the records SubscribeToShard delivered
 	handler       http.Handler
 }
 
@@ -56,6 +57,7 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.errors, m.duration, m.records, m.bytes, m.subscriptions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.subscribed = m.data("SubscribeToShard")
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }

@@ -71,8 +71,9 @@ type exceptionPayload struct {
 
 // stream answers a subscription: 200 with an event stream of initial-response, then every event, each
 // flushed as it is written (HTTP/1.1 chunked, HTTP/2 DATA frames), then either the end of the body
-// (a clean end) or an exception message.
-// initialized is called once the initial response is written (or failed to be).
+// (a clean end) or an exception message. It calls initialized when the initial response is ready to
+// be written (the request's duration ends there), counts itself in kinesisd_subscriptions_open while it
+// runs, and counts the records it delivers.
 func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *subscription, initialized func()) {
 	h.metrics.subscriptions.Inc()
 	defer h.metrics.subscriptions.Dec() // deferred first: runs after the events are let go
@@ -100,14 +101,12 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 		h.log.Error("encode initial response", "request_id", reqID, "err", err)
 		return
 	}
-	err = ew.Event("initial-response", ct, initial)
-	initialized()
-	if err != nil {
+	initialized() // before the write: a client that has the response sees the duration counted
+	if err := ew.Event("initial-response", ct, initial); err != nil {
 		h.log.Debug("write event", "request_id", reqID, "err", err)
 		return
 	}
 	ranged = true
-	delivered := h.metrics.data(op)
 	for ev, err := range sub.events {
 		deadline()
 		if err != nil {
@@ -135,7 +134,7 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 			h.log.Debug("write event", "request_id", reqID, "err", err)
 			return
 		}
-		delivered.add(len(ev.Records), dataSize(ev.Records))
+		h.metrics.subscribed.add(len(ev.Records), dataSize(ev.Records))
 	}
 }
 

@@ -82,6 +82,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		return nil, err
 	}
 	handler := protocol.New(svc, log, auth)
+	if sr, ok := store.(storage.StatsReporter); ok {
+		if err := handler.Register(newStoreCollector(sr)); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("register storage metrics: %w", err)
+		}
+	}
 	s := &Server{svc: svc, store: store, log: log}
 	// -listen is HTTPS when TLS is on without a separate -tls-listen port; plain otherwise.
 	listens := []struct {

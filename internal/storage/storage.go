@@ -153,3 +153,19 @@ type Retainer interface {
 	// SetRetention sets how long the records of incarnation streamID are kept.
 	SetRetention(ctx context.Context, streamID uint64, retention time.Duration) error
 }
+
+// Stats are figures of an engine's health that an operator watches (GET /metrics shows them). A
+// figure an engine does not have is 0.
+type Stats struct {
+	DiskBytes           uint64 // space the engine's files take on disk (or in memory, for an in-memory store)
+	WALBytes            uint64 // the write-ahead log's part of DiskBytes
+	MemtableBytes       uint64 // memory held by writes not yet flushed to tables
+	L0Files             int64  // tables in level 0 of an LSM tree: many of them mean flushes outrun compactions
+	CompactionDebtBytes uint64 // estimated bytes that compactions must still write to reach a steady shape
+}
+
+// StatsReporter is an optional ability of a Store: it reports its Stats.
+type StatsReporter interface {
+	// Stats returns the engine's figures now, or ErrClosed after Close.
+	Stats() (Stats, error)
+}
