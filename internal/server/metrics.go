@@ -16,8 +16,8 @@ func newStoreCollector(st storage.StatsReporter) *storeCollector {
 	return &storeCollector{
 		store:          st,
 		disk:           prometheus.NewDesc("kinesisd_storage_disk_bytes", "Space the storage engine's files take.", nil, nil),
-		wal:            prometheus.NewDesc("kinesisd_storage_wal_bytes", "Size of the storage engine's write-ahead log.", nil, nil),
-		memtable:       prometheus.NewDesc("kinesisd_storage_memtable_bytes", "Memory held by writes not yet flushed to tables.", nil, nil),
+		wal:            prometheus.NewDesc("kinesisd_storage_wal_bytes", "Live data in the storage engine's write-ahead log.", nil, nil),
+		memtable:       prometheus.NewDesc("kinesisd_storage_memtable_bytes", "Memory allocated to writes not yet flushed to tables.", nil, nil),
 		l0Files:        prometheus.NewDesc("kinesisd_storage_l0_files", "Tables in level 0 of the storage engine's LSM tree.", nil, nil),
 		compactionDebt: prometheus.NewDesc("kinesisd_storage_compaction_debt_bytes", "Estimated bytes compactions must still write.", nil, nil),
 	}

@@ -158,8 +158,8 @@ type Retainer interface {
 // figure an engine does not have is 0.
 type Stats struct {
 	DiskBytes           uint64 // space the engine's files take on disk (or in memory, for an in-memory store)
-	WALBytes            uint64 // the write-ahead log's part of DiskBytes
-	MemtableBytes       uint64 // memory held by writes not yet flushed to tables
+	WALBytes            uint64 // the live data in the write-ahead log
+	MemtableBytes       uint64 // memory allocated to writes not yet flushed to tables
 	L0Files             int64  // tables in level 0 of an LSM tree: many of them mean flushes outrun compactions
 	CompactionDebtBytes uint64 // estimated bytes that compactions must still write to reach a steady shape
 }

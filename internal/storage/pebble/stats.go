@@ -16,9 +16,15 @@ func (s *Store) Stats() (storage.Stats, error) {
 	}
 	defer s.gate.Leave()
 	m := s.db.Metrics()
+	// Pebble's physical WAL size is the live files' sizes as of their creation (recycled files come
+	// preallocated); the live data (Size) grows with every write. Disk usage counts the larger.
+	disk := m.DiskSpaceUsage()
+	if m.WAL.Size > m.WAL.PhysicalSize {
+		disk += m.WAL.Size - m.WAL.PhysicalSize
+	}
 	return storage.Stats{
-		DiskBytes:           m.DiskSpaceUsage(),
-		WALBytes:            m.WAL.PhysicalSize,
+		DiskBytes:           disk,
+		WALBytes:            m.WAL.Size,
 		MemtableBytes:       m.MemTable.Size,
 		L0Files:             m.Levels[0].TablesCount,
 		CompactionDebtBytes: m.Compact.EstimatedDebt,
