@@ -78,8 +78,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("x-amz-id-2", extendedID())
 
 	opName, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	operation, known := h.ops[opName]
-	op, om := operation.run, operation.metrics
+	entry, known := h.ops[opName]
+	op, om := entry.run, entry.metrics
 	if !known {
 		opName, om = "unknown", h.unknown
 	}
