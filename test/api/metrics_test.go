@@ -187,7 +187,7 @@ func TestMetrics(t *testing.T) {
 		sub.collect(n)
 		pollMetric(t, s, float64(n), "kinesisd_records_total", "operation", "SubscribeToShard")
 		scrape(t, s).want(t, float64(size), "kinesisd_record_bytes_total", "operation", "SubscribeToShard")
-		sub.es.Close()
+		sub.Stream.Close()
 		pollMetric(t, s, 0, "kinesisd_subscriptions_open")
 	})
 }

@@ -67,7 +67,7 @@ func TestSubscribeHeartbeat(t *testing.T) {
 	if after := sub.next(); len(after.Records) != 0 || !seqLess(seqs[1], *after.ContinuationSequenceNumber) {
 		t.Errorf("idle continuation after a record %s, record %s: did not advance", *after.ContinuationSequenceNumber, seqs[1])
 	}
-	sub.es.Close()
+	sub.Stream.Close()
 
 	// Resuming from the idle continuation of before the records gets exactly those records.
 	s.Clock.Advance(takeover)
@@ -82,7 +82,7 @@ func TestSubscribeHeartbeat(t *testing.T) {
 			}
 			// Resuming from an idle continuation of this subscription, the next one is past it.
 			c := *sub.next().ContinuationSequenceNumber
-			sub.es.Close()
+			sub.Stream.Close()
 			s.Clock.Advance(takeover)
 			again := mustSubscribe(t, s, arn, afterPos(c))
 			if ev := again.next(); len(ev.Records) != 0 || !seqLess(c, *ev.ContinuationSequenceNumber) {
@@ -249,7 +249,7 @@ func TestSubscribeLatency(t *testing.T) {
 				sub.next()
 				seen[i] = map[string]time.Time{}
 				wg.Go(func() {
-					for ev := range sub.es.Events() {
+					for ev := range sub.Stream.Events() {
 						now := time.Now()
 						e, ok := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
 						if !ok {
@@ -262,7 +262,7 @@ func TestSubscribeLatency(t *testing.T) {
 						mu.Unlock()
 					}
 				})
-				t.Cleanup(func() { sub.es.Close() })
+				t.Cleanup(func() { sub.Stream.Close() })
 			}
 			const puts = 100
 			var lat, sendLat []time.Duration

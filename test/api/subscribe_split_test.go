@@ -144,7 +144,7 @@ func (s *subscription) readUntil(recs []types.Record, n int) ([]types.Record, *t
 	var last *types.SubscribeToShardEvent
 	for len(recs) < n {
 		if last = s.next(); last == nil {
-			s.t.Fatalf("stream ended after %d of %d records: %v", len(recs), n, s.es.Err())
+			s.t.Fatalf("stream ended after %d of %d records: %v", len(recs), n, s.Stream.Err())
 		}
 		recs = append(recs, last.Records...)
 		if len(last.ChildShards) > 0 {
@@ -190,7 +190,7 @@ func TestSubscribeAcrossResubscribeAndSplit(t *testing.T) {
 
 			// Part of the records, then the subscription is dropped and resumed from its continuation.
 			got, last := sub.readUntil(nil, 40)
-			sub.es.Close()
+			sub.Stream.Close()
 			s.Clock.Advance(takeover)
 			sub = subscribeTo(shard0, afterPos(*last.ContinuationSequenceNumber))
 			got, last = sub.readUntil(got, len(got)+40)

@@ -52,15 +52,14 @@ func consumerOn(t *testing.T, s *kinesistest.Server, stream, name string) string
 	return *register(t, s.Client, stream, name).ConsumerARN
 }
 
-// subscription is an open SubscribeToShard stream.
+// subscription is an open SubscribeToShard stream of a test, read with the timeout eventWait and every
+// event's continuation checked.
 type subscription struct {
-	t  *testing.T
-	es *kinesis.SubscribeToShardEventStream
+	*kinesistest.Subscription
+	t *testing.T
 }
 
-// subscribe subscribes with a client of its own: the SDK (kinesis v1.56.13 on smithy-go v1.28.9)
-// keeps one event-stream decoder, payload buffer included, per client, so two subscriptions read
-// concurrently through one client race on it (the race detector sees it; payloads could mix).
+// subscribe subscribes to shard 0 with a client of its own (kinesistest.Subscribe says why).
 func subscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.StartingPosition) (*subscription, error) {
 	t.Helper()
 	return subscribeWith(t, kinesistest.NewClient(s.Endpoint), arn, shard0, pos)
@@ -69,15 +68,12 @@ func subscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.Starti
 // subscribeWith subscribes to shard through c, a client used for nothing else.
 func subscribeWith(t *testing.T, c *kinesis.Client, arn, shard string, pos types.StartingPosition) (*subscription, error) {
 	t.Helper()
-	out, err := c.SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
-		ConsumerARN: aws.String(arn), ShardId: aws.String(shard), StartingPosition: &pos,
-	})
+	sub, err := kinesistest.Subscribe(t, c, arn, shard, pos)
 	if err != nil {
 		return nil, err
 	}
-	sub := &subscription{t: t, es: out.GetStream()}
-	t.Cleanup(func() { sub.es.Close() })
-	return sub, nil
+	sub.Check = checkContinuation
+	return &subscription{Subscription: sub, t: t}, nil
 }
 
 func mustSubscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.StartingPosition) *subscription {
@@ -89,28 +85,14 @@ func mustSubscribe(t *testing.T, s *kinesistest.Server, arn string, pos types.St
 	return sub
 }
 
-// next returns the next event, or nil when the stream has ended (then Err tells how).
+// next returns the next event, or nil when the stream has ended (then Stream.Err tells how).
 func (s *subscription) next() *types.SubscribeToShardEvent {
 	s.t.Helper()
-	select {
-	case ev, ok := <-s.es.Events():
-		if !ok {
-			return nil
-		}
-		e, isEvent := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
-		if !isEvent {
-			s.t.Fatalf("unexpected event %T", ev)
-		}
-		checkContinuation(s.t, &e.Value)
-		return &e.Value
-	case <-time.After(eventWait):
-		s.t.Fatalf("no event within %s", eventWait)
-		return nil
-	}
+	return s.Next(s.t, eventWait)
 }
 
 // checkContinuation: every event but a shard's last carries a real sequence number to continue from.
-func checkContinuation(t *testing.T, ev *types.SubscribeToShardEvent) {
+func checkContinuation(t testing.TB, ev *types.SubscribeToShardEvent) {
 	t.Helper()
 	if len(ev.ChildShards) > 0 {
 		return
@@ -123,38 +105,16 @@ func checkContinuation(t *testing.T, ev *types.SubscribeToShardEvent) {
 	}
 }
 
-// collect reads events until n records have come; it fails on a shortfall, a surplus in the event
-// completing n, or an end of the stream. It returns the records and the last event.
+// collect reads events until n records have come (kinesistest.Subscription.Collect).
 func (s *subscription) collect(n int) ([]types.Record, *types.SubscribeToShardEvent) {
 	s.t.Helper()
-	var recs []types.Record
-	var last *types.SubscribeToShardEvent
-	for len(recs) < n {
-		if last = s.next(); last == nil {
-			s.t.Fatalf("stream ended after %d of %d records: %v", len(recs), n, s.es.Err())
-		}
-		recs = append(recs, last.Records...)
-	}
-	if len(recs) > n {
-		s.t.Fatalf("got %d records, want %d", len(recs), n)
-	}
-	return recs, last
+	return s.Collect(s.t, n, eventWait)
 }
 
 // ended waits for the end of the stream and returns its error (nil: a clean end).
 func (s *subscription) ended() error {
 	s.t.Helper()
-	deadline := time.After(eventWait)
-	for {
-		select {
-		case _, ok := <-s.es.Events():
-			if !ok {
-				return s.es.Err()
-			}
-		case <-deadline:
-			s.t.Fatalf("stream still open after %s", eventWait)
-		}
-	}
+	return s.Ended(s.t, eventWait)
 }
 
 // wantSeqs checks records are exactly the sequence numbers want, in order.
@@ -204,7 +164,7 @@ func TestSubscribeDeliversAndResumes(t *testing.T) {
 		if *last.ContinuationSequenceNumber != want[len(want)-1] {
 			t.Errorf("ContinuationSequenceNumber %s, want the last record's %s", *last.ContinuationSequenceNumber, want[len(want)-1])
 		}
-		sub.es.Close()
+		sub.Stream.Close()
 
 		more := kinesistest.PutN(t, s.Client, "fan", "gap", 40)
 		s.Clock.Advance(takeover) // the old subscription may not have noticed its client left yet

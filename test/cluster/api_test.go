@@ -111,7 +111,8 @@ func TestClusterAPI(t *testing.T) {
 	if len(want) == 0 {
 		t.Fatal("no live record went to shard 0")
 	}
-	if got := seqsOf(sub.collect(t, len(want))); !slices.Equal(got, want) {
+	received, _ := sub.Collect(t, len(want), eventWait)
+	if got := seqsOf(received); !slices.Equal(got, want) {
 		t.Errorf("subscription on B: %v, want %v", got, want)
 	}
 

@@ -90,48 +90,15 @@ func shardOf(s string) (uint32, error) {
 	return shard, err
 }
 
-// subscription is an open SubscribeToShard stream.
-type subscription struct {
-	es *kinesis.SubscribeToShardEventStream
-}
+// eventWait bounds the wait for each SubscribeToShard event.
+const eventWait = 20 * time.Second
 
-// subscribe subscribes to shard on endpoint with a client of its own (the SDK keeps one event-stream
-// decoder per client).
-func subscribe(t *testing.T, endpoint, arn, shard string, pos types.StartingPosition) *subscription {
+// subscribe subscribes to shard on endpoint with a client of its own (kinesistest.Subscribe says why).
+func subscribe(t *testing.T, endpoint, arn, shard string, pos types.StartingPosition) *kinesistest.Subscription {
 	t.Helper()
-	out, err := kinesistest.NewClient(endpoint).SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
-		ConsumerARN: aws.String(arn), ShardId: aws.String(shard), StartingPosition: &pos,
-	})
+	sub, err := kinesistest.Subscribe(t, kinesistest.NewClient(endpoint), arn, shard, pos)
 	if err != nil {
 		t.Fatalf("SubscribeToShard: %v", err)
 	}
-	sub := &subscription{es: out.GetStream()}
-	t.Cleanup(func() { sub.es.Close() })
 	return sub
-}
-
-// collect reads events until n records have come (failing after 20 s without an event, or on more
-// records than n) and returns them.
-func (s *subscription) collect(t *testing.T, n int) []types.Record {
-	t.Helper()
-	var recs []types.Record
-	for len(recs) < n {
-		select {
-		case ev, ok := <-s.es.Events():
-			if !ok {
-				t.Fatalf("subscription ended after %d of %d records: %v", len(recs), n, s.es.Err())
-			}
-			e, isEvent := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
-			if !isEvent {
-				t.Fatalf("unexpected event %T", ev)
-			}
-			recs = append(recs, e.Value.Records...)
-		case <-time.After(20 * time.Second):
-			t.Fatalf("no event within 20s; %d of %d records came", len(recs), n)
-		}
-	}
-	if len(recs) > n {
-		t.Fatalf("%d records, want %d", len(recs), n)
-	}
-	return recs
 }

@@ -47,31 +47,14 @@ func TestClusterSubscribeOnTwoFrontEnds(t *testing.T) {
 	a.Clock.Advance(subscribeTakeover) // both front-ends' clock
 	onA := subscribe(t, a.Endpoint, arn, shard, pos)
 	start := time.Now()
-	if err := onB.ended(t, 2*time.Second); !errors.As(err, &inUse) {
+	if err := onB.Ended(t, 2*time.Second); !errors.As(err, &inUse) {
 		t.Fatalf("subscription on B after A took over ended with %v; want ResourceInUseException", err)
 	}
 	t.Logf("B's subscription ended %s after A's took over", time.Since(start).Round(time.Millisecond))
 
 	seqs := kinesistest.PutN(t, a.Client, "lease", "k", 20)
-	if got := seqsOf(onA.collect(t, len(seqs))); !slices.Equal(got, seqs) {
+	recs, _ := onA.Collect(t, len(seqs), eventWait)
+	if got := seqsOf(recs); !slices.Equal(got, seqs) {
 		t.Fatalf("subscription on A received %v, want %v", got, seqs)
-	}
-}
-
-// ended reads the subscription's events until it ends, failing after within, and returns the error it
-// ended with (nil: a clean end).
-func (s *subscription) ended(t *testing.T, within time.Duration) error {
-	t.Helper()
-	deadline := time.After(within)
-	for {
-		select {
-		case _, ok := <-s.es.Events():
-			if !ok {
-				return s.es.Err()
-			}
-		case <-deadline:
-			t.Fatalf("subscription still open after %s", within)
-			return nil
-		}
 	}
 }
