@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+
+	"kinesisd/internal/storage/jetstream/natstest"
 )
 
 // TestClusterRetentionIsMaxAge: a stream created through front-end A gets a JetStream stream whose
@@ -21,15 +21,7 @@ func TestClusterRetentionIsMaxAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitActive(t, b.Client, "kept")
-	nc, err := nats.Connect(a.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.JetStream(t, a.NATSURL())
 	maxAge := func() time.Duration {
 		t.Helper()
 		var found []string

@@ -100,9 +100,9 @@ func TestReaderPayloadReuse(t *testing.T) {
 	}
 }
 
-// FuzzReader reads any bytes without panicking; every message it reads, written again by Writer as
-// its kind, reads back the same.
-func FuzzReader(f *testing.F) {
+// addReaderSeeds seeds a reader's fuzz target: a written stream, half of it, each writer test's message
+// and a prelude that claims more than there is.
+func addReaderSeeds(f *testing.F) {
 	b := written(f)
 	f.Add(b)
 	f.Add(b[:len(b)/2])
@@ -110,19 +110,19 @@ func FuzzReader(f *testing.F) {
 		f.Add(specMessage(tt.headers, []byte(tt.payload)))
 	}
 	f.Add([]byte{0, 0, 0, 16, 0, 0, 0, 0})
+}
+
+// FuzzReader reads any bytes without panicking; every message it reads, written again by Writer as
+// its kind, reads back the same.
+func FuzzReader(f *testing.F) {
+	addReaderSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) { rewriteAll(t, b, NewReader(bytes.NewReader(b))) })
 }
 
 // FuzzDirectReader: the direct reader reads any bytes without panicking, and every message it reads,
 // written again by Writer, reads back the same through the SDK's decoder.
 func FuzzDirectReader(f *testing.F) {
-	b := written(f)
-	f.Add(b)
-	f.Add(b[:len(b)/2])
-	for _, tt := range writerTests {
-		f.Add(specMessage(tt.headers, []byte(tt.payload)))
-	}
-	f.Add([]byte{0, 0, 0, 16, 0, 0, 0, 0})
+	addReaderSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := NewDirectReader(bytes.NewReader(b))
 		r.ReusePayload = true

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"kinesisd/internal/storage"
 	"kinesisd/internal/storage/jetstream/natstest"
 )
@@ -84,15 +81,7 @@ func TestSetRetention(t *testing.T) {
 	srv := natstest.Start(t, t.TempDir(), natstest.Options{})
 	s := mustOpen(t, Options{URL: srv.ClientURL(), Prefix: newPrefix()})
 	ctx := t.Context()
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.JetStream(t, srv.ClientURL())
 	maxAge := func(id uint64) time.Duration {
 		t.Helper()
 		st, err := js.Stream(ctx, s.streamName(id))

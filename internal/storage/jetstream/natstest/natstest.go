@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // MaxPayload is the max_payload of the servers started here: what the jetstream engine needs (a 10 MiB
@@ -224,4 +226,20 @@ func SkipUnlessCluster(t testing.TB) {
 	if os.Getenv(ClusterTestsEnv) != "1" {
 		t.Skipf("a cluster test: runs with %s=1 (make clustertest)", ClusterTestsEnv)
 	}
+}
+
+// JetStream connects to the NATS server at url for a test's own look at JetStream (a stream's
+// configuration, say) and closes the connection when the test ends.
+func JetStream(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
