@@ -19,9 +19,8 @@ func TestErrorsOverCBOR(t *testing.T) {
 	for code, status := range codes {
 		t.Run(code, func(t *testing.T) {
 			want := newError(code, "the message of "+code)
-			m := newMetrics()
-			h := &Handler{ops: map[string]operation{"ListStreams": {run: func(context.Context, codec, []byte) (any, error) { return nil, want }, metrics: m.op("ListStreams")}},
-				log: slog.New(slog.DiscardHandler), metrics: m, unknown: m.op("unknown")}
+			h := &Handler{ops: map[string]opFunc{"ListStreams": func(context.Context, codec, []byte) (any, error) { return nil, want }},
+				log: slog.New(slog.DiscardHandler), metrics: newMetrics()}
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			for _, ct := range []string{"application/x-amz-cbor-1.1", "application/x-amz-json-1.1"} {

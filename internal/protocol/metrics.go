@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,47 +84,12 @@ func (d dataCounter) add(n, size int) {
 	}
 }
 
-// opMetrics are one operation's request counters (for the common protocols) and duration
-// histogram, resolved on first use and then kept, so that a request costs no label lookup.
-type opMetrics struct {
-	name     string
-	m        *metrics
-	http11   lazy[prometheus.Counter]
-	http2    lazy[prometheus.Counter]
-	duration lazy[prometheus.Observer]
+// request counts a request of operation op over HTTP protocol proto.
+func (m *metrics) request(op, proto string) {
+	m.requests.WithLabelValues(op, proto).Inc()
 }
 
-func (m *metrics) op(name string) *opMetrics { return &opMetrics{name: name, m: m} }
-
-// request counts a request of the operation over proto.
-func (o *opMetrics) request(proto string) {
-	var c prometheus.Counter
-	switch proto {
-	case "HTTP/1.1":
-		c = o.http11.get(func() prometheus.Counter { return o.m.requests.WithLabelValues(o.name, proto) })
-	case "HTTP/2.0":
-		c = o.http2.get(func() prometheus.Counter { return o.m.requests.WithLabelValues(o.name, proto) })
-	default:
-		c = o.m.requests.WithLabelValues(o.name, proto)
-	}
-	c.Inc()
-}
-
-// observe records the time since start in the operation's duration histogram.
-func (o *opMetrics) observe(start time.Time) {
-	o.duration.get(func() prometheus.Observer { return o.m.duration.WithLabelValues(o.name) }).
-		Observe(time.Since(start).Seconds())
-}
-
-// lazy is a value made on its first get and kept. Concurrent first gets may each call mk; the first
-// stored wins (a vector's WithLabelValues returns the same child to each of them anyway).
-type lazy[T any] struct{ p atomic.Pointer[T] }
-
-func (l *lazy[T]) get(mk func() T) T {
-	if p := l.p.Load(); p != nil {
-		return *p
-	}
-	v := mk()
-	l.p.CompareAndSwap(nil, &v)
-	return *l.p.Load()
+// observe records the time since start in op's duration histogram.
+func (m *metrics) observe(op string, start time.Time) {
+	m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
 }

@@ -31,16 +31,9 @@ const (
 // opFunc decodes a request body with c, runs one operation and returns its output (nil for none).
 type opFunc func(ctx context.Context, c codec, body []byte) (any, error)
 
-// operation is one X-Amz-Target operation: its handler and its metrics.
-type operation struct {
-	run     opFunc
-	metrics *opMetrics
-}
-
 // Handler serves the Kinesis API on POST and metrics on GET /metrics.
 type Handler struct {
-	ops     map[string]operation
-	unknown *opMetrics // the metrics of requests naming no operation
+	ops     map[string]opFunc
 	log     *slog.Logger
 	metrics *metrics
 	bufs    bufpool.Pool    // request bodies, PutRecords' decoded data, encoded replies
@@ -53,11 +46,8 @@ func New(svc *service.Service, log *slog.Logger, auth *sigv4.Verifier) *Handler 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := newMetrics()
-	h := &Handler{log: log, metrics: m, auth: auth, unknown: m.op("unknown"), ops: make(map[string]operation)}
-	for name, run := range operations(svc, &h.bufs, m) {
-		h.ops[name] = operation{run: run, metrics: m.op(name)}
-	}
+	h := &Handler{log: log, metrics: newMetrics(), auth: auth}
+	h.ops = operations(svc, &h.bufs, h.metrics)
 	return h
 }
 
@@ -78,16 +68,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("x-amz-id-2", extendedID())
 
 	opName, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	entry, known := h.ops[opName]
-	op, om := entry.run, entry.metrics
-	if !known {
-		opName, om = "unknown", h.unknown
+	op := h.ops[opName]
+	if op == nil {
+		opName = "unknown"
 	}
-	om.request(r.Proto)
+	h.metrics.request(opName, r.Proto)
 	streamed := false // SubscribeToShard observes its duration at its initial response
 	defer func() {
 		if !streamed {
-			om.observe(start)
+			h.metrics.observe(opName, start)
 		}
 	}()
 	if r.Method != http.MethodPost {
@@ -139,7 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if sub, ok := out.(*subscription); ok { // SubscribeToShard: an event stream
 		streamed = true
-		h.stream(w, c, opName, reqID, sub, func() { om.observe(start) })
+		h.stream(w, c, opName, reqID, sub, func() { h.metrics.observe(opName, start) })
 		return
 	}
 	resp, done := out.(encoded)

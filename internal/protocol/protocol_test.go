@@ -43,9 +43,8 @@ func TestErrorsThroughSDK(t *testing.T) {
 	for code, status := range codes {
 		t.Run(code, func(t *testing.T) {
 			want := newError(code, "the message of "+code)
-			m := newMetrics()
-			h := &Handler{ops: map[string]operation{"ListStreams": {run: func(context.Context, codec, []byte) (any, error) { return nil, want }, metrics: m.op("ListStreams")}},
-				log: slog.New(slog.DiscardHandler), metrics: m, unknown: m.op("unknown")}
+			h := &Handler{ops: map[string]opFunc{"ListStreams": func(context.Context, codec, []byte) (any, error) { return nil, want }},
+				log: slog.New(slog.DiscardHandler), metrics: newMetrics()}
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
