@@ -65,20 +65,6 @@ type Pending struct {
 	signingKey []byte
 }
 
-// Verify parses and verifies the signature of r with body: a convenience for Parse, Check and
-// Pending.Verify.
-func (v *Verifier) Verify(r *http.Request, body []byte) error {
-	a, err := Parse(r.Header, r.URL.Query())
-	if err != nil {
-		return err
-	}
-	p, err := v.Check(r, a)
-	if err != nil {
-		return err
-	}
-	return p.Verify(body)
-}
-
 // Check runs the checks that need no body on r, whose signature Parse read as a; the *Error it
 // returns carries AWS's message.
 func (v *Verifier) Check(r *http.Request, a *Auth) (*Pending, error) {
