@@ -39,6 +39,18 @@ type Config struct {
 	TLSCert, TLSKey   string        // PEM certificate and key for HTTPS
 	TLSListen         string        // if set, a separate HTTPS port while Listen stays plain
 	Credentials       string        // file of the accepted ACCESS_KEY_ID SECRET_ACCESS_KEY pairs; empty: signatures are not verified
+	LogFormat         string        // text or json
+	LogRequests       bool          // one log line per request
+	Version           bool          // print the version and exit
+
+	// Faults and limits at the edge and in the store.
+	DiskReserveMiB      int           // writes are refused while the data directory's disk has less free space
+	AcceptWALLoss       bool          // start on a write-ahead log corrupted in the middle, dropping what follows
+	ReadTimeout         time.Duration // the longest a request (headers and body) may take to arrive
+	MaxRequestMemoryMiB int           // memory all request bodies in flight may take, decoded copies included (0: derived)
+
+	// InitStreams are the streams created at start-up (-init-streams), before the port opens.
+	InitStreams []InitStream
 
 	// The NATS JetStream engine (Store nats://…).
 	NATSCreds      string        // credentials file (JWT and NKey seed)
@@ -70,6 +82,51 @@ func EnvName(flagName string) string {
 // KINESISD_* variable from getenv, then its default. Every problem is reported at once.
 func Load(args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{}
+	var initStreams string
+	fs := newFlagSet(c, &initStreams)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w\n\nrun 'kinesisd -h' for the flags", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, unexpectedArg(fs, args)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var problems []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || getenv == nil {
+			return
+		}
+		env := EnvName(f.Name)
+		if v := getenv(env); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				problems = append(problems, fmt.Errorf("-%s: %s=%q: %v", f.Name, env, v, err))
+			}
+		}
+	})
+	if initStreams != "" {
+		streams, errs := ParseInitStreams(initStreams)
+		c.InitStreams = streams
+		for _, e := range errs {
+			from := "-init-streams"
+			if !set["init-streams"] {
+				from += " (" + EnvName("init-streams") + ")"
+			}
+			problems = append(problems, fmt.Errorf("%s: %w", from, e))
+		}
+	}
+	problems = append(problems, c.Validate()...)
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return c, nil
+}
+
+// newFlagSet declares every flag of the server into c (and -init-streams' text into initStreams).
+func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("kinesisd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:4567", "address to serve the API on (host:port; port 0 picks a free port)")
@@ -103,40 +160,38 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for HTTPS (with -tls-cert)")
 	fs.StringVar(&c.Credentials, "credentials", "", "file of accepted keys, one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' pair a line: every request must then carry a valid SigV4 signature of one (empty: any credentials)")
 	fs.StringVar(&c.TLSListen, "tls-listen", "", "address of a separate HTTPS port; -listen stays plain HTTP/1.1 and h2c")
-	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w\n\nusage of kinesisd:\n%s", err, usage(fs))
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var problems []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || getenv == nil {
-			return
-		}
-		env := EnvName(f.Name)
-		if v := getenv(env); v != "" {
-			if err := f.Value.Set(v); err != nil {
-				problems = append(problems, fmt.Errorf("-%s: %s=%q: %v", f.Name, env, v, err))
-			}
-		}
-	})
-	problems = append(problems, c.Validate()...)
-	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
-	}
-	return c, nil
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (one JSON object a line, for log collectors)")
+	fs.BoolVar(&c.LogRequests, "log-requests", false, "log one line per request: request id, remote address, operation, stream, status, error, records, bytes, duration (also at -log-level debug)")
+	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	fs.IntVar(&c.DiskReserveMiB, "disk-reserve", 256, "MiB of free space kept on the data directory's disk: below it writes are refused (retryable InternalFailureException) and resume once space is back; 0: off")
+	fs.BoolVar(&c.AcceptWALLoss, "accept-wal-loss", false, "start even though the write-ahead log is corrupt in the middle, dropping (and logging) the records after the corruption")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", 60*time.Second, "the longest a request, headers and body, may take to arrive (SubscribeToShard's response is not limited)")
+	fs.IntVar(&c.MaxRequestMemoryMiB, "max-request-memory", 0, "MiB that all request bodies in flight may take together, decoded copies included; beyond it a request waits briefly, then is refused retryably (0: derived from -memory-limit)")
+	fs.StringVar(initStreams, "init-streams", "", "streams created at start-up, before the port opens: NAME:SHARDS[:RETENTION],… with SHARDS a count or ON_DEMAND and RETENTION in hours (e.g. orders:4,clicks:ON_DEMAND,audit:1:168h); existing streams are left alone")
+	return fs
 }
 
-// Usage returns the flag summary.
-func usage(fs *flag.FlagSet) string {
-	var b strings.Builder
-	fs.SetOutput(&b)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-	return b.String()
+// unexpectedArg explains the first positional argument: most often the value of a boolean flag
+// written apart from it (-in-memory false), which the flag package reads as a flag alone.
+func unexpectedArg(fs *flag.FlagSet, args []string) error {
+	arg := fs.Arg(0)
+	if arg == "true" || arg == "false" {
+		for i, a := range args {
+			if a != arg || i == 0 {
+				continue
+			}
+			name := strings.TrimLeft(args[i-1], "-")
+			if f := fs.Lookup(name); f != nil && isBool(f) {
+				return fmt.Errorf("unexpected argument %q after -%s: a boolean flag takes its value after '=': write -%s=%s", arg, name, name, arg)
+			}
+		}
+	}
+	return fmt.Errorf("unexpected argument %q (run 'kinesisd -h' for the flags and subcommands)", arg)
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 var (
@@ -223,6 +278,23 @@ func (c *Config) Validate() []error {
 		if _, _, err := net.SplitHostPort(c.TLSListen); err != nil {
 			bad("tls-listen", "%q is not host:port: %v", c.TLSListen, err)
 		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log-format", "%q is not text or json", c.LogFormat)
+	}
+	if c.DiskReserveMiB < 0 {
+		bad("disk-reserve", "%d is negative", c.DiskReserveMiB)
+	}
+	if c.ReadTimeout <= 0 {
+		bad("read-timeout", "%s is not a positive duration", c.ReadTimeout)
+	}
+	if c.MaxRequestMemoryMiB < 0 {
+		bad("max-request-memory", "%d is negative", c.MaxRequestMemoryMiB)
+	}
+	if len(c.InitStreams) > 0 && c.Store != "pebble" && !c.IsNATS() {
+		bad("init-streams", "needs a store")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
