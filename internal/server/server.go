@@ -11,8 +11,10 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof-listen
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"kinesisd/internal/backup"
 	"kinesisd/internal/clock"
 	"kinesisd/internal/config"
 	"kinesisd/internal/protocol"
@@ -33,8 +35,12 @@ type Server struct {
 	stop    context.CancelFunc // stops the background loops
 	pprof   *http.Server       // with -pprof-listen
 	loops   sync.WaitGroup
-	tlsCert string // the certificate file served, when TLS is on
-	tlsTemp string // the temporary directory of a generated certificate (-in-memory), removed at Close
+	tlsCert string          // the certificate file served, when TLS is on
+	tlsTemp string          // the temporary directory of a generated certificate (-in-memory), removed at Close
+	auth    *sigv4.Verifier // with -credentials: admin requests are verified with it too
+	engine  string          // pebble or jetstream, for /health
+	started time.Time
+	closing atomic.Bool // set when Close begins: /health answers 503
 
 	closeOnce sync.Once
 	closeErr  error
@@ -81,6 +87,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		store.Close()
 		return nil, err
 	}
+	if err := createInitStreams(ctx, svc, cfg.InitStreams, cfg.CreateStreamDelay, log); err != nil {
+		store.Close()
+		return nil, err
+	}
 	handler := protocol.New(svc, log, auth)
 	if sr, ok := store.(storage.StatsReporter); ok {
 		if err := handler.Register(newStoreCollector(sr)); err != nil {
@@ -88,7 +98,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 			return nil, fmt.Errorf("register storage metrics: %w", err)
 		}
 	}
-	s := &Server{svc: svc, store: store, log: log}
+	s := &Server{svc: svc, store: store, log: log, auth: auth, engine: "pebble", started: time.Now()}
+	if cfg.IsNATS() {
+		s.engine = "jetstream"
+	}
+	root := s.routes(handler)
 	// -listen is HTTPS when TLS is on without a separate -tls-listen port; plain otherwise.
 	listens := []struct {
 		flag, addr string
@@ -113,7 +127,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		if l.tls {
 			tc = tlsSet.config
 		}
-		srv := newHTTPServer(handler, log, tc)
+		if auth == nil && !loopbackOnly(l.addr) {
+			log.Warn("listening beyond this machine without -credentials", "flag", "-"+l.flag, "address", l.addr, "warning", errNotLoopback.Error())
+		}
+		srv := newHTTPServer(root, log, tc)
 		srv.RegisterOnShutdown(svc.EndSubscriptions) // open subscriptions end, so Shutdown need not wait for them
 		s.fronts = append(s.fronts, front{srv: srv, ln: ln, tls: l.tls})
 	}
@@ -142,6 +159,21 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	s.stop = stop
 	s.loops.Go(func() { svc.RunRetention(loopCtx, cfg.RetentionInterval) })
 	return s, nil
+}
+
+// routes answers /health and the admin requests before the Kinesis API's rules; everything else goes
+// to api.
+func (s *Server) routes(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/health" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			s.serveHealth(w, r)
+		case r.URL.Path == backup.Path:
+			s.serveBackup(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	})
 }
 
 // newHTTPServer serves handler over HTTP/1.1 and HTTP/2: cleartext HTTP/2 with prior knowledge when
@@ -267,6 +299,7 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 func (s *Server) close(ctx context.Context) error {
+	s.closing.Store(true)
 	s.stop()
 	if s.pprof != nil {
 		s.pprof.Close()
