@@ -6,26 +6,31 @@ import (
 	"kinesisd/internal/storage"
 )
 
-// storeCollector exposes a store's storage.Stats as gauges at GET /metrics, read at each scrape.
+// storeCollector exposes a store's storage.Stats at GET /metrics, read at each scrape: gauges, and
+// counters for the figures that only grow while the store is open.
 type storeCollector struct {
 	store                                        storage.StatsReporter
 	disk, wal, memtable, l0Files, compactionDebt *prometheus.Desc
+	diskFree, writesRefused, corruptions         *prometheus.Desc
 }
 
 func newStoreCollector(st storage.StatsReporter) *storeCollector {
 	return &storeCollector{
 		store:          st,
-		disk:           prometheus.NewDesc("kinesisd_storage_disk_bytes", "Space the storage engine's files take.", nil, nil),
+		disk:           prometheus.NewDesc("kinesisd_storage_disk_bytes", "Space the storage engine's files take on disk, as allocated (preallocated and recycled write-ahead log files included).", nil, nil),
 		wal:            prometheus.NewDesc("kinesisd_storage_wal_bytes", "Live data in the storage engine's write-ahead log.", nil, nil),
 		memtable:       prometheus.NewDesc("kinesisd_storage_memtable_bytes", "Memory allocated to writes not yet flushed to tables.", nil, nil),
 		l0Files:        prometheus.NewDesc("kinesisd_storage_l0_files", "Tables in level 0 of the storage engine's LSM tree.", nil, nil),
 		compactionDebt: prometheus.NewDesc("kinesisd_storage_compaction_debt_bytes", "Estimated bytes compactions must still write.", nil, nil),
+		diskFree:       prometheus.NewDesc("kinesisd_storage_disk_free_bytes", "Free space of the file system holding the storage engine's files.", nil, nil),
+		writesRefused:  prometheus.NewDesc("kinesisd_storage_writes_refused_total", "Writes refused because the disk's free space was below the reserve (-disk-reserve).", nil, nil),
+		corruptions:    prometheus.NewDesc("kinesisd_storage_corruptions_total", "Corrupt blocks or files the storage engine found.", nil, nil),
 	}
 }
 
-// Describe sends the gauges' descriptions.
+// Describe sends the metrics' descriptions.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.disk, c.wal, c.memtable, c.l0Files, c.compactionDebt} {
+	for _, d := range []*prometheus.Desc{c.disk, c.wal, c.memtable, c.l0Files, c.compactionDebt, c.diskFree, c.writesRefused, c.corruptions} {
 		ch <- d
 	}
 }
@@ -36,13 +41,20 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
-	for _, g := range []struct {
+	for _, m := range []struct {
 		d *prometheus.Desc
+		t prometheus.ValueType
 		v float64
 	}{
-		{c.disk, float64(st.DiskBytes)}, {c.wal, float64(st.WALBytes)}, {c.memtable, float64(st.MemtableBytes)},
-		{c.l0Files, float64(st.L0Files)}, {c.compactionDebt, float64(st.CompactionDebtBytes)},
+		{c.disk, prometheus.GaugeValue, float64(st.DiskBytes)},
+		{c.wal, prometheus.GaugeValue, float64(st.WALBytes)},
+		{c.memtable, prometheus.GaugeValue, float64(st.MemtableBytes)},
+		{c.l0Files, prometheus.GaugeValue, float64(st.L0Files)},
+		{c.compactionDebt, prometheus.GaugeValue, float64(st.CompactionDebtBytes)},
+		{c.diskFree, prometheus.GaugeValue, float64(st.DiskFreeBytes)},
+		{c.writesRefused, prometheus.CounterValue, float64(st.WritesRefused)},
+		{c.corruptions, prometheus.CounterValue, float64(st.Corruptions)},
 	} {
-		ch <- prometheus.MustNewConstMetric(g.d, prometheus.GaugeValue, g.v)
+		ch <- prometheus.MustNewConstMetric(m.d, m.t, m.v)
 	}
 }

@@ -488,9 +488,18 @@ func (s *Service) arn(name string) string {
 
 func (s *Service) now() time.Time { return s.clock.Now() }
 
-// internal wraps an unexpected failure; the edge logs it and answers InternalFailureException.
+// internal wraps an unexpected failure; the edge logs it and answers InternalFailureException. A
+// write the store refused for lack of disk space (storage.ErrNoSpace: nothing written, retryable) is
+// answered as InternalFailureException too (HTTP 500, which the SDKs retry), with a message that says
+// so instead of a log line per request.
 func internal(op string, err error) error {
+	if errors.Is(err, storage.ErrNoSpace) {
+		return kerr.NewInternalFailure(diskFullMessage)
+	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// diskFullMessage is InternalFailureException's message for a write refused by storage.ErrNoSpace.
+const diskFullMessage = "The server's disk is full: writes are refused until space is freed."
 
 var _ kerr.Error = (*kerr.InternalFailure)(nil)

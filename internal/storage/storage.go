@@ -20,6 +20,16 @@ var (
 	// ErrSealed: a shard's log was sealed (Store.Seal) and takes no more records. Append reports it
 	// in a *SealedError.
 	ErrSealed = errors.New("storage: shard sealed")
+	// ErrNoSpace: the engine refused a write because the free space of its disk is below the
+	// reserve the operator set. Nothing of the call was written, so the caller may retry it as it is;
+	// reads go on meanwhile, and writes are admitted again by themselves once space is back. An
+	// engine reports it only on the calls that write records (Append, AppendAt): the small metadata
+	// writes and Trim/DropStream (which free space) go on while space lasts.
+	ErrNoSpace = errors.New("storage: disk full: free space is below the reserve")
+	// ErrCorrupt: the engine found data on disk that fails its checksums: a table block read by Read,
+	// or a write-ahead log damaged before records that were acknowledged (Open refuses such a store
+	// unless the operator accepts the loss). The error wrapping it names the file and where.
+	ErrCorrupt = errors.New("storage: corrupt data")
 )
 
 // SealedError is Append's error when some of its shards had been sealed (Store.Seal). The records of
@@ -157,7 +167,10 @@ type Retainer interface {
 // Stats are figures of an engine's health that an operator watches (GET /metrics shows them). A
 // figure an engine does not have is 0.
 type Stats struct {
-	DiskBytes           uint64 // space the engine's files take on disk (or in memory, for an in-memory store)
+	DiskBytes           uint64 // space the engine's files take on disk (or in memory, for an in-memory store), as allocated: preallocated and recycled files count in full
+	DiskFreeBytes       uint64 // free space of the file system holding the engine's files, as unprivileged writers see it
+	WritesRefused       uint64 // calls refused with ErrNoSpace since the store opened
+	Corruptions         uint64 // corrupt blocks or files found since the store opened (reads that failed with ErrCorrupt, WAL damage accepted at Open)
 	WALBytes            uint64 // the live data in the write-ahead log
 	MemtableBytes       uint64 // memory allocated to writes not yet flushed to tables
 	L0Files             int64  // tables in level 0 of an LSM tree: many of them mean flushes outrun compactions
@@ -168,4 +181,23 @@ type Stats struct {
 type StatsReporter interface {
 	// Stats returns the engine's figures now, or ErrClosed after Close.
 	Stats() (Stats, error)
+}
+
+// HealthReporter is an optional ability of a Store: it says whether the engine can serve now. The
+// server's GET /health answers from it.
+type HealthReporter interface {
+	// Health returns nil while the engine can serve reads and writes, and otherwise an error that says
+	// why in words for an operator ("disk below reserve: 180 MiB free", "NATS unreachable: …",
+	// "closed"). It is cheap: no round trip to a remote service per call, so that it may be polled.
+	Health(ctx context.Context) error
+}
+
+// Checkpointer is an optional ability of a Store: an online backup.
+type Checkpointer interface {
+	// Checkpoint writes a consistent copy of the running store into dir, which must not exist or be
+	// empty (otherwise it fails and writes nothing there). Every record and metadata change
+	// acknowledged before the call is in the copy; changes made during the call may or may not be,
+	// each whole. A store opened on dir (after moving it where the engine expects its data) is a
+	// store of that moment. The store serves reads and writes meanwhile.
+	Checkpoint(ctx context.Context, dir string) error
 }
