@@ -89,7 +89,6 @@ type checkpoint struct {
 
 type campaign struct {
 	t      *testing.T
-	bin    string
 	dir    string
 	p      *proc
 	client *kinesis.Client
@@ -147,7 +146,7 @@ func TestCrashCampaign(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
 	c := &campaign{
-		t: t, bin: binary(t), dir: t.TempDir(),
+		t: t, dir: t.TempDir(),
 		recs: make([]rec, 1), shardIndex: map[string]uint32{}, churnReady: true,
 	}
 	c.restart()
@@ -202,7 +201,7 @@ func TestCrashCampaign(t *testing.T) {
 // restart starts kinesisd on the data directory (the last process has ended).
 func (c *campaign) restart() {
 	c.t.Helper()
-	c.p = start(c.t, c.bin, c.dir, "-throughput-limits=false")
+	c.p = start(c.t, c.dir, "-throughput-limits=false")
 	c.client = newClient(c.p.endpoint)
 }
 

@@ -29,20 +29,32 @@ import (
 
 var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
-// binary returns the kinesisd binary to test: $KINESISD_BIN if set (make builds it once), else
-// cmd/kinesisd built into a temporary directory.
-func binary(t testing.TB) string {
-	t.Helper()
-	if bin := os.Getenv("KINESISD_BIN"); bin != "" {
-		return bin
+// bin is the kinesisd binary the tests run, set by TestMain before any test starts: $KINESISD_BIN
+// if set (make builds it once), else cmd/kinesisd built into a temporary directory.
+var bin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runWithBinary(m))
+}
+
+func runWithBinary(m *testing.M) int {
+	if bin = os.Getenv("KINESISD_BIN"); bin != "" {
+		return m.Run()
 	}
-	bin := filepath.Join(t.TempDir(), "kinesisd")
+	dir, err := os.MkdirTemp("", "kinesisd-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin = filepath.Join(dir, "kinesisd")
 	build := exec.Command("go", "build", "-o", bin, "kinesisd/cmd/kinesisd")
-	build.Stderr = os.Stderr
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
+		fmt.Fprintf(os.Stderr, "build kinesisd: %v\n", err)
+		return 1
 	}
-	return bin
+	return m.Run()
 }
 
 // proc is a kinesisd process with its log (stderr) kept line by line.
@@ -55,12 +67,13 @@ type proc struct {
 
 	mu      sync.Mutex
 	lines   []string
-	waitErr error // the result of cmd.Wait, set before exited is closed
+	waitErr error     // the result of cmd.Wait, set before exited is closed
+	endedAt time.Time // when cmd.Wait returned
 }
 
 // launch starts kinesisd on dataDir with -listen 127.0.0.1:0 and extra flags; the test's end kills it
 // if it still runs. It does not wait for the process to be ready (see ready).
-func launch(t testing.TB, bin, dataDir string, extra ...string) *proc {
+func launch(t testing.TB, dataDir string, extra ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"-listen", "127.0.0.1:0", "-data", dataDir}, extra...)...)
 	stderr, err := cmd.StderrPipe()
@@ -88,7 +101,7 @@ func launch(t testing.TB, bin, dataDir string, extra ...string) *proc {
 		}
 		err := cmd.Wait() // after the last read of the pipe, as exec requires
 		p.mu.Lock()
-		p.waitErr = err
+		p.waitErr, p.endedAt = err, time.Now()
 		p.mu.Unlock()
 		close(p.exited)
 	}()
@@ -114,9 +127,9 @@ func (p *proc) ready(timeout time.Duration) error {
 }
 
 // start is launch followed by ready, failing t if the process does not become ready.
-func start(t testing.TB, bin, dataDir string, extra ...string) *proc {
+func start(t testing.TB, dataDir string, extra ...string) *proc {
 	t.Helper()
-	p := launch(t, bin, dataDir, extra...)
+	p := launch(t, dataDir, extra...)
 	if err := p.ready(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +178,13 @@ func (p *proc) exitErr() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.waitErr
+}
+
+// exitedAt is when the process ended (zero while it runs).
+func (p *proc) exitedAt() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.endedAt
 }
 
 // exitCode is the process's exit status once it has ended by itself; -1 if a signal ended it.
