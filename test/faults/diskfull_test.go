@@ -80,6 +80,12 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 		t.Errorf("DescribeStreamSummary while the disk is full: %v", err)
 	}
 	verify(t, c, "full", l)
+	if n := metric(t, p.endpoint, "kinesisd_storage_writes_refused_total"); n < 1 {
+		t.Errorf("kinesisd_storage_writes_refused_total %v after writes were refused", n)
+	}
+	if n := metric(t, p.endpoint, "kinesisd_storage_disk_free_bytes"); n <= 0 {
+		t.Errorf("kinesisd_storage_disk_free_bytes %v on a file system with %d bytes free", n, freeBytes(t, mnt))
+	}
 
 	// Space back: writes resume by themselves.
 	if err := os.Remove(filler); err != nil {

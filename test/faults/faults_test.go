@@ -251,11 +251,14 @@ func answerOf(err error) answer {
 	if errors.As(err, &api) {
 		a.code, a.msg = api.ErrorCode(), api.ErrorMessage()
 	}
+	a.retryable = retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 	var rec *recordsError
 	if errors.As(err, &rec) {
+		// A record PutRecords failed alone: clients (the KPL, the KCL's producers) send again those
+		// failed for rate or an internal failure.
 		a.status, a.code, a.msg = 200, rec.code, rec.message
+		a.retryable = rec.code == "ProvisionedThroughputExceededException" || rec.code == "InternalFailure"
 	}
-	a.retryable = retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 	return a
 }
 
