@@ -35,6 +35,13 @@ func (s *Store) AppendAt(ctx context.Context, ref storage.ShardRef, recs []stora
 		return fmt.Errorf("append at: offset %d not below end %d: %w", recs[n-1].Offset, end, storage.ErrConflict)
 	}
 
+	size := 0
+	for i := range recs {
+		size += recordValueLen(&recs[i])
+	}
+	if err := s.space.admit(size); err != nil {
+		return fmt.Errorf("append at: %w", err)
+	}
 	sh, err := s.lockShard(ref)
 	if err != nil {
 		return fmt.Errorf("append at: %w", err)
@@ -98,5 +105,5 @@ func (s *Store) commitAt(ref storage.ShardRef, recs []storage.Record, ckps []che
 			return err
 		}
 	}
-	return b.Commit(s.wopts)
+	return s.commit(b)
 }

@@ -11,7 +11,11 @@ import (
 // eventListener reports what Pebble does in the background that a writer can feel: write stalls
 // (every commit waits until they end: the first place to look when PutRecords' tail latency grows),
 // slow disk writes and background errors at info level and above; flushes and compactions at debug.
-func eventListener(log *slog.Logger) *pebble.EventListener {
+//
+// Background errors and failed flushes also go to f: flushes that keep failing end in Fatal
+// (flushFailFatalAfter). A failed compaction is only logged: Pebble retries it, nothing waits on it
+// but space, and the disk reserve keeps room for it.
+func eventListener(log *slog.Logger, f *faults) *pebble.EventListener {
 	var mu sync.Mutex
 	var stallStart time.Time
 	var stallReason string
@@ -32,6 +36,7 @@ func eventListener(log *slog.Logger) *pebble.EventListener {
 			log.Info("write stall", "reason", reason, "duration", d.Round(time.Microsecond))
 		},
 		FlushEnd: func(info pebble.FlushInfo) {
+			f.flushEnded(info.Err)
 			if info.Err != nil {
 				log.Warn("flush failed", "err", info.Err)
 				return

@@ -13,6 +13,7 @@ import (
 //
 //	'm' key                                  → metadata document    (valueFormat, version u64, document)
 //	'v'                                      → last metadata version handed out (valueFormat, u64)
+//	'f'                                      → kinesisd's on-disk format version (valueFormat, u64; format.go)
 //	's' stream u64 shard u32 0x00            → trim floor           (valueFormat, offset u64)
 //	's' stream u64 shard u32 0x01 offset u64 → record               (valueFormat, arrival i64, uvarint len(pk), pk, data)
 //	's' stream u64 shard u32 0x02 offset u64 → time-index checkpoint (valueFormat, max arrival i64)
@@ -25,6 +26,7 @@ import (
 const (
 	spaceMeta    = 'm'
 	spaceVersion = 'v'
+	spaceFormat  = 'f'
 	spaceShard   = 's'
 
 	kindFloor  = 0x00
@@ -47,6 +49,9 @@ var errCorrupt = errors.New("pebble: corrupt value")
 
 // versionKey is the key of the metadata version counter.
 var versionKey = []byte{spaceVersion}
+
+// formatKey is the key of the on-disk format version.
+var formatKey = []byte{spaceFormat}
 
 func metaKey(key string) []byte {
 	b := make([]byte, 0, 1+len(key))

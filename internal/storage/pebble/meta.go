@@ -84,7 +84,7 @@ func (s *Store) PutMeta(ctx context.Context, key string, value []byte, version u
 	if err := errors.Join(b.Set(k, encodeMeta(next, value), nil), b.Set(versionKey, encodeU64(next), nil)); err != nil {
 		return 0, fmt.Errorf("put %q: %w", key, err)
 	}
-	if err := b.Commit(s.wopts); err != nil {
+	if err := s.commit(b); err != nil {
 		return 0, fmt.Errorf("put %q: %w", key, err)
 	}
 	s.lastVersion = next
@@ -109,7 +109,7 @@ func (s *Store) DeleteMeta(ctx context.Context, key string, version uint64) erro
 	case cur != version:
 		return fmt.Errorf("delete %q at version %d (current %d): %w", key, version, cur, storage.ErrConflict)
 	}
-	if err := s.db.Delete(k, s.wopts); err != nil {
+	if err := s.apply(func() error { return s.db.Delete(k, s.wopts) }); err != nil {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
 	return nil

@@ -35,6 +35,9 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 		}
 		size += 1 + 1 + offsetKeyLen + 1 + 9 // a time-index checkpoint
 	}
+	if err := s.space.admit(size); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
 	b := s.db.NewBatchWithSize(size)
 	defer b.Close()
 
@@ -48,7 +51,7 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 		}
 	}
 	if err == nil && len(claims) > 0 {
-		err = b.Commit(s.wopts)
+		err = s.commit(b)
 	}
 	for _, c := range claims {
 		c.sh.finish(c.start)
@@ -131,14 +134,19 @@ func (s *Store) visible(ref storage.ShardRef) (uint64, error) {
 // Read implements storage.Store. A maxRecords below 1 is taken as 1. The records' partition keys
 // share one string and their data a few large buffers, so a read costs a handful of allocations
 // rather than two per record.
-func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int) ([]storage.Record, error) {
+func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int) (_ []storage.Record, err error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer s.leave()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read: %w", s.readFailure(nil, r))
+		}
+	}()
 	vis, err := s.visible(ref)
 	if err != nil {
-		return nil, fmt.Errorf("read: %w", err)
+		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
 	}
 	if from >= vis {
 		return nil, nil
@@ -149,7 +157,7 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 		UpperBound: recordKey(ref, vis),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read: %w", err)
+		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
 	}
 	var (
 		out    = make([]storage.Record, 0, min(maxRecords, 256))
@@ -186,7 +194,7 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 		out = append(out, storage.Record{Offset: off, ArrivalMilli: arr, Data: arena[n:len(arena):len(arena)]})
 	}
 	if err = errors.Join(err, it.Close()); err != nil {
-		return nil, fmt.Errorf("read: %w", err)
+		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
 	}
 	all, prev := string(pks), 0
 	for i, end := range pkEnds {
@@ -241,7 +249,7 @@ func (s *Store) Trim(ctx context.Context, ref storage.ShardRef, before uint64) e
 		b.Set(floorKey(ref), encodeU64(floor), nil),
 	)
 	if err == nil {
-		err = b.Commit(s.wopts)
+		err = s.commit(b)
 	}
 	if err != nil {
 		return fmt.Errorf("trim: %w", err)
@@ -265,7 +273,7 @@ func (s *Store) DropStream(ctx context.Context, streamID uint64) error {
 	s.trimMu.Lock()
 	defer s.trimMu.Unlock()
 	lo, hi := streamBounds(streamID)
-	if err := s.db.DeleteRange(lo, hi, s.wopts); err != nil {
+	if err := s.apply(func() error { return s.db.DeleteRange(lo, hi, s.wopts) }); err != nil {
 		return fmt.Errorf("drop stream %d: %w", streamID, err)
 	}
 	s.shardsMu.Lock()

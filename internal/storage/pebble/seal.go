@@ -27,7 +27,7 @@ func (s *Store) Seal(ctx context.Context, ref storage.ShardRef) (uint64, error) 
 	end, synced := sh.end, sh.synced
 	sh.mu.Unlock()
 	if !synced {
-		if err := s.db.Set(sealKey(ref), encodeU64(end), s.wopts); err != nil {
+		if err := s.apply(func() error { return s.db.Set(sealKey(ref), encodeU64(end), s.wopts) }); err != nil {
 			return 0, fmt.Errorf("seal: %w", err)
 		}
 		sh.mu.Lock()

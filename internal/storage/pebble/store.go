@@ -33,11 +33,28 @@ type Options struct {
 	// NoSync commits without waiting for fsync. For tests only: it breaks the durability contract, and
 	// the crash test proves that it does.
 	NoSync bool
+	// DiskReserve, in bytes, is the free space of the data directory's file system below which Append
+	// and AppendAt refuse with storage.ErrNoSpace (0: no reserve). See spaceWatcher for how it is
+	// checked and how large it must be.
+	DiskReserve int64
+	// Fatal is called once when the engine cannot go on: Pebble reports a broken invariant or a failed
+	// WAL write or sync (its Logger.Fatalf), a commit panics, or memtable flushes keep failing (see
+	// flushFailFatalAfter). The server logs the error and exits, so that a supervisor restarts it on
+	// what is durable: continuing could acknowledge writes that are not, and Pebble's commit pipeline
+	// is wedged after such a failure. Nil panics instead (tests). If Fatal returns, the call that hit
+	// the failure returns an error and every later write fails.
+	Fatal func(error)
+	// AcceptWALLoss lets Open start on a write-ahead log that is damaged before records that were
+	// acknowledged (storage.ErrCorrupt otherwise), dropping what follows the damage; Open logs at ERROR
+	// what was dropped and keeps a copy of the damaged file (walcheck.go).
+	AcceptWALLoss bool
 
 	// indexEvery is the time-index interval in offsets (tests shrink it); 0 means defaultIndexEvery.
 	indexEvery uint64
 	// onCompacted, if set, is called after each background compaction (tests wait on it).
 	onCompacted func(start, end []byte, err error)
+	// spaceInterval is how often the free space is checked; 0 means defaultSpaceInterval.
+	spaceInterval time.Duration
 }
 
 const (
@@ -106,6 +123,11 @@ type Store struct {
 	wopts       *pebble.WriteOptions
 	indexEvery  uint64
 	onCompacted func(start, end []byte, err error)
+	fs          vfs.FS
+	dir         string
+
+	space  spaceWatcher // the disk reserve (space.go)
+	faults faults       // the Fatal hook, the engine's failure and corruption count (fault.go)
 
 	// Lock order: gate → metaMu; gate → trimMu → shardsMu → shard.mu. compactMu is a leaf.
 	gate storage.Gate // every operation is inside it (enter/leave); Close closes it
@@ -143,13 +165,35 @@ func Open(opts Options) (*Store, error) {
 		fs = vfs.Default
 	}
 
+	s := &Store{
+		log:            log,
+		wopts:          pebble.Sync,
+		indexEvery:     opts.indexEvery,
+		onCompacted:    opts.onCompacted,
+		fs:             fs,
+		dir:            opts.Dir,
+		shards:         make(map[storage.ShardRef]*shard),
+		compactPending: make(map[string][]byte),
+		compactKick:    make(chan struct{}, 1),
+	}
+	s.faults.init(log, opts.Fatal)
+	if opts.NoSync {
+		s.wopts = pebble.NoSync
+	}
+	if s.indexEvery == 0 {
+		s.indexEvery = defaultIndexEvery
+	}
+	if err := s.checkWAL(opts.AcceptWALLoss); err != nil {
+		return nil, err
+	}
+
 	cache := pebble.NewCache(cacheSize)
 	defer cache.Unref()
 	po := &pebble.Options{
 		FS:                          fs,
 		Cache:                       cache,
-		Logger:                      pebbleLogger{log},
-		EventListener:               eventListener(log),
+		Logger:                      pebbleLogger{log: log, faults: &s.faults},
+		EventListener:               eventListener(log, &s.faults),
 		FormatMajorVersion:          pebble.FormatValueSeparation,
 		MemTableSize:                memTableSize,
 		MemTableStopWritesThreshold: memTableStopWrites,
@@ -174,40 +218,43 @@ func Open(opts Options) (*Store, error) {
 			TargetGarbageRatio:    0.2,
 		}
 	}
-	db, err := pebble.Open(opts.Dir, po)
+	db, err := openDB(opts.Dir, po)
 	if err != nil && lockHeld(err) {
 		return nil, fmt.Errorf("pebble: open %q: %w (%w)", opts.Dir, ErrLocked, err)
 	}
 	if err != nil {
+		if errors.Is(err, pebble.ErrCorruption) {
+			s.faults.corruptions.Add(1)
+			return nil, fmt.Errorf("pebble: open %q: %w: %w", opts.Dir, storage.ErrCorrupt, err)
+		}
 		return nil, fmt.Errorf("pebble: open %q: %w", opts.Dir, err)
 	}
-
-	s := &Store{
-		db:             db,
-		log:            log,
-		wopts:          pebble.Sync,
-		indexEvery:     opts.indexEvery,
-		onCompacted:    opts.onCompacted,
-		shards:         make(map[storage.ShardRef]*shard),
-		compactPending: make(map[string][]byte),
-		compactKick:    make(chan struct{}, 1),
-	}
-	if opts.NoSync {
-		s.wopts = pebble.NoSync
-	}
-	if s.indexEvery == 0 {
-		s.indexEvery = defaultIndexEvery
+	s.db = db
+	if err := s.checkFormat(); err != nil {
+		return nil, errors.Join(err, db.Close())
 	}
 	if s.lastVersion, err = s.loadVersion(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	s.space.init(s, opts.DiskReserve, opts.spaceInterval)
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.compactLoop(ctx)
+	go s.space.loop(ctx, &s.wg)
 	log.Info("store open", "dir", opts.Dir, "in_memory", opts.InMemory, "format", db.FormatMajorVersion().String(),
-		"no_sync", opts.NoSync)
+		"no_sync", opts.NoSync, "disk_reserve", opts.DiskReserve)
 	return s, nil
+}
+
+// openDB is pebble.Open, with a panic (Pebble panics on some corrupt files) turned into an error.
+func openDB(dir string, po *pebble.Options) (db *pebble.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pebble panicked: %v: %w", r, pebble.ErrCorruption)
+		}
+	}()
+	return pebble.Open(dir, po)
 }
 
 // enter admits an operation; it must be paired with leave.
@@ -289,8 +336,11 @@ func (s *Store) compactLoop(ctx context.Context) {
 	}
 }
 
-// pebbleLogger routes Pebble's messages to slog.
-type pebbleLogger struct{ log *slog.Logger }
+// pebbleLogger routes Pebble's messages to slog, and its fatal errors to the Fatal hook.
+type pebbleLogger struct {
+	log    *slog.Logger
+	faults *faults
+}
 
 // Infof is Pebble's routine chatter (WAL replay, compactions): debug level.
 func (l pebbleLogger) Infof(format string, args ...any) { l.log.Debug(fmt.Sprintf(format, args...)) }
@@ -298,10 +348,12 @@ func (l pebbleLogger) Errorf(format string, args ...any) {
 	l.log.Error(fmt.Sprintf(format, args...))
 }
 
-// Fatalf is Pebble reporting a broken invariant (corruption, a failed WAL sync): it must not return,
-// and continuing could acknowledge writes that are not durable.
+// Fatalf is Pebble reporting a broken invariant or a failed WAL write or sync: it must not return
+// (after a failed commit Pebble would return success to the writer), and continuing could
+// acknowledge writes that are not durable. The Fatal hook runs first; if it returns, Fatalf panics,
+// and the commit that called it turns the panic into its error (Store.commit).
 func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error(msg, "fatal", true)
-	panic("pebble: " + msg)
+	err := fmt.Errorf("pebble: "+format, args...)
+	l.faults.fail(err)
+	panic(fatalPanic{err})
 }

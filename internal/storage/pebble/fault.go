@@ -1,0 +1,134 @@
+package pebble
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"kinesisd/internal/storage"
+)
+
+// flushFailFatalAfter is how long memtable flushes may keep failing before the engine gives up
+// (Fatal). Pebble retries a failed flush at once, without backoff, and keeps accepting writes into
+// the memtables it cannot flush until memTableStopWrites of them are full; then every commit waits
+// for a flush that never succeeds: the writers would hang. A flush fails on a table write or sync
+// error (ENOSPC, EIO); space freed by an operator or by compactions may make a retry succeed, which
+// the delay allows for. At the benchmark's rate (about 64 MB/s) the memtables (4 × 32 MiB) fill in
+// about 2 s, so writers wait at most this long before the process exits and a supervisor restarts it.
+const flushFailFatalAfter = 10 * time.Second
+
+// errFailed is the error of writes after the engine failed (the Fatal hook returned).
+var errFailed = errors.New("pebble: the storage engine failed; restart the server")
+
+// fatalPanic is the panic value of pebbleLogger.Fatalf once the Fatal hook has returned.
+type fatalPanic struct{ err error }
+
+// faults holds the Fatal hook, the engine's failure (the first fatal error) and the corruption count.
+type faults struct {
+	log         *slog.Logger
+	hook        func(error)
+	corruptions atomic.Uint64
+
+	mu          sync.Mutex
+	err         error     // the first fatal error; guarded by mu
+	flushFailed time.Time // when flushes started failing (zero: the last one succeeded); guarded by mu
+}
+
+func (f *faults) init(log *slog.Logger, hook func(error)) {
+	f.log, f.hook = log, hook
+}
+
+// fail records err as the engine's failure, logs it and calls the Fatal hook. With no hook it panics.
+func (f *faults) fail(err error) {
+	f.mu.Lock()
+	first := f.err == nil
+	if first {
+		f.err = err
+	}
+	f.mu.Unlock()
+	f.log.Error("storage engine failed", "err", err)
+	if f.hook == nil {
+		panic(err)
+	}
+	if first {
+		f.hook(err)
+	}
+}
+
+// failed returns the engine's failure, nil while it runs.
+func (f *faults) failed() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return fmt.Errorf("%w: %w", errFailed, f.err)
+	}
+	return nil
+}
+
+// flushEnded follows flushes' outcomes and fails the engine once they have failed for
+// flushFailFatalAfter.
+func (f *faults) flushEnded(err error) {
+	f.mu.Lock()
+	switch {
+	case err == nil:
+		f.flushFailed = time.Time{}
+		f.mu.Unlock()
+		return
+	case f.flushFailed.IsZero():
+		f.flushFailed = time.Now()
+		f.mu.Unlock()
+		return
+	}
+	since := time.Since(f.flushFailed)
+	f.mu.Unlock()
+	if since >= flushFailFatalAfter {
+		f.fail(fmt.Errorf("pebble: memtable flushes have failed for %s, writes would stall for good: %w", since.Round(time.Second), err))
+	}
+}
+
+// commit commits b, turning a panic (Pebble's Fatalf after the Fatal hook returned, or any other
+// panic of the commit path) into the returned error. A panic that did not come through Fatalf is
+// reported to the Fatal hook first.
+func (s *Store) commit(b *pebble.Batch) error {
+	return s.apply(func() error { return b.Commit(s.wopts) })
+}
+
+// apply runs a write to the database (a commit), as commit does.
+func (s *Store) apply(write func() error) (err error) {
+	if err := s.faults.failed(); err != nil {
+		return err
+	}
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		fp, ok := r.(fatalPanic)
+		if !ok {
+			fp.err = fmt.Errorf("pebble: panic in commit: %v", r)
+			s.faults.fail(fp.err)
+		}
+		err = fmt.Errorf("%w: %w", errFailed, fp.err)
+	}()
+	return write()
+}
+
+// readFailure turns an error or panic of a read into the error Read returns: corruption (Pebble's
+// ErrCorruption, or a panic, which Pebble raises on some damaged blocks) wraps storage.ErrCorrupt and
+// is counted.
+func (s *Store) readFailure(err error, panicked any) error {
+	if panicked != nil {
+		err = fmt.Errorf("pebble panicked: %v: %w", panicked, pebble.ErrCorruption)
+	}
+	if errors.Is(err, pebble.ErrCorruption) {
+		s.faults.corruptions.Add(1)
+		s.log.Error("corrupt data read", "err", err)
+		return fmt.Errorf("%w: %w", storage.ErrCorrupt, err)
+	}
+	return err
+}
