@@ -105,5 +105,12 @@ func (s *Store) commitAt(ref storage.ShardRef, recs []storage.Record, ckps []che
 			return err
 		}
 	}
-	return s.commit(b)
+	if err := s.vouch(b); err != nil {
+		return err
+	}
+	if err := s.commit(b); err != nil {
+		return err
+	}
+	s.acknowledged(b)
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,8 @@ type faults struct {
 
 	mu          sync.Mutex
 	err         error     // the first fatal error; guarded by mu
-	flushFailed time.Time // when flushes started failing (zero: the last one succeeded); guarded by mu
+	flushFailed   time.Time // when the current streak of failed flushes began (zero: none); guarded by mu
+	flushLastFail time.Time // the streak's last failure; guarded by mu
 }
 
 func (f *faults) init(log *slog.Logger, hook func(error)) {
@@ -70,21 +72,26 @@ func (f *faults) failed() error {
 	return nil
 }
 
-// flushEnded follows flushes' outcomes and fails the engine once they have failed for
-// flushFailFatalAfter.
+// flushEnded follows flushes' outcomes and fails the engine once they have failed, one retry after
+// another, for flushFailFatalAfter. Pebble's "empty table" (a flush with nothing to write) is not a
+// failure; a failure more than a second after the previous one starts a new streak (Pebble retries at
+// once, so a streak is a tight series).
 func (f *faults) flushEnded(err error) {
+	if err != nil && strings.Contains(err.Error(), "pebble: empty table") {
+		err = nil
+	}
+	now := time.Now()
 	f.mu.Lock()
-	switch {
-	case err == nil:
+	if err == nil {
 		f.flushFailed = time.Time{}
 		f.mu.Unlock()
 		return
-	case f.flushFailed.IsZero():
-		f.flushFailed = time.Now()
-		f.mu.Unlock()
-		return
 	}
-	since := time.Since(f.flushFailed)
+	if f.flushFailed.IsZero() || now.Sub(f.flushLastFail) > time.Second {
+		f.flushFailed = now
+	}
+	f.flushLastFail = now
+	since := now.Sub(f.flushFailed)
 	f.mu.Unlock()
 	if since >= flushFailFatalAfter {
 		f.fail(fmt.Errorf("pebble: memtable flushes have failed for %s, writes would stall for good: %w", since.Round(time.Second), err))

@@ -51,7 +51,12 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 		}
 	}
 	if err == nil && len(claims) > 0 {
-		err = s.commit(b)
+		if err = s.vouch(b); err == nil {
+			err = s.commit(b)
+		}
+		if err == nil {
+			s.acknowledged(b)
+		}
 	}
 	for _, c := range claims {
 		c.sh.finish(c.start)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -126,8 +127,9 @@ type Store struct {
 	fs          vfs.FS
 	dir         string
 
-	space  spaceWatcher // the disk reserve (space.go)
-	faults faults       // the Fatal hook, the engine's failure and corruption count (fault.go)
+	acked  atomic.Uint64 // highest Pebble sequence number whose synced commit returned (walcheck.go)
+	space  spaceWatcher  // the disk reserve (space.go)
+	faults faults        // the Fatal hook, the engine's failure and corruption count (fault.go)
 
 	// Lock order: gate → metaMu; gate → trimMu → shardsMu → shard.mu. compactMu is a leaf.
 	gate storage.Gate // every operation is inside it (enter/leave); Close closes it

@@ -1,0 +1,218 @@
+package pebble
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"kinesisd/internal/storage"
+	"kinesisd/internal/storage/storagetest"
+)
+
+// bigLoad appends batches of 100 records of 1 KiB from 4 goroutines (PutRecords-like batches, which
+// span many WAL blocks: the case Pebble's own check misses) until n records are acknowledged, takes a
+// crash clone of fs that keeps every byte written (a kill -9: the page cache survives), and returns
+// it with the acknowledged records. The load goes on while the clone is taken.
+func bigLoad(t *testing.T, fs *vfs.MemFS, n int) (*vfs.MemFS, []storagetest.Acked) {
+	t.Helper()
+	s := mustOpen(t, Options{Dir: "db", FS: fs})
+	var (
+		mu    sync.Mutex
+		cond  = sync.NewCond(&mu)
+		acked []storagetest.Acked
+		stop  bool
+		wg    sync.WaitGroup
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for c := 0; ; c++ {
+				mu.Lock()
+				done := stop
+				mu.Unlock()
+				if done {
+					return
+				}
+				ref := storage.ShardRef{StreamID: 1, Shard: uint32(w % 2)}
+				rs := make([]storage.Record, 100)
+				for j := range rs {
+					data := []byte(strings.Repeat(fmt.Sprintf("w%d c%d r%d ", w, c, j), 200)[:1024])
+					rs[j] = storage.Record{ArrivalMilli: int64(c), PartitionKey: "k", Data: data}
+				}
+				if err := s.Append(t.Context(), []storage.Append{{Shard: ref, Records: rs}}); err != nil {
+					t.Errorf("Append: %v", err)
+					return
+				}
+				mu.Lock()
+				for _, r := range rs {
+					acked = append(acked, storagetest.Acked{Shard: ref, Record: r})
+				}
+				cond.Broadcast()
+				mu.Unlock()
+			}
+		})
+	}
+	mu.Lock()
+	for len(acked) < n && !t.Failed() {
+		cond.Wait()
+	}
+	got := slices.Clone(acked)
+	mu.Unlock()
+	crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 100, RNG: rand.New(rand.NewPCG(1, 2))})
+	mu.Lock()
+	stop = true
+	mu.Unlock()
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return crashed, got
+}
+
+// newestWAL returns the path of the newest write-ahead log in fs's db directory and its contents.
+func newestWAL(t *testing.T, fs vfs.FS) (string, []byte) {
+	t.Helper()
+	names, err := fs.List("db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wals []string
+	for _, n := range names {
+		if strings.HasSuffix(n, ".log") && !strings.HasPrefix(n, "CORRUPT") {
+			wals = append(wals, n)
+		}
+	}
+	slices.Sort(wals)
+	path := "db/" + wals[len(wals)-1]
+	f, err := fs.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, b
+}
+
+func writeFile(t *testing.T, fs vfs.FS, path string, b []byte) {
+	t.Helper()
+	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWALCorruption: 16 bytes flipped in the middle of the newest WAL after a crash, with
+// acknowledged records after them, make Open fail with storage.ErrCorrupt naming the file and
+// offset; AcceptWALLoss opens the store with what precedes the damage, keeps a copy of the file, and
+// the store then reopens without it. A torn tail (garbage or zeros to the end of the file) opens
+// without loss.
+func TestWALCorruption(t *testing.T) {
+	const n = 12000 // records of 1 KiB: about 12 MB, inside the first memtable's WAL
+	fs, acked := bigLoad(t, vfs.NewCrashableMem(), n)
+	path, clean := newestWAL(t, fs)
+	t.Logf("%d records acknowledged; newest WAL %s, %d bytes", len(acked), path, len(clean))
+
+	t.Run("FlipInTheMiddle", func(t *testing.T) {
+		crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+		b := slices.Clone(clean)
+		mid := len(b) / 2
+		for i := mid; i < mid+16; i++ {
+			b[i] ^= 0xff
+		}
+		writeFile(t, crashed, path, b)
+
+		_, err := Open(Options{Dir: "db", FS: crashed, Logger: testLogger(t)})
+		if !errors.Is(err, storage.ErrCorrupt) {
+			t.Fatalf("Open after a flip in the middle of the WAL: %v, want storage.ErrCorrupt", err)
+		}
+		for _, want := range []string{"write-ahead log is corrupt", path, "offset"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Open's error %q does not say %q", err, want)
+			}
+		}
+		t.Logf("Open: %v", err)
+
+		s := mustOpen(t, Options{Dir: "db", FS: crashed, AcceptWALLoss: true})
+		lost, err := storagetest.Lost(t.Context(), s, acked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What the damage cut is gone, what precedes it is intact: the lost records are a suffix of each
+		// shard's acknowledged records.
+		if len(lost) == 0 || len(lost) == len(acked) {
+			t.Errorf("with AcceptWALLoss: %d of %d acknowledged records lost, want some but not all", len(lost), len(acked))
+		}
+		firstLost := map[storage.ShardRef]uint64{}
+		for _, l := range lost {
+			if o, ok := firstLost[l.Shard]; !ok || l.Record.Offset < o {
+				firstLost[l.Shard] = l.Record.Offset
+			}
+		}
+		lostSet := map[string]bool{}
+		for _, l := range lost {
+			lostSet[string(l.Record.Data)] = true
+		}
+		for _, a := range acked {
+			if o, ok := firstLost[a.Shard]; ok && a.Record.Offset > o && !lostSet[string(a.Record.Data)] {
+				t.Fatalf("shard %v: offset %d kept after lost offset %d: not a cut", a.Shard, a.Record.Offset, o)
+			}
+		}
+		st, err := s.Stats()
+		if err != nil || st.Corruptions != 1 {
+			t.Errorf("Stats after accepting the loss: %+v, %v; want Corruptions 1", st, err)
+		}
+		t.Logf("AcceptWALLoss: %d of %d acknowledged records lost", len(lost), len(acked))
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		names, _ := crashed.List("db")
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "CORRUPT-") }) {
+			t.Errorf("no copy of the corrupt WAL kept in %v", names)
+		}
+		mustOpen(t, Options{Dir: "db", FS: crashed}).Close() // the damage is gone: a plain reopen works
+	})
+
+	for _, tail := range []struct {
+		name string
+		fill func(b []byte)
+	}{
+		{"TornTailGarbage", func(b []byte) {
+			r := rand.New(rand.NewPCG(3, 4))
+			for i := range b {
+				b[i] = byte(r.Uint32())
+			}
+		}},
+		{"TornTailZeros", func(b []byte) { clear(b) }},
+	} {
+		t.Run(tail.name, func(t *testing.T) {
+			crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+			// Garbage after everything written: what a write cut short leaves, with nothing after it.
+			b := append(slices.Clone(clean), make([]byte, 100<<10)...)
+			tail.fill(b[len(clean):])
+			writeFile(t, crashed, path, b)
+			s := mustOpen(t, Options{Dir: "db", FS: crashed})
+			lost, err := storagetest.Lost(t.Context(), s, acked)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lost) > 0 {
+				t.Errorf("%d of %d acknowledged records lost after a torn tail", len(lost), len(acked))
+			}
+		})
+	}
+}
