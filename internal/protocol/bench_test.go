@@ -30,7 +30,7 @@ func BenchmarkPutRecordsDurable(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := New(svc, nil, nil)
+	h := New(svc, Options{})
 	if w := serve(h, "CreateStream", []byte(`{"StreamName":"bench","ShardCount":4}`)); w.Code != 200 {
 		b.Fatalf("CreateStream: %d %s", w.Code, w.Body)
 	}

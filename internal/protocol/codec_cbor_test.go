@@ -3,7 +3,6 @@ package protocol
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,8 +18,7 @@ func TestErrorsOverCBOR(t *testing.T) {
 	for code, status := range codes {
 		t.Run(code, func(t *testing.T) {
 			want := newError(code, "the message of "+code)
-			h := &Handler{ops: map[string]opFunc{"ListStreams": func(context.Context, codec, []byte) (any, error) { return nil, want }},
-				log: slog.New(slog.DiscardHandler), metrics: newMetrics()}
+			h := testHandler(Options{}, map[string]opFunc{"ListStreams": func(context.Context, codec, []byte, *callLog) (any, error) { return nil, want }})
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			for _, ct := range []string{"application/x-amz-cbor-1.1", "application/x-amz-json-1.1"} {

@@ -25,6 +25,7 @@ type metrics struct {
 	bytes         *prometheus.CounterVec   // kinesisd_record_bytes_total{operation}
 	subscriptions prometheus.Gauge         // kinesisd_subscriptions_open
 	subscribed    dataCounter              // the records SubscribeToShard delivered
+	memoryRefused prometheus.Counter       // kinesisd_request_memory_refused_total
 	handler       http.Handler
 }
 
@@ -54,11 +55,32 @@ func newMetrics() *metrics {
 			Name: "kinesisd_subscriptions_open", Help: "SubscribeToShard event streams open now.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.errors, m.duration, m.records, m.bytes, m.subscriptions,
+	m.memoryRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "kinesisd_request_memory_refused_total",
+		Help: "Requests refused (InternalFailureException) because the bound on request memory had no room for their body.",
+	})
+	m.reg.MustRegister(m.requests, m.errors, m.duration, m.records, m.bytes, m.subscriptions, m.memoryRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.subscribed = m.data("SubscribeToShard")
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
+}
+
+// watchBudget exports the request memory reserved in b as kinesisd_request_memory_bytes (and its
+// bound as kinesisd_request_memory_limit_bytes; none when b is nil, unbounded).
+func (m *metrics) watchBudget(b *budget) {
+	if b == nil {
+		return
+	}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kinesisd_request_memory_bytes",
+			Help: "Request memory reserved now: bodies in flight and the decoded copies of their records.",
+		}, func() float64 { return float64(b.inUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kinesisd_request_memory_limit_bytes", Help: "The bound on request memory (-max-request-memory).",
+		}, func() float64 { return float64(b.size) }),
+	)
 }
 
 func (m *metrics) error(op, code string) {

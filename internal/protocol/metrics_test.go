@@ -23,7 +23,7 @@ func BenchmarkRequestMetrics(b *testing.B) {
 		for pb.Next() {
 			start := time.Now()
 			m.request("PutRecords", "HTTP/1.1")
-			countPut(written, in, out)
+			countPut(written, nil, in, out)
 			m.observe("PutRecords", start)
 		}
 	})

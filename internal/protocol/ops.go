@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	"encoding/base64"
+	"reflect"
 
 	"kinesisd/internal/bufpool"
 	"kinesisd/internal/protocol/awsjson"
@@ -38,9 +39,14 @@ func streamOps(svc *service.Service, bufs *bufpool.Pool, m *metrics) map[string]
 
 // putRecord is PutRecord, counting the record it wrote in written.
 func putRecord(svc *service.Service, written dataCounter) opFunc {
-	return func(ctx context.Context, c codec, body []byte) (any, error) {
+	fields := streamFields(reflect.TypeFor[service.PutRecordInput]())
+	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.PutRecordInput)
-		if err := c.decode(body, in); err != nil {
+		err := c.decode(body, in)
+		if lg != nil {
+			lg.stream = streamOf(in, fields)
+		}
+		if err != nil {
 			return nil, err
 		}
 		out, err := svc.PutRecord(ctx, in)
@@ -48,6 +54,7 @@ func putRecord(svc *service.Service, written dataCounter) opFunc {
 			return nil, err
 		}
 		written.add(1, len(in.Data))
+		lg.add(1, len(in.Data))
 		return out, nil
 	}
 }
@@ -56,35 +63,44 @@ func putRecord(svc *service.Service, written dataCounter) opFunc {
 // the records are stored (the store keeps no reference to them: storage.Store.Append), and encodes the
 // reply without reflection. It counts the records written (not those that failed) in written.
 func putRecords(svc *service.Service, bufs *bufpool.Pool, written dataCounter) opFunc {
-	return func(ctx context.Context, c codec, body []byte) (any, error) {
+	fields := streamFields(reflect.TypeFor[service.PutRecordsInput]())
+	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.PutRecordsInput)
 		if c != jsonCodec {
-			if err := c.decode(body, in); err != nil {
+			err := c.decode(body, in)
+			if lg != nil {
+				lg.stream = streamOf(in, fields)
+			}
+			if err != nil {
 				return nil, err
 			}
 			out, err := svc.PutRecords(ctx, in)
 			if err == nil {
-				countPut(written, in, out)
+				countPut(written, lg, in, out)
 			}
 			return out, err
 		}
 		data := bufs.Get(base64.StdEncoding.DecodedLen(len(body)))
 		defer bufs.Put(data)
-		if err := awsjson.DecodePutRecords(body, in, data); err != nil {
+		err := awsjson.DecodePutRecords(body, in, data)
+		if lg != nil {
+			lg.stream = streamOf(in, fields)
+		}
+		if err != nil {
 			return nil, err
 		}
 		out, err := svc.PutRecords(ctx, in)
 		if err != nil {
 			return nil, err
 		}
-		countPut(written, in, out)
+		countPut(written, lg, in, out)
 		return encoded(awsjson.AppendPutRecords(bufs.Get(awsjson.PutRecordsLen(out)), out)), nil
 	}
 }
 
 // countPut counts the records of in that out reports written (those without an ErrorCode), and their
-// data bytes.
-func countPut(written dataCounter, in *service.PutRecordsInput, out *service.PutRecordsOutput) {
+// data bytes, in written and lg.
+func countPut(written dataCounter, lg *callLog, in *service.PutRecordsInput, out *service.PutRecordsOutput) {
 	n, size := 0, 0
 	for i := range in.Records {
 		if out.FailedRecordCount == 0 || i < len(out.Records) && out.Records[i].ErrorCode == "" {
@@ -93,6 +109,7 @@ func countPut(written dataCounter, in *service.PutRecordsInput, out *service.Put
 		}
 	}
 	written.add(n, size)
+	lg.add(n, size)
 }
 
 // dataSize is the data bytes of recs.
@@ -107,16 +124,23 @@ func dataSize(recs []service.Record) int {
 // getRecords encodes JSON with the GetRecords fast path, into a pooled buffer. It counts the records
 // returned in read.
 func getRecords(svc *service.Service, bufs *bufpool.Pool, read dataCounter) opFunc {
-	return func(ctx context.Context, c codec, body []byte) (any, error) {
+	fields := streamFields(reflect.TypeFor[service.GetRecordsInput]())
+	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.GetRecordsInput)
-		if err := c.decode(body, in); err != nil {
+		err := c.decode(body, in)
+		if lg != nil {
+			lg.stream = streamOf(in, fields)
+		}
+		if err != nil {
 			return nil, err
 		}
 		out, err := svc.GetRecords(ctx, in)
 		if err != nil {
 			return out, err
 		}
-		read.add(len(out.Records), dataSize(out.Records))
+		size := dataSize(out.Records)
+		read.add(len(out.Records), size)
+		lg.add(len(out.Records), size)
 		if c != jsonCodec {
 			return out, nil
 		}
@@ -131,9 +155,14 @@ type encoded []byte
 
 // call adapts an operation with output.
 func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {
-	return func(ctx context.Context, c codec, body []byte) (any, error) {
+	fields := streamFields(reflect.TypeFor[In]())
+	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(In)
-		if err := c.decode(body, in); err != nil {
+		err := c.decode(body, in)
+		if lg != nil {
+			lg.stream = streamOf(in, fields)
+		}
+		if err != nil {
 			return nil, err
 		}
 		out, err := f(ctx, in)
@@ -146,9 +175,14 @@ func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {
 
 // unit adapts an operation without output.
 func unit[In any](f func(context.Context, *In) error) opFunc {
-	return func(ctx context.Context, c codec, body []byte) (any, error) {
+	fields := streamFields(reflect.TypeFor[In]())
+	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(In)
-		if err := c.decode(body, in); err != nil {
+		err := c.decode(body, in)
+		if lg != nil {
+			lg.stream = streamOf(in, fields)
+		}
+		if err != nil {
 			return nil, err
 		}
 		return nil, f(ctx, in)

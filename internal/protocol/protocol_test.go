@@ -3,7 +3,6 @@ package protocol
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http/httptest"
 	"testing"
 
@@ -43,8 +42,7 @@ func TestErrorsThroughSDK(t *testing.T) {
 	for code, status := range codes {
 		t.Run(code, func(t *testing.T) {
 			want := newError(code, "the message of "+code)
-			h := &Handler{ops: map[string]opFunc{"ListStreams": func(context.Context, codec, []byte) (any, error) { return nil, want }},
-				log: slog.New(slog.DiscardHandler), metrics: newMetrics()}
+			h := testHandler(Options{}, map[string]opFunc{"ListStreams": func(context.Context, codec, []byte, *callLog) (any, error) { return nil, want }})
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
@@ -111,3 +109,10 @@ var codes = func() map[string]int {
 	}
 	return m
 }()
+
+// testHandler is a handler configured by opts that serves ops.
+func testHandler(opts Options, ops map[string]opFunc) *Handler {
+	h := newHandler(opts)
+	h.ops = ops
+	return h
+}

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"iter"
 	"net/http"
+	"reflect"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -41,9 +42,14 @@ type subscription struct {
 }
 
 func subscribeToShard(svc *service.Service) opFunc {
-	return func(ctx context.Context, c codec, body []byte) (any, error) {
+	fields := streamFields(reflect.TypeFor[service.SubscribeToShardInput]())
+	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.SubscribeToShardInput)
-		if err := c.decode(body, in); err != nil {
+		err := c.decode(body, in)
+		if lg != nil {
+			lg.stream = streamOf(in, fields)
+		}
+		if err != nil {
 			return nil, err
 		}
 		out, events, err := svc.SubscribeToShard(ctx, in)
@@ -73,8 +79,9 @@ type exceptionPayload struct {
 // flushed as it is written (HTTP/1.1 chunked, HTTP/2 DATA frames), then either the end of the body
 // (a clean end) or an exception message. It calls initialized when the initial response is ready to
 // be written (the request's duration ends there), counts itself in kinesisd_subscriptions_open while it
-// runs, and counts the records it delivers.
-func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *subscription, initialized func()) {
+// runs, and counts the records it delivers (in the request line's too).
+func (h *Handler) stream(x *exchange, c codec, sub *subscription, initialized func()) {
+	w, op, reqID := http.ResponseWriter(x), x.op, x.reqID
 	h.metrics.subscriptions.Inc()
 	defer h.metrics.subscriptions.Dec() // deferred first: runs after the events are let go
 	time.Sleep(subscribeStartDelay)
@@ -116,6 +123,7 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 				ke = kerr.NewInternalFailure("")
 			}
 			h.metrics.error(op, ke.Code())
+			x.code = ke.Code()
 			payload, eerr := c.encode(exceptionPayload{Message: ke.Message()})
 			if eerr == nil {
 				eerr = ew.Exception(ke.Code(), ct, payload)
@@ -134,7 +142,9 @@ func (h *Handler) stream(w http.ResponseWriter, c codec, op, reqID string, sub *
 			h.log.Debug("write event", "request_id", reqID, "err", err)
 			return
 		}
-		h.metrics.subscribed.add(len(ev.Records), dataSize(ev.Records))
+		size := dataSize(ev.Records)
+		h.metrics.subscribed.add(len(ev.Records), size)
+		x.call.add(len(ev.Records), size)
 	}
 }
 

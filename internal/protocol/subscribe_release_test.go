@@ -34,7 +34,7 @@ func TestSubscribeReleasedWhenInitialResponseFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(svc, nil, nil)
+	h := New(svc, Options{})
 	if w := serve(h, "CreateStream", []byte(`{"StreamName":"s","ShardCount":1}`)); w.Code != 200 {
 		t.Fatalf("CreateStream: %d %s", w.Code, w.Body)
 	}

@@ -126,5 +126,5 @@ func benchHandler(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return protocol.New(svc, nil, nil)
+	return protocol.New(svc, protocol.Options{})
 }
