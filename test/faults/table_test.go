@@ -14,8 +14,9 @@ import (
 
 // A table block flipped on disk: GetRecords that reads it must answer 500 InternalFailureException
 // (an HTTP reply, never a dropped connection, which the SDKs retry forever), the server stays up,
-// and kinesisd_storage_corruptions_total counts it. Records under 1 KiB stay in the sstables, larger
-// ones go to blob files: one case corrupts each.
+// and kinesisd_storage_corruptions_total counts it. Values under 1 KiB stay in the sstables (the
+// partition key and the record's metadata count: 1000 bytes of data stay), larger ones go to blob
+// files: one case corrupts each.
 func TestCorruptTableBlockAnswers500(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -23,8 +24,8 @@ func TestCorruptTableBlockAnswers500(t *testing.T) {
 		records int // enough to fill a 32 MiB memtable, so that one flush writes the files
 		size    int
 	}{
-		{"sstable", "*.sst", 200_000, 200},
-		{"blob file", "*.blob", 20_000, 2048},
+		{"sstable", "*.sst", 45_000, 1000},
+		{"blob file", "*.blob", 5_000, 8192},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
