@@ -19,8 +19,21 @@ func eventListener(log *slog.Logger, f *faults) *pebble.EventListener {
 	var mu sync.Mutex
 	var stallStart time.Time
 	var stallReason string
+	var bgLogged time.Time
 	return &pebble.EventListener{
-		BackgroundError: func(err error) { log.Error("background error", "err", err) },
+		BackgroundError: func(err error) {
+			// Pebble retries a failed flush or compaction at once: one line a second at most.
+			mu.Lock()
+			now := time.Now()
+			logIt := now.Sub(bgLogged) >= time.Second
+			if logIt {
+				bgLogged = now
+			}
+			mu.Unlock()
+			if logIt {
+				log.Error("background error", "err", err)
+			}
+		},
 		DiskSlow: func(info pebble.DiskSlowInfo) {
 			log.Warn("disk slow", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)
 		},
@@ -36,9 +49,10 @@ func eventListener(log *slog.Logger, f *faults) *pebble.EventListener {
 			log.Info("write stall", "reason", reason, "duration", d.Round(time.Microsecond))
 		},
 		FlushEnd: func(info pebble.FlushInfo) {
-			f.flushEnded(info.Err)
-			if info.Err != nil {
-				log.Warn("flush failed", "err", info.Err)
+			if logIt := f.flushEnded(info.Err); info.Err != nil {
+				if logIt {
+					log.Warn("flush failed", "err", info.Err)
+				}
 				return
 			}
 			var out uint64

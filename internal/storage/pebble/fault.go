@@ -31,18 +31,23 @@ type fatalPanic struct{ err error }
 
 // faults holds the Fatal hook, the engine's failure (the first fatal error) and the corruption count.
 type faults struct {
-	log         *slog.Logger
-	hook        func(error)
-	corruptions atomic.Uint64
+	log            *slog.Logger
+	hook           func(error)
+	flushFailAfter time.Duration
+	corruptions    atomic.Uint64
 
-	mu          sync.Mutex
-	err         error     // the first fatal error; guarded by mu
+	mu            sync.Mutex
+	err           error     // the first fatal error; guarded by mu
 	flushFailed   time.Time // when the current streak of failed flushes began (zero: none); guarded by mu
 	flushLastFail time.Time // the streak's last failure; guarded by mu
+	flushLogged   time.Time // when a failed flush was last logged; guarded by mu
 }
 
-func (f *faults) init(log *slog.Logger, hook func(error)) {
-	f.log, f.hook = log, hook
+func (f *faults) init(log *slog.Logger, hook func(error), flushFailAfter time.Duration) {
+	f.log, f.hook, f.flushFailAfter = log, hook, flushFailAfter
+	if f.flushFailAfter <= 0 {
+		f.flushFailAfter = flushFailFatalAfter
+	}
 }
 
 // fail records err as the engine's failure, logs it and calls the Fatal hook. With no hook it panics.
@@ -53,7 +58,9 @@ func (f *faults) fail(err error) {
 		f.err = err
 	}
 	f.mu.Unlock()
-	f.log.Error("storage engine failed", "err", err)
+	if first {
+		f.log.Error("storage engine failed", "err", err)
+	}
 	if f.hook == nil {
 		panic(err)
 	}
@@ -75,8 +82,9 @@ func (f *faults) failed() error {
 // flushEnded follows flushes' outcomes and fails the engine once they have failed, one retry after
 // another, for flushFailFatalAfter. Pebble's "empty table" (a flush with nothing to write) is not a
 // failure; a failure more than a second after the previous one starts a new streak (Pebble retries at
-// once, so a streak is a tight series).
-func (f *faults) flushEnded(err error) {
+// once, so a streak is a tight series). It reports whether the failure is worth a log line: the
+// first of a streak, then one a second.
+func (f *faults) flushEnded(err error) (logIt bool) {
 	if err != nil && strings.Contains(err.Error(), "pebble: empty table") {
 		err = nil
 	}
@@ -85,17 +93,21 @@ func (f *faults) flushEnded(err error) {
 	if err == nil {
 		f.flushFailed = time.Time{}
 		f.mu.Unlock()
-		return
+		return false
 	}
 	if f.flushFailed.IsZero() || now.Sub(f.flushLastFail) > time.Second {
 		f.flushFailed = now
 	}
 	f.flushLastFail = now
+	if now.Sub(f.flushLogged) >= time.Second {
+		f.flushLogged, logIt = now, true
+	}
 	since := now.Sub(f.flushFailed)
 	f.mu.Unlock()
-	if since >= flushFailFatalAfter {
-		f.fail(fmt.Errorf("pebble: memtable flushes have failed for %s, writes would stall for good: %w", since.Round(time.Second), err))
+	if since >= f.flushFailAfter {
+		f.fail(fmt.Errorf("pebble: memtable flushes have failed for %s, writes would stall for good: %w", since.Round(time.Millisecond), err))
 	}
+	return logIt
 }
 
 // commit commits b, turning a panic (Pebble's Fatalf after the Fatal hook returned, or any other
@@ -114,6 +126,9 @@ func (s *Store) apply(write func() error) (err error) {
 		r := recover()
 		if r == nil {
 			return
+		}
+		if s.faults.hook == nil {
+			panic(r) // the default: a failed engine panics (tests)
 		}
 		fp, ok := r.(fatalPanic)
 		if !ok {

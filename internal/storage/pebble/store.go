@@ -56,6 +56,8 @@ type Options struct {
 	onCompacted func(start, end []byte, err error)
 	// spaceInterval is how often the free space is checked; 0 means defaultSpaceInterval.
 	spaceInterval time.Duration
+	// flushFailAfter is how long flushes may fail before Fatal; 0 means flushFailFatalAfter.
+	flushFailAfter time.Duration
 }
 
 const (
@@ -178,7 +180,7 @@ func Open(opts Options) (*Store, error) {
 		compactPending: make(map[string][]byte),
 		compactKick:    make(chan struct{}, 1),
 	}
-	s.faults.init(log, opts.Fatal)
+	s.faults.init(log, opts.Fatal, opts.flushFailAfter)
 	if opts.NoSync {
 		s.wopts = pebble.NoSync
 	}
@@ -355,7 +357,7 @@ func (l pebbleLogger) Errorf(format string, args ...any) {
 // acknowledge writes that are not durable. The Fatal hook runs first; if it returns, Fatalf panics,
 // and the commit that called it turns the panic into its error (Store.commit).
 func (l pebbleLogger) Fatalf(format string, args ...any) {
-	err := fmt.Errorf("pebble: "+format, args...)
+	err := fmt.Errorf(format, args...)
 	l.faults.fail(err)
 	panic(fatalPanic{err})
 }
