@@ -44,6 +44,7 @@ type Handler struct {
 	auth        *sigv4.Verifier // nil: signatures are only parsed, any credentials accepted
 	readTimeout time.Duration   // <= 0: none
 	mem         *budget         // request memory; nil: unbounded
+	memWait     time.Duration   // how long a request waits for room in mem: memoryWait (tests shorten it)
 	logRequests bool
 	refusals    *logLimiter // lines about refused signatures, per access key
 	memoryWarns *logLimiter // lines about requests larger than the memory bound
@@ -95,7 +96,7 @@ func newHandler(opts Options) *Handler {
 	if limit == 0 {
 		limit = DefaultMaxRequestMemory(0)
 	}
-	h := &Handler{log: log, metrics: newMetrics(), auth: opts.Auth, readTimeout: timeout, mem: newBudget(limit),
+	h := &Handler{log: log, metrics: newMetrics(), auth: opts.Auth, readTimeout: timeout, mem: newBudget(limit), memWait: memoryWait,
 		logRequests: opts.LogRequests, refusals: newLogLimiter(refusalLogInterval), memoryWarns: newLogLimiter(refusalLogInterval)}
 	h.metrics.watchBudget(h.mem)
 	return h
@@ -215,7 +216,8 @@ var errBodyTooLarge = errors.New("request body too large")
 // releases it). The read, the wait for memory included, must end by h.readTimeout after the request
 // started: a connection read deadline (HTTP/1.1) or the stream's (HTTP/2), set here and cleared once
 // the body is read, so that a long response (SubscribeToShard) is not cut by it and net/http's
-// background read on an HTTP/1.1 connection does not fire it later. After a failed read the deadline
+// background read on an HTTP/1.1 connection does not fire it later (Go 1.26's net/http also clears it
+// when that read starts, at the body's end; HTTP/2 has no such clearing). After a failed read the deadline
 // stays: whatever net/http then tries to read of the body fails at once, and the connection closes.
 func (h *Handler) readBody(x *exchange, r *http.Request, perByte int64) ([]byte, error) {
 	if perByte <= 0 {
@@ -234,7 +236,7 @@ func (h *Handler) readBody(x *exchange, r *http.Request, perByte int64) ([]byte,
 		rc.SetReadDeadline(deadline) // an error: a writer without deadlines (tests), read unbounded
 	}
 	reserve := func(n int64) error {
-		wait := memoryWait
+		wait := h.memWait
 		if !deadline.IsZero() {
 			wait = min(wait, time.Until(deadline))
 		}
