@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -30,7 +31,7 @@ func (s *Store) Checkpoint(ctx context.Context, dir string) error {
 		if err := s.fs.Remove(dir); err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
-	} else if _, serr := s.fs.Stat(dir); serr == nil || !os.IsNotExist(serr) {
+	} else if _, serr := s.fs.Stat(dir); !errors.Is(serr, os.ErrNotExist) {
 		return fmt.Errorf("checkpoint: %s: %w", dir, err)
 	}
 	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {

@@ -34,6 +34,12 @@ func eventListener(log *slog.Logger, f *faults) *pebble.EventListener {
 				log.Error("background error", "err", err)
 			}
 		},
+		// Pebble's default for a checksum mismatch in a table or blob file is Fatalf; the read or
+		// compaction that found it fails with the error instead, Read wraps it in storage.ErrCorrupt,
+		// and the server goes on serving what is intact.
+		DataCorruption: func(info pebble.DataCorruptionInfo) {
+			log.Error("corrupt data on disk", "file", info.Path, "err", info.Details)
+		},
 		DiskSlow: func(info pebble.DiskSlowInfo) {
 			log.Warn("disk slow", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)
 		},

@@ -141,15 +141,15 @@ func (s *Store) apply(write func() error) (err error) {
 }
 
 // readFailure turns an error or panic of a read into the error Read returns: corruption (Pebble's
-// ErrCorruption, or a panic, which Pebble raises on some damaged blocks) wraps storage.ErrCorrupt and
-// is counted.
+// corruption errors, or a panic: Pebble panics on some damaged blocks) wraps storage.ErrCorrupt and
+// is counted, once per failed read.
 func (s *Store) readFailure(err error, panicked any) error {
 	if panicked != nil {
 		err = fmt.Errorf("pebble panicked: %v: %w", panicked, pebble.ErrCorruption)
+		s.log.Error("read panicked", "err", err)
 	}
-	if errors.Is(err, pebble.ErrCorruption) {
+	if pebble.IsCorruptionError(err) {
 		s.faults.corruptions.Add(1)
-		s.log.Error("corrupt data read", "err", err)
 		return fmt.Errorf("%w: %w", storage.ErrCorrupt, err)
 	}
 	return err

@@ -164,6 +164,12 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
 	}
+	itClosed := false
+	defer func() {
+		if !itClosed { // a panic in the loop: release the iterator's references before recovering
+			_ = it.Close()
+		}
+	}()
 	var (
 		out    = make([]storage.Record, 0, min(maxRecords, 256))
 		pkEnds []int  // end of each record's partition key in pks
@@ -198,6 +204,7 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 		pkEnds = append(pkEnds, len(pks))
 		out = append(out, storage.Record{Offset: off, ArrivalMilli: arr, Data: arena[n:len(arena):len(arena)]})
 	}
+	itClosed = true
 	if err = errors.Join(err, it.Close()); err != nil {
 		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
 	}
