@@ -98,6 +98,8 @@ type Store struct {
 
 	waitMu  sync.Mutex
 	waiters map[storage.ShardRef]chan struct{}
+
+	health health // Health's cached JetStream probe (health.go); its lock is a leaf
 }
 
 // Open connects to NATS, checks that the servers can hold the records (max_payload, JetStream,

@@ -123,4 +123,3 @@ func TestHealth(t *testing.T) {
 		t.Errorf("Health after Close: %v, want closed", err)
 	}
 }
-
