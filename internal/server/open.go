@@ -14,5 +14,5 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (stora
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return openStore(ctx, cfg, log)
+	return openStore(ctx, cfg, log, exitOnFatal(log))
 }

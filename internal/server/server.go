@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof-listen
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,21 @@ type front struct {
 // Start opens the store, builds the service and starts serving on cfg.Listen (and cfg.TLSListen). clk
 // may be nil (the real clock); tests pass a fake one.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock) (*Server, error) {
+	return start(ctx, cfg, log, clk, nil)
+}
+
+// exitOnFatal is the storage engine's Fatal hook of a kinesisd process: an engine that cannot go on
+// (a write-ahead log write or sync failed, say) would otherwise leave every writer waiting forever, so
+// the process logs why and ends at once, for its supervisor to start it again on what is durable.
+func exitOnFatal(log *slog.Logger) func(error) {
+	return func(err error) {
+		log.Error("storage engine failed; exiting so that a supervisor restarts kinesisd on what is durable", "err", err)
+		os.Exit(1)
+	}
+}
+
+// start is Start with the engine's Fatal hook (nil: the engine panics, as tests want).
+func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock, fatal func(error)) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -72,7 +88,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		auth = sigv4.NewVerifier(keys, cfg.Region, "kinesis", clk)
 		log.Info("verifying signatures", "keys", len(keys), "file", cfg.Credentials)
 	}
-	store, err := openStore(ctx, cfg, log)
+	store, err := openStore(ctx, cfg, log, fatal)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +217,7 @@ func newHTTPServer(handler http.Handler, log *slog.Logger, tc *tls.Config) *http
 	}
 }
 
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, fatal func(error)) (storage.Store, error) {
 	switch {
 	case cfg.IsNATS():
 		return openJetStream(ctx, cfg, log)
@@ -210,7 +226,14 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (stora
 		if cfg.InMemory {
 			dir = "" // nothing on disk, not even the directory
 		}
-		st, err := pebble.Open(pebble.Options{Dir: dir, InMemory: cfg.InMemory, Logger: log})
+		reserve := int64(cfg.DiskReserveMiB) << 20
+		if cfg.InMemory {
+			reserve = 0 // no disk to watch
+		}
+		st, err := pebble.Open(pebble.Options{
+			Dir: dir, InMemory: cfg.InMemory, Logger: log, Fatal: fatal,
+			DiskReserve: reserve, AcceptWALLoss: cfg.AcceptWALLoss,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
@@ -325,8 +348,8 @@ func (s *Server) close(ctx context.Context) error {
 
 // Run serves until ctx ends (SIGINT/SIGTERM in main), then shuts down cleanly.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	start := time.Now()
-	s, err := Start(ctx, cfg, log, nil)
+	begun := time.Now()
+	s, err := start(ctx, cfg, log, nil, exitOnFatal(log))
 	if err != nil {
 		return err
 	}
@@ -338,7 +361,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		where = "memory"
 	}
 	log.Info("listening on "+s.Addr(), "store", store, "data", where, "tls", s.TLSAddr() == s.Addr(),
-		"startup", time.Since(start).Round(time.Microsecond).String())
+		"startup", time.Since(begun).Round(time.Microsecond).String())
 	if s.TLSCertFile() != "" {
 		log.Info("TLS certificate "+s.TLSCertFile(), "https", s.TLSAddr())
 	}
