@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -296,10 +297,10 @@ func (h *Handler) bodyError(x *exchange, c codec, r *http.Request, err error) {
 			h.log.Warn("request refused: larger than the request memory bound", "request_id", x.reqID, "operation", x.op,
 				"content_length", r.ContentLength, "bound", h.mem.size, "suppressed", held)
 		}
-		h.writeError(x, c, kerr.NewInternalFailure("The request needs more memory than the server's bound on request memory allows; it was not processed."))
+		h.refuseUnread(x, c, r, kerr.NewInternalFailure("The request needs more memory than the server's bound on request memory allows; it was not processed."))
 	case errors.Is(err, errMemoryBusy):
 		h.metrics.memoryRefused.Inc()
-		h.writeError(x, c, kerr.NewInternalFailure("The server is at its bound on request memory; the request was not processed. Retry it."))
+		h.refuseUnread(x, c, r, kerr.NewInternalFailure("The server is at its bound on request memory; the request was not processed. Retry it."))
 	default:
 		h.log.Debug("read request body", "request_id", x.reqID, "operation", x.op, "err", err)
 		if r.ProtoMajor == 1 {
@@ -307,6 +308,21 @@ func (h *Handler) bodyError(x *exchange, c codec, r *http.Request, err error) {
 		}
 		h.writeError(x, c, kerr.NewSerialization(""))
 	}
+}
+
+// refuseUnread answers err to a request whose body was not read (or not all of it). On HTTP/1.1 it
+// answers first, then reads the rest of the body into nothing (no memory kept, until the read
+// deadline): a server that closes a connection with unread bytes in it resets it, and a client still
+// sending its body then sees "connection reset" instead of the answer. HTTP/2 ends the stream instead.
+func (h *Handler) refuseUnread(x *exchange, c codec, r *http.Request, err error) {
+	rc := http.NewResponseController(x.ResponseWriter)
+	if r.ProtoMajor != 1 || rc.EnableFullDuplex() != nil {
+		h.writeError(x, c, err)
+		return
+	}
+	h.writeError(x, c, err)
+	rc.Flush()
+	io.CopyN(io.Discard, r.Body, maxBody+1)
 }
 
 // contentType is the media type of a Content-Type header: up to any ';', trimmed.
@@ -383,11 +399,13 @@ func (h *Handler) writeError(x *exchange, c codec, err error) {
 	}
 	x.code = ke.Code()
 	h.metrics.error(x.op, ke.Code())
+	body := c.encodeError(ke.Code(), ke.Message())
 	hdr := x.Header()
 	hdr.Set("Content-Type", c.contentType())
 	hdr.Set("X-Amzn-ErrorType", ke.Code())
+	hdr.Set("Content-Length", strconv.Itoa(len(body))) // complete to the client even while a body is drained after it
 	x.WriteHeader(ke.HTTPStatus())
-	x.Write(c.encodeError(ke.Code(), ke.Message()))
+	x.Write(body)
 }
 
 func extendedID() string {
