@@ -1,4 +1,5 @@
-// Package style_test holds checks on the code base itself: every package says what it is.
+// Package style_test holds checks on the code base itself: every package says what it is, and imports
+// point the way DESIGN.md §1 says.
 package style_test
 
 import (
