@@ -128,6 +128,7 @@ type Store struct {
 	onCompacted func(start, end []byte, err error)
 	fs          vfs.FS
 	dir         string
+	lock        *pebble.Lock // the directory's lock, held from before the WAL check until Close
 
 	acked  atomic.Uint64 // highest Pebble sequence number whose synced commit returned (walcheck.go)
 	space  spaceWatcher  // the disk reserve (space.go)
@@ -187,14 +188,28 @@ func Open(opts Options) (*Store, error) {
 	if s.indexEvery == 0 {
 		s.indexEvery = defaultIndexEvery
 	}
+	// Lock the directory before checkWAL reads (and, accepting a loss, rewrites) the WAL: another
+	// process may be running on it. Pebble's Open then uses this lock (Options.Lock).
+	if err := fs.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pebble: open %q: %w", opts.Dir, err)
+	}
+	lock, err := pebble.LockDirectory(opts.Dir, fs)
+	if err != nil && lockHeld(err) {
+		return nil, fmt.Errorf("pebble: open %q: %w (%w)", opts.Dir, ErrLocked, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pebble: open %q: %w", opts.Dir, err)
+	}
+	s.lock = lock
 	if err := s.checkWAL(opts.AcceptWALLoss); err != nil {
-		return nil, err
+		return nil, errors.Join(err, lock.Close())
 	}
 
 	cache := pebble.NewCache(cacheSize)
 	defer cache.Unref()
 	po := &pebble.Options{
 		FS:                          fs,
+		Lock:                        lock,
 		Cache:                       cache,
 		Logger:                      pebbleLogger{log: log, faults: &s.faults},
 		EventListener:               eventListener(log, &s.faults),
@@ -223,10 +238,8 @@ func Open(opts Options) (*Store, error) {
 		}
 	}
 	db, err := openDB(opts.Dir, po)
-	if err != nil && lockHeld(err) {
-		return nil, fmt.Errorf("pebble: open %q: %w (%w)", opts.Dir, ErrLocked, err)
-	}
 	if err != nil {
+		err = errors.Join(err, lock.Close())
 		if errors.Is(err, pebble.ErrCorruption) {
 			s.faults.corruptions.Add(1)
 			return nil, fmt.Errorf("pebble: open %q: %w: %w", opts.Dir, storage.ErrCorrupt, err)
@@ -235,10 +248,10 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.db = db
 	if err := s.checkFormat(); err != nil {
-		return nil, errors.Join(err, db.Close())
+		return nil, errors.Join(err, db.Close(), lock.Close())
 	}
 	if s.lastVersion, err = s.loadVersion(); err != nil {
-		return nil, errors.Join(err, db.Close())
+		return nil, errors.Join(err, db.Close(), lock.Close())
 	}
 	s.space.init(s, opts.DiskReserve, opts.spaceInterval)
 	ctx, stop := context.WithCancel(context.Background())
@@ -278,7 +291,7 @@ func (s *Store) Close() error {
 		}
 		s.shards = nil
 		s.shardsMu.Unlock()
-		if err := s.db.Close(); err != nil {
+		if err := errors.Join(s.db.Close(), s.lock.Close()); err != nil {
 			return fmt.Errorf("pebble: close: %w", err)
 		}
 		s.log.Info("store closed")
