@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"kinesisd/internal/clock"
@@ -93,65 +94,71 @@ func TestFeedChain(t *testing.T) {
 }
 
 // TestFeedOneRead: subscriptions asking for the same position at once share one read; when that
-// read fails, the others read for themselves.
+// read fails, the others read for themselves. It runs in a synctest bubble: synctest.Wait returns once
+// every goroutine of the test is blocked (in the read, or waiting for another's), so each step starts
+// from a known state instead of after a sleep.
 func TestFeedOneRead(t *testing.T) {
-	var fs feeds
-	ref := storage.ShardRef{StreamID: 1}
-	fd := fs.acquire(ref)
-	defer fs.release(ref, fd)
-	log := &fakeLog{n: 100, max: 10, gate: make(chan struct{})}
-	const n = 8
-	got := make([]*RecordBatch, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			b, err := fd.get(t.Context(), 0, log.read)
+	synctest.Test(t, func(t *testing.T) {
+		var fs feeds
+		ref := storage.ShardRef{StreamID: 1}
+		fd := fs.acquire(ref)
+		defer fs.release(ref, fd)
+		log := &fakeLog{n: 100, max: 10, gate: make(chan struct{})}
+		const n = 8
+		got := make([]*RecordBatch, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				b, err := fd.get(t.Context(), 0, log.read)
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = b
+			})
+		}
+		synctest.Wait() // all n are in get: one in the read, held by the gate, the others waiting for it
+		if r := log.reads.Load(); r != 1 {
+			t.Errorf("%d reads for %d subscriptions at one position, want 1", r, n)
+		}
+		close(log.gate)
+		wg.Wait()
+		for i := range got {
+			if got[i] == nil || got[i] != got[0] {
+				t.Fatalf("subscription %d got batch %p, the first %p", i, got[i], got[0])
+			}
+		}
+
+		// A read that fails (its subscription ended) is not shared: the waiter reads again.
+		log2 := &fakeLog{n: 100, max: 10, gate: make(chan struct{})}
+		cctx, cancel := context.WithCancel(t.Context())
+		failed := make(chan error, 1)
+		go func() { _, err := fd.get(cctx, 50, log2.read); failed <- err }()
+		synctest.Wait() // the first read is under way
+		waited := make(chan *RecordBatch, 1)
+		go func() {
+			b, err := fd.get(t.Context(), 50, log2.read)
 			if err != nil {
 				t.Error(err)
 			}
-			got[i] = b
-		})
-	}
-	for log.reads.Load() == 0 {
-		time.Sleep(time.Millisecond) // the first read has started; the others find it in flight
-	}
-	time.Sleep(10 * time.Millisecond)
-	close(log.gate)
-	wg.Wait()
-	if r := log.reads.Load(); r != 1 {
-		t.Errorf("%d reads for %d subscriptions at one position, want 1", r, n)
-	}
-	for i := range got {
-		if got[i] == nil || got[i] != got[0] {
-			t.Fatalf("subscription %d got batch %p, the first %p", i, got[i], got[0])
+			waited <- b
+		}()
+		synctest.Wait() // the waiter waits for the first read
+		if r := log2.reads.Load(); r != 1 {
+			t.Fatalf("%d reads before the first failed, want 1: the waiter did not wait for it", r)
 		}
-	}
-
-	// A read that fails (its subscription ended) is not shared: the waiter reads again.
-	log2 := &fakeLog{n: 100, max: 10, gate: make(chan struct{})}
-	cctx, cancel := context.WithCancel(t.Context())
-	failed := make(chan error, 1)
-	go func() { _, err := fd.get(cctx, 50, log2.read); failed <- err }()
-	for log2.reads.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	waited := make(chan *RecordBatch, 1)
-	go func() {
-		b, err := fd.get(t.Context(), 50, log2.read)
-		if err != nil {
-			t.Error(err)
+		cancel()
+		if err := <-failed; !errors.Is(err, context.Canceled) {
+			t.Fatalf("the cancelled read: %v", err)
 		}
-		waited <- b
-	}()
-	time.Sleep(10 * time.Millisecond)
-	cancel()
-	if err := <-failed; !errors.Is(err, context.Canceled) {
-		t.Fatalf("the cancelled read: %v", err)
-	}
-	close(log2.gate)
-	if b := <-waited; b == nil || b.from != 50 {
-		t.Fatalf("the waiter got %v after the read it waited for failed", b)
-	}
+		synctest.Wait() // the waiter, woken by the failure, reads for itself
+		if r := log2.reads.Load(); r != 2 {
+			t.Fatalf("%d reads after the first failed, want 2", r)
+		}
+		close(log2.gate)
+		if b := <-waited; b == nil || b.from != 50 {
+			t.Fatalf("the waiter got %v after the read it waited for failed", b)
+		}
+	})
 }
 
 // TestFeedBounds: a feed keeps at most feedBatches batches and feedBytes record bytes (but always the
@@ -282,20 +289,28 @@ func TestSubscribeShared(t *testing.T) {
 	}
 
 	// A late subscription from the middle of the first batch gets the rest of it, then the same
-	// batches as the others.
+	// batches as the others. The first batch holds the five records of the first put: a subscription
+	// reads only when its events are pulled (iter.Pull2 runs the loop in the caller's turn), and the
+	// first pull came after the five writes.
 	var firstBatch *RecordBatch
 	for b := range read {
 		if firstBatch == nil || b.from < firstBatch.from {
 			firstBatch = b
 		}
 	}
-	if len(firstBatch.recs) < 2 {
-		t.Skipf("the first batch has %d record: no middle to start from", len(firstBatch.recs))
+	if len(firstBatch.recs) != 5 {
+		t.Fatalf("the first batch has %d records, want the 5 written before the first pull", len(firstBatch.recs))
 	}
 	late := subscribe("late", StartingPosition{Type: subPtr(afterSequenceNumber), SequenceNumber: &firstBatch.recs[0].SequenceNumber})
 	got, batches := collect(late, len(want)-1)
 	if !slices.Equal(got, want[1:]) {
 		t.Fatalf("late subscription: records %v, want %v", got, want[1:])
+	}
+	if b := batches[0]; b.from != firstBatch.from+1 || b.next != firstBatch.next {
+		t.Errorf("late subscription: first batch [%d, %d), want the rest of the first, [%d, %d)", b.from, b.next, firstBatch.from+1, firstBatch.next)
+	}
+	if len(batches) != len(read) {
+		t.Errorf("late subscription: %d batches, want %d (its own first, then the others')", len(batches), len(read))
 	}
 	for _, b := range batches[1:] {
 		if !read[b] {
