@@ -72,17 +72,23 @@ func (b *budget) limit(n int64) int64 {
 // acquire reserves n bytes, waiting up to wait (and while ctx lasts) for room. It fails at once with
 // errMemoryTooLarge when n can never fit, and with errMemoryBusy when the wait ends without room.
 func (b *budget) acquire(ctx context.Context, n int64, wait time.Duration) error {
+	_, err := b.acquireQueued(ctx, n, wait)
+	return err
+}
+
+// acquireQueued is acquire, also reporting whether the reservation had to wait its turn.
+func (b *budget) acquireQueued(ctx context.Context, n int64, wait time.Duration) (queued bool, err error) {
 	if b == nil || n <= 0 {
-		return nil
+		return false, nil
 	}
 	if n > b.limit(n) {
-		return errMemoryTooLarge
+		return false, errMemoryTooLarge
 	}
 	b.mu.Lock()
 	if b.used+n <= b.limit(n) && (len(b.waiters) == 0 || n <= smallRequest) {
 		b.used += n
 		b.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	w := &memWaiter{n: n, ready: make(chan struct{})}
 	b.waiters = append(b.waiters, w)
@@ -92,7 +98,7 @@ func (b *budget) acquire(ctx context.Context, n int64, wait time.Duration) error
 	defer t.Stop()
 	select {
 	case <-w.ready:
-		return nil
+		return true, nil
 	case <-ctx.Done():
 	case <-t.C:
 	}
@@ -111,7 +117,7 @@ func (b *budget) acquire(ctx context.Context, n int64, wait time.Duration) error
 		}
 		b.grantLocked() // a large waiter that left may have held back smaller ones behind it
 	}
-	return errMemoryBusy
+	return true, errMemoryBusy
 }
 
 // release gives back n bytes acquired before.

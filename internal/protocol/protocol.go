@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -241,7 +242,9 @@ func (h *Handler) readBody(x *exchange, r *http.Request, perByte int64) ([]byte,
 		if !deadline.IsZero() {
 			wait = min(wait, time.Until(deadline))
 		}
-		if err := h.mem.acquire(r.Context(), perByte*n, wait); err != nil {
+		queued, err := h.mem.acquireQueued(r.Context(), perByte*n, wait)
+		x.queued = x.queued || queued
+		if err != nil {
 			return err
 		}
 		x.held += perByte * n
@@ -282,7 +285,8 @@ func (h *Handler) readBody(x *exchange, r *http.Request, perByte int64) ([]byte,
 }
 
 // bodyError answers a request whose body could not be had: 413 for one over maxBody (as AWS's front
-// end does), InternalFailureException (500, retried by the SDKs) when request memory is short, and
+// end does), InternalFailureException (500, retried by the SDKs) when request memory is short (or a
+// body that waited its turn for it then ran out of read time), and
 // SerializationException (400, AWS's answer to a body it cannot decode) when it could not be read
 // (broken chunked encoding, a client that closed before its Content-Length, the read timeout). The
 // operation never runs; an HTTP/1.1 connection is closed after the answer, its framing being lost.
@@ -298,7 +302,9 @@ func (h *Handler) bodyError(x *exchange, c codec, r *http.Request, err error) {
 				"content_length", r.ContentLength, "bound", h.mem.size, "suppressed", held)
 		}
 		h.refuseUnread(x, c, r, kerr.NewInternalFailure("The request needs more memory than the server's bound on request memory allows; it was not processed."))
-	case errors.Is(err, errMemoryBusy):
+	case errors.Is(err, errMemoryBusy) || x.queued && errors.Is(err, os.ErrDeadlineExceeded):
+		// A body that ran out of time after waiting its turn for memory is the server's delay, not the
+		// client's: refused retryably too.
 		h.metrics.memoryRefused.Inc()
 		h.refuseUnread(x, c, r, kerr.NewInternalFailure("The server is at its bound on request memory; the request was not processed. Retry it."))
 	default:
