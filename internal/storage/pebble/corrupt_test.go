@@ -18,12 +18,13 @@ func TestReadCorruption(t *testing.T) {
 	for _, tt := range []struct {
 		ext     string
 		dataLen int
-	}{{".sst", 100}, {".blob", 4 << 10}} {
+		n       int
+	}{{".sst", 100, 2000}, {".blob", 4 << 10, 300}} {
 		t.Run(strings.TrimPrefix(tt.ext, "."), func(t *testing.T) {
 			dir := t.TempDir()
 			s := mustOpen(t, Options{Dir: dir})
 			ref := storage.ShardRef{StreamID: 1}
-			rs := make([]storage.Record, 2000)
+			rs := make([]storage.Record, tt.n)
 			for i := range rs {
 				rs[i] = storage.Record{PartitionKey: "k", Data: []byte(strings.Repeat(fmt.Sprintf("record %d ", i), tt.dataLen/8)[:tt.dataLen])}
 			}

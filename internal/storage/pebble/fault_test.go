@@ -95,7 +95,8 @@ func TestFaults(t *testing.T) {
 					t.Fatal(err)
 				}
 				shards := []storage.ShardRef{{StreamID: 1, Shard: 0}, {StreamID: 1, Shard: 1}}
-				load := storagetest.StartLoad(t, s, shards, 4, 0)
+				// A bounded load (about 3,000 records): the fault comes after 500, with appends in flight.
+				load := storagetest.StartLoad(t, s, shards, 4, 3000)
 				if err := load.WaitAcked(500); err != nil {
 					t.Fatal(err)
 				}
