@@ -12,6 +12,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
 
 // AWS's PutRecords limits, which the flags are checked against.
@@ -55,14 +58,33 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return run(ctx, args, os.Getenv, stdout, stderr)
 }
 
-// run is Main with the environment passed in.
+// run is Main with the environment passed in: the flags, then setup, load, read-back and report.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	opts, server, code := parseRun(args, stdout, stderr)
+	if code >= 0 {
+		return code
+	}
+	s := &session{opts: opts, server: server, stdout: stdout, stderr: stderr}
+	defer s.close()
+	if err := s.setup(ctx, getenv); err != nil {
+		return s.fail(err)
+	}
+	res, workers := s.load(ctx)
+	code, err := s.checkReadBack(ctx, res, workers)
+	if err != nil {
+		return s.fail(err)
+	}
+	return s.report(res, code)
+}
+
+// parseRun parses args and follows -pid's process. code is the exit code when the run ends there (0
+// after -help, 2 for bad flags, with the usage printed), -1 when it goes on.
+func parseRun(args []string, stdout, stderr io.Writer) (opts options, server *process, code int) {
 	opts, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage())
-		return 0
+		return opts, nil, 0
 	}
-	var server *process
 	if err == nil && opts.pid != 0 {
 		if server, err = follow(opts.pid); err != nil {
 			err = fmt.Errorf("-pid: cannot follow process %d: %w", opts.pid, err)
@@ -70,146 +92,200 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kinesisd bench: %v\n\nusage of kinesisd bench:\n%s", err, usage())
-		return 2
+		return opts, nil, 2
 	}
-	self, _ := follow(os.Getpid()) // nil without /proc: the client's own numbers are then left out
-	procs := processes{server, self}
-	defer func() {
-		for _, p := range procs {
+	return opts, server, -1
+}
+
+// session is one run between its steps: what setup made, for the load, the read-back and the report.
+type session struct {
+	opts           options
+	stdout, stderr io.Writer
+	server, self   *process  // the -pid process and the bench's own (nil: not followed)
+	procs          processes // server and self
+	creds          aws.Credentials
+	client         *kinesis.Client
+	name           string      // the stream
+	created        bool        // the stream is this run's
+	shardCount     int         // its open shards
+	ranges         []hashRange // their hash-key ranges, for balanced partition keys (nil: random keys)
+	fan            *fanOut     // the subscriptions of -subscribers, nil without
+	mark           func()      // marks the end of the measured window in every measurement
+	seed           maphash.Seed
+	cleanups       []func() // what setup started and close undoes, last first
+}
+
+// atClose has close run f, before what was registered earlier.
+func (s *session) atClose(f func()) { s.cleanups = append(s.cleanups, f) }
+
+// close undoes what setup did (consumers deregistered, CPU profile written, the run's stream deleted,
+// processes no longer followed), in reverse order.
+func (s *session) close() {
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		s.cleanups[i]()
+	}
+}
+
+// progress reports a step on stderr, unless -json-only.
+func (s *session) progress(format string, args ...any) {
+	if !s.opts.jsonOnly {
+		fmt.Fprintf(s.stderr, format+"\n", args...)
+	}
+}
+
+// fail reports err and returns exit code 1.
+func (s *session) fail(err error) int {
+	fmt.Fprintf(s.stderr, "kinesisd bench: %v\n", err)
+	return 1
+}
+
+// setup follows the bench's own process, creates the stream (unless -stream names one) and waits for
+// it, finds its shards' hash ranges, starts the CPU profile and, with -subscribers, registers the
+// consumers and subscribes them. What it starts, close undoes, also when it fails half-way.
+func (s *session) setup(ctx context.Context, getenv func(string) string) error {
+	opts := s.opts
+	s.self, _ = follow(os.Getpid()) // nil without /proc: the client's own numbers are then left out
+	s.procs = processes{s.server, s.self}
+	s.atClose(func() {
+		for _, p := range s.procs {
 			if p != nil {
-				p.end() // idempotent with the end below
+				p.end() // idempotent with the end in report
 			}
 		}
-	}()
-	progress := func(format string, args ...any) {
-		if !opts.jsonOnly {
-			fmt.Fprintf(stderr, format+"\n", args...)
-		}
-	}
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "kinesisd bench: %v\n", err)
-		return 1
-	}
+	})
 
-	creds := credentialsFrom(getenv)
-	client := newClient(opts, creds)
-	name, created := opts.stream, false
-	if name == "" {
-		name = randomStreamName()
-		progress("creating stream %s with %d shards", name, opts.shards)
-		if err := createStream(ctx, client, name, opts.shards); err != nil {
-			return fail(err)
+	s.creds = credentialsFrom(getenv)
+	s.client = newClient(opts, s.creds)
+	s.name = opts.stream
+	if s.name == "" {
+		s.name = randomStreamName()
+		s.progress("creating stream %s with %d shards", s.name, opts.shards)
+		if err := createStream(ctx, s.client, s.name, opts.shards); err != nil {
+			return err
 		}
-		created = true
+		s.created = true
 		if !opts.keep {
-			defer func() {
+			s.atClose(func() {
 				// Delete even when ctx was cancelled, but do not hang on a dead endpoint.
 				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 				defer cancel()
-				if err := deleteStream(dctx, client, name); err != nil {
-					fmt.Fprintf(stderr, "kinesisd bench: %v (delete it yourself)\n", err)
+				if err := deleteStream(dctx, s.client, s.name); err != nil {
+					fmt.Fprintf(s.stderr, "kinesisd bench: %v (delete it yourself)\n", err)
 				}
-			}()
+			})
 		}
 	}
-	shardCount, err := waitActive(ctx, client, name)
-	if err != nil {
-		return fail(err)
+	var err error
+	if s.shardCount, err = waitActive(ctx, s.client, s.name); err != nil {
+		return err
 	}
-	ranges, err := openShards(ctx, client, name)
-	if err != nil {
-		progress("ListShards failed, partition keys are random rather than balanced over shards: %v", err)
+	if s.ranges, err = openShards(ctx, s.client, s.name); err != nil {
+		s.progress("ListShards failed, partition keys are random rather than balanced over shards: %v", err)
 	} else {
-		shardCount = len(ranges)
+		s.shardCount = len(s.ranges)
 	}
 
 	if opts.cpuProfile != "" {
 		stop, err := startCPUProfile(opts.cpuProfile)
 		if err != nil {
-			return fail(err)
+			return err
 		}
-		defer stop()
+		s.atClose(stop)
 	}
 
-	var fan *fanOut
-	mark := procs.mark
-	if opts.subscribers > 0 {
-		shards, err := openShardIDs(ctx, client, name)
-		if err != nil {
-			return fail(err)
+	s.mark = s.procs.mark
+	if opts.subscribers == 0 {
+		return nil
+	}
+	shards, err := openShardIDs(ctx, s.client, s.name)
+	if err != nil {
+		return err
+	}
+	if k := opts.subscribeShards; k > 0 {
+		if k > len(shards) {
+			return fmt.Errorf("-subscribe-shards: %d, but the stream has %d open shards", k, len(shards))
 		}
-		if k := opts.subscribeShards; k > 0 {
-			if k > len(shards) {
-				return fail(fmt.Errorf("-subscribe-shards: %d, but the stream has %d open shards", k, len(shards)))
+		shards = shards[:k]
+	}
+	s.progress("registering %d consumers, each to subscribe to %d shards", opts.subscribers, len(shards))
+	consumers, err := registerConsumers(ctx, s.client, s.name, opts.subscribers)
+	if len(consumers) > 0 {
+		s.atClose(func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := deregisterConsumers(dctx, s.client, consumers); err != nil {
+				fmt.Fprintf(s.stderr, "kinesisd bench: %v (deregister it yourself)\n", err)
 			}
-			shards = shards[:k]
-		}
-		progress("registering %d consumers, each to subscribe to %d shards", opts.subscribers, len(shards))
-		consumers, err := registerConsumers(ctx, client, name, opts.subscribers)
-		if len(consumers) > 0 {
-			defer func() {
-				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-				defer cancel()
-				if err := deregisterConsumers(dctx, client, consumers); err != nil {
-					fmt.Fprintf(stderr, "kinesisd bench: %v (deregister it yourself)\n", err)
-				}
-			}()
-		}
-		if err != nil {
-			return fail(err)
-		}
-		if fan, err = startFanOut(ctx, opts, client, creds, consumers, shards); err != nil {
-			return fail(err)
-		}
-		mark = func() { procs.mark(); fan.mark() }
+		})
 	}
+	if err != nil {
+		return err
+	}
+	if s.fan, err = startFanOut(ctx, opts, s.client, s.creds, consumers, shards); err != nil {
+		return err
+	}
+	s.mark = func() { s.procs.mark(); s.fan.mark() }
+	return nil
+}
 
-	seed := maphash.MakeSeed()
+// load runs the workers through the warm-up and the measured window and, with subscriptions, lets
+// them catch up. It returns the results so far and the workers, whose acknowledgements the
+// read-back checks.
+func (s *session) load(ctx context.Context) (*result, []*worker) {
+	opts := s.opts
+	s.seed = maphash.MakeSeed()
 	workers := make([]*worker, opts.workers)
 	for i := range workers {
-		workers[i] = newWorker(newWire(opts, creds), name, i, opts, ranges, seed)
+		workers[i] = newWorker(newWire(opts, s.creds), s.name, i, opts, s.ranges, s.seed)
 		if opts.rate > 0 {
 			workers[i].interval = time.Duration(float64(time.Second) * float64(opts.workers*opts.records) / float64(opts.rate))
 			workers[i].phase = workers[i].interval * time.Duration(i) / time.Duration(opts.workers)
 		}
-		if fan != nil {
-			workers[i].ackTimes = fan.acks
+		if s.fan != nil {
+			workers[i].ackTimes = s.fan.acks
 		}
 	}
-	progress("%d workers × %d records × %d bytes against %s, stream %s (%d shards): warming up %s, then measuring %s",
-		opts.workers, opts.records, opts.size, endpointName(opts), name, shardCount, opts.warmup, opts.duration)
-	tallies, window := runLoad(ctx, workers, opts.warmup, opts.duration, mark)
+	s.progress("%d workers × %d records × %d bytes against %s, stream %s (%d shards): warming up %s, then measuring %s",
+		opts.workers, opts.records, opts.size, endpointName(opts), s.name, s.shardCount, opts.warmup, opts.duration)
+	tallies, window := runLoad(ctx, workers, opts.warmup, opts.duration, s.mark)
 
 	res := summarize(tallies, window)
-	if fan != nil {
-		expected := acknowledged(workers, fan.shards) * int64(len(fan.consumers))
-		progress("letting the subscriptions catch up: %d records to receive", expected)
-		fan.drain(ctx, expected)
-		res.Subscribe = fan.result(expected, window, ctx.Err() != nil)
+	if s.fan != nil {
+		expected := acknowledged(workers, s.fan.shards) * int64(len(s.fan.consumers))
+		s.progress("letting the subscriptions catch up: %d records to receive", expected)
+		s.fan.drain(ctx, expected)
+		res.Subscribe = s.fan.result(expected, window, ctx.Err() != nil)
 	}
-	res.Stream, res.Endpoint, res.Protocol = name, endpointName(opts), protocolName(opts)
-	res.Workers, res.Shards, res.RecordSize, res.RecordsPerRequest = opts.workers, shardCount, opts.size, opts.records
+	res.Stream, res.Endpoint, res.Protocol = s.name, endpointName(opts), protocolName(opts)
+	res.Workers, res.Shards, res.RecordSize, res.RecordsPerRequest = opts.workers, s.shardCount, opts.size, opts.records
+	return res, workers
+}
 
+// checkReadBack reads every shard back and checks that the records read are the records the workers
+// had acknowledged, unless -read=false, nothing was acknowledged or the run was interrupted, and
+// checks the subscriptions' order. It returns the exit code so far: 1 when nothing was acknowledged,
+// 3 when a check failed; an error (the shards could not be listed) ends the run without a report.
+func (s *session) checkReadBack(ctx context.Context, res *result, workers []*worker) (int, error) {
 	code := 0
 	switch {
 	case res.Records == 0:
 		code = 1
-	case !opts.read:
+	case !s.opts.read:
 	case ctx.Err() != nil:
-		progress("interrupted: no read-back")
+		s.progress("interrupted: no read-back")
 	default:
 		acks := mergeAcks(workers)
-		progress("reading back every shard: %d records acknowledged (warm-up included)", acks.count)
-		shards, err := listShards(ctx, client, name)
+		s.progress("reading back every shard: %d records acknowledged (warm-up included)", acks.count)
+		shards, err := listShards(ctx, s.client, s.name)
 		if err != nil {
-			return fail(err)
+			return 0, err
 		}
-		procs.mark()
-		res.Read = readBack(ctx, opts, client, creds, name, shards, acks, seed, created)
-		procs.mark()
+		s.procs.mark()
+		res.Read = readBack(ctx, s.opts, s.client, s.creds, s.name, shards, acks, s.seed, s.created)
+		s.procs.mark()
 		switch {
 		case res.Read.Interrupted:
-			progress("interrupted: the read-back did not finish, so the check says nothing")
+			s.progress("interrupted: the read-back did not finish, so the check says nothing")
 		case !res.Read.Check.Passed:
 			code = 3
 		}
@@ -217,31 +293,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if res.Subscribe != nil && res.Subscribe.OutOfOrder > 0 && code == 0 {
 		code = 3
 	}
-	if server != nil {
-		res.Server = server.end()
+	return code, nil
+}
+
+// report ends the process measurements, prints the table (unless -json-only) and the JSON line, and
+// says on stderr why the run failed if it did. It returns the exit code.
+func (s *session) report(res *result, code int) int {
+	if s.server != nil {
+		res.Server = s.server.end()
 	}
-	if self != nil {
-		res.Client = self.end()
+	if s.self != nil {
+		res.Client = s.self.end()
 	}
 
-	if !opts.jsonOnly {
-		printTable(stdout, res)
+	if !s.opts.jsonOnly {
+		printTable(s.stdout, res)
 	}
-	if err := printJSON(stdout, res); err != nil {
-		return fail(err)
+	if err := printJSON(s.stdout, res); err != nil {
+		return s.fail(err)
 	}
-	if created && opts.keep {
-		progress("kept stream %s", name)
+	if s.created && s.opts.keep {
+		s.progress("kept stream %s", s.name)
 	}
 	switch {
 	case code == 1:
-		fmt.Fprintln(stderr, "kinesisd bench: no record was acknowledged")
+		fmt.Fprintln(s.stderr, "kinesisd bench: no record was acknowledged")
 	case code == 3 && (res.Read == nil || res.Read.Check.Passed):
-		fmt.Fprintf(stderr, "SUBSCRIPTION CHECK FAILED: %d records out of order\n", res.Subscribe.OutOfOrder)
+		fmt.Fprintf(s.stderr, "SUBSCRIPTION CHECK FAILED: %d records out of order\n", res.Subscribe.OutOfOrder)
 	case code == 3:
-		fmt.Fprintf(stderr, "READ-BACK CHECK FAILED: %s\n", res.Read.Check.problems())
+		fmt.Fprintf(s.stderr, "READ-BACK CHECK FAILED: %s\n", res.Read.Check.problems())
 		for _, why := range res.Read.unread {
-			fmt.Fprintf(stderr, "  not read to its end: %s\n", why)
+			fmt.Fprintf(s.stderr, "  not read to its end: %s\n", why)
 		}
 	}
 	return code
