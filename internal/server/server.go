@@ -107,7 +107,11 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		store.Close()
 		return nil, err
 	}
-	handler := protocol.New(svc, protocol.Options{Log: log, Auth: auth, ReadTimeout: cfg.ReadTimeout, MaxRequestMemory: int64(cfg.MaxRequestMemoryMiB) << 20, LogRequests: cfg.LogRequests})
+	requestMemory := int64(cfg.MaxRequestMemoryMiB) << 20
+	if requestMemory == 0 { // derived from -memory-limit, so that the two do not fight
+		requestMemory = protocol.DefaultMaxRequestMemory(cfg.MemoryLimitMiB)
+	}
+	handler := protocol.New(svc, protocol.Options{Log: log, Auth: auth, ReadTimeout: cfg.ReadTimeout, MaxRequestMemory: requestMemory, LogRequests: cfg.LogRequests})
 	if sr, ok := store.(storage.StatsReporter); ok {
 		if err := handler.Register(newStoreCollector(sr)); err != nil {
 			store.Close()
