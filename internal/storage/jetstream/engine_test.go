@@ -40,7 +40,11 @@ func readAll(t *testing.T, s storage.Store, ref storage.ShardRef) []storage.Reco
 // at once, without waiting for the ack timeout.
 func TestAppendAtomic(t *testing.T) {
 	srv := natstest.Start(t, t.TempDir(), natstest.Options{})
-	s := mustOpen(t, Options{URL: srv.ClientURL(), Prefix: newPrefix()})
+	// A long ack timeout, so that "fails at once" and "waits for the timeout" stay apart on a loaded
+	// machine: under -race, with other packages' tests running, JetStream took up to 6 s to refuse
+	// the 11 MiB batch, past half of the default 5 s.
+	const ackTimeout = 60 * time.Second
+	s := mustOpen(t, Options{URL: srv.ClientURL(), Prefix: newPrefix(), AckTimeout: ackTimeout})
 	a, b := storage.ShardRef{StreamID: 1, Shard: 0}, storage.ShardRef{StreamID: 1, Shard: 1}
 	kept := []storage.Record{rec("k", 10, 1)}
 	if err := s.Append(t.Context(), []storage.Append{{Shard: a, Records: kept}}); err != nil {
@@ -63,7 +67,7 @@ func TestAppendAtomic(t *testing.T) {
 			if err == nil {
 				t.Fatal("Append with a record too large succeeded")
 			}
-			if d := time.Since(start); d > DefaultAckTimeout/2 {
+			if d := time.Since(start); d > ackTimeout/2 {
 				t.Errorf("Append failed after %s, waiting for the ack timeout", d)
 			}
 			if got := readAll(t, s, a); len(got) != 1 || got[0].Offset != kept[0].Offset {
