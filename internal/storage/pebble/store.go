@@ -42,8 +42,10 @@ type Options struct {
 	// WAL write or sync (its Logger.Fatalf), a commit panics, or memtable flushes keep failing (see
 	// flushFailFatalAfter). The server logs the error and exits, so that a supervisor restarts it on
 	// what is durable: continuing could acknowledge writes that are not, and Pebble's commit pipeline
-	// is wedged after such a failure. Nil panics instead (tests). If Fatal returns, the call that hit
-	// the failure returns an error and every later write fails.
+	// is wedged after such a failure. Nil panics instead (tests). If Fatal returns (tests), the commit
+	// that hit the failure returns an error and every later write fails; but Pebble also fails from
+	// its background goroutines (a MANIFEST write of a flush), where the panic that follows a
+	// returning hook ends the process: in a server, Fatal must exit.
 	Fatal func(error)
 	// AcceptWALLoss lets Open start on a write-ahead log that is damaged before records that were
 	// acknowledged (storage.ErrCorrupt otherwise), dropping what follows the damage; Open logs at ERROR
