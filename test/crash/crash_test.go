@@ -202,7 +202,7 @@ func TestCrashCampaign(t *testing.T) {
 func (c *campaign) restart() {
 	c.t.Helper()
 	c.p = start(c.t, c.dir, "-throughput-limits=false")
-	c.client = newClient(c.p.endpoint)
+	c.client = newClient(c.p.endpoint, 2*time.Minute)
 }
 
 // load runs one cycle's load until killAfter and then kills the server with SIGKILL while the load

@@ -3,7 +3,6 @@ package crash_test
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,7 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
 
-// This file is the same in test/crash and test/faults: test/binary's buildBinary and startBinary,
+// This file is in test/crash and test/faults (the crash copy without the functions it does not
+// use): test/binary's buildBinary and startBinary,
 // grown to keep the log and the exit status, and kinesistest.NewClient, copied so that these packages
 // do not link the in-process server (kinesistest imports internal/server and nats-server). A
 // candidate for a small package of its own (internal/kinesistest/proc).
@@ -180,22 +180,6 @@ func (p *proc) exitErr() error {
 	return p.waitErr
 }
 
-// exitedAt is when the process ended (zero while it runs).
-func (p *proc) exitedAt() time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.endedAt
-}
-
-// exitCode is the process's exit status once it has ended by itself; -1 if a signal ended it.
-func (p *proc) exitCode() int {
-	var exit *exec.ExitError
-	if err := p.exitErr(); errors.As(err, &exit) {
-		return exit.ExitCode()
-	}
-	return 0
-}
-
 // log returns everything p wrote to stderr so far.
 func (p *proc) log() string {
 	p.mu.Lock()
@@ -210,32 +194,16 @@ func (p *proc) logTail(n int) string {
 	return strings.Join(p.lines[max(0, len(p.lines)-n):], "\n")
 }
 
-// grep returns the lines of p's log that contain every one of words.
-func (p *proc) grep(words ...string) []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []string
-	for _, l := range p.lines {
-		ok := true
-		for _, w := range words {
-			ok = ok && strings.Contains(l, w)
-		}
-		if ok {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// newClient returns an AWS SDK v2 Kinesis client for endpoint with test credentials and no retries,
-// so that the caller sees each answer as the server sent it (kinesistest.NewClient).
-func newClient(endpoint string) *kinesis.Client {
+// newClient returns an AWS SDK v2 Kinesis client for endpoint with test credentials, no retries (the
+// caller sees each answer as the server sent it) and a limit on each call (a hung server must not
+// hang the test), as kinesistest.NewClient.
+func newClient(endpoint string, timeout time.Duration) *kinesis.Client {
 	return kinesis.New(kinesis.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 2 * time.Minute, Transport: bufferedBodies{&http.Transport{MaxIdleConnsPerHost: 16}}},
+		HTTPClient:       &http.Client{Timeout: timeout, Transport: bufferedBodies{&http.Transport{MaxIdleConnsPerHost: 16}}},
 	})
 }
 

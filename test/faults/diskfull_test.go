@@ -30,7 +30,7 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 	data := filepath.Join(mnt, "data")
 	flags := []string{"-disk-reserve", fmt.Sprint(reserveMiB), "-throughput-limits=false"}
 	p := start(t, data, flags...)
-	c := newStaticClient(p.endpoint, 30*time.Second)
+	c := newClient(p.endpoint, 30*time.Second)
 	createStream(t, c, "full", 2)
 	l := newLedger()
 	for range 4 {
@@ -121,7 +121,7 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 
 	p.kill()
 	p = start(t, data, flags...)
-	c = newStaticClient(p.endpoint, 30*time.Second)
+	c = newClient(p.endpoint, 30*time.Second)
 	n = int64(verify(t, c, "full", l))
 	t.Logf("after kill -9 and restart: %d acknowledged records all stored (%d stored)", l.len(), n)
 }
@@ -174,7 +174,7 @@ func TestDiskFullWithoutReserveExits(t *testing.T) {
 	data := filepath.Join(mnt, "data")
 	flags := []string{"-disk-reserve", "0", "-throughput-limits=false"}
 	p := start(t, data, flags...)
-	c := newStaticClient(p.endpoint, 15*time.Second)
+	c := newClient(p.endpoint, 15*time.Second)
 	createStream(t, c, "full", 2)
 	l := newLedger()
 	for range 4 {
@@ -241,7 +241,7 @@ func TestDiskFullWithoutReserveExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = start(t, data, flags...)
-	c = newStaticClient(p.endpoint, 30*time.Second)
+	c = newClient(p.endpoint, 30*time.Second)
 	stored := verify(t, c, "full", l)
 	t.Logf("after restart with space freed: %d acknowledged records all stored (%d stored)", l.len(), stored)
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
@@ -327,15 +326,4 @@ func metric(t *testing.T, endpoint, name string) float64 {
 		return -1
 	}
 	return total
-}
-
-// newStaticClient is newClient with the request timeout d (a hung server must not hang the test).
-func newStaticClient(endpoint string, d time.Duration) *kinesis.Client {
-	return kinesis.New(kinesis.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: d, Transport: bufferedBodies{&http.Transport{MaxIdleConnsPerHost: 16}}},
-	})
 }

@@ -53,7 +53,7 @@ func TestLargeRecordsStayUnderMemoryBound(t *testing.T) {
 	}
 	const requests, recordSize, bound = 24, 10 << 20, 512 << 20
 	p := start(t, t.TempDir(), "-throughput-limits=false")
-	c := newStaticClient(p.endpoint, 5*time.Minute)
+	c := newClient(p.endpoint, 5*time.Minute)
 	createStream(t, c, "big", 1)
 	sum, err := c.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("big")})
 	if err != nil {

@@ -22,7 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
 
-// This file is the same in test/crash and test/faults: test/binary's buildBinary and startBinary,
+// This file is in test/crash and test/faults (the crash copy without the functions it does not
+// use): test/binary's buildBinary and startBinary,
 // grown to keep the log and the exit status, and kinesistest.NewClient, copied so that these packages
 // do not link the in-process server (kinesistest imports internal/server and nats-server). A
 // candidate for a small package of its own (internal/kinesistest/proc).
@@ -227,15 +228,16 @@ func (p *proc) grep(words ...string) []string {
 	return out
 }
 
-// newClient returns an AWS SDK v2 Kinesis client for endpoint with test credentials and no retries,
-// so that the caller sees each answer as the server sent it (kinesistest.NewClient).
-func newClient(endpoint string) *kinesis.Client {
+// newClient returns an AWS SDK v2 Kinesis client for endpoint with test credentials, no retries (the
+// caller sees each answer as the server sent it) and a limit on each call (a hung server must not
+// hang the test), as kinesistest.NewClient.
+func newClient(endpoint string, timeout time.Duration) *kinesis.Client {
 	return kinesis.New(kinesis.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 2 * time.Minute, Transport: bufferedBodies{&http.Transport{MaxIdleConnsPerHost: 16}}},
+		HTTPClient:       &http.Client{Timeout: timeout, Transport: bufferedBodies{&http.Transport{MaxIdleConnsPerHost: 16}}},
 	})
 }
 

@@ -31,7 +31,7 @@ func TestCorruptTableBlockAnswers500(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			p := start(t, dir, "-throughput-limits=false")
-			c := newStaticClient(p.endpoint, 30*time.Second)
+			c := newClient(p.endpoint, 30*time.Second)
 			createStream(t, c, "table", 1)
 			l := newLedger()
 			for l.len() < tt.records {
@@ -56,7 +56,7 @@ func TestCorruptTableBlockAnswers500(t *testing.T) {
 			t.Logf("flipped 16 bytes at offset %d of %s (%d bytes)", size/2, filepath.Base(file), size)
 
 			p = start(t, dir, "-throughput-limits=false", "-log-level", "debug")
-			c = newStaticClient(p.endpoint, 30*time.Second)
+			c = newClient(p.endpoint, 30*time.Second)
 			it, err := c.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: aws.String("table"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
 			if err != nil {
 				t.Fatal(err)

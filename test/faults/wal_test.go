@@ -16,7 +16,7 @@ func walWritten(t *testing.T) (string, *ledger, string) {
 	t.Helper()
 	dir := t.TempDir()
 	p := start(t, dir, "-throughput-limits=false")
-	c := newStaticClient(p.endpoint, 30*time.Second)
+	c := newClient(p.endpoint, 30*time.Second)
 	createStream(t, c, "wal", 2)
 	l := newLedger()
 	for range 40 {
@@ -129,7 +129,7 @@ func TestCorruptWALRefusesToStart(t *testing.T) {
 	} else {
 		t.Logf("with -accept-wal-loss: %s", dropped[0])
 	}
-	c := newStaticClient(p.endpoint, 30*time.Second)
+	c := newClient(p.endpoint, 30*time.Second)
 	found := readAll(t, c, "wal")
 	kept := 0
 	for id, f := range found {
@@ -160,7 +160,7 @@ func TestTornWALTailStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := start(t, dir, "-throughput-limits=false")
-	c := newStaticClient(p.endpoint, 30*time.Second)
+	c := newClient(p.endpoint, 30*time.Second)
 	found := readAll(t, c, "wal")
 	for id, f := range found {
 		if a, ok := l.acked[id]; !ok || a != f {
