@@ -186,31 +186,55 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 	// written (storage.SealedError): they go again to the shards the stream has now.
 	released = true
 	release()
+	// Once some records of the call are stored, a later failure must not fail the whole call: the
+	// client would send it again and store those records twice. The records not written fail one by
+	// one instead (InternalFailure, which the SDKs' and KPL's per-record retries take).
+	failRest := func(err error) (*PutRecordsOutput, error) {
+		if !anyWritten(out) && err != errStillSealed {
+			return nil, err
+		}
+		s.log.Warn("records routed again after a resharding could not be written", "stream", st.doc.Name, "records", len(todo), "err", err)
+		for _, i := range todo {
+			out.Records[i] = PutRecordsResultEntry{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+			out.FailedRecordCount++
+		}
+		return out, nil
+	}
 	for attempt := 1; len(todo) > 0; attempt++ {
 		if attempt > sealedRetries {
-			for _, i := range todo {
-				out.Records[i] = PutRecordsResultEntry{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
-				out.FailedRecordCount++
-			}
-			break
+			return failRest(errStillSealed)
 		}
 		s.log.Debug("records routed to sealed shards, routing them again", "stream", st.doc.Name, "records", len(todo), "attempt", attempt)
 		if err := clock.Sleep(ctx, sealedBackoff(attempt)); err != nil {
-			return nil, err
+			return failRest(err)
 		}
 		st, again, _, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
+		var left []int
 		if lookupErr == nil {
-			todo, err = s.writeRecords(ctx, st, in.Records, todo, nil, out, false)
+			left, err = s.writeRecords(ctx, st, in.Records, todo, nil, out, false)
 		}
 		again()
 		if lookupErr != nil {
-			return nil, lookupErr
+			return failRest(lookupErr)
 		}
 		if err != nil {
-			return nil, err
+			return failRest(err)
 		}
+		todo = left
 	}
 	return out, nil
+}
+
+var errStillSealed = errors.New("shards still sealed after every retry")
+
+// anyWritten reports whether some record of out has been stored.
+func anyWritten(out *PutRecordsOutput) bool {
+	for i := range out.Records {
+		if out.Records[i].SequenceNumber != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // How often, and after how long, a write is routed again when its shard turned out sealed: another
