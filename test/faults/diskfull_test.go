@@ -96,6 +96,12 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 	if n := metric(t, p.endpoint, "kinesisd_storage_disk_free_bytes"); n <= 0 {
 		t.Errorf("kinesisd_storage_disk_free_bytes %v on a file system with %d bytes free", n, freeBytes(t, mnt))
 	}
+	// What the engine says its files take is what they take, preallocated WAL files included.
+	if got, took := metric(t, p.endpoint, "kinesisd_storage_disk_bytes"), diskUsage(t, data); got < 0.8*float64(took) || got > 1.25*float64(took) {
+		t.Errorf("kinesisd_storage_disk_bytes %.0f, but the data directory takes %d bytes; files:\n%s", got, took, listing(t, data))
+	} else {
+		t.Logf("kinesisd_storage_disk_bytes %.0f MiB, the data directory takes %d MiB", got/(1<<20), took>>20)
+	}
 
 	// Space back: writes resume by themselves.
 	if err := os.Remove(filler); err != nil {
@@ -147,6 +153,24 @@ func listing(t *testing.T, dir string) string {
 		fmt.Fprintf(&b, "  %-40s %10d bytes, %6d KiB on disk\n", e.Name(), fi.Size(), blocks>>10)
 	}
 	return b.String()
+}
+
+// diskUsage is the space the files of dir take (their allocated blocks, as du counts them).
+func diskUsage(t *testing.T, dir string) int64 {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				total += st.Blocks * 512
+			}
+		}
+	}
+	return total
 }
 
 // checkDiskFull fails t unless err is the refusal of a write for want of disk space: HTTP 500,
@@ -230,6 +254,9 @@ func TestDiskFullWithoutReserveExits(t *testing.T) {
 	}
 	if p.exitCode() == 0 {
 		t.Errorf("kinesisd exited with status 0 (%v) after a failed engine write", p.exitErr())
+	}
+	if panics := p.grep("panic:"); len(panics) > 0 {
+		t.Errorf("kinesisd died of a panic, not by a deliberate exit: %s", panics[0])
 	}
 	if errs := p.grep("level=ERROR"); len(errs) == 0 {
 		t.Errorf("no ERROR in the log; log:\n%s", p.logTail(30))
