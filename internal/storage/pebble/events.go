@@ -15,7 +15,11 @@ import (
 // Background errors and failed flushes also go to f: flushes that keep failing end in Fatal
 // (flushFailFatalAfter). A failed compaction is only logged: Pebble retries it, nothing waits on it
 // but space, and the disk reserve keeps room for it.
-func eventListener(log *slog.Logger, f *faults) *pebble.EventListener {
+//
+// diskChanged is called after Pebble made or removed a file of its own (a new WAL file, preallocated
+// whole at once; a flush's or compaction's output): the disk reserve reads the free space again then
+// rather than at its next tick (space.go).
+func eventListener(log *slog.Logger, f *faults, diskChanged func()) *pebble.EventListener {
 	var mu sync.Mutex
 	var stallStart time.Time
 	var stallReason string
@@ -54,7 +58,9 @@ func eventListener(log *slog.Logger, f *faults) *pebble.EventListener {
 			mu.Unlock()
 			log.Info("write stall", "reason", reason, "duration", d.Round(time.Microsecond))
 		},
+		WALCreated: func(pebble.WALCreateInfo) { diskChanged() },
 		FlushEnd: func(info pebble.FlushInfo) {
+			diskChanged()
 			if logIt := f.flushEnded(info.Err); info.Err != nil {
 				if logIt {
 					log.Warn("flush failed", "err", info.Err)
@@ -69,6 +75,7 @@ func eventListener(log *slog.Logger, f *faults) *pebble.EventListener {
 				"duration", info.Duration.Round(time.Microsecond), "total", info.TotalDuration.Round(time.Microsecond))
 		},
 		CompactionEnd: func(info pebble.CompactionInfo) {
+			diskChanged()
 			if info.Err != nil {
 				log.Debug("compaction ended", "reason", info.Reason, "err", info.Err)
 				return

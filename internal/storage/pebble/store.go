@@ -214,7 +214,7 @@ func Open(opts Options) (*Store, error) {
 		Lock:                        lock,
 		Cache:                       cache,
 		Logger:                      pebbleLogger{log: log, faults: &s.faults},
-		EventListener:               eventListener(log, &s.faults),
+		EventListener:               eventListener(log, &s.faults, s.space.poke),
 		FormatMajorVersion:          pebble.FormatValueSeparation,
 		MemTableSize:                memTableSize,
 		MemTableStopWritesThreshold: memTableStopWrites,
