@@ -2,10 +2,8 @@
 package kinesistest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -20,6 +18,7 @@ import (
 
 	"kinesisd/internal/clock"
 	"kinesisd/internal/config"
+	"kinesisd/internal/kinesistest/proc"
 	"kinesisd/internal/server"
 	"kinesisd/internal/storage/jetstream/natstest"
 )
@@ -160,28 +159,8 @@ func NewClientTransport(endpoint string, rt http.RoundTripper) *kinesis.Client {
 		BaseEndpoint:     aws.String(endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: time.Minute, Transport: bufferedBodies{rt}},
+		HTTPClient:       &http.Client{Timeout: time.Minute, Transport: proc.BufferedBodies{Next: rt}}, // the README's HTTP/1.1 workaround
 	})
-}
-
-// bufferedBodies hands the transport a copy of each request body. The SDK closes the body it gave
-// as soon as response headers arrive, while net/http may still make one last read of it; against a
-// server that answers as fast as an in-process one, that read fails and the client closes the
-// connection mid-response ("use of closed network connection"). AWS is never that fast.
-type bufferedBodies struct{ next http.RoundTripper }
-
-func (b bufferedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		body, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		req = req.Clone(req.Context())
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	return b.next.RoundTrip(req)
 }
 
 // PutN writes n records to stream through c, 100 per PutRecords call, with partition keys prefix-i

@@ -27,19 +27,19 @@ func TestOnlineBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startLogged(t, bin, nil, "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-credentials", keys, "-init-streams", "b:2")
-	if p.endpoint == "" {
-		t.Fatalf("kinesisd did not start: %v\n%s", p.err, p.log())
+	if p.Endpoint == "" {
+		t.Fatalf("kinesisd did not start: %v\n%s", p.ExitErr(), p.Log())
 	}
-	c := kinesis.New(kinesistest.NewClient(p.endpoint).Options(), func(o *kinesis.Options) {
+	c := kinesis.New(kinesistest.NewClient(p.Endpoint).Options(), func(o *kinesis.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider("AKIDBACKUP", "backupsecret", "")
 	})
 	before := kinesistest.PutN(t, c, "b", "before", 500)
 
 	// Writes go on while the backup runs.
-	var stop atomic.Bool
+	var done atomic.Bool
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		for i := 0; !stop.Load(); i++ {
+		for i := 0; !done.Load(); i++ {
 			k := fmt.Sprintf("during-%d", i)
 			if _, err := c.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("b"), PartitionKey: aws.String(k), Data: []byte(k)}); err != nil {
 				t.Error(err)
@@ -49,7 +49,7 @@ func TestOnlineBackup(t *testing.T) {
 	})
 	dir := filepath.Join(t.TempDir(), "backup")
 	run := func(env ...string) (int, string) {
-		cmd := exec.Command(bin, "backup", "-endpoint", p.endpoint, "-dir", dir)
+		cmd := exec.Command(bin, "backup", "-endpoint", p.Endpoint, "-dir", dir)
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()
 		if exit, ok := err.(*exec.ExitError); ok {
@@ -66,7 +66,7 @@ func TestOnlineBackup(t *testing.T) {
 		t.Errorf("a refused backup left %s (%v)", dir, err)
 	}
 	code, out := run("AWS_ACCESS_KEY_ID=AKIDBACKUP", "AWS_SECRET_ACCESS_KEY=backupsecret")
-	stop.Store(true)
+	done.Store(true)
 	wg.Wait()
 	if code != 0 || !strings.Contains(out, "backup written to "+dir) {
 		t.Fatalf("backup: exit %d: %s", code, out)
@@ -74,14 +74,14 @@ func TestOnlineBackup(t *testing.T) {
 	if code, out := run("AWS_ACCESS_KEY_ID=AKIDBACKUP", "AWS_SECRET_ACCESS_KEY=backupsecret"); code != 1 {
 		t.Errorf("a second backup into the same directory: exit %d, %q; want 1", code, out)
 	}
-	p.stop(t)
+	stop(t, p)
 
 	q := startLogged(t, bin, nil, "-listen", "127.0.0.1:0", "-data", dir)
-	if q.endpoint == "" {
-		t.Fatalf("kinesisd did not start on the backup: %v\n%s", q.err, q.log())
+	if q.Endpoint == "" {
+		t.Fatalf("kinesisd did not start on the backup: %v\n%s", q.ExitErr(), q.Log())
 	}
 	got := map[string]bool{}
-	for _, recs := range shardRecords(t, kinesistest.NewClient(q.endpoint), "b") {
+	for _, recs := range shardRecords(t, kinesistest.NewClient(q.Endpoint), "b") {
 		for _, r := range recs {
 			got[*r.SequenceNumber] = true
 		}

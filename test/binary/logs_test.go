@@ -29,11 +29,11 @@ func TestRequestLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startLogged(t, bin, nil, "-listen", "127.0.0.1:0", "-in-memory", "-credentials", keys, "-log-requests", "-log-format", "json", "-init-streams", "logs:1")
-	if p.endpoint == "" {
-		t.Fatalf("kinesisd did not start: %v\n%s", p.err, p.log())
+	if p.Endpoint == "" {
+		t.Fatalf("kinesisd did not start: %v\n%s", p.ExitErr(), p.Log())
 	}
 	client := func(secret string) *kinesis.Client {
-		return kinesis.New(kinesistest.NewClient(p.endpoint).Options(), func(o *kinesis.Options) {
+		return kinesis.New(kinesistest.NewClient(p.Endpoint).Options(), func(o *kinesis.Options) {
 			o.Credentials = credentials.NewStaticCredentialsProvider("AKIDLOGS", secret, "")
 		})
 	}
@@ -50,10 +50,10 @@ func TestRequestLogs(t *testing.T) {
 	if _, err := client("not-the-secret").ListStreams(t.Context(), &kinesis.ListStreamsInput{}); err == nil {
 		t.Fatal("a wrong secret was accepted")
 	}
-	p.stop(t)
+	stop(t, p)
 
 	var lines []map[string]any
-	for _, l := range strings.Split(p.log(), "\n") {
+	for _, l := range strings.Split(p.Log(), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(l), &rec); err != nil {
 			t.Fatalf("log line is not JSON: %q", l)
@@ -70,7 +70,7 @@ func TestRequestLogs(t *testing.T) {
 	}
 	putLine := find(func(l map[string]any) bool { return l["msg"] == "request" && l["operation"] == "PutRecords" })
 	if putLine == nil {
-		t.Fatalf("no request line for PutRecords in:\n%s", p.log())
+		t.Fatalf("no request line for PutRecords in:\n%s", p.Log())
 	}
 	for _, k := range []string{"time", "level", "request_id", "remote", "stream", "status", "records", "bytes", "duration"} {
 		if _, ok := putLine[k]; !ok {
@@ -88,7 +88,7 @@ func TestRequestLogs(t *testing.T) {
 	if refused == nil || refused["level"] != "INFO" || refused["access_key"] != "AKIDLOGS" {
 		t.Errorf("refused-signature line %v, want INFO with access_key AKIDLOGS", refused)
 	}
-	if strings.Contains(p.log(), "not-the-secret") || strings.Contains(p.log(), "logsecret") {
+	if strings.Contains(p.Log(), "not-the-secret") || strings.Contains(p.Log(), "logsecret") {
 		t.Error("a secret appears in the log")
 	}
 }
@@ -99,11 +99,11 @@ func TestHealthWhenNATSGoesAway(t *testing.T) {
 	bin := buildBinary(t)
 	nats := natstest.Start(t, t.TempDir(), natstest.Options{})
 	p := startLogged(t, bin, nil, "-listen", "127.0.0.1:0", "-store", nats.ClientURL())
-	if p.endpoint == "" {
-		t.Fatalf("kinesisd did not start: %v\n%s", p.err, p.log())
+	if p.Endpoint == "" {
+		t.Fatalf("kinesisd did not start: %v\n%s", p.ExitErr(), p.Log())
 	}
 	status := func() (int, map[string]any) {
-		resp, err := http.Get(p.endpoint + "/health")
+		resp, err := http.Get(p.Endpoint + "/health")
 		if err != nil {
 			t.Fatal(err)
 		}

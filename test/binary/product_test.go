@@ -1,7 +1,6 @@
 package binary_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,77 +19,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"kinesisd/internal/kinesistest"
+	"kinesisd/internal/kinesistest/proc"
 )
 
-// logged is a kinesisd process whose stderr lines are kept for the test to search.
-type logged struct {
-	cmd      *exec.Cmd
-	endpoint string
-	mu       sync.Mutex
-	lines    []string
-	exited   chan struct{}
-	err      error // the exit, once exited is closed
-}
-
-// startLogged starts bin with args and waits until it logs its address; with wantExit, it waits for
-// the process to end instead (a start that must fail).
-func startLogged(t *testing.T, bin string, env []string, args ...string) *logged {
+// startLogged starts bin with env and args and waits until it serves. It returns the process also
+// when it ended first (Endpoint is then "", and the log says why).
+func startLogged(t *testing.T, bin string, env []string, args ...string) *proc.Proc {
 	t.Helper()
-	p := &logged{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.exited })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-			if m := anyListening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	select {
-	case addr := <-found:
-		p.endpoint = "http://" + addr
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("kinesisd did not log its address")
-	}
+	p := proc.Command(t, bin, env, args...)
+	p.Ready(30 * time.Second)
 	return p
 }
 
-var anyListening = regexp.MustCompile(`listening on ([0-9.:\[\]]+:\d+)`)
-
-// log returns the lines logged so far.
-func (p *logged) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.lines, "\n")
-}
-
-// stop ends the process with SIGTERM and waits.
-func (p *logged) stop(t *testing.T) {
+// stop ends p with SIGTERM and fails t unless it exits cleanly.
+func stop(t *testing.T, p *proc.Proc) {
 	t.Helper()
-	p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("kinesisd did not stop on SIGINT")
+	if err := p.Stop(30 * time.Second); err != nil {
+		t.Fatalf("kinesisd did not stop cleanly: %v", err)
 	}
 }
 
@@ -154,10 +98,10 @@ func TestHealthAndInitStreams(t *testing.T) {
 	}
 	p := startLogged(t, bin, []string{"KINESISD_INIT_STREAMS=orders:3,clicks:ON_DEMAND,audit:1:168h"},
 		"-listen", "127.0.0.1:0", "-data", dir, "-log-format", "json", "-credentials", creds)
-	if p.endpoint == "" {
-		t.Fatalf("kinesisd did not start: %v\n%s", p.err, p.log())
+	if p.Endpoint == "" {
+		t.Fatalf("kinesisd did not start: %v\n%s", p.ExitErr(), p.Log())
 	}
-	resp, err := http.Get(p.endpoint + "/health")
+	resp, err := http.Get(p.Endpoint + "/health")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,11 +119,11 @@ func TestHealthAndInitStreams(t *testing.T) {
 	if resp.StatusCode != 200 || h.Status != "ok" || h.Engine != "pebble" || h.Version == "" || h.UptimeSeconds == nil || h.Reason != nil {
 		t.Errorf("/health = %d %+v, want 200 ok pebble with version and uptime", resp.StatusCode, h)
 	}
-	if code, out, errOut := runBin(t, bin, "health", "-endpoint", p.endpoint); code != 0 {
+	if code, out, errOut := runBin(t, bin, "health", "-endpoint", p.Endpoint); code != 0 {
 		t.Errorf("kinesisd health: exit %d: %s%s", code, out, errOut)
 	}
 
-	c := kinesis.New(kinesistest.NewClient(p.endpoint).Options(), func(o *kinesis.Options) {
+	c := kinesis.New(kinesistest.NewClient(p.Endpoint).Options(), func(o *kinesis.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider("AKIDHEALTH", "secret", "")
 	})
 	want := map[string]struct {
@@ -200,8 +144,8 @@ func TestHealthAndInitStreams(t *testing.T) {
 	if _, err := c.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("orders"), PartitionKey: aws.String("k"), Data: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	p.stop(t)
-	for i, line := range strings.Split(p.log(), "\n") {
+	stop(t, p)
+	for i, line := range strings.Split(p.Log(), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["msg"] == nil || rec["level"] == nil || rec["time"] == nil {
 			t.Errorf("log line %d is not a JSON record with time, level and msg: %q", i+1, line)
@@ -210,10 +154,10 @@ func TestHealthAndInitStreams(t *testing.T) {
 
 	// Restart: orders now asks for 5 shards; it is left with 3 and warned about.
 	p = startLogged(t, bin, []string{"KINESISD_INIT_STREAMS=orders:5,clicks:ON_DEMAND,audit:1:168h"}, "-listen", "127.0.0.1:0", "-data", dir)
-	if p.endpoint == "" {
-		t.Fatalf("restart failed: %v\n%s", p.err, p.log())
+	if p.Endpoint == "" {
+		t.Fatalf("restart failed: %v\n%s", p.ExitErr(), p.Log())
 	}
-	c = kinesistest.NewClient(p.endpoint)
+	c = kinesistest.NewClient(p.Endpoint)
 	out, err := c.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("orders")})
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +165,7 @@ func TestHealthAndInitStreams(t *testing.T) {
 	if *out.StreamDescriptionSummary.OpenShardCount != 3 {
 		t.Errorf("orders has %d shards after the restart, want 3 (left alone)", *out.StreamDescriptionSummary.OpenShardCount)
 	}
-	log := p.log()
+	log := p.Log()
 	if !regexp.MustCompile(`level=WARN msg="init stream exists with another definition; left as it is" stream=orders .*3 open shards, not 5`).MatchString(log) {
 		t.Errorf("no WARN about orders' definition in:\n%s", log)
 	}
@@ -244,16 +188,16 @@ func TestInitStreamsPrefixRefused(t *testing.T) {
 func TestWarnsOnOpenListen(t *testing.T) {
 	bin := buildBinary(t)
 	p := startLogged(t, bin, nil, "-in-memory", "-listen", "0.0.0.0:0")
-	if p.endpoint == "" {
-		t.Fatalf("kinesisd did not start: %v\n%s", p.err, p.log())
+	if p.Endpoint == "" {
+		t.Fatalf("kinesisd did not start: %v\n%s", p.ExitErr(), p.Log())
 	}
-	if !regexp.MustCompile(`level=WARN .*-credentials.*anyone who reaches this port can read and write every stream`).MatchString(p.log()) {
-		t.Errorf("no WARN naming -credentials:\n%s", p.log())
+	if !regexp.MustCompile(`level=WARN .*-credentials.*anyone who reaches this port can read and write every stream`).MatchString(p.Log()) {
+		t.Errorf("no WARN naming -credentials:\n%s", p.Log())
 	}
-	p.stop(t)
+	stop(t, p)
 	q := startLogged(t, bin, nil, "-in-memory", "-listen", "127.0.0.1:0")
-	q.stop(t)
-	if strings.Contains(q.log(), "level=WARN") {
-		t.Errorf("a loopback listen was warned about:\n%s", q.log())
+	stop(t, q)
+	if strings.Contains(q.Log(), "level=WARN") {
+		t.Errorf("a loopback listen was warned about:\n%s", q.Log())
 	}
 }

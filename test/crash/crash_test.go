@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"kinesisd/internal/kinesistest/proc"
 )
 
 // The campaign is driven by environment variables, so that `go test ./test/crash/` runs a short one
@@ -90,7 +92,7 @@ type checkpoint struct {
 type campaign struct {
 	t      *testing.T
 	dir    string
-	p      *proc
+	p      *proc.Proc
 	client *kinesis.Client
 
 	mu         sync.Mutex
@@ -187,7 +189,7 @@ func TestCrashCampaign(t *testing.T) {
 	}
 	lost, dup, reord, changed, excl := c.totals()
 	c.selfCheck()
-	if err := c.p.stop(30 * time.Second); err != nil {
+	if err := c.p.Stop(30 * time.Second); err != nil {
 		t.Errorf("clean stop at the end: %v", err)
 	}
 	summary := fmt.Sprintf("crash campaign seed %d: cycles %d, acknowledged %d (%d of them on deleted streams, not checked), lost %d, duplicated %d, reordered %d, changed %d",
@@ -201,8 +203,8 @@ func TestCrashCampaign(t *testing.T) {
 // restart starts kinesisd on the data directory (the last process has ended).
 func (c *campaign) restart() {
 	c.t.Helper()
-	c.p = start(c.t, c.dir, "-throughput-limits=false")
-	c.client = newClient(c.p.endpoint, 2*time.Minute)
+	c.p = proc.Start(c.t, bin, c.dir, "-throughput-limits=false")
+	c.client = proc.NewClient(c.p.Endpoint, 2*time.Minute)
 }
 
 // load runs one cycle's load until killAfter and then kills the server with SIGKILL while the load
@@ -234,10 +236,10 @@ func (c *campaign) load(kind cycleKind, killAfter time.Duration, seed uint64) (o
 		})
 	}
 	time.Sleep(killAfter)
-	if c.p.hasExited() {
-		c.t.Fatalf("kinesisd exited by itself during the load (%v); log:\n%s", c.p.exitErr(), c.p.logTail(50))
+	if c.p.HasExited() {
+		c.t.Fatalf("kinesisd exited by itself during the load (%v); log:\n%s", c.p.ExitErr(), c.p.LogTail(50))
 	}
-	c.p.kill()
+	c.p.Kill()
 	cancel()
 	wg.Wait()
 	return ops, deletes

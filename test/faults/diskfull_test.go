@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"kinesisd/internal/kinesistest/proc"
 )
 
 // A data directory on a 384 MiB file system, -disk-reserve 96, a filler file that leaves the
@@ -30,8 +32,8 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 	mnt := tmpfs(t, 384)
 	data := filepath.Join(mnt, "data")
 	flags := []string{"-disk-reserve", fmt.Sprint(reserveMiB), "-throughput-limits=false"}
-	p := start(t, data, flags...)
-	c := newClient(p.endpoint, 30*time.Second)
+	p := proc.Start(t, bin, data, flags...)
+	c := proc.NewClient(p.Endpoint, 30*time.Second)
 	createStream(t, c, "full", 2)
 	l := newLedger()
 	for range 4 {
@@ -70,9 +72,9 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 	wg.Wait()
 	// A refusal must leave the process running: give one that is on its way out (an engine write
 	// failed, answered 500 or not at all) the time to go, so that the failure says so.
-	if p.waitExit(time.Second) {
+	if p.WaitExit(time.Second) {
 		t.Fatalf("kinesisd exited (%v) instead of refusing writes below -disk-reserve; %d KiB free, files:\n%s\nlog:\n%s",
-			p.exitErr(), freeBytes(t, mnt)>>10, listing(t, data), p.logTail(30))
+			p.ExitErr(), freeBytes(t, mnt)>>10, listing(t, data), p.LogTail(30))
 	}
 	if refusal == nil {
 		t.Fatalf("writes never refused; %d MiB free", freeBytes(t, mnt)>>20)
@@ -90,14 +92,14 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 		t.Errorf("DescribeStreamSummary while the disk is full: %v", err)
 	}
 	verify(t, c, "full", l)
-	if n := metric(t, p.endpoint, "kinesisd_storage_writes_refused_total"); n < 1 {
+	if n := metric(t, p.Endpoint, "kinesisd_storage_writes_refused_total"); n < 1 {
 		t.Errorf("kinesisd_storage_writes_refused_total %v after writes were refused", n)
 	}
-	if n := metric(t, p.endpoint, "kinesisd_storage_disk_free_bytes"); n <= 0 {
+	if n := metric(t, p.Endpoint, "kinesisd_storage_disk_free_bytes"); n <= 0 {
 		t.Errorf("kinesisd_storage_disk_free_bytes %v on a file system with %d bytes free", n, freeBytes(t, mnt))
 	}
 	// What the engine says its files take is what they take, preallocated WAL files included.
-	if got, took := metric(t, p.endpoint, "kinesisd_storage_disk_bytes"), diskUsage(t, data); got < 0.8*float64(took) || got > 1.25*float64(took) {
+	if got, took := metric(t, p.Endpoint, "kinesisd_storage_disk_bytes"), diskUsage(t, data); got < 0.8*float64(took) || got > 1.25*float64(took) {
 		t.Errorf("kinesisd_storage_disk_bytes %.0f, but the data directory takes %d bytes; files:\n%s", got, took, listing(t, data))
 	} else {
 		t.Logf("kinesisd_storage_disk_bytes %.0f MiB, the data directory takes %d MiB", got/(1<<20), took>>20)
@@ -125,9 +127,9 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 		}
 	}
 
-	p.kill()
-	p = start(t, data, flags...)
-	c = newClient(p.endpoint, 30*time.Second)
+	p.Kill()
+	p = proc.Start(t, bin, data, flags...)
+	c = proc.NewClient(p.Endpoint, 30*time.Second)
 	n = int64(verify(t, c, "full", l))
 	t.Logf("after kill -9 and restart: %d acknowledged records all stored (%d stored)", l.len(), n)
 }
@@ -197,8 +199,8 @@ func TestDiskFullWithoutReserveExits(t *testing.T) {
 	mnt := tmpfs(t, 96)
 	data := filepath.Join(mnt, "data")
 	flags := []string{"-disk-reserve", "0", "-throughput-limits=false"}
-	p := start(t, data, flags...)
-	c := newClient(p.endpoint, 15*time.Second)
+	p := proc.Start(t, bin, data, flags...)
+	c := proc.NewClient(p.Endpoint, 15*time.Second)
 	createStream(t, c, "full", 2)
 	l := newLedger()
 	for range 4 {
@@ -218,7 +220,7 @@ func TestDiskFullWithoutReserveExits(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
-			for ctx.Err() == nil && !p.hasExited() {
+			for ctx.Err() == nil && !p.HasExited() {
 				if err := l.put(ctx, c, "full", 500, 1024); err != nil {
 					mu.Lock()
 					if failure == nil {
@@ -234,7 +236,7 @@ func TestDiskFullWithoutReserveExits(t *testing.T) {
 	var failedAt time.Time
 	exited := false
 	for deadline := time.Now().Add(90 * time.Second); !exited && time.Now().Before(deadline); {
-		exited = p.waitExit(100 * time.Millisecond)
+		exited = p.WaitExit(100 * time.Millisecond)
 		mu.Lock()
 		failedAt = firstFailure
 		mu.Unlock()
@@ -245,30 +247,30 @@ func TestDiskFullWithoutReserveExits(t *testing.T) {
 	cancel()
 	wg.Wait()
 	if !exited {
-		err := p.stop(10 * time.Second)
+		err := p.Stop(10 * time.Second)
 		t.Fatalf("kinesisd still running with its disk full (first failed write %v: %v); SIGTERM: %v; log:\n%s",
-			failedAt, failure, err, p.logTail(30))
+			failedAt, failure, err, p.LogTail(30))
 	}
 	if !failedAt.IsZero() {
-		t.Logf("exited %v after the first failed write (%v)", p.exitedAt().Sub(failedAt).Round(time.Millisecond), failure)
+		t.Logf("exited %v after the first failed write (%v)", p.ExitedAt().Sub(failedAt).Round(time.Millisecond), failure)
 	}
-	if p.exitCode() == 0 {
-		t.Errorf("kinesisd exited with status 0 (%v) after a failed engine write", p.exitErr())
+	if p.ExitCode() == 0 {
+		t.Errorf("kinesisd exited with status 0 (%v) after a failed engine write", p.ExitErr())
 	}
-	if panics := p.grep("panic:"); len(panics) > 0 {
+	if panics := p.Grep("panic:"); len(panics) > 0 {
 		t.Errorf("kinesisd died of a panic, not by a deliberate exit: %s", panics[0])
 	}
-	if errs := p.grep("level=ERROR"); len(errs) == 0 {
-		t.Errorf("no ERROR in the log; log:\n%s", p.logTail(30))
+	if errs := p.Grep("level=ERROR"); len(errs) == 0 {
+		t.Errorf("no ERROR in the log; log:\n%s", p.LogTail(30))
 	} else {
-		t.Logf("exit %d (%v); %s", p.exitCode(), p.exitErr(), errs[0])
+		t.Logf("exit %d (%v); %s", p.ExitCode(), p.ExitErr(), errs[0])
 	}
 
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	p = start(t, data, flags...)
-	c = newClient(p.endpoint, 30*time.Second)
+	p = proc.Start(t, bin, data, flags...)
+	c = proc.NewClient(p.Endpoint, 30*time.Second)
 	stored := verify(t, c, "full", l)
 	t.Logf("after restart with space freed: %d acknowledged records all stored (%d stored)", l.len(), stored)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"kinesisd/internal/kinesistest/proc"
 )
 
 // vmHWM is the peak resident set size of process pid (VmHWM in /proc/pid/status), in bytes.
@@ -52,8 +54,8 @@ func TestLargeRecordsStayUnderMemoryBound(t *testing.T) {
 		t.Skip("set KINESISD_MEMORY_TESTS=1 to send 24 records of 10 MiB at once and measure the server's peak RSS")
 	}
 	const requests, recordSize, bound = 24, 10 << 20, 512 << 20
-	p := start(t, t.TempDir(), "-throughput-limits=false")
-	c := newClient(p.endpoint, 5*time.Minute)
+	p := proc.Start(t, bin, t.TempDir(), "-throughput-limits=false")
+	c := proc.NewClient(p.Endpoint, 5*time.Minute)
 	createStream(t, c, "big", 1)
 	sum, err := c.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("big")})
 	if err != nil {
@@ -62,7 +64,7 @@ func TestLargeRecordsStayUnderMemoryBound(t *testing.T) {
 	if _, err := c.UpdateMaxRecordSize(t.Context(), &kinesis.UpdateMaxRecordSizeInput{StreamARN: sum.StreamDescriptionSummary.StreamARN, MaxRecordSizeInKiB: aws.Int32(10240)}); err != nil {
 		t.Fatal(err)
 	}
-	before := vmHWM(t, p.cmd.Process.Pid)
+	before := vmHWM(t, p.Pid())
 
 	type result struct {
 		data  []byte
@@ -92,7 +94,7 @@ func TestLargeRecordsStayUnderMemoryBound(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	peak := vmHWM(t, p.cmd.Process.Pid)
+	peak := vmHWM(t, p.Pid())
 	t.Logf("server VmHWM %d MiB before, %d MiB after %d concurrent PutRecords of %d MiB", before>>20, peak>>20, requests, recordSize>>20)
 	if peak >= bound {
 		t.Errorf("server peak RSS %d MiB, want under %d MiB", peak>>20, bound>>20)

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"kinesisd/internal/kinesistest/proc"
 )
 
 // A table block flipped on disk: GetRecords that reads it must answer 500 InternalFailureException
@@ -30,8 +32,8 @@ func TestCorruptTableBlockAnswers500(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			p := start(t, dir, "-throughput-limits=false")
-			c := newClient(p.endpoint, 30*time.Second)
+			p := proc.Start(t, bin, dir, "-throughput-limits=false")
+			c := proc.NewClient(p.Endpoint, 30*time.Second)
 			createStream(t, c, "table", 1)
 			l := newLedger()
 			for l.len() < tt.records {
@@ -42,12 +44,12 @@ func TestCorruptTableBlockAnswers500(t *testing.T) {
 			waitForFile(t, dir, tt.glob)
 			// Start once more and let the engine settle, so that no flush or compaction is due
 			// when the corrupt file is opened (a compaction would read it before GetRecords does).
-			if err := p.stop(30 * time.Second); err != nil {
+			if err := p.Stop(30 * time.Second); err != nil {
 				t.Fatalf("SIGTERM: %v", err)
 			}
-			p = start(t, dir, "-throughput-limits=false")
+			p = proc.Start(t, bin, dir, "-throughput-limits=false")
 			waitSettled(t, p)
-			if err := p.stop(30 * time.Second); err != nil {
+			if err := p.Stop(30 * time.Second); err != nil {
 				t.Fatalf("SIGTERM: %v", err)
 			}
 			file := largest(t, dir, tt.glob)
@@ -55,18 +57,18 @@ func TestCorruptTableBlockAnswers500(t *testing.T) {
 			flip(t, file, size/2, 16)
 			t.Logf("flipped 16 bytes at offset %d of %s (%d bytes)", size/2, filepath.Base(file), size)
 
-			p = start(t, dir, "-throughput-limits=false", "-log-level", "debug")
-			c = newClient(p.endpoint, 30*time.Second)
+			p = proc.Start(t, bin, dir, "-throughput-limits=false", "-log-level", "debug")
+			c = proc.NewClient(p.Endpoint, 30*time.Second)
 			it, err := c.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: aws.String("table"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
 			if err != nil {
 				t.Fatal(err)
 			}
 			iter, read, answered := *it.ShardIterator, 0, false
 			for !answered {
-				status, body, err := rawCall(t.Context(), p.endpoint, "GetRecords", map[string]any{"ShardIterator": iter, "Limit": 1000})
+				status, body, err := rawCall(t.Context(), p.Endpoint, "GetRecords", map[string]any{"ShardIterator": iter, "Limit": 1000})
 				switch {
 				case err != nil:
-					t.Fatalf("GetRecords after %d records: no HTTP reply (%v); log:\n%s", read, err, p.logTail(20))
+					t.Fatalf("GetRecords after %d records: no HTTP reply (%v); log:\n%s", read, err, p.LogTail(20))
 				case status == 200:
 					var out struct {
 						Records            []json.RawMessage
@@ -93,10 +95,10 @@ func TestCorruptTableBlockAnswers500(t *testing.T) {
 					answered = true
 				}
 			}
-			if p.hasExited() {
-				t.Fatalf("kinesisd exited (%v); log:\n%s", p.exitErr(), p.logTail(20))
+			if p.HasExited() {
+				t.Fatalf("kinesisd exited (%v); log:\n%s", p.ExitErr(), p.LogTail(20))
 			}
-			if n := metric(t, p.endpoint, "kinesisd_storage_corruptions_total"); n < 1 {
+			if n := metric(t, p.Endpoint, "kinesisd_storage_corruptions_total"); n < 1 {
 				t.Errorf("kinesisd_storage_corruptions_total %v after a corrupt block was read", n)
 			}
 			if _, err := c.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String("table")}); err != nil {
@@ -107,14 +109,14 @@ func TestCorruptTableBlockAnswers500(t *testing.T) {
 }
 
 // waitSettled waits until p's engine has no table in level 0 and no compaction debt.
-func waitSettled(t *testing.T, p *proc) {
+func waitSettled(t *testing.T, p *proc.Proc) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if metric(t, p.endpoint, "kinesisd_storage_l0_files") == 0 && metric(t, p.endpoint, "kinesisd_storage_compaction_debt_bytes") == 0 {
+		if metric(t, p.Endpoint, "kinesisd_storage_l0_files") == 0 && metric(t, p.Endpoint, "kinesisd_storage_compaction_debt_bytes") == 0 {
 			return
 		}
 	}
-	t.Logf("engine not settled after 30s: %v tables in L0, compaction debt %v", metric(t, p.endpoint, "kinesisd_storage_l0_files"), metric(t, p.endpoint, "kinesisd_storage_compaction_debt_bytes"))
+	t.Logf("engine not settled after 30s: %v tables in L0, compaction debt %v", metric(t, p.Endpoint, "kinesisd_storage_l0_files"), metric(t, p.Endpoint, "kinesisd_storage_compaction_debt_bytes"))
 }
 
 // waitForFile waits until a file of more than 64 KiB matching glob exists in dir (a memtable flush

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kinesisd/internal/kinesistest/proc"
 )
 
 // walWritten starts kinesisd on a new data directory, writes records to stream "wal" (less than a
@@ -15,8 +17,8 @@ import (
 func walWritten(t *testing.T) (string, *ledger, string) {
 	t.Helper()
 	dir := t.TempDir()
-	p := start(t, dir, "-throughput-limits=false")
-	c := newClient(p.endpoint, 30*time.Second)
+	p := proc.Start(t, bin, dir, "-throughput-limits=false")
+	c := proc.NewClient(p.Endpoint, 30*time.Second)
 	createStream(t, c, "wal", 2)
 	l := newLedger()
 	for range 40 {
@@ -24,7 +26,7 @@ func walWritten(t *testing.T) (string, *ledger, string) {
 			t.Fatal(err)
 		}
 	}
-	p.kill()
+	p.Kill()
 	return dir, l, newestWAL(t, dir)
 }
 
@@ -91,45 +93,45 @@ func TestCorruptWALRefusesToStart(t *testing.T) {
 	flip(t, wal, size/2, 16)
 	t.Logf("flipped 16 bytes at offset %d of %s (%d bytes), %d records acknowledged", size/2, filepath.Base(wal), size, l.len())
 
-	p := launch(t, dir, "-throughput-limits=false")
-	if err := p.ready(30 * time.Second); err == nil {
-		t.Fatalf("kinesisd started on a write-ahead log corrupted in the middle; log:\n%s", p.log())
+	p := proc.Launch(t, bin, dir, "-throughput-limits=false")
+	if err := p.Ready(30 * time.Second); err == nil {
+		t.Fatalf("kinesisd started on a write-ahead log corrupted in the middle; log:\n%s", p.Log())
 	}
-	if !p.waitExit(30 * time.Second) {
-		t.Fatalf("kinesisd neither started nor exited within 30s; log:\n%s", p.log())
+	if !p.WaitExit(30 * time.Second) {
+		t.Fatalf("kinesisd neither started nor exited within 30s; log:\n%s", p.Log())
 	}
-	if p.exitCode() == 0 {
-		t.Errorf("exit status 0 (%v) on a corrupt write-ahead log", p.exitErr())
+	if p.ExitCode() == 0 {
+		t.Errorf("exit status 0 (%v) on a corrupt write-ahead log", p.ExitErr())
 	}
 	var named []string
-	for _, line := range p.grep("level=ERROR") {
+	for _, line := range p.Grep("level=ERROR") {
 		low := strings.ToLower(line)
 		if strings.Contains(low, "write-ahead log") && strings.Contains(low, "corrupt") && strings.Contains(line, filepath.Base(wal)) && strings.Contains(low, "offset") {
 			named = append(named, line)
 		}
 	}
 	if len(named) == 0 {
-		t.Errorf("no ERROR saying the write-ahead log is corrupt with file %s and offset; log:\n%s", filepath.Base(wal), p.log())
+		t.Errorf("no ERROR saying the write-ahead log is corrupt with file %s and offset; log:\n%s", filepath.Base(wal), p.Log())
 	} else {
-		t.Logf("exit %d: %s", p.exitCode(), named[0])
+		t.Logf("exit %d: %s", p.ExitCode(), named[0])
 	}
 
-	p = launch(t, dir, "-throughput-limits=false", "-accept-wal-loss")
-	if err := p.ready(30 * time.Second); err != nil {
+	p = proc.Launch(t, bin, dir, "-throughput-limits=false", "-accept-wal-loss")
+	if err := p.Ready(30 * time.Second); err != nil {
 		t.Fatalf("with -accept-wal-loss: %v", err)
 	}
 	var dropped []string
-	for _, line := range p.grep(filepath.Base(wal)) {
+	for _, line := range p.Grep(filepath.Base(wal)) {
 		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
 			dropped = append(dropped, line)
 		}
 	}
 	if len(dropped) == 0 {
-		t.Errorf("with -accept-wal-loss: no WARN or ERROR naming %s and what was dropped; log:\n%s", filepath.Base(wal), p.log())
+		t.Errorf("with -accept-wal-loss: no WARN or ERROR naming %s and what was dropped; log:\n%s", filepath.Base(wal), p.Log())
 	} else {
 		t.Logf("with -accept-wal-loss: %s", dropped[0])
 	}
-	c := newClient(p.endpoint, 30*time.Second)
+	c := proc.NewClient(p.Endpoint, 30*time.Second)
 	found := readAll(t, c, "wal")
 	kept := 0
 	for id, f := range found {
@@ -142,11 +144,11 @@ func TestCorruptWALRefusesToStart(t *testing.T) {
 	if kept == 0 || kept >= l.len() {
 		t.Errorf("kept %d of %d records: want those before the corruption, not those after it", kept, l.len())
 	}
-	if err := p.stop(30 * time.Second); err != nil {
+	if err := p.Stop(30 * time.Second); err != nil {
 		t.Errorf("SIGTERM: %v", err)
 	}
-	p = launch(t, dir, "-throughput-limits=false")
-	if err := p.ready(30 * time.Second); err != nil {
+	p = proc.Launch(t, bin, dir, "-throughput-limits=false")
+	if err := p.Ready(30 * time.Second); err != nil {
 		t.Errorf("after the loss was accepted once, a start without -accept-wal-loss: %v", err)
 	}
 }
@@ -159,8 +161,8 @@ func TestTornWALTailStarts(t *testing.T) {
 	if err := os.Truncate(wal, size-1000); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, dir, "-throughput-limits=false")
-	c := newClient(p.endpoint, 30*time.Second)
+	p := proc.Start(t, bin, dir, "-throughput-limits=false")
+	c := proc.NewClient(p.Endpoint, 30*time.Second)
 	found := readAll(t, c, "wal")
 	for id, f := range found {
 		if a, ok := l.acked[id]; !ok || a != f {
