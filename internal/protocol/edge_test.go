@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -14,7 +13,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +20,8 @@ import (
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/service"
 	"kinesisd/internal/sigv4"
+
+	"kinesisd/internal/kinesistest/logtest"
 )
 
 // edgeServer is a handler with test operations behind a real listener speaking HTTP/1.1 and h2c.
@@ -29,48 +29,15 @@ type edgeServer struct {
 	h    *Handler
 	srv  *httptest.Server
 	addr string
-	log  *logBuffer
+	log  *logtest.Buffer
 	ran  atomic.Int32  // operations that ran
 	done chan struct{} // one value per request ServeHTTP has returned from
-}
-
-// logBuffer collects JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// lines returns the log lines whose msg is msg, decoded.
-func (l *logBuffer) lines(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // startEdge serves ops (each also counted in ran) with opts; its log goes to a JSON buffer at level.
 func startEdge(t *testing.T, opts Options, level slog.Level, ops map[string]opFunc) *edgeServer {
 	t.Helper()
-	e := &edgeServer{log: &logBuffer{}, done: make(chan struct{}, 1000)}
+	e := &edgeServer{log: &logtest.Buffer{}, done: make(chan struct{}, 1000)}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: level}))
 	}
@@ -367,7 +334,7 @@ func TestMemoryBound(t *testing.T) {
 		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(body, "InternalFailureException") {
 			t.Errorf("got %d %s, want 500 InternalFailureException", resp.StatusCode, body)
 		}
-		if len(e.log.lines(t, "request refused: larger than the request memory bound")) != 1 {
+		if len(e.log.Find(t, "request refused: larger than the request memory bound")) != 1 {
 			t.Error("no WARN line about the request over the bound")
 		}
 	})
@@ -407,7 +374,7 @@ func TestAuthBeforeBody(t *testing.T) {
 		t.Errorf("got %d %s, want 400 InvalidSignatureException", resp.StatusCode, body)
 	}
 	e.served(t, 1)
-	lines := e.log.lines(t, "signature refused")
+	lines := e.log.Find(t, "signature refused")
 	if len(lines) != 2 {
 		t.Fatalf("%d signature lines, want one per key: %v", len(lines), lines)
 	}
@@ -479,7 +446,7 @@ func TestPanic(t *testing.T) {
 		t.Error("a stream whose handler panicked ended cleanly")
 	}
 	e.served(t, 1)
-	lines := e.log.lines(t, "panic serving request")
+	lines := e.log.Find(t, "panic serving request")
 	if len(lines) != 2 {
 		t.Fatalf("%d panic lines, want 2", len(lines))
 	}
@@ -535,7 +502,7 @@ func TestRequestLog(t *testing.T) {
 				ids = append(ids, resp.Header.Get("x-amzn-RequestId"))
 				e.served(t, 1)
 			}
-			lines := e.log.lines(t, "request")
+			lines := e.log.Find(t, "request")
 			if tc.wantLevel == "" {
 				if len(lines) != 0 {
 					t.Fatalf("request lines without LogRequests or debug: %v", lines)

@@ -4,7 +4,6 @@ package edge_test
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"kinesisd/internal/kinesistest"
+	"kinesisd/internal/kinesistest/logtest"
 	"kinesisd/internal/protocol"
 	"kinesisd/internal/service"
 	"kinesisd/internal/sigv4"
@@ -40,40 +39,7 @@ const (
 type edge struct {
 	addr   string
 	client *kinesis.Client
-	log    *logLines
-}
-
-// logLines collects the handler's JSON log.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// find returns the decoded lines whose msg is msg.
-func (l *logLines) find(t *testing.T, msg string) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q does not parse: %v", line, err)
-		}
-		if m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
+	log    *logtest.Buffer
 }
 
 func startEdge(t *testing.T, opts protocol.Options) *edge {
@@ -86,7 +52,7 @@ func startEdge(t *testing.T, opts protocol.Options) *edge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &edge{log: &logLines{}}
+	e := &edge{log: &logtest.Buffer{}}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -184,10 +150,10 @@ func TestUnreadableBodyDeletesNothing(t *testing.T) {
 				tc.close(c)
 			}
 			if !tc.response {
-				before := len(e.log.find(t, "request"))
+				before := len(e.log.Find(t, "request"))
 				c.Close()
 				e.waitLines(t, "request", before+1) // the handler is done with it
-				if l := e.log.find(t, "request")[before]; l["operation"] != "DeleteStream" || l["status"] == 200.0 {
+				if l := e.log.Find(t, "request")[before]; l["operation"] != "DeleteStream" || l["status"] == 200.0 {
 					t.Errorf("request line %v, want a DeleteStream not answered 200", l)
 				}
 				if !e.streamExists(t, "kept") {
@@ -210,7 +176,7 @@ func TestUnreadableBodyDeletesNothing(t *testing.T) {
 func (e *edge) waitLines(t *testing.T, msg string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for len(e.log.find(t, msg)) < n {
+	for len(e.log.Find(t, msg)) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("fewer than %d %q lines", n, msg)
 		}
@@ -369,7 +335,7 @@ func TestRequestLogLines(t *testing.T) {
 		t.Fatal("a wrong secret was accepted")
 	}
 
-	lines := e.log.find(t, "request")
+	lines := e.log.Find(t, "request")
 	byOp := map[string][]map[string]any{}
 	for _, l := range lines {
 		byOp[l["operation"].(string)] = append(byOp[l["operation"].(string)], l)
@@ -385,7 +351,7 @@ func TestRequestLogLines(t *testing.T) {
 	if l := byOp["DescribeStreamSummary"]; len(l) != 1 || l[0]["stream"] != "missing" || l[0]["status"] != 400.0 || l[0]["error"] != "ResourceNotFoundException" {
 		t.Errorf("DescribeStreamSummary lines %v", l)
 	}
-	refused := e.log.find(t, "signature refused")
+	refused := e.log.Find(t, "signature refused")
 	var wrongSecret bool
 	for _, l := range refused {
 		if l["access_key"] == accessKey && l["error"] == "InvalidSignatureException" && l["level"] == "INFO" && l["reason"] != "" {
