@@ -8,13 +8,12 @@ import (
 
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/service/seqnum"
-	"kinesisd/internal/storage"
 )
 
 // SubscribeToShard (enhanced fan-out): a consumer's push subscription to one shard. The operation
 // checks everything before it answers, so that every refusal is an ordinary error response, then
 // hands the edge a sequence of events that it writes as they come: records as soon as they are
-// appended (woken by storage.Notifier, no polling), an event at least every SubscribeHeartbeat while
+// appended (woken by storage.Store.Wait, no polling), an event at least every SubscribeHeartbeat while
 // idle, ChildShards at the end of a closed shard, an in-stream error when the consumer or stream goes
 // or another subscription takes over, and a clean end after SubscribeLifetime.
 
@@ -28,8 +27,6 @@ const (
 	subscribeEventBytes = 2 * mib
 	// subscribeReadRate is AWS's delivery rate per consumer and shard, applied with ThroughputLimits.
 	subscribeReadRate = 2 * mib
-	// subscribePoll is how often a store that cannot notify (no storage.Notifier) is polled.
-	subscribePoll = 50 * time.Millisecond
 )
 
 // SubscribeToShardInput is the input of SubscribeToShard.
@@ -374,10 +371,4 @@ func (s *Service) readBatch(ctx context.Context, st *stream, index uint32, from,
 		b.bytes += r.Size()
 	}
 	return b, nil
-}
-
-// notifier returns the store's append notifications, or nil when it cannot notify (then it is polled).
-func (s *Service) notifier() storage.Notifier {
-	n, _ := s.store.(storage.Notifier)
-	return n
 }

@@ -121,12 +121,6 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 		pace := time.NewTimer(time.Hour)
 		pace.Stop()
 		defer pace.Stop()
-		notifier := s.notifier()
-		var poll *time.Timer
-		if notifier == nil {
-			poll = time.NewTimer(subscribePoll)
-			defer poll.Stop()
-		}
 		ref := storage.ShardRef{StreamID: sub.streamID, Shard: sub.shard}
 		fd := s.feeds.acquire(ref)
 		defer s.feeds.release(ref, fd)
@@ -134,10 +128,7 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 		var woke <-chan struct{} // the append notification that ended the last wait, if one did
 		for {
 			// Ask for the next append before reading, so that one landing during the read is not missed.
-			var appended <-chan struct{}
-			if notifier != nil {
-				appended = notifier.Wait(ref)
-			}
+			appended := s.store.Wait(ref)
 			st, err := s.step(ctx, sub, fd, &pos, woke)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -160,8 +151,8 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 					paced = true
 				}
 			}
-			// What ends the wait: pacing, when on, holds the next read back; otherwise more records,
-			// an append or (without a notifier) the poll interval; and the heartbeat.
+			// What ends the wait: pacing, when on, holds the next read back; otherwise more records or
+			// an append; and the heartbeat.
 			var again <-chan time.Time
 			var beatC <-chan time.Time
 			switch {
@@ -169,9 +160,6 @@ func (s *Service) events(ctx context.Context, sub *subscriber, h *subHandle, pos
 				again, appended = pace.C, nil
 			case st.more:
 				again, beatC = closedTimes, beat.C
-			case notifier == nil:
-				poll.Reset(subscribePoll)
-				again, beatC = poll.C, beat.C
 			default:
 				beatC = beat.C
 			}

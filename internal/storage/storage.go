@@ -30,7 +30,31 @@ var (
 	// or a write-ahead log damaged before records that were acknowledged (Open refuses such a store
 	// unless the operator accepts the loss). The error wrapping it names the file and where.
 	ErrCorrupt = errors.New("storage: corrupt data")
+	// ErrTooManyRecords: an Append call held more than MaxAppendRecords records. Nothing of the call
+	// was written.
+	ErrTooManyRecords = errors.New("storage: more records in one Append than MaxAppendRecords")
 )
+
+// MaxAppendRecords is the most records one Append call may hold, over all its shards. It is the
+// largest atomic batch publish nats-server accepts by default (jetstream.limits.max_batch_size), so
+// that the JetStream engine writes a call as one batch, all or nothing, as the contract asks; an
+// engine that split a larger call would leave its earlier parts stored after an error. The callers
+// stay well within it: PutRecords holds at most 500 records, and an import appends batches of at
+// most this many.
+const MaxAppendRecords = 1000
+
+// CheckAppend returns ErrTooManyRecords, wrapped, when appends hold more than MaxAppendRecords
+// records in all. Engines call it before writing anything.
+func CheckAppend(appends []Append) error {
+	n := 0
+	for i := range appends {
+		n += len(appends[i].Records)
+	}
+	if n > MaxAppendRecords {
+		return fmt.Errorf("append of %d records: %w", n, ErrTooManyRecords)
+	}
+	return nil
+}
 
 // SealedError is Append's error when some of its shards had been sealed (Store.Seal). The records of
 // those shards were not appended: they are not acknowledged and no reader stopping at the shard's end
@@ -98,13 +122,19 @@ type Store interface {
 	// ListMeta returns every document whose key starts with prefix, in ascending key order.
 	ListMeta(ctx context.Context, prefix string) ([]MetaEntry, error)
 
-	// Append writes the records of each Append to the end of its shard's log, atomically for the whole
-	// call, and sets each record's Offset. Offsets are strictly increasing per shard, also across
-	// restarts and trims (never reused), but not necessarily dense. When Append returns nil the records
-	// are durable and visible to Read; a reader never sees a record before every lower offset of the
-	// same shard that will ever be visible is visible too. Records of a sealed shard are refused (see
-	// SealedError) while the others of the call are appended. Append keeps no reference to the records'
-	// Data once it returns: the caller recycles that memory (the PutRecords request buffers).
+	// Append writes the records of each Append to the end of its shard's log and sets each record's
+	// Offset. Offsets are strictly increasing per shard, also across restarts and trims (never reused),
+	// but not necessarily dense. When Append returns nil the records are durable and visible to Read; a
+	// reader never sees a record before every lower offset of the same shard that will ever be visible
+	// is visible too. Records of a sealed shard are refused (see SealedError) while the others of the
+	// call are appended. Append keeps no reference to the records' Data once it returns: the caller
+	// recycles that memory (the PutRecords request buffers).
+	//
+	// The records of one stream incarnation in a call are written atomically: after any error but a
+	// SealedError, all of them are stored or none is (after a timeout the caller cannot tell which),
+	// never a part. A call naming several incarnations (the service never makes one) is atomic per
+	// incarnation only: an error may leave the records of some incarnations stored. A call holds at
+	// most MaxAppendRecords records in all; a larger one returns ErrTooManyRecords and writes nothing.
 	Append(ctx context.Context, appends []Append) error
 	// Read returns records of shard with Offset >= from in offset order: at most maxRecords of them, and
 	// stopping before the total Size would pass maxBytes, except that the first record is always returned
@@ -131,15 +161,16 @@ type Store interface {
 	// DropStream deletes every record of every shard of the stream incarnation streamID.
 	DropStream(ctx context.Context, streamID uint64) error
 
+	// Wait returns a channel that is closed once records that this Store appends to shard after the
+	// call are visible to Read, so that readers (SubscribeToShard) need not poll. An engine that
+	// several processes share may close it at another process's append too, best effort (a lost
+	// announcement leaves the reader waiting for its next reason to read). It may also close without
+	// an append (on DropStream and Close): a waiter reads again and, finding nothing, asks Wait again.
+	// After Close it returns a closed channel.
+	Wait(shard ShardRef) <-chan struct{}
+
 	// Close releases the store. Calls after Close return ErrClosed.
 	Close() error
-}
-
-// Notifier is an optional ability of a Store: it wakes waiters when records are appended, so that
-// readers (SubscribeToShard) need not poll.
-type Notifier interface {
-	// Wait returns a channel that is closed at the next Append to shard after the call.
-	Wait(shard ShardRef) <-chan struct{}
 }
 
 // OffsetAppender is an optional ability of a Store: it writes records at offsets the caller chooses,

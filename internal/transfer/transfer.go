@@ -22,6 +22,7 @@ import (
 
 	"kinesisd/internal/config"
 	"kinesisd/internal/service"
+	"kinesisd/internal/storage"
 )
 
 // Engine kinds, as the archive header records them.
@@ -39,8 +40,9 @@ func engineKind(cfg *config.Config) string {
 }
 
 // Batch limits: records go to and come from the stores in calls of at most this many records or bytes.
+// An import's Append may hold no more than storage.MaxAppendRecords records.
 const (
-	batchRecords = 1000
+	batchRecords = storage.MaxAppendRecords
 	batchBytes   = 4 << 20
 )
 

@@ -18,11 +18,6 @@ import (
 	"kinesisd/internal/storage"
 )
 
-// maxAtomicBatch is the largest atomic batch publish nats-server accepts by default
-// (jetstream.limits.max_batch_size). A PutRecords call holds at most 500 records, so one call is
-// always one batch; a larger Append is split into batches of this size, each atomic on its own.
-const maxAtomicBatch = 1000
-
 // JetStream API error codes the engine acts on.
 const (
 	errCodeNotLeader          = 10009 // JSClusterNotLeaderErr: a leader change is under way
@@ -156,14 +151,17 @@ func (st *streamState) noteAck(seq uint64) {
 
 // Append implements storage.Store. The appends of one stream incarnation go out as one JetStream
 // atomic batch publish (ADR-50): JetStream stores all of its messages, contiguously and in order, or
-// none. Appends to several incarnations in one call (the service never makes such a call) are one
-// batch per incarnation, each atomic on its own, in order; an error may then leave the earlier ones
-// stored. A single record is a plain publish, which is atomic by itself.
+// none. A call holds at most storage.MaxAppendRecords records, which is nats-server's default
+// jetstream.limits.max_batch_size, so one batch always suffices; a larger call is refused before
+// anything is sent (splitting it would leave earlier batches stored after a later one failed).
+// Appends to several incarnations in one call (the service never makes such a call) are one batch
+// per incarnation, each atomic on its own, in order; an error may then leave the earlier ones stored,
+// as the contract allows. A single record is a plain publish, which is atomic by itself.
 //
-// The first message of each batch carries a Nats-Msg-Id unique to the call, so a batch sent again
+// The first message of each batch carries a Nats-Msg-Id unique to the batch, so a batch sent again
 // after a lost acknowledgement is refused as a duplicate instead of being stored twice; Append then
 // finds the stored copy (recover). One id per batch is enough, the batch being stored whole or not at
-// all, and keeps JetStream's duplicate table at one entry per call rather than one per record. Once
+// all, and keeps JetStream's duplicate table at one entry per batch rather than one per record. Once
 // acknowledged, the records of a sealed shard are reported in a *storage.SealedError (seal.go).
 // When the acknowledgement does not come within the ack timeout,
 // Append fails: the records may or may not be stored, as with any timed-out write, but it never
@@ -173,6 +171,9 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 		return err
 	}
 	defer s.leave()
+	if err := storage.CheckAppend(appends); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
 	// Group by incarnation, keeping the order of the appends.
 	var order []uint64
 	groups := map[uint64][]*storage.Append{}
@@ -214,7 +215,7 @@ type pending struct {
 	rec     *storage.Record
 }
 
-// appendStream appends the records of one incarnation, in batches of at most maxAtomicBatch.
+// appendStream appends the records of one incarnation as one atomic batch.
 func (s *Store) appendStream(ctx context.Context, id uint64, apps []*storage.Append) error {
 	st, err := s.stream(id)
 	if err != nil {
@@ -229,17 +230,12 @@ func (s *Store) appendStream(ctx context.Context, id uint64, apps []*storage.App
 	if err != nil {
 		return err
 	}
-	callID := nuid.Next()
-	for part := 0; len(msgs) > 0; part++ {
-		n := min(len(msgs), maxAtomicBatch)
-		first, err := s.publish(ctx, st, msgs[:n], callID+"-"+strconv.Itoa(part))
-		if err != nil {
-			return fmt.Errorf("stream %d: %w", id, err)
-		}
-		for i := range n {
-			msgs[i].rec.Offset = first + uint64(i)
-		}
-		msgs = msgs[n:]
+	first, err := s.publish(ctx, st, msgs, nuid.Next())
+	if err != nil {
+		return fmt.Errorf("stream %d: %w", id, err)
+	}
+	for i := range msgs {
+		msgs[i].rec.Offset = first + uint64(i)
 	}
 	return s.checkSeals(ctx, st, apps)
 }

@@ -12,7 +12,7 @@ import (
 	"kinesisd/internal/storage"
 )
 
-// Wait implements storage.Notifier. The channel closes after the next Append to ref by this process
+// Wait implements storage.Store. The channel closes after the next Append to ref by this process
 // has been acknowledged, or when another process sharing the cluster announces one (best effort, on
 // core NATS), and also on DropStream and Close, so that waiters re-check.
 func (s *Store) Wait(ref storage.ShardRef) <-chan struct{} {

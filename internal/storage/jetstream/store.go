@@ -9,7 +9,7 @@
 //   - metadata documents live in the key-value bucket P_meta (the stream KV_P_meta), with the key
 //     revision as the document's version (keys.go for the key encoding);
 //   - appends are announced on the core NATS subject P.notify, so that the front-ends sharing a
-//     cluster wake their SubscribeToShard readers (storage.Notifier).
+//     cluster wake their SubscribeToShard readers (Store.Wait, notify.go).
 //
 // Many kinesisd processes may share one JetStream cluster: metadata changes are compare-and-set on
 // the key revision. The per-shard time index (timeindex.go) is exact for appends from one process;
@@ -34,8 +34,9 @@ import (
 )
 
 var (
-	_ storage.Store    = (*Store)(nil)
-	_ storage.Notifier = (*Store)(nil)
+	_ storage.Store          = (*Store)(nil)
+	_ storage.Retainer       = (*Store)(nil)
+	_ storage.HealthReporter = (*Store)(nil)
 )
 
 // MinMaxPayload is the smallest server max_payload (and stream MaxMsgSize) the engine accepts: a
@@ -76,7 +77,10 @@ type Options struct {
 
 var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// Store is the JetStream engine. It implements storage.Store and storage.Notifier.
+// Store is the JetStream engine. It implements storage.Store and the optional abilities
+// storage.Retainer (retention.go: the stream's MaxAge) and HealthReporter (health.go); not
+// OffsetAppender (an import into JetStream reassigns offsets), StatsReporter or Checkpointer (back up
+// a JetStream cluster with NATS's own tools).
 type Store struct {
 	nc         *nats.Conn
 	js         jetstream.JetStream
@@ -228,7 +232,7 @@ func (s *Store) enter(ctx context.Context) error { return s.gate.Enter(ctx) }
 
 func (s *Store) leave() { s.gate.Leave() }
 
-// Close waits for operations in flight, wakes every Notifier waiter and closes the connection. Later
+// Close waits for operations in flight, wakes every Wait channel and closes the connection. Later
 // calls return storage.ErrClosed.
 func (s *Store) Close() error {
 	return s.gate.Close(func() error {

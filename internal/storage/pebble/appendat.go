@@ -17,7 +17,7 @@ type checkpoint struct {
 }
 
 // AppendAt implements storage.OffsetAppender. It claims the span [NextOffset, end) as one Append would
-// claim len(recs) offsets, so visibility, Notifier wake-ups and concurrent Appends (which get offsets
+// claim len(recs) offsets, so visibility, Wait wake-ups and concurrent Appends (which get offsets
 // from end on) work as for Append. Time-index checkpoints are written inside the span at the usual
 // interval, and one at end, which is also what keeps the end of the log across a restart when end is
 // past the last record (loadLocked takes the last checkpoint as a lower bound of the next offset).

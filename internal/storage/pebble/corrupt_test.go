@@ -28,8 +28,12 @@ func TestReadCorruption(t *testing.T) {
 			for i := range rs {
 				rs[i] = storage.Record{PartitionKey: "k", Data: []byte(strings.Repeat(fmt.Sprintf("record %d ", i), tt.dataLen/8)[:tt.dataLen])}
 			}
-			if err := s.Append(t.Context(), []storage.Append{{Shard: ref, Records: rs}}); err != nil {
-				t.Fatal(err)
+			for len(rs) > 0 { // in calls of at most storage.MaxAppendRecords
+				n := min(len(rs), storage.MaxAppendRecords)
+				if err := s.Append(t.Context(), []storage.Append{{Shard: ref, Records: rs[:n]}}); err != nil {
+					t.Fatal(err)
+				}
+				rs = rs[n:]
 			}
 			if err := s.db.Flush(); err != nil {
 				t.Fatal(err)

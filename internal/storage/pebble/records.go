@@ -17,7 +17,9 @@ type claim struct {
 	start uint64
 }
 
-// Append implements storage.Store. The whole call is one Pebble batch committed with pebble.Sync.
+// Append implements storage.Store. The whole call is one Pebble batch committed with pebble.Sync,
+// atomic even over several stream incarnations. Pebble has no limit near storage.MaxAppendRecords,
+// but a larger call is refused all the same, so that callers meet the same contract on every engine.
 // Offsets are assigned under each shard's lock, which is released before the commit: concurrent calls
 // commit in parallel and Pebble groups their WAL writes into one fsync. Each shard's visibility
 // watermark then advances past the span once every lower span has finished.
@@ -26,6 +28,9 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 		return err
 	}
 	defer s.leave()
+	if err := storage.CheckAppend(appends); err != nil {
+		return fmt.Errorf("pebble: %w", err)
+	}
 
 	// Size the batch once: per entry a kind byte, two length varints, key and value.
 	size := 12

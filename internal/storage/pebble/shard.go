@@ -11,7 +11,7 @@ import (
 )
 
 // shard is the in-memory state of one shard's log: offset assignment, the visibility watermark, the
-// trim floor, the running maximum of arrival times behind the time index, and the Notifier channel.
+// trim floor, the running maximum of arrival times behind the time index, and the Wait channel.
 //
 // Offsets are assigned in spans (one per shard per Append call) under mu, in order; the batch that
 // writes a span commits outside mu, concurrently with others. visible is the first offset of the oldest
@@ -98,7 +98,7 @@ func (sh *shard) waitChan() <-chan struct{} {
 	return sh.wake
 }
 
-// wakeAll closes the Notifier channel, if any (on Close and DropStream).
+// wakeAll closes the Wait channel, if any (on Close and DropStream).
 func (sh *shard) wakeAll() {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

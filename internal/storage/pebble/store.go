@@ -17,8 +17,11 @@ import (
 )
 
 var (
-	_ storage.Store    = (*Store)(nil)
-	_ storage.Notifier = (*Store)(nil)
+	_ storage.Store          = (*Store)(nil)
+	_ storage.OffsetAppender = (*Store)(nil)
+	_ storage.StatsReporter  = (*Store)(nil)
+	_ storage.HealthReporter = (*Store)(nil)
+	_ storage.Checkpointer   = (*Store)(nil)
 )
 
 // Options configure Open.
@@ -121,7 +124,9 @@ const (
 	l0StopWrites = 32
 )
 
-// Store is the Pebble engine. It implements storage.Store and storage.Notifier.
+// Store is the Pebble engine. It implements storage.Store and the optional abilities
+// storage.OffsetAppender (appendat.go), StatsReporter and HealthReporter (stats.go) and Checkpointer
+// (checkpoint.go); not Retainer.
 type Store struct {
 	db          *pebble.DB
 	log         *slog.Logger
@@ -281,7 +286,7 @@ func (s *Store) enter(ctx context.Context) error { return s.gate.Enter(ctx) }
 
 func (s *Store) leave() { s.gate.Leave() }
 
-// Close waits for operations in flight, stops background compaction, wakes every Notifier waiter and
+// Close waits for operations in flight, stops background compaction, wakes every Wait channel and
 // closes the database. Later calls return storage.ErrClosed.
 func (s *Store) Close() error {
 	return s.gate.Close(func() error {
@@ -301,7 +306,7 @@ func (s *Store) Close() error {
 	})
 }
 
-// Wait implements storage.Notifier: the channel closes once records appended after the call are
+// Wait implements storage.Store: the channel closes once records appended after the call are
 // visible (and also on DropStream and Close, so that waiters re-check).
 func (s *Store) Wait(ref storage.ShardRef) <-chan struct{} {
 	if err := s.enter(context.Background()); err != nil {

@@ -3,7 +3,6 @@ package storagetest
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,16 +52,12 @@ func testConcurrentAppends(t *testing.T, s storage.Store) {
 	}
 	followers := make([]follower, len(refs))
 	var reading sync.WaitGroup
-	notifier, _ := s.(storage.Notifier)
 	for i, ref := range refs {
 		f := &followers[i]
 		f.seen = map[uint64]string{}
 		reading.Go(func() {
 			for {
-				var wake <-chan struct{}
-				if notifier != nil {
-					wake = notifier.Wait(ref)
-				}
+				wake := s.Wait(ref)
 				last := done.Load() // read once more after the writers are done
 				got, err := s.Read(ctx, ref, f.cursor, 7, 1<<20)
 				if err != nil {
@@ -81,13 +76,11 @@ func testConcurrentAppends(t *testing.T, s storage.Store) {
 				case len(got) > 0:
 				case last:
 					return
-				case wake != nil:
+				default:
 					select {
 					case <-wake:
-					case <-time.After(50 * time.Millisecond): // a missed wake-up is the Notifier test's business
+					case <-time.After(50 * time.Millisecond): // a missed wake-up is the Wait test's business
 					}
-				default:
-					runtime.Gosched()
 				}
 			}
 		})
@@ -141,20 +134,22 @@ func testConcurrentAppends(t *testing.T, s storage.Store) {
 	}
 }
 
-// testNotifier: when the store implements storage.Notifier, a channel from Wait closes at the next
-// append to that shard, and the record is then readable.
-func testNotifier(t *testing.T, s storage.Store) {
-	n, ok := s.(storage.Notifier)
-	if !ok {
-		t.Skip("the store does not implement storage.Notifier")
-	}
+// testWait: a channel from Wait closes at the next append to that shard, and the record is then
+// readable; an append to another shard leaves it open.
+func testWait(t *testing.T, s storage.Store) {
 	ref := shardRef(1, 0)
 	for i := range 3 {
 		from := mustNext(t, s, ref)
-		ch := n.Wait(ref)
+		ch := s.Wait(ref)
 		select {
 		case <-ch:
 			t.Fatalf("round %d: channel closed before any append", i)
+		default:
+		}
+		mustAppend(t, s, shardRef(1, 1), rec("other", 5, int64(i)))
+		select {
+		case <-ch:
+			t.Fatalf("round %d: channel closed by an append to another shard", i)
 		default:
 		}
 		rs := mustAppend(t, s, ref, rec("n", 5, int64(i)))

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -76,6 +77,46 @@ func testAppendCopiesInput(t *testing.T, s storage.Store) {
 	}
 	copy(got[1].Data, make([]byte, 64))
 	checkRecords(t, "after changing Read's result", readAll(t, s, ref, 0), want)
+}
+
+// testAppendLimit: a call of storage.MaxAppendRecords records, over two shards, is appended whole;
+// one record more is refused with ErrTooManyRecords and writes nothing, on one shard or spread over
+// several (an engine that split it would store a part).
+func testAppendLimit(t *testing.T, s storage.Store) {
+	a, b := shardRef(1, 0), shardRef(1, 1)
+	const most = storage.MaxAppendRecords
+	full := []storage.Append{{Shard: a, Records: recs("a", most-most/3, 8)}, {Shard: b, Records: recs("b", most/3, 8)}}
+	if err := s.Append(t.Context(), full); err != nil {
+		t.Fatalf("Append of %d records: %v", most, err)
+	}
+	wantA, wantB := full[0].Records, full[1].Records
+	checkIncreasing(t, "shard a", wantA, 0)
+	checkIncreasing(t, "shard b", wantB, 0)
+	checkRecords(t, "shard a after the largest call", readAll(t, s, a, 0), wantA)
+	checkRecords(t, "shard b after the largest call", readAll(t, s, b, 0), wantB)
+
+	endB := mustNext(t, s, b)
+	tests := []struct {
+		name    string
+		appends []storage.Append
+	}{
+		{"one shard", []storage.Append{{Shard: a, Records: recs("x", most+1, 8)}}},
+		{"two shards", []storage.Append{{Shard: a, Records: recs("y", most, 8)}, {Shard: b, Records: recs("z", 1, 8)}}},
+		{"two streams", []storage.Append{{Shard: b, Records: recs("v", 1, 8)}, {Shard: shardRef(2, 0), Records: recs("w", most, 8)}}},
+	}
+	for _, tt := range tests {
+		if err := s.Append(t.Context(), tt.appends); !errors.Is(err, storage.ErrTooManyRecords) {
+			t.Errorf("%s: Append of %d records = %v, want ErrTooManyRecords", tt.name, most+1, err)
+		}
+	}
+	checkRecords(t, "shard a after refused calls", readAll(t, s, a, 0), wantA)
+	checkRecords(t, "shard b after refused calls", readAll(t, s, b, 0), wantB)
+	if got := readAll(t, s, shardRef(2, 0), 0); len(got) != 0 {
+		t.Errorf("a refused call stored %d records in another stream", len(got))
+	}
+	// The store still appends after refusing.
+	after := mustAppend(t, s, b, rec("after", 8, 5))
+	checkRecords(t, "shard b after a later append", readAll(t, s, b, endB), after)
 }
 
 // testRead: maxRecords, maxBytes and the starting offset.

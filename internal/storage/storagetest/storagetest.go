@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"AppendOffsets", testAppendOffsets},
 		{"AppendManyShards", testAppendManyShards},
 		{"AppendCopiesInput", testAppendCopiesInput},
+		{"AppendLimit", testAppendLimit},
 		{"Read", testRead},
 		{"ReadFirstRecordOverMaxBytes", testReadFirstOverMaxBytes},
 		{"NextOffset", testNextOffset},
@@ -36,7 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Seal", testSeal},
 		{"SealConcurrent", testSealConcurrent},
 		{"ConcurrentAppends", testConcurrentAppends},
-		{"Notifier", testNotifier},
+		{"Wait", testWait},
 		{"Close", testClose},
 	}
 	for _, tt := range tests {
