@@ -9,6 +9,7 @@ import (
 	"iter"
 	"net/http"
 	"reflect"
+	"sync"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -166,8 +167,35 @@ type sharedRecords struct {
 	crc uint32
 }
 
-// batchKey is the key of a batch's records in one codec (service.BatchEncoded).
-type batchKey struct{ contentType string }
+// batchEncodings are a batch's records in each codec that has encoded them, kept with the batch
+// (service.RecordBatch.Edge) for as long as the service keeps the batch, so that a batch is encoded
+// once per codec for every subscription that delivers it.
+type batchEncodings struct {
+	mu     sync.Mutex
+	byType map[string]*batchEncoding // by content type
+}
+
+// batchEncoding is a batch's records in one codec, encoded once.
+type batchEncoding struct {
+	once sync.Once
+	recs sharedRecords
+	err  error
+}
+
+// batchEncoded returns what encode makes of b's records in the codec of contentType, calling encode
+// only once per batch and codec. The value is shared: never change it.
+func batchEncoded(b *service.RecordBatch, contentType string, encode func([]service.Record) (sharedRecords, error)) (sharedRecords, error) {
+	all := b.Edge(func() any { return &batchEncodings{byType: make(map[string]*batchEncoding, 1)} }).(*batchEncodings)
+	all.mu.Lock()
+	e := all.byType[contentType]
+	if e == nil {
+		e = &batchEncoding{}
+		all.byType[contentType] = e
+	}
+	all.mu.Unlock()
+	e.once.Do(func() { e.recs, e.err = encode(b.Records()) })
+	return e.recs, e.err
+}
 
 // eventAppender is a codec that writes SubscribeToShardEvent itself, without reflection (AWS JSON):
 // the elements of a Records list, which many subscriptions share, and a whole event; recordsLen and
@@ -236,7 +264,7 @@ func eventParts(c codec, ev *service.SubscribeToShardEvent) ([]eventstream.Part,
 		return sharedRecords{b: b, crc: crc32.ChecksumIEEE(b)}, nil
 	}
 	for i, b := range batches {
-		recs, err := service.BatchEncoded(b, batchKey{c.contentType()}, encode)
+		recs, err := batchEncoded(b, c.contentType(), encode)
 		if err != nil {
 			return nil, err
 		}

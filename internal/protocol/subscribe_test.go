@@ -93,7 +93,7 @@ func TestEventPartsMatchEncode(t *testing.T) {
 				}
 				if len(batches) > 0 {
 					b0 := batches[0].Records()
-					again, err := service.BatchEncoded(batches[0], batchKey{c.contentType()}, func([]service.Record) (sharedRecords, error) {
+					again, err := batchEncoded(batches[0], c.contentType(), func([]service.Record) (sharedRecords, error) {
 						t.Error("a batch was encoded twice in one codec")
 						return sharedRecords{}, nil
 					})

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +30,15 @@ type pageToken struct {
 	After   string `json:"a"`           // last name or shard id returned
 	Issued  int64  `json:"t"`           // ms
 	// Filter is the ListShards ShardFilter the pages were asked with, so that later pages keep it.
-	Filter *ShardFilter `json:"f,omitempty"`
+	Filter *tokenFilter `json:"f,omitempty"`
+}
+
+// tokenFilter is a ShardFilter as a token carries it: its timestamp in epoch seconds with a
+// millisecond fraction, the form tokens have always had.
+type tokenFilter struct {
+	Type      *string      `json:"Type,omitempty"`
+	ShardId   *string      `json:"ShardId,omitempty"`
+	Timestamp *json.Number `json:"Timestamp,omitempty"`
 }
 
 func encodeToken(t pageToken) *string {
@@ -43,7 +53,43 @@ func decodeToken(s string) (pageToken, bool) {
 	if err != nil || json.Unmarshal(b, &t) != nil || t.Issued == 0 {
 		return pageToken{}, false
 	}
+	if _, ok := t.Filter.shardFilter(); !ok {
+		return pageToken{}, false
+	}
 	return t, true
+}
+
+// newTokenFilter returns f as a token carries it; nil for nil.
+func newTokenFilter(f *ShardFilter) *tokenFilter {
+	if f == nil {
+		return nil
+	}
+	tf := &tokenFilter{Type: f.Type, ShardId: f.ShardId}
+	if f.Timestamp != nil {
+		ms := f.Timestamp.UnixMilli()
+		n := json.Number(strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64))
+		if ms >= 0 {
+			n = json.Number(fmt.Sprintf("%d.%03d", ms/1000, ms%1000))
+		}
+		tf.Timestamp = &n
+	}
+	return tf
+}
+
+// shardFilter returns the filter tf carries; false when its timestamp is not a finite number.
+func (tf *tokenFilter) shardFilter() (*ShardFilter, bool) {
+	if tf == nil {
+		return nil, true
+	}
+	f := &ShardFilter{Type: tf.Type, ShardId: tf.ShardId}
+	if tf.Timestamp != nil {
+		sec, err := strconv.ParseFloat(string(*tf.Timestamp), 64)
+		if err != nil || math.IsInf(sec, 0) || math.IsNaN(sec) {
+			return nil, false
+		}
+		f.Timestamp = &Timestamp{time.UnixMilli(int64(math.Round(sec * 1000))).UTC()}
+	}
+	return f, true
 }
 
 // describeShard renders a shard as DescribeStream and ListShards show it.
@@ -245,7 +291,7 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 		}
 		ref = StreamRef{StreamName: &tok.Stream}
 		after = tok.After
-		filter = tok.Filter // the filter of the first page holds for every page
+		filter, _ = tok.Filter.shardFilter() // the filter of the first page holds for every page (decodeToken checked it)
 		incarnation = tok.ID
 	} else if in.ExclusiveStartShardId != nil {
 		after = *in.ExclusiveStartShardId
@@ -282,7 +328,7 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 		}
 		if len(out.Shards) == limit {
 			out.NextToken = encodeToken(pageToken{Stream: st.doc.Name, Created: st.doc.CreatedMilli, ID: st.doc.ID,
-				After: out.Shards[len(out.Shards)-1].ShardId, Issued: now.UnixMilli(), Filter: filter})
+				After: out.Shards[len(out.Shards)-1].ShardId, Issued: now.UnixMilli(), Filter: newTokenFilter(filter)})
 			break
 		}
 		out.Shards = append(out.Shards, describeShard(sh))

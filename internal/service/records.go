@@ -491,7 +491,7 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 		if in.Timestamp == nil {
 			return nil, kerr.NewInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
 		}
-		if in.Timestamp.After(now) {
+		if in.Timestamp.Time.After(now) {
 			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
 				"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d",
 				in.Timestamp.UnixMilli(), now.UnixMilli()))

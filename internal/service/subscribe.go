@@ -63,7 +63,7 @@ type SubscribeToShardEvent struct {
 
 // Batches returns the shared batches the event's Records are made of, in order, or nil when it has no
 // records. The edge encodes each batch once per wire format for every subscription that delivers it
-// (BatchEncoded).
+// (RecordBatch.Edge).
 func (e *SubscribeToShardEvent) Batches() []*RecordBatch { return e.batches }
 
 // WithBatches returns e with its Records made of batches, as the events the service delivers are
@@ -195,7 +195,7 @@ func (s *Service) startPosition(ctx context.Context, st *stream, sh *shardDoc, p
 		if p.Timestamp == nil {
 			return position{}, kerr.NewInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
 		}
-		if p.Timestamp.After(now) {
+		if p.Timestamp.Time.After(now) {
 			return position{}, kerr.NewInvalidArgument(fmt.Sprintf(
 				"The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d",
 				p.Timestamp.UnixMilli(), now.UnixMilli()))

@@ -13,7 +13,8 @@ import (
 // at. A subscription at a position takes the batch that starts there, or reads one from the store and
 // leaves it there for the others; a new read stops at the nearest place where a kept batch starts or
 // ends, so that every subscription on the shard walks the same chain of batches and each batch is read
-// once and encoded once per wire format (BatchEncoded), however many subscriptions deliver it.
+// once and encoded once per wire format (the edge keeps its encodings with the batch: Edge), however
+// many subscriptions deliver it.
 // Records are immutable once visible, so a kept batch never goes stale; one that has fallen behind the
 // trim horizon is noticed by the subscription as a direct read would be (step). PutRecords never
 // touches a feed.
@@ -206,8 +207,8 @@ type RecordBatch struct {
 	firstArrival int64 // ArrivalMilli of the first record
 	lastArrival  int64 // and of the last
 
-	mu   sync.Mutex
-	memo []*batchMemo
+	edgeOnce sync.Once
+	edge     any // the edge's value (Edge)
 }
 
 // NewRecordBatch returns a batch of recs, which it keeps: for the edge's tests and benchmarks (the
@@ -220,39 +221,14 @@ func NewRecordBatch(recs []Record) *RecordBatch {
 	return b
 }
 
-// batchMemo is one value made from a batch's records, once.
-type batchMemo struct {
-	key  any
-	once sync.Once
-	val  any
-	err  error
-}
-
 // Records are the batch's records. They are shared: never change them.
 func (b *RecordBatch) Records() []Record { return b.recs }
 
-// BatchEncoded returns what encode makes of b's records, calling encode only once per key over the
-// batch's life, so that the edge encodes a batch once per wire format for every subscription that
-// delivers it. The key's type must be the caller's own (as with context keys), and always paired with
-// the same T. The value is shared: never change it.
-func BatchEncoded[T any](b *RecordBatch, key any, encode func([]Record) (T, error)) (T, error) {
-	b.mu.Lock()
-	var m *batchMemo
-	for _, e := range b.memo {
-		if e.key == key {
-			m = e
-			break
-		}
-	}
-	if m == nil {
-		m = &batchMemo{key: key}
-		b.memo = append(b.memo, m)
-	}
-	b.mu.Unlock()
-	m.once.Do(func() { m.val, m.err = encode(b.recs) })
-	if m.err != nil {
-		var zero T
-		return zero, m.err
-	}
-	return m.val.(T), nil
+// Edge returns the value the edge keeps with the batch for as long as the batch lives, made by
+// newValue on the first call; later calls get the same value and their newValue is not called. The
+// edge keeps the batch's encodings there, so that a batch is encoded once per wire format for every
+// subscription that delivers it. The service never looks at the value, and the edge is its only user.
+func (b *RecordBatch) Edge(newValue func() any) any {
+	b.edgeOnce.Do(func() { b.edge = newValue() })
+	return b.edge
 }

@@ -1,14 +1,9 @@
 package service
 
-import (
-	"bytes"
-	"math"
-	"strconv"
-	"time"
-)
+import "time"
 
 // Inputs and outputs of the operations, named after the API model's members. The codecs at the edge
-// read and write them; json tags give the wire names.
+// read and write them; json tags give the wire names, and the codecs own every byte of the wire forms.
 
 // StreamRef is the pair of members by which most operations name a stream: either or both.
 type StreamRef struct {
@@ -18,169 +13,14 @@ type StreamRef struct {
 	StreamId *string `json:"StreamId,omitempty"`
 }
 
-// Timestamp is a point in time as the API carries it. In JSON it is epoch seconds with a millisecond
-// fraction (1506440188.749), never in exponent form.
-type Timestamp struct{ time.Time }
+// Timestamp is a point in time as the API carries it, to the millisecond. Its wire forms are the
+// codecs' (epoch seconds with a millisecond fraction in JSON, tag 1 holding epoch milliseconds in CBOR).
+// Time is a named field, not an embedded one, so that time.Time's own encodings (RFC 3339 text) are
+// not promoted to it: a Timestamp has no wire form of its own.
+type Timestamp struct{ Time time.Time }
 
-// MarshalJSON writes epoch seconds with a three-digit millisecond fraction.
-func (t Timestamp) MarshalJSON() ([]byte, error) {
-	return appendEpochSeconds(nil, t.UnixMilli()), nil
-}
-
-// AppendJSON appends t as MarshalJSON writes it, without allocating (the GetRecords fast encoder).
-func (t Timestamp) AppendJSON(b []byte) []byte { return appendEpochSeconds(b, t.UnixMilli()) }
-
-func appendEpochSeconds(dst []byte, ms int64) []byte {
-	if ms < 0 {
-		return strconv.AppendFloat(dst, float64(ms)/1000, 'f', 3, 64)
-	}
-	dst = strconv.AppendInt(dst, ms/1000, 10)
-	dst = append(dst, '.')
-	frac := ms % 1000
-	if frac < 100 {
-		dst = append(dst, '0')
-	}
-	if frac < 10 {
-		dst = append(dst, '0')
-	}
-	return strconv.AppendInt(dst, frac, 10)
-}
-
-// wireError is a decoding error whose text is AWS's SerializationException message.
-type wireError string
-
-func (e wireError) Error() string { return string(e) }
-
-// UnmarshalJSON reads epoch seconds given as a JSON number, with or without a fraction or exponent.
-func (t *Timestamp) UnmarshalJSON(b []byte) error {
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		return wireError("class java.lang.String can not be converted to milliseconds since epoch")
-	case bytes.Equal(b, []byte("true")) || bytes.Equal(b, []byte("false")):
-		return wireError("class java.lang.Boolean can not be converted to milliseconds since epoch")
-	case len(b) > 0 && b[0] == '[':
-		return wireError("Start of list found where not expected")
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return wireError("Start of structure or map found where not expected.")
-	}
-	t.Time = time.UnixMilli(int64(math.Round(f * 1000))).UTC()
-	return nil
-}
-
-// MarshalCBOR writes the timestamp as the Java SDK's CBOR protocol carries it: tag 1 holding an
-// integer count of epoch milliseconds (not seconds, as RFC 8949 would have it).
-func (t Timestamp) MarshalCBOR() ([]byte, error) {
-	return appendCBORHead(make([]byte, 1, 10), 0xc1, t.UnixMilli()), nil
-}
-
-// appendCBORHead appends a CBOR integer n (major type 0 or 1) in its shortest form.
-func appendCBORHead(dst []byte, first byte, n int64) []byte {
-	dst[0] = first
-	major, u := byte(0x00), uint64(n)
-	if n < 0 {
-		major, u = 0x20, uint64(-(n + 1))
-	}
-	switch {
-	case u < 24:
-		return append(dst, major|byte(u))
-	case u <= math.MaxUint8:
-		return append(dst, major|24, byte(u))
-	case u <= math.MaxUint16:
-		return append(dst, major|25, byte(u>>8), byte(u))
-	case u <= math.MaxUint32:
-		return append(dst, major|26, byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
-	}
-	return append(dst, major|27, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
-}
-
-// UnmarshalCBOR reads epoch milliseconds, under tag 1 as the Java SDK sends them or untagged, as an
-// integer or a float of any width. Null leaves the timestamp unset.
-func (t *Timestamp) UnmarshalCBOR(b []byte) error {
-	major, info, arg, rest, ok := cborHead(b)
-	if ok && major == 6 && arg == 1 {
-		major, info, arg, _, ok = cborHead(rest)
-	}
-	var ms float64
-	switch {
-	case !ok:
-		return wireError("Start of structure or map found where not expected.")
-	case major == 0 && arg <= math.MaxInt64:
-		t.Time = time.UnixMilli(int64(arg)).UTC()
-		return nil
-	case major == 1 && arg <= math.MaxInt64:
-		t.Time = time.UnixMilli(-1 - int64(arg)).UTC()
-		return nil
-	case major == 3:
-		return wireError("class java.lang.String can not be converted to milliseconds since epoch")
-	case major == 7 && (info == 20 || info == 21):
-		return wireError("class java.lang.Boolean can not be converted to milliseconds since epoch")
-	case major == 7 && (info == 22 || info == 23): // null, undefined
-		return nil
-	case major == 7 && info == 25:
-		ms = halfToFloat(uint16(arg))
-	case major == 7 && info == 26:
-		ms = float64(math.Float32frombits(uint32(arg)))
-	case major == 7 && info == 27:
-		ms = math.Float64frombits(arg)
-	default:
-		return wireError("Start of structure or map found where not expected.")
-	}
-	if math.IsNaN(ms) || math.Abs(ms) >= 1<<62 {
-		return wireError("Start of structure or map found where not expected.")
-	}
-	t.Time = time.UnixMilli(int64(math.Round(ms))).UTC()
-	return nil
-}
-
-// cborHead splits the head of a CBOR data item: major type, additional information, its argument
-// (for floats, their bits) and what follows the head.
-func cborHead(b []byte) (major, info byte, arg uint64, rest []byte, ok bool) {
-	if len(b) == 0 {
-		return 0, 0, 0, nil, false
-	}
-	major, info = b[0]>>5, b[0]&0x1f
-	n := 0
-	switch {
-	case info < 24:
-		return major, info, uint64(info), b[1:], true
-	case info <= 27:
-		n = 1 << (info - 24)
-	default:
-		return 0, 0, 0, nil, false
-	}
-	if len(b) < 1+n {
-		return 0, 0, 0, nil, false
-	}
-	for _, c := range b[1 : 1+n] {
-		arg = arg<<8 | uint64(c)
-	}
-	return major, info, arg, b[1+n:], true
-}
-
-// halfToFloat widens an IEEE 754 half-precision float.
-func halfToFloat(h uint16) float64 {
-	exp, frac := int(h>>10&0x1f), float64(h&0x3ff)
-	var f float64
-	switch exp {
-	case 0:
-		f = math.Ldexp(frac, -24)
-	case 31:
-		f = math.Inf(1)
-		if frac != 0 {
-			f = math.NaN()
-		}
-	default:
-		f = math.Ldexp(frac+1024, exp-25)
-	}
-	if h&0x8000 != 0 {
-		f = -f
-	}
-	return f
-}
+// UnixMilli is t in epoch milliseconds.
+func (t Timestamp) UnixMilli() int64 { return t.Time.UnixMilli() }
 
 // CreateStreamInput is the input of CreateStream.
 type CreateStreamInput struct {

@@ -23,7 +23,7 @@ func Decode(body []byte, v any) error {
 	if len(body) == 0 {
 		return kerr.NewSerialization("")
 	}
-	err := json.Unmarshal(body, v)
+	err := json.Unmarshal(body, members.Value(v))
 	if err == nil {
 		return nil
 	}
@@ -102,7 +102,7 @@ func Encode(v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return json.Marshal(v)
+	return json.Marshal(members.Value(v))
 }
 
 // EncodeError writes the AWS JSON error body; an empty message is left out, as AWS leaves it out.

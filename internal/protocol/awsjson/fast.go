@@ -360,7 +360,7 @@ func AppendRecords(b []byte, recs []service.Record) []byte {
 		b = append(b, `{"SequenceNumber":`...)
 		b = appendString(b, r.SequenceNumber)
 		b = append(b, `,"ApproximateArrivalTimestamp":`...)
-		b = r.ApproximateArrivalTimestamp.AppendJSON(b)
+		b = appendTimestamp(b, r.ApproximateArrivalTimestamp.UnixMilli())
 		if r.Data == nil {
 			b = append(b, `,"Data":null,"PartitionKey":`...)
 		} else {

@@ -3,7 +3,7 @@
 //
 // The Java SDK writes with Jackson's CBORGenerator: indefinite-length maps and arrays, definite text
 // and byte strings (text over 3996 chars in indefinite chunks), shortest-form integers, blobs as byte
-// strings and timestamps as tag 1 holding epoch milliseconds (service.Timestamp's CBOR methods). Replies
+// strings and timestamps as tag 1 holding epoch milliseconds (members.go). Replies
 // are written the same way: AWS's own replies are indefinite-length maps too (see testdata/README.md).
 package cbor
 
@@ -49,7 +49,7 @@ func (c *Codec) Decode(body []byte, v any) error {
 	if len(body) == 0 {
 		return kerr.NewSerialization("")
 	}
-	err := c.dec.Unmarshal(body, v)
+	err := c.dec.Unmarshal(body, members.Value(v))
 	if err == nil {
 		return nil
 	}

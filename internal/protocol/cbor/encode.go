@@ -61,6 +61,8 @@ func (c *Codec) plan(t reflect.Type) encodeFunc {
 
 func (c *Codec) build(t reflect.Type) encodeFunc {
 	switch {
+	case t == timestampType:
+		return encodeTimestamp
 	case t.Implements(marshalerType):
 		return encodeMarshaler
 	case t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(marshalerType):
