@@ -16,6 +16,7 @@ type (
 		Many   []stamp          `json:"Many"`
 		ByName map[string]stamp `json:"ByName,omitempty"`
 		N      int              `json:"N"`
+		//lint:ignore U1000 an unexported field, which the mirror must keep in its place
 		hidden []int
 	}
 	plain struct{ N int }
