@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,13 +10,8 @@ import (
 	"time"
 
 	"kinesisd/internal/sigv4"
+	"kinesisd/internal/storage"
 )
-
-// checkpointer is the storage engines' optional online backup: a consistent copy of the running
-// store, with everything acknowledged before the call, into a new directory.
-type checkpointer interface {
-	Checkpoint(ctx context.Context, dir string) error
-}
 
 // backupRequest and backupResponse are the bodies of POST /admin/backup (backup.Path).
 type backupRequest struct {
@@ -74,7 +68,7 @@ func (s *Server) serveBackup(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusBadRequest, backupResponse{Error: `want {"dir": "/path/on/the/server"}`})
 		return
 	}
-	cp, ok := s.store.(checkpointer)
+	cp, ok := s.store.(storage.Checkpointer)
 	if !ok {
 		reply(http.StatusNotImplemented, backupResponse{Error: fmt.Sprintf("the %s engine has no online backup: back up the NATS servers (JetStream stream snapshots) instead", s.engine)})
 		return

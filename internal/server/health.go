@@ -6,14 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"kinesisd/internal/storage"
 	"kinesisd/internal/version"
 )
-
-// healthReporter is the storage engines' optional health check: nil when the engine can serve, else
-// why not (NATS unreachable, disk below the reserve, closed).
-type healthReporter interface {
-	Health(ctx context.Context) error
-}
 
 // healthBody is GET /health's answer.
 type healthBody struct {
@@ -28,7 +23,7 @@ type healthBody struct {
 // server can serve, 503 with the reason while it cannot (shutting down, the store unhealthy).
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	body := healthBody{Status: "ok", Engine: s.engine, Version: version.Version(), UptimeSeconds: int64(time.Since(s.started).Seconds())}
-	switch hr, ok := s.store.(healthReporter); {
+	switch hr, ok := s.store.(storage.HealthReporter); {
 	case s.closing.Load():
 		body.Status, body.Reason = "unavailable", "shutting down"
 	case ok:

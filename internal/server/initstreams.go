@@ -16,33 +16,21 @@ import (
 // ACTIVE, so that the port opens on streams a client can use at once. A stream that exists is left
 // alone; one whose shard count, mode or retention differs from its item is reported at WARN.
 func createInitStreams(ctx context.Context, svc *service.Service, streams []config.InitStream, wait time.Duration, log *slog.Logger) error {
+	deadline := time.Now().Add(wait + 30*time.Second) // -create-stream-delay, and time to spare
 	for _, is := range streams {
-		if err := createInitStream(ctx, svc, is, log); err != nil {
+		if err := createInitStream(ctx, svc, is, deadline, log); err != nil {
 			return fmt.Errorf("-init-streams %s: %w", is, err)
 		}
 	}
-	deadline := time.Now().Add(wait + 30*time.Second)
 	for _, is := range streams {
-		for {
-			sum, err := describe(ctx, svc, is.Name)
-			if err != nil {
-				return fmt.Errorf("-init-streams %s: %w", is, err)
-			}
-			if sum.StreamStatus == "ACTIVE" {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("-init-streams %s: still %s after %s", is, sum.StreamStatus, wait+30*time.Second)
-			}
-			if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
-				return err
-			}
+		if err := waitActive(ctx, svc, is.Name, deadline); err != nil {
+			return fmt.Errorf("-init-streams %s: %w", is, err)
 		}
 	}
 	return nil
 }
 
-func createInitStream(ctx context.Context, svc *service.Service, is config.InitStream, log *slog.Logger) error {
+func createInitStream(ctx context.Context, svc *service.Service, is config.InitStream, deadline time.Time, log *slog.Logger) error {
 	sum, err := describe(ctx, svc, is.Name)
 	var notFound *kerr.ResourceNotFound
 	switch {
@@ -69,7 +57,7 @@ func createInitStream(ctx context.Context, svc *service.Service, is config.InitS
 	}
 	if is.RetentionHours > 24 {
 		// The stream is CREATING until -create-stream-delay passes; retention changes need it ACTIVE.
-		if err := waitActive(ctx, svc, is.Name); err != nil {
+		if err := waitActive(ctx, svc, is.Name, deadline); err != nil {
 			return err
 		}
 		hours := int64(is.RetentionHours)
@@ -89,11 +77,17 @@ func describe(ctx context.Context, svc *service.Service, name string) (*service.
 	return &out.StreamDescriptionSummary, nil
 }
 
-func waitActive(ctx context.Context, svc *service.Service, name string) error {
+// waitActive waits until stream name is ACTIVE, polling, until deadline.
+func waitActive(ctx context.Context, svc *service.Service, name string, deadline time.Time) error {
 	for {
 		sum, err := describe(ctx, svc, name)
-		if err != nil || sum.StreamStatus == "ACTIVE" {
+		switch {
+		case err != nil:
 			return err
+		case sum.StreamStatus == "ACTIVE":
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("still %s", sum.StreamStatus)
 		}
 		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
 			return err

@@ -86,7 +86,8 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
-// TestHealthAndInitStreams: the port opens with the -init-streams streams ACTIVE; /health answers
+// TestHealthAndInitStreams: the port opens with the -init-streams streams ACTIVE, also when new
+// streams stay CREATING for a while (-create-stream-delay); /health answers
 // 200 with its JSON, also with -credentials; a restart leaves the streams alone and warns about one
 // whose definition changed; the JSON log format parses line by line.
 func TestHealthAndInitStreams(t *testing.T) {
@@ -96,8 +97,8 @@ func TestHealthAndInitStreams(t *testing.T) {
 	if err := os.WriteFile(creds, []byte("AKIDHEALTH secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startLogged(t, bin, []string{"KINESISD_INIT_STREAMS=orders:3,clicks:ON_DEMAND,audit:1:168h"},
-		"-listen", "127.0.0.1:0", "-data", dir, "-log-format", "json", "-credentials", creds)
+	p := startLogged(t, bin, []string{"KINESISD_INIT_STREAMS=audit:1:168h,orders:3,clicks:ON_DEMAND"},
+		"-listen", "127.0.0.1:0", "-data", dir, "-log-format", "json", "-credentials", creds, "-create-stream-delay", "300ms")
 	if p.Endpoint == "" {
 		t.Fatalf("kinesisd did not start: %v\n%s", p.ExitErr(), p.Log())
 	}
