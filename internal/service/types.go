@@ -19,6 +19,10 @@ type StreamRef struct {
 // not promoted to it: a Timestamp has no wire form of its own.
 type Timestamp struct{ Time time.Time }
 
+// Blob is a blob member (a record's Data): bytes, which the codecs at the edge read from their wire
+// form (base64 text in JSON, a byte string in CBOR).
+type Blob []byte
+
 // UnixMilli is t in epoch milliseconds.
 func (t Timestamp) UnixMilli() int64 { return t.Time.UnixMilli() }
 
