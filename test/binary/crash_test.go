@@ -7,9 +7,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sync"
 	"syscall"
@@ -21,18 +19,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"kinesisd/internal/kinesistest"
+	"kinesisd/internal/kinesistest/proc"
 )
 
 var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
-// buildBinary builds cmd/kinesisd into a temporary directory.
+// buildBinary builds cmd/kinesisd into a temporary directory ($KINESISD_BIN if set).
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kinesisd")
-	build := exec.Command("go", "build", "-o", bin, "kinesisd/cmd/kinesisd")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
+	bin, err := proc.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
