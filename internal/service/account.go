@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 )
 
@@ -75,7 +76,7 @@ func (s *Service) accountKey() string { return "account/" + s.cfg.Account + "/se
 
 // settle ends a commitment whose disabling was pending once its earliest end has passed.
 func (d *accountDoc) settle(now time.Time) {
-	if d.Commitment == commitmentEnabledUntil && !now.Before(timeMilli(d.EarliestEndMilli)) {
+	if d.Commitment == commitmentEnabledUntil && !now.Before(stream.Milli(d.EarliestEndMilli)) {
 		d.Commitment, d.EndedMilli = commitmentDisabled, d.EarliestEndMilli
 	}
 }
@@ -85,7 +86,7 @@ func (d *accountDoc) output() *AccountSettingsOutput {
 		if ms == 0 {
 			return nil
 		}
-		return &Timestamp{timeMilli(ms)}
+		return &Timestamp{stream.Milli(ms)}
 	}
 	out := MinimumThroughputBillingCommitmentOutput{Status: d.Commitment, StartedAt: at(d.StartedMilli)}
 	switch d.Commitment {
@@ -122,11 +123,12 @@ func (s *Service) DescribeLimits(ctx context.Context, _ *DescribeLimitsInput) (*
 		return nil, err
 	}
 	out := &DescribeLimitsOutput{ShardLimit: s.cfg.ShardLimit, OnDemandStreamCountLimit: onDemandStreamLimit}
-	err := s.eachStream(ctx, s.loadStream, func(st *stream) {
-		out.OpenShardCount += len(st.open)
-		if st.doc.Mode == streamModeOnDemand {
+	err := s.streams.Each(ctx, func(st *stream.Stream) error {
+		out.OpenShardCount += len(st.OpenShards())
+		if st.Doc.Mode == stream.ModeOnDemand {
 			out.OnDemandStreamCount++
 		}
+		return nil
 	})
 	if err != nil {
 		return nil, internal("describe limits", err)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"kinesisd/internal/service/stream"
 	"strconv"
 	"strings"
 )
@@ -43,8 +44,8 @@ func parseResourceARN(arn string) (a resourceARN, ok bool) {
 }
 
 // consumerARN is the ARN of consumer c of stream: a new one for every registration.
-func (s *Service) consumerARN(stream string, c *consumerDoc) string {
-	return fmt.Sprintf("%s/consumer/%s:%d", s.arn(stream), c.Name, c.CreatedMilli/1000)
+func (s *Service) consumerARN(streamName string, c *stream.Consumer) string {
+	return fmt.Sprintf("%s/consumer/%s:%d", s.arn(streamName), c.Name, c.CreatedMilli/1000)
 }
 
 // isLocal tells whether a parsed ARN is in this service's account and region.

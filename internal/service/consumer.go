@@ -8,13 +8,8 @@ import (
 	"strings"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 )
-
-// Enhanced fan-out consumers live in their stream's document (streamDoc.Consumers) and change only
-// through mutateStream, so registration limits hold atomically per stream. Their state moves lazily
-// with the service clock, as streams' do: CREATING becomes ACTIVE, and DELETING goes, once
-// ConsumerDelay has passed since the status was set. Stored documents keep the status last written;
-// every reader looks through liveConsumers (or findConsumer), which applies the transitions.
 
 const (
 	// consumersPerStream is how many consumers a stream may have (AWS: 20 on provisioned and
@@ -26,70 +21,12 @@ const (
 	listConsumersMax = 100
 )
 
-// settleConsumer returns c as it stands now, and whether it is gone (deregistered and past the delay).
-func (s *Service) settleConsumer(c consumerDoc) (consumerDoc, bool) {
-	if c.Status != statusCreating && c.Status != statusDeleting {
-		return c, false
-	}
-	due := timeMilli(c.StatusMilli).Add(s.cfg.ConsumerDelay)
-	if s.now().Before(due) {
-		return c, false
-	}
-	if c.Status == statusDeleting {
-		return c, true
-	}
-	c.Status, c.StatusMilli = statusActive, due.UnixMilli()
-	return c, false
-}
-
-// liveConsumers returns the consumers of d as they stand now, leaving out those gone.
-func (s *Service) liveConsumers(d *streamDoc) []consumerDoc {
-	out := make([]consumerDoc, 0, len(d.Consumers))
-	for _, c := range d.Consumers {
-		if c, gone := s.settleConsumer(c); !gone {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// findConsumer returns the live consumer of d named name, or nil. With createdSecs >= 0 the
-// consumer must also have been created in that second (the suffix of its ARN): a consumer ARN names
-// one registration, and re-registering a name makes a new one.
-func (s *Service) findConsumer(d *streamDoc, name string, createdSecs int64) *consumerDoc {
-	for _, c := range s.liveConsumers(d) {
-		if c.Name == name && (createdSecs < 0 || c.CreatedMilli/1000 == createdSecs) {
-			return &c
-		}
-	}
-	return nil
-}
-
-// pruneConsumers settles the consumers of a document about to be saved and drops the gone ones,
-// except those created in the current second or later: they stay as hidden tombstones so that a
-// re-registration within the same second still gets a later creation second, hence a new ARN.
-func (s *Service) pruneConsumers(d *streamDoc) {
-	nowSecs := s.now().Unix()
-	kept := d.Consumers[:0]
-	for _, c := range d.Consumers {
-		settled, gone := s.settleConsumer(c)
-		if gone && c.CreatedMilli/1000 < nowSecs {
-			continue
-		}
-		if !gone {
-			c = settled
-		}
-		kept = append(kept, c)
-	}
-	d.Consumers = kept
-}
-
-func (s *Service) consumerView(stream string, c *consumerDoc) Consumer {
+func (s *Service) consumerView(streamName string, c *stream.Consumer) Consumer {
 	return Consumer{
 		ConsumerName:              c.Name,
-		ConsumerARN:               s.consumerARN(stream, c),
+		ConsumerARN:               s.consumerARN(streamName, c),
 		ConsumerStatus:            c.Status,
-		ConsumerCreationTimestamp: Timestamp{timeMilli(c.CreatedMilli)},
+		ConsumerCreationTimestamp: Timestamp{stream.Milli(c.CreatedMilli)},
 	}
 }
 
@@ -127,22 +64,22 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, in *RegisterStream
 		return nil, internal("count consumers", err)
 	}
 	consumer := *in.ConsumerName
-	var added consumerDoc
-	st, err := s.mutateStream(ctx, name, func(doc *streamDoc) error {
-		if doc.Status != statusActive && doc.Status != statusUpdating {
+	var added stream.Consumer
+	st, err := s.streams.Mutate(ctx, name, func(doc *stream.Doc) error {
+		if doc.Status != stream.StatusActive && doc.Status != stream.StatusUpdating {
 			return s.notActive(doc)
 		}
 		if err := s.checkConsumerTags(name, consumer, in.Tags); err != nil {
 			return err
 		}
-		live := s.liveConsumers(doc)
+		live := s.streams.LiveConsumers(doc)
 		creating := creatingElsewhere
 		for _, c := range live {
 			if c.Name == consumer {
 				return kerr.NewResourceInUse(fmt.Sprintf("Consumer %s under stream %s and account %s already exists.",
 					consumer, name, s.cfg.Account))
 			}
-			if c.Status == statusCreating {
+			if c.Status == stream.StatusCreating {
 				creating++
 			}
 		}
@@ -163,21 +100,21 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, in *RegisterStream
 				created = (c.CreatedMilli/1000+1)*1000 + now%1000
 			}
 		}
-		s.pruneConsumers(doc)
-		added = consumerDoc{Name: consumer, CreatedMilli: created, Status: statusCreating, StatusMilli: now}
+		s.streams.PruneConsumers(doc)
+		added = stream.Consumer{Name: consumer, CreatedMilli: created, Status: stream.StatusCreating, StatusMilli: now}
 		for k, v := range in.Tags {
-			added.Tags = append(added.Tags, tag{Key: k, Value: v})
+			added.Tags = append(added.Tags, stream.Tag{Key: k, Value: v})
 		}
-		slices.SortFunc(added.Tags, func(a, b tag) int { return strings.Compare(a.Key, b.Key) })
+		slices.SortFunc(added.Tags, func(a, b stream.Tag) int { return strings.Compare(a.Key, b.Key) })
 		doc.Consumers = append(doc.Consumers, added)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	c2 := s.findConsumer(&st.doc, consumer, added.CreatedMilli/1000)
+	c2 := s.streams.FindConsumer(&st.Doc, consumer, added.CreatedMilli/1000)
 	if c2 == nil { // deregistered by another call since: show it as registered
-		settled, _ := s.settleConsumer(added)
+		settled, _ := s.streams.SettleConsumer(added)
 		c2 = &settled
 	}
 	return &RegisterStreamConsumerOutput{Consumer: s.consumerView(name, c2)}, nil
@@ -185,31 +122,19 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, in *RegisterStream
 
 // creatingConsumers counts the CREATING consumers of the account's streams other than except.
 func (s *Service) creatingConsumers(ctx context.Context, except string) (int, error) {
-	prefix := s.streamKey("")
-	entries, err := s.store.ListMeta(ctx, prefix)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, e := range entries {
-		name := strings.TrimPrefix(e.Key, prefix)
-		if name == except {
-			continue
+	err := s.streams.Each(ctx, func(st *stream.Stream) error {
+		if st.Doc.Name == except {
+			return nil
 		}
-		st, err := s.loadStream(ctx, name)
-		if err != nil {
-			return 0, err
-		}
-		if st == nil {
-			continue
-		}
-		for _, c := range s.liveConsumers(&st.doc) {
-			if c.Status == statusCreating {
+		for _, c := range s.streams.LiveConsumers(&st.Doc) {
+			if c.Status == stream.StatusCreating {
 				n++
 			}
 		}
-	}
-	return n, nil
+		return nil
+	})
+	return n, err
 }
 
 // resolvedConsumer is a ConsumerRef read against the model: the stream and consumer names, and the
@@ -255,8 +180,8 @@ func (s *Service) resolveConsumer(ref ConsumerRef) (resolvedConsumer, error) {
 }
 
 // lookupConsumer loads the stream of r and finds the consumer in it.
-func (s *Service) lookupConsumer(ctx context.Context, r resolvedConsumer) (*stream, *consumerDoc, error) {
-	st, err := s.loadStream(ctx, r.stream)
+func (s *Service) lookupConsumer(ctx context.Context, r resolvedConsumer) (*stream.Stream, *stream.Consumer, error) {
+	st, err := s.streams.Load(ctx, r.stream)
 	if err != nil {
 		return nil, nil, internal("load stream", err)
 	}
@@ -266,7 +191,7 @@ func (s *Service) lookupConsumer(ctx context.Context, r resolvedConsumer) (*stre
 		}
 		return nil, nil, kerr.StreamNotFound(r.stream, s.cfg.Account)
 	}
-	c := s.findConsumer(&st.doc, r.name, r.createdSecs)
+	c := s.streams.FindConsumer(&st.Doc, r.name, r.createdSecs)
 	if c == nil {
 		return nil, nil, s.consumerNotFound(r.stream, r.name, r.createdSecs)
 	}
@@ -319,22 +244,22 @@ func (s *Service) DeregisterStreamConsumer(ctx context.Context, in *DeregisterSt
 		return err
 	}
 	var leases string // the key prefix of the deregistered consumer's subscription leases
-	_, err = s.mutateStream(ctx, r.stream, func(doc *streamDoc) error {
-		s.pruneConsumers(doc)
+	_, err = s.streams.Mutate(ctx, r.stream, func(doc *stream.Doc) error {
+		s.streams.PruneConsumers(doc)
 		for i := range doc.Consumers {
 			cd := &doc.Consumers[i]
 			if cd.Name != r.name || (r.createdSecs >= 0 && cd.CreatedMilli/1000 != r.createdSecs) {
 				continue
 			}
-			if settled, gone := s.settleConsumer(*cd); gone || settled.Status == statusDeleting {
+			if settled, gone := s.streams.SettleConsumer(*cd); gone || settled.Status == stream.StatusDeleting {
 				continue // a tombstone, or already on its way
 			}
-			cd.Status, cd.StatusMilli = statusDeleting, s.now().UnixMilli()
-			leases = s.consumerLeasePrefix(doc.ID, cd.Name, cd.CreatedMilli/1000)
+			cd.Status, cd.StatusMilli = stream.StatusDeleting, s.now().UnixMilli()
+			leases = consumerLeasePrefix(s.cfg.Account, doc.ID, cd.Name, cd.CreatedMilli/1000)
 			return nil
 		}
-		if cd := s.findConsumer(doc, r.name, r.createdSecs); cd != nil {
-			leases = s.consumerLeasePrefix(doc.ID, cd.Name, cd.CreatedMilli/1000)
+		if cd := s.streams.FindConsumer(doc, r.name, r.createdSecs); cd != nil {
+			leases = consumerLeasePrefix(s.cfg.Account, doc.ID, cd.Name, cd.CreatedMilli/1000)
 			return nil // DELETING already: nothing to change
 		}
 		return s.consumerNotFound(r.stream, r.name, r.createdSecs)
@@ -346,7 +271,7 @@ func (s *Service) DeregisterStreamConsumer(ctx context.Context, in *DeregisterSt
 	if err == nil && leases != "" {
 		// The consumer's subscriptions end (their lease checks find it gone); its leases go now, so
 		// that none is left behind by a front-end that died holding one.
-		s.dropLeases(ctx, leases)
+		dropLeases(ctx, s.store, s.log, leases)
 	}
 	return err
 }
@@ -378,32 +303,32 @@ func (s *Service) ListStreamConsumers(ctx context.Context, in *ListStreamConsume
 		if !ok || tok.Stream != name {
 			return nil, kerr.NewInvalidArgument(fmt.Sprintf("Invalid NextToken: %s", *in.NextToken))
 		}
-		if s.now().Sub(timeMilli(tok.Issued)) > nextTokenLife {
+		if s.now().Sub(stream.Milli(tok.Issued)) > nextTokenLife {
 			return nil, kerr.NewExpiredNextToken(fmt.Sprintf("The NextToken has expired: %s", *in.NextToken))
 		}
 	}
-	st, err := s.loadStream(ctx, name)
+	st, err := s.streams.Load(ctx, name)
 	if err != nil {
 		return nil, internal("load stream", err)
 	}
 	if st == nil ||
-		(in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != st.doc.CreatedMilli) ||
-		(in.NextToken != nil && tok.Created != st.doc.CreatedMilli) {
+		(in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != st.Doc.CreatedMilli) ||
+		(in.NextToken != nil && tok.Created != st.Doc.CreatedMilli) {
 		return nil, kerr.StreamNotFound(name, s.cfg.Account)
 	}
 	limit := listConsumersMax
 	if in.MaxResults != nil {
 		limit = min(int(*in.MaxResults), listConsumersMax)
 	}
-	live := s.liveConsumers(&st.doc)
-	slices.SortFunc(live, func(a, b consumerDoc) int { return strings.Compare(a.Name, b.Name) })
+	live := s.streams.LiveConsumers(&st.Doc)
+	slices.SortFunc(live, func(a, b stream.Consumer) int { return strings.Compare(a.Name, b.Name) })
 	out := &ListStreamConsumersOutput{Consumers: []Consumer{}}
 	for i := range live {
 		if in.NextToken != nil && live[i].Name <= tok.After {
 			continue
 		}
 		if len(out.Consumers) == limit {
-			out.NextToken = encodeToken(pageToken{Stream: name, Created: st.doc.CreatedMilli,
+			out.NextToken = encodeToken(pageToken{Stream: name, Created: st.Doc.CreatedMilli,
 				After: out.Consumers[len(out.Consumers)-1].ConsumerName, Issued: s.now().UnixMilli()})
 			break
 		}
@@ -428,7 +353,7 @@ func (s *Service) ActiveConsumer(ctx context.Context, consumerARN string) (strea
 	if err != nil {
 		return "", "", err
 	}
-	if c.Status != statusActive {
+	if c.Status != stream.StatusActive {
 		return "", "", kerr.NewResourceInUse(fmt.Sprintf("Consumer %s with creation timestamp %d under stream: %s , account %s is not in ACTIVE status.",
 			c.Name, a.ConsumerSecs, a.Stream, s.cfg.Account))
 	}

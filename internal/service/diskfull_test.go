@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage/pebble"
 )
 
@@ -37,19 +38,19 @@ func TestDiskFull(t *testing.T) {
 		return err
 	}
 	var failure *kerr.InternalFailure
-	if err := putRecord(); !errors.As(err, &failure) || failure.Message() != diskFullMessage || failure.HTTPStatus() != 500 {
-		t.Errorf("PutRecord with the disk full: %v, want InternalFailureException %q", err, diskFullMessage)
+	if err := putRecord(); !errors.As(err, &failure) || failure.Message() != stream.DiskFullMessage || failure.HTTPStatus() != 500 {
+		t.Errorf("PutRecord with the disk full: %v, want InternalFailureException %q", err, stream.DiskFullMessage)
 	}
 	recs := []PutRecordsRequestEntry{{Data: []byte("a"), PartitionKey: &key}, {Data: []byte("b"), PartitionKey: &key}}
 	out, err := svc.PutRecords(ctx, &PutRecordsInput{StreamRef: ref, Records: recs})
-	if !errors.As(err, &failure) || failure.Message() != diskFullMessage {
-		t.Errorf("PutRecords with the disk full: %+v, %v; want InternalFailureException %q for the whole call", out, err, diskFullMessage)
+	if !errors.As(err, &failure) || failure.Message() != stream.DiskFullMessage {
+		t.Errorf("PutRecords with the disk full: %+v, %v; want InternalFailureException %q for the whole call", out, err, stream.DiskFullMessage)
 	}
 	st, err := svc.dataStream(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := store.NextOffset(ctx, st.ref(0)); err != nil || n != 0 {
+	if n, err := store.NextOffset(ctx, st.Ref(0)); err != nil || n != 0 {
 		t.Errorf("NextOffset after refused writes: %d, %v; want 0", n, err)
 	}
 

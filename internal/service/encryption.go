@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 )
 
 // Server-side encryption: StartStreamEncryption and StopStreamEncryption put the stream in UPDATING for
@@ -43,7 +44,7 @@ func (s *Service) StopStreamEncryption(ctx context.Context, in *StreamEncryption
 
 func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEncryptionInput, start bool) error {
 	var c checker
-	c.enum("encryptionType", in.EncryptionType, true, encryptionNone, encryptionKMS)
+	c.enum("encryptionType", in.EncryptionType, true, stream.EncryptionNone, encryptionKMS)
 	c.str("keyId", in.KeyId, true, 1, 2048, nil, "")
 	c.streamRef(in.StreamRef)
 	if err := c.err(); err != nil {
@@ -57,7 +58,7 @@ func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEnc
 		return err
 	}
 	now := s.now()
-	_, err = s.reshard(ctx, name, func(doc *streamDoc) error {
+	_, err = s.streams.Reshard(ctx, name, func(doc *stream.Doc) error {
 		if *in.EncryptionType != encryptionKMS {
 			return kerr.NewInvalidArgument("KMS is the only valid EncryptionType for this request")
 		}
@@ -77,11 +78,11 @@ func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEnc
 				op, name, s.cfg.Account, op, encryptionChangesMax))
 		}
 		*calls = append(*calls, now.UnixMilli())
-		change := pendingChange{Kind: pendingEncrypt, Encryption: encryptionNone}
+		change := stream.Change{Kind: stream.ChangeEncrypt, Encryption: stream.EncryptionNone}
 		if start {
 			change.Encryption, change.KeyID = encryptionKMS, *in.KeyId
 		}
-		doc.schedule(change, now.UnixMilli())
+		doc.Schedule(change, now.UnixMilli())
 		return nil
 	})
 	return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 )
 
@@ -21,8 +22,6 @@ import (
 // deregistration and their stream's purge (dropLeases).
 
 const (
-	// leaseMetaPrefix starts the key of every lease: "lease/<account>/<stream id>/<consumer>/<created>/<shard>".
-	leaseMetaPrefix = "lease/"
 	// leaseCheckEvery is how often an open subscription checks that its lease is still its own, so that
 	// one taken over through another front-end ends within about that long. It is shortened to the
 	// takeover window when that is shorter (tests).
@@ -41,20 +40,9 @@ type leaseDoc struct {
 	StartedMilli int64  `json:"started"`
 }
 
-// streamLeasePrefix is the key prefix of the leases of stream incarnation streamID.
-func (s *Service) streamLeasePrefix(streamID uint64) string {
-	return fmt.Sprintf("%s%s/%d/", leaseMetaPrefix, s.cfg.Account, streamID)
-}
-
-// consumerLeasePrefix is the key prefix of the leases of one consumer registration (its name and
-// creation second) on stream incarnation streamID.
-func (s *Service) consumerLeasePrefix(streamID uint64, consumer string, created int64) string {
-	return fmt.Sprintf("%s%s/%d/", s.streamLeasePrefix(streamID), consumer, created)
-}
-
 // leaseKey is the metadata key of the lease of k.
 func (s *Service) leaseKey(k subKey) string {
-	return fmt.Sprintf("%s%d", s.consumerLeasePrefix(k.streamID, k.consumer, k.created), k.shard)
+	return fmt.Sprintf("%s%d", consumerLeasePrefix(s.cfg.Account, k.streamID, k.consumer, k.created), k.shard)
 }
 
 // newLeaseOwner returns a random subscription id.
@@ -96,7 +84,7 @@ func (s *Service) acquireLease(ctx context.Context, sub *subscriber, now time.Ti
 			s.subs.remove(h)
 			return nil, internal("subscribe to shard", err)
 		}
-		if cur != nil && now.Sub(timeMilli(cur.StartedMilli)) < s.cfg.SubscribeTakeover {
+		if cur != nil && now.Sub(stream.Milli(cur.StartedMilli)) < s.cfg.SubscribeTakeover {
 			s.subs.remove(h)
 			return nil, inUse(sub, s.cfg.Account)
 		}
@@ -136,7 +124,7 @@ func (s *Service) leaseLost(ctx context.Context, sub *subscriber, h *subHandle) 
 	if cur != nil && cur.Owner == h.owner {
 		return nil
 	}
-	st, err := s.loadStream(ctx, sub.stream)
+	st, err := s.streams.Load(ctx, sub.stream)
 	if err != nil {
 		return internal("subscribe to shard", err)
 	}
@@ -156,23 +144,5 @@ func (s *Service) releaseLease(ctx context.Context, h *subHandle) {
 	err := s.store.DeleteMeta(ctx, h.key, h.version)
 	if err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
 		s.log.Warn("release subscription lease", "key", h.key, "err", err)
-	}
-}
-
-// dropLeases deletes every lease under prefix: those of a deregistered consumer or of a purged stream,
-// which no subscription can take over any more (a consumer registered again under the same name has
-// another creation second, a stream created again another id). A failure is logged: the operation that
-// called it has taken effect, and a lease left behind blocks nothing.
-func (s *Service) dropLeases(ctx context.Context, prefix string) {
-	entries, err := s.store.ListMeta(ctx, prefix)
-	if err != nil {
-		s.log.Warn("list subscription leases", "prefix", prefix, "err", err)
-		return
-	}
-	for _, e := range entries {
-		err := s.store.DeleteMeta(ctx, e.Key, e.Version)
-		if err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
-			s.log.Warn("drop subscription lease", "key", e.Key, "err", err)
-		}
 	}
 }

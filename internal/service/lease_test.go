@@ -119,7 +119,7 @@ func (s *openSub) stillOpen(t *testing.T) {
 func leaseOwner(t *testing.T, svc *Service, arn string) string {
 	t.Helper()
 	a, _ := parseResourceARN(arn)
-	key := svc.leaseKey(subKey{streamID: svc.subStream(t, "s").doc.ID, consumer: a.Consumer, created: a.ConsumerSecs})
+	key := svc.leaseKey(subKey{streamID: svc.subStream(t, "s").Doc.ID, consumer: a.Consumer, created: a.ConsumerSecs})
 	d, _, err := svc.readLease(t.Context(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -225,12 +225,12 @@ func TestSubscribeLeasesDropped(t *testing.T) {
 	if leaseOwner(t, a, again) == "" {
 		t.Fatal("no lease after a takeover")
 	}
-	id := a.subStream(t, "s").doc.ID
+	id := a.subStream(t, "s").Doc.ID
 	name := "s"
 	if err := a.DeleteStream(ctx, &DeleteStreamInput{StreamRef: StreamRef{StreamName: &name}, EnforceConsumerDeletion: subPtr(true)}); err != nil {
 		t.Fatal(err)
 	}
-	left, err := a.store.ListMeta(ctx, a.streamLeasePrefix(id))
+	left, err := a.store.ListMeta(ctx, streamLeasePrefix(a.cfg.Account, id))
 	if err != nil || len(left) != 0 {
 		t.Fatalf("leases left after the stream was deleted: %v, %v", left, err)
 	}

@@ -3,63 +3,21 @@ package service
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/ratelimit"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 )
 
-// rateWindows counts usage per key in fixed one-second windows of the service's clock, so that limits
-// hold exactly and tests drive them by moving a fake clock.
-type rateWindows struct {
-	mu      sync.Mutex
-	windows map[any]*rateWindow
-}
-
-type rateWindow struct {
-	second int64
-	count  int
-	bytes  int
-	until  int64 // ms: calls before this time are refused (reads after a large GetRecords); kept across seconds
-}
-
-func newRateWindows() *rateWindows { return &rateWindows{windows: make(map[any]*rateWindow)} }
-
-// window returns key's window for the second of now, reset if that second is new. Callers hold r.mu.
-func (r *rateWindows) window(key any, now time.Time) *rateWindow {
-	sec := now.Unix()
-	w := r.windows[key]
-	if w == nil {
-		if len(r.windows) > 100_000 {
-			r.sweep(sec)
-		}
-		w = &rateWindow{second: sec}
-		r.windows[key] = w
-	}
-	if w.second != sec {
-		*w = rateWindow{second: sec, until: w.until}
-	}
-	return w
-}
-
-// sweep forgets windows of past seconds, bounding memory when keys come and go.
-func (r *rateWindows) sweep(sec int64) {
-	for k, w := range r.windows {
-		if w.second != sec && w.until <= sec*1000 {
-			delete(r.windows, k)
-		}
-	}
-}
-
 // admitWrite reserves one record of size bytes on shard if the shard's per-second limits allow it.
-func (s *Service) admitWrite(w *rateWindow, size int) bool {
-	if w.count+1 > s.cfg.ShardRecordsPerSecond || w.bytes+size > s.cfg.ShardBytesPerSecond {
+func (s *Service) admitWrite(w *ratelimit.Window, size int) bool {
+	if w.Count+1 > s.cfg.ShardRecordsPerSecond || w.Bytes+size > s.cfg.ShardBytesPerSecond {
 		return false
 	}
-	w.count++
-	w.bytes += size
+	w.Count++
+	w.Bytes += size
 	return true
 }
 
@@ -78,53 +36,53 @@ type readKey struct {
 }
 
 // admitRead reserves one GetRecords call on shard, or returns the throttling error.
-func (s *Service) admitRead(st *stream, shard uint32, now time.Time) error {
+func (s *Service) admitRead(st *stream.Stream, shard uint32, now time.Time) error {
 	if !s.cfg.ThroughputLimits {
 		return nil
 	}
-	s.reads.mu.Lock()
-	w := s.reads.window(readKey{shard: st.ref(shard)}, now)
-	ok := now.UnixMilli() >= w.until && w.count < readCallsPerSecond && w.bytes < readBytesPerSecond
+	s.reads.Lock()
+	w := s.reads.Window(readKey{shard: st.Ref(shard)}, now)
+	ok := now.UnixMilli() >= w.Until && w.Count < readCallsPerSecond && w.Bytes < readBytesPerSecond
 	if ok {
-		w.count++
+		w.Count++
 	}
-	s.reads.mu.Unlock()
+	s.reads.Unlock()
 	if ok {
 		return nil
 	}
-	return kerr.NewProvisionedThroughputExceeded(throughputExceeded(shardID(shard), st.doc.Name, s.cfg.Account))
+	return kerr.NewProvisionedThroughputExceeded(throughputExceeded(stream.ShardID(shard), st.Doc.Name, s.cfg.Account))
 }
 
 // noteRead counts the bytes a GetRecords call returned against the shard's read rate.
-func (s *Service) noteRead(st *stream, shard uint32, now time.Time, bytes int) {
+func (s *Service) noteRead(st *stream.Stream, shard uint32, now time.Time, bytes int) {
 	if !s.cfg.ThroughputLimits || bytes == 0 {
 		return
 	}
-	s.reads.mu.Lock()
-	w := s.reads.window(readKey{shard: st.ref(shard)}, now)
-	w.bytes += bytes
+	s.reads.Lock()
+	w := s.reads.Window(readKey{shard: st.Ref(shard)}, now)
+	w.Bytes += bytes
 	if bytes > readBytesPerSecond {
-		w.until = now.UnixMilli() + int64(bytes)*1000/readBytesPerSecond
+		w.Until = now.UnixMilli() + int64(bytes)*1000/readBytesPerSecond
 	}
-	s.reads.mu.Unlock()
+	s.reads.Unlock()
 }
 
 // admitIterator reserves one GetShardIterator call on shard, or returns the throttling error.
-func (s *Service) admitIterator(st *stream, shard uint32, now time.Time) error {
+func (s *Service) admitIterator(st *stream.Stream, shard uint32, now time.Time) error {
 	if !s.cfg.ThroughputLimits {
 		return nil
 	}
-	s.reads.mu.Lock()
-	w := s.reads.window(readKey{shard: st.ref(shard), iterator: true}, now)
-	ok := w.count < iteratorCallsPerSecond
+	s.reads.Lock()
+	w := s.reads.Window(readKey{shard: st.Ref(shard), iterator: true}, now)
+	ok := w.Count < iteratorCallsPerSecond
 	if ok {
-		w.count++
+		w.Count++
 	}
-	s.reads.mu.Unlock()
+	s.reads.Unlock()
 	if ok {
 		return nil
 	}
-	return kerr.NewProvisionedThroughputExceeded(throughputExceeded(shardID(shard), st.doc.Name, s.cfg.Account))
+	return kerr.NewProvisionedThroughputExceeded(throughputExceeded(stream.ShardID(shard), st.Doc.Name, s.cfg.Account))
 }
 
 func throughputExceeded(shard, stream, account string) string {
@@ -176,7 +134,7 @@ var apiRates = map[string]struct {
 
 // checkRate enforces the call rate of op (for stream, where AWS counts per stream) when API rate
 // limits are on.
-func (s *Service) checkRate(op, stream string) error {
+func (s *Service) checkRate(op, streamName string) error {
 	if !s.cfg.APIRateLimits {
 		return nil
 	}
@@ -186,29 +144,32 @@ func (s *Service) checkRate(op, stream string) error {
 	}
 	key := [2]string{op, ""}
 	if rate.perStream {
-		key[1] = stream
+		key[1] = streamName
 	}
-	s.calls.mu.Lock()
-	w := s.calls.window(key, s.now())
-	allowed := w.count < rate.perSecond
+	s.calls.Lock()
+	w := s.calls.Window(key, s.now())
+	allowed := w.Count < rate.perSecond
 	if allowed {
-		w.count++
+		w.Count++
 	}
-	s.calls.mu.Unlock()
+	s.calls.Unlock()
 	if allowed {
 		return nil
 	}
 	if rate.perStream {
-		return kerr.NewLimitExceeded(fmt.Sprintf("Rate exceeded for stream %s under account %s.", stream, s.cfg.Account))
+		return kerr.NewLimitExceeded(fmt.Sprintf("Rate exceeded for stream %s under account %s.", streamName, s.cfg.Account))
 	}
 	return kerr.NewLimitExceeded(fmt.Sprintf("Rate exceeded for account %s.", s.cfg.Account))
 }
 
 // openShardCount counts the open shards of every stream of the account, with those that pending
-// changes will open. It runs under a stream's write gate, so it only peeks (pending.go).
+// changes will open. It may run under a stream's write gate, so it scans (pending.go).
 func (s *Service) openShardCount(ctx context.Context) (int, error) {
 	n := 0
-	err := s.eachStream(ctx, s.peekStream, func(st *stream) { n += len(st.open) + st.doc.pendingShards() })
+	err := s.streams.Scan(ctx, func(st *stream.Stream) bool {
+		n += len(st.OpenShards()) + st.Doc.PendingShards()
+		return true
+	})
 	return n, err
 }
 
@@ -237,8 +198,8 @@ const streamsChangingMax = 5
 // CREATING or DELETING, with AWS's LimitExceededException. Like the shard limit it counts before the
 // stream is saved, so creations racing each other may pass it together.
 func (s *Service) checkStreamsChanging(ctx context.Context) error {
-	n, err := s.countStreams(ctx, func(doc *streamDoc) bool {
-		return doc.Status == statusCreating || doc.Status == statusDeleting
+	n, err := s.countStreams(ctx, func(doc *stream.Doc) bool {
+		return doc.Status == stream.StatusCreating || doc.Status == stream.StatusDeleting
 	})
 	if err != nil {
 		return err
@@ -257,7 +218,7 @@ func (s *Service) checkStreamsChanging(ctx context.Context) error {
 // onDemandStreamLimit of them (AWS's default quota, the OnDemandStreamCountLimit of DescribeLimits),
 // with LimitExceededException. Like the shard limit it counts before the change is saved.
 func (s *Service) checkOnDemandLimit(ctx context.Context) error {
-	n, err := s.countStreams(ctx, func(doc *streamDoc) bool { return doc.Mode == streamModeOnDemand })
+	n, err := s.countStreams(ctx, func(doc *stream.Doc) bool { return doc.Mode == stream.ModeOnDemand })
 	if err != nil {
 		return err
 	}
@@ -270,37 +231,18 @@ func (s *Service) checkOnDemandLimit(ctx context.Context) error {
 		"Current On-Demand streams count: %d. Limit: %d.", s.cfg.Account, n, onDemandStreamLimit))
 }
 
-// countStreams counts the account's streams whose document satisfies match. It only peeks (it may
-// run under a stream's write gate, pending.go).
-func (s *Service) countStreams(ctx context.Context, match func(*streamDoc) bool) (int, error) {
+// countStreams counts the account's streams whose document satisfies match. It scans (it may run
+// under a stream's write gate).
+func (s *Service) countStreams(ctx context.Context, match func(*stream.Doc) bool) (int, error) {
 	n := 0
-	err := s.eachStream(ctx, s.peekStream, func(st *stream) {
-		if match(&st.doc) {
+	err := s.streams.Scan(ctx, func(st *stream.Stream) bool {
+		if match(&st.Doc) {
 			n++
 		}
+		return true
 	})
 	if err != nil {
 		return 0, internal("count streams", err)
 	}
 	return n, nil
-}
-
-// eachStream calls fn with each of the account's streams as load (loadStream, or peekStream for a
-// scan that may run under a stream's write gate) returns them, skipping those gone meanwhile.
-func (s *Service) eachStream(ctx context.Context, load func(context.Context, string) (*stream, error), fn func(*stream)) error {
-	prefix := s.streamKey("")
-	entries, err := s.store.ListMeta(ctx, prefix)
-	if err != nil {
-		return fmt.Errorf("list streams: %w", err)
-	}
-	for _, e := range entries {
-		st, err := load(ctx, strings.TrimPrefix(e.Key, prefix))
-		if err != nil {
-			return err
-		}
-		if st != nil {
-			fn(st)
-		}
-	}
-	return nil
 }

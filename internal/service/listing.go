@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/service/seqnum"
+	"kinesisd/internal/service/stream"
 )
 
 const (
@@ -93,20 +93,20 @@ func (tf *tokenFilter) shardFilter() (*ShardFilter, bool) {
 }
 
 // describeShard renders a shard as DescribeStream and ListShards show it.
-func describeShard(sh *shardDoc) Shard {
+func describeShard(sh *stream.Shard) Shard {
 	out := Shard{
-		ShardId:      shardID(sh.Index),
+		ShardId:      stream.ShardID(sh.Index),
 		HashKeyRange: HashKeyRange{StartingHashKey: sh.StartHash, EndingHashKey: sh.EndHash},
 		SequenceNumberRange: SequenceNumberRange{
 			StartingSequenceNumber: seqnum.Format(sh.Index, sh.StartOffset),
 		},
 	}
 	if sh.Parent != nil {
-		id := shardID(*sh.Parent)
+		id := stream.ShardID(*sh.Parent)
 		out.ParentShardId = &id
 	}
 	if sh.AdjacentParent != nil {
-		id := shardID(*sh.AdjacentParent)
+		id := stream.ShardID(*sh.AdjacentParent)
 		out.AdjacentParentShardId = &id
 	}
 	if sh.Closed {
@@ -129,14 +129,14 @@ func (s *Service) DescribeStream(ctx context.Context, in *DescribeStreamInput) (
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkRate("DescribeStream", st.doc.Name); err != nil {
+	if err := s.checkRate("DescribeStream", st.Doc.Name); err != nil {
 		return nil, err
 	}
 	limit := describeStreamDefaultLimit
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	d := &st.doc
+	d := &st.Doc
 	out := &DescribeStreamOutput{StreamDescription: StreamDescription{
 		StreamName:              d.Name,
 		StreamARN:               s.arn(d.Name),
@@ -144,8 +144,8 @@ func (s *Service) DescribeStream(ctx context.Context, in *DescribeStreamInput) (
 		StreamModeDetails:       StreamModeDetailsOut{StreamMode: d.Mode},
 		Shards:                  []Shard{},
 		RetentionPeriodHours:    d.RetentionHours,
-		StreamCreationTimestamp: Timestamp{timeMilli(d.CreatedMilli)},
-		EnhancedMonitoring:      st.enhancedMonitoring(),
+		StreamCreationTimestamp: Timestamp{stream.Milli(d.CreatedMilli)},
+		EnhancedMonitoring:      enhancedMonitoring(st),
 		EncryptionType:          d.Encryption,
 	}}
 	if d.KeyID != "" {
@@ -154,7 +154,7 @@ func (s *Service) DescribeStream(ctx context.Context, in *DescribeStreamInput) (
 	now := s.now()
 	for i := range d.Shards {
 		sh := &d.Shards[i]
-		if in.ExclusiveStartShardId != nil && shardID(sh.Index) <= *in.ExclusiveStartShardId || st.expired(sh, now) {
+		if in.ExclusiveStartShardId != nil && stream.ShardID(sh.Index) <= *in.ExclusiveStartShardId || st.Expired(sh, now) {
 			continue
 		}
 		if len(out.StreamDescription.Shards) == limit {
@@ -187,7 +187,7 @@ func (s *Service) ListStreams(ctx context.Context, in *ListStreamsInput) (*ListS
 		if !ok {
 			return nil, kerr.NewInvalidArgument(fmt.Sprintf("Invalid NextToken: %s", *in.NextToken))
 		}
-		if s.now().Sub(timeMilli(tok.Issued)) > nextTokenLife {
+		if s.now().Sub(stream.Milli(tok.Issued)) > nextTokenLife {
 			return nil, kerr.NewExpiredNextToken(fmt.Sprintf("The NextToken has expired: %s", *in.NextToken))
 		}
 		after = tok.After
@@ -196,40 +196,29 @@ func (s *Service) ListStreams(ctx context.Context, in *ListStreamsInput) (*ListS
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	prefix := s.streamKey("")
-	entries, err := s.store.ListMeta(ctx, prefix)
-	if err != nil {
-		return nil, internal("list streams", err)
-	}
 	out := &ListStreamsOutput{StreamNames: []string{}, StreamSummaries: []StreamSummary{}}
-	for _, e := range entries {
-		name := strings.TrimPrefix(e.Key, prefix)
+	err := s.streams.Scan(ctx, func(st *stream.Stream) bool {
+		name := st.Doc.Name
 		if name <= after {
-			continue
-		}
-		st, err := decodeStream(e.Value, e.Version)
-		if err == nil {
-			st, err = s.settle(ctx, st)
-		}
-		if err != nil {
-			return nil, internal("list streams", err)
-		}
-		if st == nil {
-			continue // deleted
+			return true
 		}
 		if len(out.StreamNames) == limit {
 			out.HasMoreStreams = true
 			out.NextToken = encodeToken(pageToken{After: out.StreamNames[len(out.StreamNames)-1], Issued: s.now().UnixMilli()})
-			break
+			return false
 		}
 		out.StreamNames = append(out.StreamNames, name)
 		out.StreamSummaries = append(out.StreamSummaries, StreamSummary{
 			StreamName:              name,
 			StreamARN:               s.arn(name),
-			StreamStatus:            st.doc.Status,
-			StreamModeDetails:       StreamModeDetailsOut{StreamMode: st.doc.Mode},
-			StreamCreationTimestamp: Timestamp{timeMilli(st.doc.CreatedMilli)},
+			StreamStatus:            st.Doc.Status,
+			StreamModeDetails:       StreamModeDetailsOut{StreamMode: st.Doc.Mode},
+			StreamCreationTimestamp: Timestamp{stream.Milli(st.Doc.CreatedMilli)},
 		})
+		return true
+	})
+	if err != nil {
+		return nil, internal("list streams", err)
 	}
 	return out, nil
 }
@@ -286,7 +275,7 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 		if !ok || tok.Stream == "" {
 			return nil, kerr.NewInvalidArgument(fmt.Sprintf("Invalid NextToken: %s", *in.NextToken))
 		}
-		if s.now().Sub(timeMilli(tok.Issued)) > nextTokenLife {
+		if s.now().Sub(stream.Milli(tok.Issued)) > nextTokenLife {
 			return nil, kerr.NewExpiredNextToken(fmt.Sprintf("The NextToken has expired: %s", *in.NextToken))
 		}
 		ref = StreamRef{StreamName: &tok.Stream}
@@ -304,30 +293,30 @@ func (s *Service) ListShards(ctx context.Context, in *ListShardsInput) (*ListSha
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkRate("ListShards", st.doc.Name); err != nil {
+	if err := s.checkRate("ListShards", st.Doc.Name); err != nil {
 		return nil, err
 	}
-	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != st.doc.CreatedMilli ||
-		incarnation != 0 && incarnation != st.doc.ID { // the token's stream was deleted and the name reused
-		return nil, kerr.StreamNotFound(st.doc.Name, s.cfg.Account)
+	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.UnixMilli() != st.Doc.CreatedMilli ||
+		incarnation != 0 && incarnation != st.Doc.ID { // the token's stream was deleted and the name reused
+		return nil, kerr.StreamNotFound(st.Doc.Name, s.cfg.Account)
 	}
 	limit := listShardsDefaultMax
 	if in.MaxResults != nil {
 		limit = min(int(*in.MaxResults), listShardsDefaultMax)
 	}
 	now := s.now()
-	keep := st.shardFilter(filter, now)
+	keep := shardTest(st, filter, now)
 	if filter != nil && *filter.Type == filterAfterShardID && *filter.ShardId > after {
 		after = *filter.ShardId
 	}
 	out := &ListShardsOutput{Shards: []Shard{}}
-	for i := range st.doc.Shards {
-		sh := &st.doc.Shards[i]
-		if after != "" && shardID(sh.Index) <= after || st.expired(sh, now) || !keep(sh) {
+	for i := range st.Doc.Shards {
+		sh := &st.Doc.Shards[i]
+		if after != "" && stream.ShardID(sh.Index) <= after || st.Expired(sh, now) || !keep(sh) {
 			continue
 		}
 		if len(out.Shards) == limit {
-			out.NextToken = encodeToken(pageToken{Stream: st.doc.Name, Created: st.doc.CreatedMilli, ID: st.doc.ID,
+			out.NextToken = encodeToken(pageToken{Stream: st.Doc.Name, Created: st.Doc.CreatedMilli, ID: st.Doc.ID,
 				After: out.Shards[len(out.Shards)-1].ShardId, Issued: now.UnixMilli(), Filter: newTokenFilter(filter)})
 			break
 		}
@@ -346,49 +335,30 @@ const (
 	filterFromTimestamp   = "FROM_TIMESTAMP"
 )
 
-// expired tells whether sh is a closed shard whose records have all passed retention at now: it is
-// no longer listed.
-func (st *stream) expired(sh *shardDoc, now time.Time) bool {
-	return sh.Closed && sh.ClosedMilli != 0 && timeMilli(sh.ClosedMilli).Before(st.cutoff(now))
-}
-
-// shardOpened is when sh opened: with the stream, or at the split or merge that made it.
-func (st *stream) shardOpened(sh *shardDoc) time.Time {
-	if sh.CreatedMilli == 0 {
-		return timeMilli(st.doc.CreatedMilli)
-	}
-	return timeMilli(sh.CreatedMilli)
-}
-
-// openAt tells whether sh was open at t: opened at or before t and closed at or after it (or open).
-func (st *stream) openAt(sh *shardDoc, t time.Time) bool {
-	return !st.shardOpened(sh).After(t) && (!sh.Closed || !timeMilli(sh.ClosedMilli).Before(t))
-}
-
-// shardFilter returns the test f makes of a shard, as the API documents each type: AT_TRIM_HORIZON and
+// shardTest returns the test f makes of a shard, as the API documents each type: AT_TRIM_HORIZON and
 // AT_TIMESTAMP give the shards open at that time (the trim horizon, or the stream's creation if later,
 // where a reader starts); FROM_TRIM_HORIZON every shard within retention; AT_LATEST the open shards;
 // FROM_TIMESTAMP the open shards and those closed at or after the time (corrected to the trim horizon).
 // AFTER_SHARD_ID works as ExclusiveStartShardId does.
-func (st *stream) shardFilter(f *ShardFilter, now time.Time) func(*shardDoc) bool {
-	all := func(*shardDoc) bool { return true }
+func shardTest(st *stream.Stream, f *ShardFilter, now time.Time) func(*stream.Shard) bool {
+	all := func(*stream.Shard) bool { return true }
 	if f == nil {
 		return all
 	}
-	horizon := st.cutoff(now)
+	horizon := st.Cutoff(now)
 	switch *f.Type {
 	case filterAtTrimHorizon, filterAtTimestamp:
 		t := horizon
 		if *f.Type == filterAtTimestamp {
 			t = maxTime(f.Timestamp.Time, horizon)
 		}
-		t = maxTime(t, timeMilli(st.doc.CreatedMilli))
-		return func(sh *shardDoc) bool { return st.openAt(sh, t) }
+		t = maxTime(t, stream.Milli(st.Doc.CreatedMilli))
+		return func(sh *stream.Shard) bool { return st.OpenAt(sh, t) }
 	case filterAtLatest:
-		return func(sh *shardDoc) bool { return !sh.Closed }
+		return func(sh *stream.Shard) bool { return !sh.Closed }
 	case filterFromTimestamp:
 		t := maxTime(f.Timestamp.Time, horizon)
-		return func(sh *shardDoc) bool { return !sh.Closed || !timeMilli(sh.ClosedMilli).Before(t) }
+		return func(sh *stream.Shard) bool { return !sh.Closed || !stream.Milli(sh.ClosedMilli).Before(t) }
 	}
 	return all
 }

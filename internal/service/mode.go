@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 )
 
 const (
@@ -55,11 +56,11 @@ type WarmThroughputMB struct {
 // warmThroughput is what DescribeStreamSummary shows of a stream's warm throughput: nothing for a
 // provisioned stream or one without a target; otherwise the target and what its open shards carry
 // (1 MiB/s each).
-func (st *stream) warmThroughput() *WarmThroughputMB {
-	if st.doc.Mode != streamModeOnDemand || st.doc.WarmThroughputMiBps == 0 {
+func warmThroughput(st *stream.Stream) *WarmThroughputMB {
+	if st.Doc.Mode != stream.ModeOnDemand || st.Doc.WarmThroughputMiBps == 0 {
 		return nil
 	}
-	return &WarmThroughputMB{TargetMiBps: st.doc.WarmThroughputMiBps, CurrentMiBps: len(st.open)}
+	return &WarmThroughputMB{TargetMiBps: st.Doc.WarmThroughputMiBps, CurrentMiBps: len(st.OpenShards())}
 }
 
 // UpdateStreamMode switches a stream between PROVISIONED and ON_DEMAND. Its shards stay as they are;
@@ -72,7 +73,7 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 	if in.StreamModeDetails == nil {
 		c.v.Add(kerr.Null, "streamModeDetails", "Member must not be null")
 	} else {
-		c.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, streamModeProvisioned, streamModeOnDemand)
+		c.enum("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode, true, stream.ModeProvisioned, stream.ModeOnDemand)
 	}
 	c.integer("warmThroughputMiBps", in.WarmThroughputMiBps, false, 0, math.MaxInt32)
 	if err := c.err(); err != nil {
@@ -83,7 +84,7 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 		return err
 	}
 	mode := *in.StreamModeDetails.StreamMode
-	if in.WarmThroughputMiBps != nil && mode != streamModeOnDemand {
+	if in.WarmThroughputMiBps != nil && mode != stream.ModeOnDemand {
 		return kerr.NewInvalidArgument("WarmThroughputMiBps is only supported when updating the stream mode to ON_DEMAND.")
 	}
 	if err := s.checkWarm(in.WarmThroughputMiBps); err != nil {
@@ -92,15 +93,15 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 	if err := s.checkRate("UpdateStreamMode", name); err != nil {
 		return err
 	}
-	if mode == streamModeOnDemand {
-		if st, err := s.peekStream(ctx, name); err == nil && st != nil && st.doc.Mode != streamModeOnDemand {
+	if mode == stream.ModeOnDemand {
+		if st, err := s.streams.Peek(ctx, name); err == nil && st != nil && st.Doc.Mode != stream.ModeOnDemand {
 			if err := s.checkOnDemandLimit(ctx); err != nil {
 				return err
 			}
 		}
 	}
 	now := s.now().UnixMilli()
-	_, err = s.reshard(ctx, name, func(doc *streamDoc) error {
+	_, err = s.streams.Reshard(ctx, name, func(doc *stream.Doc) error {
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
@@ -119,11 +120,11 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 			doc.ModeSwitches = append(doc.ModeSwitches, now)
 		}
 		doc.Mode = mode
-		if mode == streamModeProvisioned {
+		if mode == stream.ModeProvisioned {
 			doc.WarmThroughputMiBps = 0
 			doc.RecordDistribution = "" // AUTO is for ON_DEMAND streams only
 		}
-		doc.Status, doc.StatusMilli = statusUpdating, now
+		doc.Status, doc.StatusMilli = stream.StatusUpdating, now
 		if in.WarmThroughputMiBps != nil {
 			doc.WarmThroughputMiBps = int(*in.WarmThroughputMiBps)
 			return s.scheduleWarm(ctx, doc, doc.WarmThroughputMiBps, now)
@@ -154,22 +155,22 @@ func (s *Service) UpdateStreamWarmThroughput(ctx context.Context, in *UpdateStre
 	}
 	target := int(*in.WarmThroughputMiBps)
 	now := s.now().UnixMilli()
-	st, err := s.reshard(ctx, name, func(doc *streamDoc) error {
-		if doc.Mode != streamModeOnDemand {
+	st, err := s.streams.Reshard(ctx, name, func(doc *stream.Doc) error {
+		if doc.Mode != stream.ModeOnDemand {
 			return s.warmOnProvisioned(name)
 		}
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
 		doc.WarmThroughputMiBps = target
-		doc.Status, doc.StatusMilli = statusUpdating, now
+		doc.Status, doc.StatusMilli = stream.StatusUpdating, now
 		return s.scheduleWarm(ctx, doc, target, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &UpdateStreamWarmThroughputOutput{StreamARN: s.arn(name), StreamName: name,
-		WarmThroughput: WarmThroughputMB{TargetMiBps: target, CurrentMiBps: len(st.open)}}, nil
+		WarmThroughput: WarmThroughputMB{TargetMiBps: target, CurrentMiBps: len(st.OpenShards())}}, nil
 }
 
 // warmOnProvisioned refuses a warm throughput for a PROVISIONED stream (UpdateStreamWarmThroughput,
@@ -196,34 +197,14 @@ func (s *Service) checkWarm(mibps *int64) error {
 
 // scheduleWarm checks that mibps open shards (1 MiB/s each) fit the account's shard limit and schedules
 // the splits that reach them. It never merges: warm throughput is a floor.
-func (s *Service) scheduleWarm(ctx context.Context, doc *streamDoc, mibps int, now int64) error {
-	adding := mibps - doc.openCount()
+func (s *Service) scheduleWarm(ctx context.Context, doc *stream.Doc, mibps int, now int64) error {
+	adding := mibps - doc.OpenCount()
 	if adding <= 0 {
 		return nil
 	}
 	if err := s.checkShardLimit(ctx, adding); err != nil {
 		return err
 	}
-	doc.schedule(pendingChange{Kind: pendingWarm, Count: mibps}, now)
-	return nil
-}
-
-// warmSplit splits the widest open shards at their midpoints until the stream has mibps open shards.
-func (s *Service) warmSplit(ctx context.Context, doc *streamDoc, mibps int, now int64) error {
-	for range mibps - doc.openCount() {
-		var p piece
-		var width hashKey
-		for i, q := range doc.openPieces() {
-			if w := q.end.sub(q.start); i == 0 || width.less(w) {
-				p, width = q, w
-			}
-		}
-		if p.start == p.end {
-			return nil // nothing left to split
-		}
-		if _, _, err := s.splitAt(ctx, doc, p.pos, midpoint(p.start, p.end), now); err != nil {
-			return err
-		}
-	}
+	doc.Schedule(stream.Change{Kind: stream.ChangeWarm, Count: mibps}, now)
 	return nil
 }

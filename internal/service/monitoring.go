@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"kinesisd/internal/service/stream"
 	"slices"
 )
 
@@ -35,8 +36,8 @@ type EnhancedMonitoringOutput struct {
 }
 
 // enhancedMonitoring is the EnhancedMonitoring member of DescribeStream and DescribeStreamSummary.
-func (st *stream) enhancedMonitoring() []EnhancedMetrics {
-	metrics := slices.Clone(st.doc.ShardLevelMetrics)
+func enhancedMonitoring(st *stream.Stream) []EnhancedMetrics {
+	metrics := slices.Clone(st.Doc.ShardLevelMetrics)
 	if metrics == nil {
 		metrics = []string{}
 	}
@@ -88,7 +89,7 @@ func (s *Service) changeMonitoring(ctx context.Context, op string, in *EnhancedM
 	}
 	named := expandMetrics(in.ShardLevelMetrics)
 	var current []string
-	st, err := s.mutateStream(ctx, name, func(doc *streamDoc) error {
+	st, err := s.streams.Mutate(ctx, name, func(doc *stream.Doc) error {
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
@@ -105,9 +106,9 @@ func (s *Service) changeMonitoring(ctx context.Context, op string, in *EnhancedM
 		return nil, err
 	}
 	return &EnhancedMonitoringOutput{
-		StreamName:               st.doc.Name,
+		StreamName:               st.Doc.Name,
 		CurrentShardLevelMetrics: current,
-		DesiredShardLevelMetrics: st.enhancedMonitoring()[0].ShardLevelMetrics,
-		StreamARN:                s.arn(st.doc.Name),
+		DesiredShardLevelMetrics: enhancedMonitoring(st)[0].ShardLevelMetrics,
+		StreamARN:                s.arn(st.Doc.Name),
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 )
 
 // Resource policies on streams and consumers (PutResourcePolicy, GetResourcePolicy,
@@ -49,7 +50,7 @@ func (s *Service) PutResourcePolicy(ctx context.Context, in *PutResourcePolicyIn
 	if err := s.checkRate("PutResourcePolicy", ""); err != nil {
 		return err
 	}
-	return s.mutateResource(ctx, *in.ResourceARN, false, func(_ *[]tag, policy *string, _ tagTarget) error {
+	return s.mutateResource(ctx, *in.ResourceARN, false, func(_ *[]stream.Tag, policy *string, _ tagTarget) error {
 		var doc map[string]any
 		if json.Unmarshal([]byte(*in.Policy), &doc) != nil {
 			return kerr.NewInvalidArgument("Policy is not a valid JSON document.")
@@ -91,7 +92,7 @@ func (s *Service) DeleteResourcePolicy(ctx context.Context, in *DeleteResourcePo
 	if err := s.checkRate("DeleteResourcePolicy", ""); err != nil {
 		return err
 	}
-	return s.mutateResource(ctx, *in.ResourceARN, false, func(_ *[]tag, policy *string, _ tagTarget) error {
+	return s.mutateResource(ctx, *in.ResourceARN, false, func(_ *[]stream.Tag, policy *string, _ tagTarget) error {
 		*policy = ""
 		return nil
 	})

@@ -51,7 +51,7 @@ func TestPutRecordsPartialFailureAfterSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := engine.Seal(ctx, st.ref(0)); err != nil { // as another front-end's split would
+	if _, err := engine.Seal(ctx, st.Ref(0)); err != nil { // as another front-end's split would
 		t.Fatal(err)
 	}
 	key, low, high := "k", "0", "340282366920938463463374607431768211455"
@@ -66,7 +66,7 @@ func TestPutRecordsPartialFailureAfterSealed(t *testing.T) {
 	if out.FailedRecordCount != 1 || out.Records[0].ErrorCode != "InternalFailure" || out.Records[1].SequenceNumber == "" || out.Records[1].ShardId != "shardId-000000000001" {
 		t.Fatalf("PutRecords = %+v, want record 0 InternalFailure and record 1 on shard 1", out)
 	}
-	if n, err := engine.NextOffset(ctx, st.ref(1)); err != nil || n == 0 {
+	if n, err := engine.NextOffset(ctx, st.Ref(1)); err != nil || n == 0 {
 		t.Errorf("shard 1's next offset %d, %v: the acknowledged record is not stored", n, err)
 	}
 

@@ -2,12 +2,11 @@ package service
 
 import (
 	"context"
+	"kinesisd/internal/service/stream"
 )
 
 // UpdateMaxRecordSize and UpdateStreamRecordDistributionStrategy: per-stream settings that PutRecord
 // and PutRecords read from the stream's document (records.go: sizeLimits, routeRecord).
-
-const distributionUserKey = "USER_PARTITION_KEY"
 
 // UpdateMaxRecordSizeInput is the input of UpdateMaxRecordSize.
 type UpdateMaxRecordSizeInput struct {
@@ -39,7 +38,7 @@ func (s *Service) UpdateMaxRecordSize(ctx context.Context, in *UpdateMaxRecordSi
 	if err != nil {
 		return err
 	}
-	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+	_, err = s.streams.Mutate(ctx, name, func(doc *stream.Doc) error {
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
@@ -55,7 +54,7 @@ func (s *Service) UpdateStreamRecordDistributionStrategy(ctx context.Context, in
 	var c checker
 	c.str("streamARN", in.StreamARN, true, 1, 2048, streamARNPattern, streamARNPatternText)
 	c.streamID(in.StreamId)
-	c.enum("recordDistributionStrategy", in.RecordDistributionStrategy, true, distributionAuto, distributionUserKey)
+	c.enum("recordDistributionStrategy", in.RecordDistributionStrategy, true, stream.DistributionAuto, stream.DistributionUserKey)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -66,11 +65,11 @@ func (s *Service) UpdateStreamRecordDistributionStrategy(ctx context.Context, in
 	if err != nil {
 		return err
 	}
-	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+	_, err = s.streams.Mutate(ctx, name, func(doc *stream.Doc) error {
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
-		if *in.RecordDistributionStrategy == distributionAuto && doc.Mode != streamModeOnDemand {
+		if *in.RecordDistributionStrategy == stream.DistributionAuto && doc.Mode != stream.ModeOnDemand {
 			return autoOnProvisioned(name)
 		}
 		doc.RecordDistribution = *in.RecordDistributionStrategy

@@ -7,6 +7,7 @@ import (
 
 	"kinesisd/internal/clock"
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage/pebble"
 )
 
@@ -29,14 +30,14 @@ func TestConsumerResources(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := clk.Now().UnixMilli()
-	if _, err := s.mutateStream(ctx, name, func(doc *streamDoc) error {
-		doc.Consumers = append(doc.Consumers, consumerDoc{Name: "app", CreatedMilli: created, Status: "ACTIVE"})
+	if _, err := s.streams.Mutate(ctx, name, func(doc *stream.Doc) error {
+		doc.Consumers = append(doc.Consumers, stream.Consumer{Name: "app", CreatedMilli: created, Status: "ACTIVE"})
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	arn := "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/app:1700000000"
-	if got := s.consumerARN(name, &consumerDoc{Name: "app", CreatedMilli: created}); got != arn {
+	if got := s.consumerARN(name, &stream.Consumer{Name: "app", CreatedMilli: created}); got != arn {
 		t.Fatalf("consumer ARN %s, want %s", got, arn)
 	}
 	if err := s.TagResource(ctx, &TagResourceInput{ResourceARN: &arn, Tags: map[string]string{"team": "x", "b": ""}}); err != nil {

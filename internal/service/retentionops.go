@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 )
 
@@ -52,7 +53,7 @@ func (s *Service) changeRetention(ctx context.Context, op string, in *StreamRete
 		return err
 	}
 	hours := *in.RetentionPeriodHours
-	st, err := s.mutateStream(ctx, name, func(doc *streamDoc) error {
+	st, err := s.streams.Mutate(ctx, name, func(doc *stream.Doc) error {
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
@@ -73,13 +74,13 @@ func (s *Service) changeRetention(ctx context.Context, op string, in *StreamRete
 		}
 		if increase {
 			// What has expired stays expired: the longer period counts from the change on.
-			doc.ExpiredBeforeMilli = doc.cutoffMilli(s.now().UnixMilli())
+			doc.ExpiredBeforeMilli = doc.CutoffMilli(s.now().UnixMilli())
 		}
 		doc.RetentionHours = int(hours)
 		return nil
 	})
 	if err == nil && st != nil {
-		s.keepFor(ctx, st.doc.ID, st.doc.RetentionHours)
+		s.keepFor(ctx, st.Doc.ID, st.Doc.RetentionHours)
 	}
 	return err
 }

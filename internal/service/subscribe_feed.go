@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 )
 
@@ -43,7 +44,7 @@ type feed struct {
 	bytes   int                   // record bytes of batches
 	loading map[uint64]*batchLoad // reads in flight, by the position they start at
 	woke    <-chan struct{}       // the append notification stream was loaded after (streamFor)
-	stream  *stream
+	stream  *stream.Stream
 }
 
 // batchLoad is one read in flight: waiters for the same position share it.
@@ -126,7 +127,7 @@ func (fd *feed) get(ctx context.Context, from uint64, read batchReader) (*Record
 // of the document serves them all. Each sees the document as it was after its wake-up, as if it had
 // been a little quicker to read it; a subscription woken otherwise (heartbeat, catching up, pacing)
 // reads its own.
-func (fd *feed) streamFor(woke <-chan struct{}, load func() (*stream, error)) (*stream, error) {
+func (fd *feed) streamFor(woke <-chan struct{}, load func() (*stream.Stream, error)) (*stream.Stream, error) {
 	if woke != nil {
 		fd.mu.Lock()
 		st := fd.stream

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kinesisd/internal/clock"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 	"kinesisd/internal/storage/pebble"
 )
@@ -324,7 +325,7 @@ func TestSubscribeShared(t *testing.T) {
 func TestFeedStreamFor(t *testing.T) {
 	var fd feed
 	loads := 0
-	load := func() (*stream, error) { loads++; return &stream{}, nil }
+	load := func() (*stream.Stream, error) { loads++; return &stream.Stream{}, nil }
 	n1, n2 := make(chan struct{}), make(chan struct{})
 	tests := []struct {
 		name  string
@@ -339,7 +340,7 @@ func TestFeedStreamFor(t *testing.T) {
 		{"the next notification", n2, 3},
 		{"back to an old one", n1, 4},
 	}
-	var first *stream
+	var first *stream.Stream
 	for _, tt := range tests {
 		st, err := fd.streamFor(tt.woke, load)
 		if err != nil || st == nil || loads != tt.loads {
@@ -352,7 +353,7 @@ func TestFeedStreamFor(t *testing.T) {
 			t.Errorf("%s: another document than the first subscription's", tt.name)
 		}
 	}
-	failing := func() (*stream, error) { loads++; return nil, errors.New("boom") }
+	failing := func() (*stream.Stream, error) { loads++; return nil, errors.New("boom") }
 	n3 := make(chan struct{})
 	for range 2 {
 		if _, err := fd.streamFor(n3, failing); err == nil {

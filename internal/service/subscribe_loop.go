@@ -2,87 +2,11 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"iter"
-	"sync"
 	"time"
 
-	"kinesisd/internal/kerr"
 	"kinesisd/internal/storage"
 )
-
-// subKey names one consumer's subscription to one shard.
-type subKey struct {
-	streamID uint64
-	consumer string
-	created  int64 // the consumer registration's creation second
-	shard    uint32
-}
-
-// subscriptions are this process's open subscriptions, by the owner id of their lease (lease.go): the
-// lease in the store decides which subscription holds a consumer's shard, across every front-end; the
-// registry lets a takeover in this process end the subscription it displaced at once, and shutdown end
-// them all. The zero value is ready to use.
-type subscriptions struct {
-	mu     sync.Mutex
-	active map[string]*subHandle // by lease owner
-	ended  chan struct{}         // closed by EndSubscriptions; made on first use
-	closed bool                  // ended is closed
-}
-
-// subHandle is one open subscription's hold on its lease.
-type subHandle struct {
-	key       string        // the lease's metadata key
-	owner     string        // the subscription's random id, which the lease names while it holds it
-	version   uint64        // the lease document's version once written; only the subscription's goroutine uses it
-	takenOver chan struct{} // closed when a later subscription in this process takes the lease over
-}
-
-// inUse is AWS's ResourceInUseException for a consumer and shard that already have a subscription.
-func inUse(sub *subscriber, account string) error {
-	return kerr.NewResourceInUse(fmt.Sprintf("Another active subscription exists for this consumer: %s:%s:%s:%s",
-		account, sub.stream, shardID(sub.shard), sub.consumer))
-}
-
-// add registers h.
-func (r *subscriptions) add(h *subHandle) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.active == nil {
-		r.active = make(map[string]*subHandle)
-	}
-	r.active[h.owner] = h
-}
-
-// remove unregisters h, if it is still registered.
-func (r *subscriptions) remove(h *subHandle) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.active[h.owner] == h {
-		delete(r.active, h.owner)
-	}
-}
-
-// takeOver tells the subscription of this process whose lease owner id is owner, if there is one, that
-// its lease has been taken over; it is unregistered then, so that it is told once.
-func (r *subscriptions) takeOver(owner string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if h := r.active[owner]; h != nil {
-		delete(r.active, owner)
-		close(h.takenOver)
-	}
-}
-
-// endedChan is closed once EndSubscriptions has been called.
-func (r *subscriptions) endedChan() <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ended == nil {
-		r.ended = make(chan struct{})
-	}
-	return r.ended
-}
 
 // EndSubscriptions ends every open subscription cleanly, as their lifetime's end does (clients
 // resubscribe). The server calls it when it shuts down, so that shutting down never waits for them.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"kinesisd/internal/clock"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage/pebble"
 )
 
@@ -40,14 +41,14 @@ func TestSubscribeShardEnd(t *testing.T) {
 		}
 		seqs = append(seqs, out.SequenceNumber)
 	}
-	_, err = svc.mutateStream(ctx, name, func(doc *streamDoc) error {
+	_, err = svc.streams.Mutate(ctx, name, func(doc *stream.Doc) error {
 		sh := &doc.Shards[0]
-		end, err := store.NextOffset(ctx, svc.subStream(t, name).ref(0))
+		end, err := store.NextOffset(ctx, svc.subStream(t, name).Ref(0))
 		sh.Closed, sh.EndOffset = true, end
 		parent := uint32(0)
 		doc.Shards = append(doc.Shards,
-			shardDoc{Index: 1, Parent: &parent, StartHash: "0", EndHash: "170141183460469231731687303715884105727"},
-			shardDoc{Index: 2, Parent: &parent, StartHash: "170141183460469231731687303715884105728", EndHash: sh.EndHash})
+			stream.Shard{Index: 1, Parent: &parent, StartHash: "0", EndHash: "170141183460469231731687303715884105727"},
+			stream.Shard{Index: 2, Parent: &parent, StartHash: "170141183460469231731687303715884105728", EndHash: sh.EndHash})
 		doc.NextShard = 3
 		return err
 	})
@@ -104,9 +105,9 @@ func TestSubscribeShardEnd(t *testing.T) {
 
 func subPtr[T any](v T) *T { return &v }
 
-func (s *Service) subStream(t *testing.T, name string) *stream {
+func (s *Service) subStream(t *testing.T, name string) *stream.Stream {
 	t.Helper()
-	st, err := s.loadStream(t.Context(), name)
+	st, err := s.streams.Load(t.Context(), name)
 	if err != nil || st == nil {
 		t.Fatalf("load %s: %v", name, err)
 	}

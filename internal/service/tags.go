@@ -7,11 +7,12 @@ import (
 	"strings"
 
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/stream"
 )
 
 // Tags on streams (AddTagsToStream, RemoveTagsFromStream, ListTagsForStream) and on streams or
 // consumers by ARN (TagResource, UntagResource, ListTagsForResource). Tags live in the stream's
-// document, a consumer's in its consumerDoc, so every change is one compare-and-set.
+// document, a consumer's in its stream.Consumer, so every change is one compare-and-set.
 
 // maxTags is how many tags one stream or consumer may carry.
 const maxTags = 50
@@ -123,7 +124,7 @@ func mapTexts(m map[string]string) []string {
 
 // addTags merges add into tags, refusing characters AWS refuses and more than 50 tags in all.
 // AWS's message for the count still says 10, the limit before it was raised to 50.
-func (s *Service) addTags(tags []tag, add map[string]string, target tagTarget) ([]tag, error) {
+func (s *Service) addTags(tags []stream.Tag, add map[string]string, target tagTarget) ([]stream.Tag, error) {
 	if err := s.checkTagText(mapTexts(add), "add tags to", target); err != nil {
 		return nil, err
 	}
@@ -138,19 +139,19 @@ func (s *Service) addTags(tags []tag, add map[string]string, target tagTarget) (
 		return nil, kerr.NewInvalidArgument(fmt.Sprintf("Failed to add tags to %s under account %s because a given %s "+
 			"cannot have more than 10 tags associated with it.", target, s.cfg.Account, target.kind))
 	}
-	out := make([]tag, 0, len(merged))
+	out := make([]stream.Tag, 0, len(merged))
 	for _, k := range sortedKeys(merged) {
-		out = append(out, tag{Key: k, Value: merged[k]})
+		out = append(out, stream.Tag{Key: k, Value: merged[k]})
 	}
 	return out, nil
 }
 
 // removeTags drops keys from tags; keys a resource does not carry are ignored.
-func (s *Service) removeTags(tags []tag, keys []string, target tagTarget) ([]tag, error) {
+func (s *Service) removeTags(tags []stream.Tag, keys []string, target tagTarget) ([]stream.Tag, error) {
 	if err := s.checkTagText(keys, "remove tags from", target); err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(tags, func(t tag) bool { return slices.Contains(keys, t.Key) }), nil
+	return slices.DeleteFunc(tags, func(t stream.Tag) bool { return slices.Contains(keys, t.Key) }), nil
 }
 
 // checkCreateTags applies AddTagsToStream's rules to CreateStream's Tags.
@@ -163,7 +164,7 @@ func (s *Service) checkCreateTags(name string, tags map[string]string) error {
 }
 
 // listTags returns tags in key order (as AWS lists them).
-func listTags(tags []tag) []Tag {
+func listTags(tags []stream.Tag) []Tag {
 	out := make([]Tag, 0, len(tags))
 	for _, t := range tags {
 		out = append(out, Tag(t))
@@ -175,8 +176,8 @@ func listTags(tags []tag) []Tag {
 // tagsSettled refuses a change of a stream's tags (or policy) while it is CREATING. AWS documents it
 // (CreateStream: "you can't make any updates to the tags until the stream is in ACTIVE state"); the
 // message, not sourced for tags, is the one of the other operations that need an ACTIVE stream.
-func (s *Service) tagsSettled(doc *streamDoc) error {
-	if doc.Status == statusCreating {
+func (s *Service) tagsSettled(doc *stream.Doc) error {
+	if doc.Status == stream.StatusCreating {
 		return s.notActive(doc)
 	}
 	return nil
@@ -187,7 +188,7 @@ func (s *Service) AddTagsToStream(ctx context.Context, in *AddTagsToStreamInput)
 	var c checker
 	c.tagMap("tags", in.Tags, true)
 	c.streamRef(in.StreamRef)
-	return s.editStreamTags(ctx, "AddTagsToStream", c, in.StreamRef, func(tags []tag, target tagTarget) ([]tag, error) {
+	return s.editStreamTags(ctx, "AddTagsToStream", c, in.StreamRef, func(tags []stream.Tag, target tagTarget) ([]stream.Tag, error) {
 		return s.addTags(tags, in.Tags, target)
 	})
 }
@@ -197,14 +198,14 @@ func (s *Service) RemoveTagsFromStream(ctx context.Context, in *RemoveTagsFromSt
 	var c checker
 	c.tagKeys("tagKeys", in.TagKeys)
 	c.streamRef(in.StreamRef)
-	return s.editStreamTags(ctx, "RemoveTagsFromStream", c, in.StreamRef, func(tags []tag, target tagTarget) ([]tag, error) {
+	return s.editStreamTags(ctx, "RemoveTagsFromStream", c, in.StreamRef, func(tags []stream.Tag, target tagTarget) ([]stream.Tag, error) {
 		return s.removeTags(tags, in.TagKeys, target)
 	})
 }
 
 // editStreamTags is AddTagsToStream and RemoveTagsFromStream once their members are checked into c:
 // edit gives the stream's new tags, on a stream that is not CREATING.
-func (s *Service) editStreamTags(ctx context.Context, op string, c checker, ref StreamRef, edit func([]tag, tagTarget) ([]tag, error)) error {
+func (s *Service) editStreamTags(ctx context.Context, op string, c checker, ref StreamRef, edit func([]stream.Tag, tagTarget) ([]stream.Tag, error)) error {
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -215,7 +216,7 @@ func (s *Service) editStreamTags(ctx context.Context, op string, c checker, ref 
 	if err != nil {
 		return err
 	}
-	_, err = s.mutateStream(ctx, name, func(doc *streamDoc) error {
+	_, err = s.streams.Mutate(ctx, name, func(doc *stream.Doc) error {
 		if err := s.tagsSettled(doc); err != nil {
 			return err
 		}
@@ -246,7 +247,7 @@ func (s *Service) ListTagsForStream(ctx context.Context, in *ListTagsForStreamIn
 	if in.Limit != nil {
 		limit = int(*in.Limit)
 	}
-	tags := listTags(st.doc.Tags)
+	tags := listTags(st.Doc.Tags)
 	if in.ExclusiveStartTagKey != nil {
 		tags = slices.DeleteFunc(tags, func(t Tag) bool { return t.Key <= *in.ExclusiveStartTagKey })
 	}
@@ -279,10 +280,10 @@ func consumerNotFound(arn, account string) error {
 
 // consumerIndex finds the live consumer a parsed ARN names in doc: same name, same creation second (a
 // re-registered consumer has a new ARN, and the old one names nothing). -1 when there is none.
-func (s *Service) consumerIndex(doc *streamDoc, a resourceARN) int {
+func (s *Service) consumerIndex(doc *stream.Doc, a resourceARN) int {
 	for i := range doc.Consumers {
 		c := &doc.Consumers[i]
-		if _, gone := s.settleConsumer(*c); gone {
+		if _, gone := s.streams.SettleConsumer(*c); gone {
 			continue
 		}
 		if c.Name == a.Consumer && c.CreatedMilli/1000 == a.ConsumerSecs {
@@ -294,12 +295,12 @@ func (s *Service) consumerIndex(doc *streamDoc, a resourceARN) int {
 
 // mutateResource applies change to the tags or policy of the stream or consumer arn names; a change of
 // tags (tagging) is refused on a CREATING stream.
-func (s *Service) mutateResource(ctx context.Context, arn string, tagging bool, change func(tags *[]tag, policy *string, target tagTarget) error) error {
+func (s *Service) mutateResource(ctx context.Context, arn string, tagging bool, change func(tags *[]stream.Tag, policy *string, target tagTarget) error) error {
 	a, err := s.resolveResource(arn)
 	if err != nil {
 		return err
 	}
-	_, err = s.mutateStream(ctx, a.Stream, func(doc *streamDoc) error {
+	_, err = s.streams.Mutate(ctx, a.Stream, func(doc *stream.Doc) error {
 		if a.Consumer == "" {
 			if err := s.tagsSettled(doc); tagging && err != nil {
 				return err
@@ -317,12 +318,12 @@ func (s *Service) mutateResource(ctx context.Context, arn string, tagging bool, 
 }
 
 // readResource returns the tags and policy of the stream or consumer arn names.
-func (s *Service) readResource(ctx context.Context, arn string) ([]tag, string, error) {
+func (s *Service) readResource(ctx context.Context, arn string) ([]stream.Tag, string, error) {
 	a, err := s.resolveResource(arn)
 	if err != nil {
 		return nil, "", err
 	}
-	st, err := s.loadStream(ctx, a.Stream)
+	st, err := s.streams.Load(ctx, a.Stream)
 	if err != nil {
 		return nil, "", internal("load stream", err)
 	}
@@ -333,20 +334,20 @@ func (s *Service) readResource(ctx context.Context, arn string) ([]tag, string, 
 		return nil, "", kerr.StreamNotFound(a.Stream, s.cfg.Account)
 	}
 	if a.Consumer == "" {
-		return st.doc.Tags, st.doc.Policy, nil
+		return st.Doc.Tags, st.Doc.Policy, nil
 	}
-	i := s.consumerIndex(&st.doc, a)
+	i := s.consumerIndex(&st.Doc, a)
 	if i < 0 {
 		return nil, "", consumerNotFound(arn, s.cfg.Account)
 	}
-	return st.doc.Consumers[i].Tags, st.doc.Consumers[i].Policy, nil
+	return st.Doc.Consumers[i].Tags, st.Doc.Consumers[i].Policy, nil
 }
 
 // TagResource adds or replaces tags on a stream or consumer named by ARN.
 func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) error {
 	var c checker
 	c.tagMap("tags", in.Tags, true)
-	return s.editResourceTags(ctx, "TagResource", c, in.ResourceARN, in.StreamId, func(tags []tag, target tagTarget) ([]tag, error) {
+	return s.editResourceTags(ctx, "TagResource", c, in.ResourceARN, in.StreamId, func(tags []stream.Tag, target tagTarget) ([]stream.Tag, error) {
 		return s.addTags(tags, in.Tags, target)
 	})
 }
@@ -355,14 +356,14 @@ func (s *Service) TagResource(ctx context.Context, in *TagResourceInput) error {
 func (s *Service) UntagResource(ctx context.Context, in *UntagResourceInput) error {
 	var c checker
 	c.tagKeys("tagKeys", in.TagKeys)
-	return s.editResourceTags(ctx, "UntagResource", c, in.ResourceARN, in.StreamId, func(tags []tag, target tagTarget) ([]tag, error) {
+	return s.editResourceTags(ctx, "UntagResource", c, in.ResourceARN, in.StreamId, func(tags []stream.Tag, target tagTarget) ([]stream.Tag, error) {
 		return s.removeTags(tags, in.TagKeys, target)
 	})
 }
 
 // editResourceTags is TagResource and UntagResource once their tag members are checked into c: edit
 // gives the new tags of the stream or consumer arn names.
-func (s *Service) editResourceTags(ctx context.Context, op string, c checker, arn, streamID *string, edit func([]tag, tagTarget) ([]tag, error)) error {
+func (s *Service) editResourceTags(ctx context.Context, op string, c checker, arn, streamID *string, edit func([]stream.Tag, tagTarget) ([]stream.Tag, error)) error {
 	c.resourceARN(arn)
 	c.streamID(streamID)
 	if err := c.err(); err != nil {
@@ -371,7 +372,7 @@ func (s *Service) editResourceTags(ctx context.Context, op string, c checker, ar
 	if err := s.checkRate(op, ""); err != nil {
 		return err
 	}
-	return s.mutateResource(ctx, *arn, true, func(tags *[]tag, _ *string, target tagTarget) error {
+	return s.mutateResource(ctx, *arn, true, func(tags *[]stream.Tag, _ *string, target tagTarget) error {
 		edited, err := edit(*tags, target)
 		*tags = edited
 		return err

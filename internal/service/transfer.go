@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"kinesisd/internal/service/stream"
 	"slices"
 	"strings"
 )
@@ -15,7 +16,7 @@ import (
 
 const (
 	// StreamMetaPrefix starts the metadata key of every stream document: "stream/<account>/<name>".
-	StreamMetaPrefix = streamMetaPrefix
+	StreamMetaPrefix = stream.MetaPrefix
 	// IteratorKeyMetaKey is the metadata key of a store's iterator-sealing key: a secret that stays with
 	// its store (iterators live five minutes; a copy has no use for old ones).
 	IteratorKeyMetaKey = iteratorKeyMetaKey
@@ -25,7 +26,7 @@ const (
 )
 
 // StreamDoc is a stream document opened for copying.
-type StreamDoc struct{ doc streamDoc }
+type StreamDoc struct{ doc stream.Doc }
 
 // ShardOffsets is what a stream document says about one shard's log.
 type ShardOffsets struct {
@@ -41,11 +42,11 @@ type ShardOffsets struct {
 // this service can serve: the key names it, its hash ranges parse, its shard indices are unique and its
 // parents exist.
 func ParseStreamDoc(key string, raw []byte) (*StreamDoc, error) {
-	st, err := decodeStream(raw, 1)
+	st, err := stream.Decode(raw, 1)
 	if err != nil {
 		return nil, fmt.Errorf("stream document %s: %w", key, err)
 	}
-	d := &StreamDoc{doc: st.doc}
+	d := &StreamDoc{doc: st.Doc}
 	rest, ok := strings.CutPrefix(key, StreamMetaPrefix)
 	account, name, ok2 := strings.Cut(rest, "/")
 	if !ok || !ok2 || account == "" || name != d.doc.Name || d.doc.Name == "" {
@@ -78,7 +79,7 @@ func (d *StreamDoc) Name() string { return d.doc.Name }
 func (d *StreamDoc) ID() uint64 { return d.doc.ID }
 
 // Deleting reports whether the stream is being deleted (DeleteStream was called).
-func (d *StreamDoc) Deleting() bool { return d.doc.Status == statusDeleting }
+func (d *StreamDoc) Deleting() bool { return d.doc.Status == stream.StatusDeleting }
 
 // Shards returns what the document says about each shard's log, in shard index order.
 func (d *StreamDoc) Shards() []ShardOffsets {
@@ -95,7 +96,10 @@ func (d *StreamDoc) Shards() []ShardOffsets {
 // Everything else (shards and their lineage, hash ranges, consumers, tags, policy, settings, times) is
 // kept as it is.
 func (d *StreamDoc) Rebase(id uint64, offset func(shard uint32, off uint64) uint64) ([]byte, error) {
-	doc := cloneDoc(&d.doc)
+	doc, err := d.doc.Clone()
+	if err != nil {
+		return nil, err
+	}
 	doc.ID = id
 	for i := range doc.Shards {
 		sh := &doc.Shards[i]
@@ -108,10 +112,10 @@ func (d *StreamDoc) Rebase(id uint64, offset func(shard uint32, off uint64) uint
 }
 
 // NewStreamID returns a new stream incarnation id, as CreateStream does.
-func NewStreamID() uint64 { return newRandomID() }
+func NewStreamID() uint64 { return stream.NewID() }
 
 // SequenceNumber is the sequence number of the record at offset of shard index.
 func SequenceNumber(index uint32, offset uint64) string { return recordSeq(index, offset) }
 
 // ShardID is the shard id of shard index, as the API shows it.
-func ShardID(index uint32) string { return shardID(index) }
+func ShardID(index uint32) string { return stream.ShardID(index) }

@@ -5,6 +5,9 @@ import "time"
 // Inputs and outputs of the operations, named after the API model's members. The codecs at the edge
 // read and write them; json tags give the wire names, and the codecs own every byte of the wire forms.
 
+// mib is a mebibyte.
+const mib = 1 << 20
+
 // StreamRef is the pair of members by which most operations name a stream: either or both.
 type StreamRef struct {
 	StreamName *string `json:"StreamName,omitempty"`

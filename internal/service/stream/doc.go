@@ -1,0 +1,154 @@
+// Package stream owns a stream's state: its stored document, the cache of decoded documents,
+// compare-and-set changes, the changes that wait for UPDATING to end, routing a hash key to a shard, and
+// the write gate that keeps records out of the shards a resharding closes.
+package stream
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+)
+
+// Statuses of a stream (and of a consumer: CREATING, ACTIVE, DELETING).
+const (
+	StatusCreating = "CREATING"
+	StatusActive   = "ACTIVE"
+	StatusDeleting = "DELETING"
+	StatusUpdating = "UPDATING"
+)
+
+// Capacity modes, encryption types and record distribution strategies.
+const (
+	ModeProvisioned     = "PROVISIONED"
+	ModeOnDemand        = "ON_DEMAND"
+	EncryptionNone      = "NONE"
+	DistributionAuto    = "AUTO"
+	DistributionUserKey = "USER_PARTITION_KEY"
+)
+
+// Doc is a stream's metadata document as stored: one versioned document per stream, changed only by
+// compare-and-set (States.Mutate), so every change is atomic, also on a distributed engine.
+//
+// It is one document, shards, consumers, tags and counters together, because the API's changes cross
+// them: DeleteStream deletes the consumers with the stream in one step, a consumer's ARN is checked
+// against the stream's incarnation, and resharding reads and changes the shard list and the pending
+// changes, the status and the rolling counters of UpdateShardCount in one compare-and-set. A change
+// never edits a cached document: States.Mutate hands it a deep copy (Doc.clone).
+type Doc struct {
+	Name           string  `json:"name"`
+	ID             uint64  `json:"id"` // incarnation: unique, never reused
+	CreatedMilli   int64   `json:"created"`
+	Status         string  `json:"status"`
+	StatusMilli    int64   `json:"statusSince"`
+	Mode           string  `json:"mode"`
+	RetentionHours int     `json:"retentionHours"`
+	MaxRecordKiB   int     `json:"maxRecordKiB"`
+	Encryption     string  `json:"encryption"`
+	KeyID          string  `json:"keyId,omitempty"`
+	NextShard      uint32  `json:"nextShard"`
+	Shards         []Shard `json:"shards"`
+	Tags           []Tag   `json:"tags,omitempty"`
+
+	// ShardLevelMetrics are the enhanced-monitoring metrics enabled (EnableEnhancedMonitoring).
+	ShardLevelMetrics []string `json:"shardLevelMetrics,omitempty"`
+	// Policy is the stream's resource policy (PutResourcePolicy), a JSON document; "" for none.
+	Policy string `json:"policy,omitempty"`
+	// Consumers are the enhanced fan-out consumers registered on the stream (consumers.go).
+	Consumers []Consumer `json:"consumers,omitempty"`
+	// WarmThroughputMiBps is the target warm throughput of an ON_DEMAND stream (0: none).
+	WarmThroughputMiBps int `json:"warmThroughputMiBps,omitempty"`
+	// RecordDistribution is AUTO or USER_PARTITION_KEY ("": USER_PARTITION_KEY).
+	RecordDistribution string `json:"recordDistribution,omitempty"`
+	// ShardCountUpdates are the times (ms) of UpdateShardCount calls, for AWS's rolling-24-hour count.
+	ShardCountUpdates []int64 `json:"shardCountUpdates,omitempty"`
+	// ModeSwitches are the times (ms) of UpdateStreamMode calls that changed the capacity mode, for
+	// AWS's two switches in a rolling 24 hours.
+	ModeSwitches []int64 `json:"modeSwitches,omitempty"`
+	// EncryptionStarts and EncryptionStops are the times (ms) of successful StartStreamEncryption and
+	// StopStreamEncryption calls, for AWS's 25 of each in a rolling 24 hours.
+	EncryptionStarts []int64 `json:"encryptionStarts,omitempty"`
+	EncryptionStops  []int64 `json:"encryptionStops,omitempty"`
+	// EncryptionChanges is when the stream's encryption changed, oldest first, for each record's
+	// EncryptionType (history.go); empty while it never has.
+	EncryptionChanges []EncryptionChange `json:"encryptionChanges,omitempty"`
+	// Pending are the changes requested that take effect when the stream's UPDATING ends (pending.go).
+	Pending []Change `json:"pending,omitempty"`
+	// ExpiredBeforeMilli is a floor under the retention cutoff: records that arrived before it have
+	// expired even if the retention period has since been increased (AWS: an increase does not make
+	// expired data accessible again).
+	ExpiredBeforeMilli int64 `json:"expiredBefore,omitempty"`
+}
+
+// Shard is one shard of a stream, open or closed.
+type Shard struct {
+	Index          uint32  `json:"index"`
+	Parent         *uint32 `json:"parent,omitempty"`
+	AdjacentParent *uint32 `json:"adjacentParent,omitempty"`
+	StartHash      string  `json:"startHash"`
+	EndHash        string  `json:"endHash"`
+	StartOffset    uint64  `json:"startOffset"`
+	Closed         bool    `json:"closed,omitempty"`
+	EndOffset      uint64  `json:"endOffset,omitempty"` // first offset past the shard's last record, once closed
+	CreatedMilli   int64   `json:"created,omitempty"`   // when a split or merge opened it (0: with the stream)
+	ClosedMilli    int64   `json:"closedAt,omitempty"`  // when it closed; it expires a retention period later
+}
+
+// Consumer is one enhanced fan-out consumer, kept in its stream's document.
+type Consumer struct {
+	Name         string `json:"name"`
+	CreatedMilli int64  `json:"created"` // the ARN's suffix is this in epoch seconds
+	Status       string `json:"status"`  // CREATING, ACTIVE, DELETING (settled by the clock: consumers.go)
+	StatusMilli  int64  `json:"statusSince"`
+	Tags         []Tag  `json:"tags,omitempty"`
+	Policy       string `json:"policy,omitempty"`
+}
+
+// Tag is a tag of a stream or consumer.
+type Tag struct {
+	Key   string `json:"k"`
+	Value string `json:"v"`
+}
+
+// ShardAt returns the position in Shards of the shard with index, or -1.
+func (d *Doc) ShardAt(index uint32) int {
+	for i := range d.Shards {
+		if d.Shards[i].Index == index {
+			return i
+		}
+	}
+	return -1
+}
+
+// OpenCount is the number of open shards.
+func (d *Doc) OpenCount() int {
+	n := 0
+	for i := range d.Shards {
+		if !d.Shards[i].Closed {
+			n++
+		}
+	}
+	return n
+}
+
+// Clone deep-copies d through its stored form, so that no field can be forgotten: a change never
+// touches a cached document.
+func (d *Doc) Clone() (Doc, error) {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return Doc{}, err
+	}
+	var c Doc
+	err = json.Unmarshal(raw, &c)
+	return c, err
+}
+
+// NewID returns a new stream incarnation id: random, never 0.
+func NewID() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:])
+		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
+			return id
+		}
+	}
+}
