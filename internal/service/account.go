@@ -15,8 +15,6 @@ import (
 // UpdateAccountSettings) kept in one versioned document per account.
 
 const (
-	// onDemandStreamLimit is AWS's default quota of on-demand streams per account.
-	onDemandStreamLimit = 50
 	// commitmentMinimum is how long a minimum throughput billing commitment must last (AWS: 24 hours).
 	commitmentMinimum = 24 * time.Hour
 

@@ -52,3 +52,7 @@ func (s *Service) consumerARN(streamName string, c *stream.Consumer) string {
 func (s *Service) isLocal(a resourceARN) bool {
 	return a.Account == s.cfg.Account && a.Region == s.cfg.Region
 }
+
+func (s *Service) arn(name string) string {
+	return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", s.cfg.Region, s.cfg.Account, name)
+}

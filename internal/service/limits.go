@@ -189,6 +189,9 @@ func (s *Service) checkShardLimit(ctx context.Context, adding int) error {
 		s.cfg.Account, s.cfg.Region, current, s.cfg.ShardLimit, adding))
 }
 
+// onDemandStreamLimit is AWS's default quota of on-demand streams per account.
+const onDemandStreamLimit = 50
+
 // streamsChangingMax is how many of an account's streams may be CREATING or DELETING at once (AWS: 5,
 // "Have more than five streams in the CREATING state at any point in time", CreateStream's
 // documentation; the refusal names DELETING too).

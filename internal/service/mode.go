@@ -46,13 +46,6 @@ type UpdateStreamWarmThroughputOutput struct {
 	WarmThroughput WarmThroughputMB `json:"WarmThroughput"`
 }
 
-// WarmThroughputMB is the WarmThroughputObject of the API: the target and the current warm throughput
-// of an ON_DEMAND stream, in MiB/s.
-type WarmThroughputMB struct {
-	TargetMiBps  int `json:"TargetMiBps"`
-	CurrentMiBps int `json:"CurrentMiBps"`
-}
-
 // warmThroughput is what DescribeStreamSummary shows of a stream's warm throughput: nothing for a
 // provisioned stream or one without a target; otherwise the target and what its open shards carry
 // (1 MiB/s each).

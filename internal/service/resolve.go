@@ -127,10 +127,6 @@ func errDryRun() error {
 	return kerr.NewDryRunOperation("Request would have succeeded, but DryRun flag is set.")
 }
 
-func (s *Service) arn(name string) string {
-	return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", s.cfg.Region, s.cfg.Account, name)
-}
-
 func (s *Service) now() time.Time { return s.clock.Now() }
 
 // internal wraps an unexpected failure (stream.Internal).

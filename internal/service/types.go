@@ -280,3 +280,10 @@ type ListShardsOutput struct {
 	Shards    []Shard `json:"Shards"`
 	NextToken *string `json:"NextToken,omitempty"`
 }
+
+// WarmThroughputMB is the WarmThroughputObject of the API: the target and the current warm throughput
+// of an ON_DEMAND stream, in MiB/s.
+type WarmThroughputMB struct {
+	TargetMiBps  int `json:"TargetMiBps"`
+	CurrentMiBps int `json:"CurrentMiBps"`
+}

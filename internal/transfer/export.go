@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kinesisd/internal/service"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 	"kinesisd/internal/transfer/archive"
 )
@@ -34,7 +35,7 @@ func Export(ctx context.Context, src storage.Store, w io.Writer, opts ExportOpti
 	type exported struct {
 		key string
 		raw []byte
-		doc *service.StreamDoc
+		doc *stream.Stored
 	}
 	var streams []exported
 	var meta []storage.MetaEntry
@@ -42,7 +43,7 @@ func Export(ctx context.Context, src storage.Store, w io.Writer, opts ExportOpti
 		switch {
 		case e.Key == service.IteratorKeyMetaKey, strings.HasPrefix(e.Key, service.LeaseMetaPrefix):
 		case strings.HasPrefix(e.Key, service.StreamMetaPrefix):
-			doc, err := service.ParseStreamDoc(e.Key, e.Value)
+			doc, err := stream.ParseStored(e.Key, e.Value)
 			if err != nil {
 				return nil, err
 			}
@@ -84,7 +85,7 @@ func Export(ctx context.Context, src storage.Store, w io.Writer, opts ExportOpti
 }
 
 // exportStream writes one stream: its document as stored, then each shard's records.
-func exportStream(ctx context.Context, src storage.Store, aw *archive.Writer, key string, raw []byte, doc *service.StreamDoc) (*StreamReport, error) {
+func exportStream(ctx context.Context, src storage.Store, aw *archive.Writer, key string, raw []byte, doc *stream.Stored) (*StreamReport, error) {
 	account, _ := streamAccount(key)
 	sr := &StreamReport{Account: account, Name: doc.Name(), Shards: []ShardReport{}}
 	if err := aw.StartStream(key, raw); err != nil {
@@ -133,7 +134,7 @@ func exportStream(ctx context.Context, src storage.Store, aw *archive.Writer, ke
 			return nil, err
 		}
 		first, last := sp.seqs(sh.Index)
-		sr.Shards = append(sr.Shards, ShardReport{ShardID: service.ShardID(sh.Index), Records: sp.n, OldFirst: first, OldLast: last})
+		sr.Shards = append(sr.Shards, ShardReport{ShardID: stream.ShardID(sh.Index), Records: sp.n, OldFirst: first, OldLast: last})
 		sr.Records += sp.n
 	}
 	return sr, aw.EndStream()

@@ -19,6 +19,7 @@ import (
 	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
 	"kinesisd/internal/service"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 	"kinesisd/internal/storage/pebble"
 	"kinesisd/internal/transfer"
@@ -156,14 +157,14 @@ func closeStore(t *testing.T, st storage.Store) {
 	}
 }
 
-func streamDoc(t *testing.T, st storage.Store, name string) *service.StreamDoc {
+func streamDoc(t *testing.T, st storage.Store, name string) *stream.Stored {
 	t.Helper()
 	key := service.StreamMetaPrefix + "000000000000/" + name
 	raw, _, err := st.GetMeta(t.Context(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := service.ParseStreamDoc(key, raw)
+	doc, err := stream.ParseStored(key, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,13 +178,13 @@ type snapshot struct {
 }
 
 type streamSnap struct {
-	doc    *service.StreamDoc
+	doc    *stream.Stored
 	fields map[string]any // the document as JSON
 	shards map[uint32]*shardSnap
 }
 
 type shardSnap struct {
-	offsets service.ShardOffsets
+	offsets stream.ShardOffsets
 	recs    []storage.Record
 	next    uint64
 }
@@ -201,7 +202,7 @@ func takeSnapshot(t *testing.T, st storage.Store) *snapshot {
 			snap.meta[e.Key] = e.Value
 			continue
 		}
-		doc, err := service.ParseStreamDoc(e.Key, e.Value)
+		doc, err := stream.ParseStored(e.Key, e.Value)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"kinesisd/internal/service"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 	"kinesisd/internal/transfer/archive"
 )
@@ -176,11 +177,11 @@ func (im *importer) putMeta(ctx context.Context, m *archive.Meta) error {
 // stream imports one stream: its records under a new incarnation, then its document. On failure the
 // new incarnation's records are dropped again and the target's stream (if any) is untouched.
 func (im *importer) stream(ctx context.Context, s *archive.Stream) (_ *StreamReport, err error) {
-	doc, err := service.ParseStreamDoc(s.Key, s.Doc)
+	doc, err := stream.ParseStored(s.Key, s.Doc)
 	if err != nil {
 		return nil, fmt.Errorf("read archive: %w: %w", archive.ErrCorrupt, err)
 	}
-	id := service.NewStreamID()
+	id := stream.NewID()
 	defer func() {
 		if err != nil {
 			if derr := im.dst.DropStream(context.WithoutCancel(ctx), id); derr != nil {
@@ -199,7 +200,7 @@ func (im *importer) stream(ctx context.Context, s *archive.Stream) (_ *StreamRep
 		}
 		switch it := item.(type) {
 		case *archive.Shard:
-			i := slices.IndexFunc(shards, func(o service.ShardOffsets) bool { return o.Index == it.Index })
+			i := slices.IndexFunc(shards, func(o stream.ShardOffsets) bool { return o.Index == it.Index })
 			if i < 0 {
 				return nil, fmt.Errorf("read archive: %w: records of shard %d, which the stream does not have", archive.ErrCorrupt, it.Index)
 			}
@@ -236,7 +237,7 @@ func (im *importer) stream(ctx context.Context, s *archive.Stream) (_ *StreamRep
 // dropped.
 func (im *importer) putStream(ctx context.Context, key string, raw []byte) error {
 	for {
-		var old *service.StreamDoc
+		var old *stream.Stored
 		cur, version, err := im.dst.GetMeta(ctx, key)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
@@ -246,7 +247,7 @@ func (im *importer) putStream(ctx context.Context, key string, raw []byte) error
 		case !im.opts.Replace:
 			return fmt.Errorf("%w (created while importing)", ErrExists)
 		default:
-			if old, err = service.ParseStreamDoc(key, cur); err != nil {
+			if old, err = stream.ParseStored(key, cur); err != nil {
 				im.opts.Logger.Warn("replaced stream document unreadable; its records stay behind", "key", key, "err", err)
 			}
 		}
@@ -305,7 +306,7 @@ func (m *shardMap) offset(old uint64) uint64 {
 
 // shard imports one shard's records up to its ShardEnd. When offsets are reassigned it returns the map
 // of the document's offsets (nil when they are kept).
-func (im *importer) shard(ctx context.Context, ref storage.ShardRef, doc service.ShardOffsets) (*ShardReport, *shardMap, error) {
+func (im *importer) shard(ctx context.Context, ref storage.ShardRef, doc stream.ShardOffsets) (*ShardReport, *shardMap, error) {
 	var (
 		batch      []storage.Record
 		size       int
@@ -368,7 +369,7 @@ func (im *importer) shard(ctx context.Context, ref storage.ShardRef, doc service
 				}
 				m.finish(end)
 			}
-			rep := &ShardReport{ShardID: service.ShardID(ref.Shard), Records: olds.n}
+			rep := &ShardReport{ShardID: stream.ShardID(ref.Shard), Records: olds.n}
 			rep.OldFirst, rep.OldLast = olds.seqs(ref.Shard)
 			rep.NewFirst, rep.NewLast = news.seqs(ref.Shard)
 			return rep, m, nil

@@ -111,5 +111,5 @@ func (s *span) seqs(index uint32) (first, last string) {
 	if s.n == 0 {
 		return "", ""
 	}
-	return service.SequenceNumber(index, s.first), service.SequenceNumber(index, s.last)
+	return service.RecordSequenceNumber(index, s.first), service.RecordSequenceNumber(index, s.last)
 }

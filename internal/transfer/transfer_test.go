@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"kinesisd/internal/service"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 	"kinesisd/internal/storage/pebble"
 	"kinesisd/internal/transfer"
@@ -164,7 +165,7 @@ func checkReport(t *testing.T, rep *transfer.Report, target *snapshot) {
 			n++
 			var index uint32
 			for i, o := range ss.shards {
-				if service.ShardID(o.offsets.Index) == sh.ShardID {
+				if stream.ShardID(o.offsets.Index) == sh.ShardID {
 					index = i
 				}
 			}
@@ -179,7 +180,7 @@ func checkReport(t *testing.T, rep *transfer.Report, target *snapshot) {
 				}
 				continue
 			}
-			if first, last := service.SequenceNumber(index, recs[0].Offset), service.SequenceNumber(index, recs[len(recs)-1].Offset); sh.NewFirst != first || sh.NewLast != last {
+			if first, last := service.RecordSequenceNumber(index, recs[0].Offset), service.RecordSequenceNumber(index, recs[len(recs)-1].Offset); sh.NewFirst != first || sh.NewLast != last {
 				t.Errorf("%s %s: report says new %s…%s, target has %s…%s", s.Name, sh.ShardID, sh.NewFirst, sh.NewLast, first, last)
 			}
 		}

@@ -152,3 +152,23 @@ func NewID() uint64 {
 		}
 	}
 }
+
+// Change is one change recorded by a request, to take effect when the stream's UPDATING ends. The shard
+// changes are replayed against the shards as they are then, which are the shards the request checked:
+// nothing else changes a stream's shards while it is UPDATING.
+type Change struct {
+	Kind       string `json:"kind"`
+	Shard      uint32 `json:"shard,omitempty"`
+	Adjacent   uint32 `json:"adjacent,omitempty"`
+	HashKey    string `json:"hashKey,omitempty"`
+	Count      int    `json:"count,omitempty"`
+	Encryption string `json:"encryption,omitempty"`
+	KeyID      string `json:"keyId,omitempty"`
+}
+
+// EncryptionChange is a point of a stream's encryption history: records arriving at or after AtMilli
+// (until the next change) were written under Type. See Stream.EncryptionAt.
+type EncryptionChange struct {
+	AtMilli int64  `json:"at"`
+	Type    string `json:"type"`
+}

@@ -5,13 +5,6 @@ import (
 	"time"
 )
 
-// EncryptionChange is a point of a stream's encryption history: records arriving at or after AtMilli
-// (until the next change) were written under Type. See Stream.EncryptionAt.
-type EncryptionChange struct {
-	AtMilli int64  `json:"at"`
-	Type    string `json:"type"`
-}
-
 // setEncryption sets the stream's encryption from ms (ms) on, keeping the history that GetRecords
 // reads each record's EncryptionType from. Records arriving in ms itself may have been written before
 // the change, so the new type starts at ms+1 (or just after the previous change, if that is later), and
@@ -69,4 +62,10 @@ func (st *Stream) Cutoff(now time.Time) time.Time {
 // the period left (ExpiredBeforeMilli) if that is later.
 func (d *Doc) CutoffMilli(now int64) int64 {
 	return max(now-int64(d.RetentionHours)*time.Hour.Milliseconds(), d.ExpiredBeforeMilli)
+}
+
+// Expired tells whether sh is a closed shard whose records have all passed retention at now: it is
+// no longer listed.
+func (st *Stream) Expired(sh *Shard, now time.Time) bool {
+	return sh.Closed && sh.ClosedMilli != 0 && Milli(sh.ClosedMilli).Before(st.Cutoff(now))
 }

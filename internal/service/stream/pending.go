@@ -32,19 +32,6 @@ const (
 	ChangeEncrypt = "encrypt" // set Encryption and KeyID
 )
 
-// Change is one change recorded by a request, to take effect when the stream's UPDATING ends. The shard
-// changes are replayed against the shards as they are then, which are the shards the request checked:
-// nothing else changes a stream's shards while it is UPDATING.
-type Change struct {
-	Kind       string `json:"kind"`
-	Shard      uint32 `json:"shard,omitempty"`
-	Adjacent   uint32 `json:"adjacent,omitempty"`
-	HashKey    string `json:"hashKey,omitempty"`
-	Count      int    `json:"count,omitempty"`
-	Encryption string `json:"encryption,omitempty"`
-	KeyID      string `json:"keyId,omitempty"`
-}
-
 // Schedule records c to take effect when the UPDATING that it starts, at now (ms), ends.
 func (d *Doc) Schedule(c Change, now int64) {
 	d.Pending = append(d.Pending, c)

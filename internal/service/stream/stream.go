@@ -121,11 +121,5 @@ func (st *Stream) OpenAt(sh *Shard, t time.Time) bool {
 	return !st.ShardOpened(sh).After(t) && (!sh.Closed || !Milli(sh.ClosedMilli).Before(t))
 }
 
-// Expired tells whether sh is a closed shard whose records have all passed retention at now: it is
-// no longer listed.
-func (st *Stream) Expired(sh *Shard, now time.Time) bool {
-	return sh.Closed && sh.ClosedMilli != 0 && Milli(sh.ClosedMilli).Before(st.Cutoff(now))
-}
-
 // Milli is the UTC time of Unix milliseconds ms, as documents store times.
 func Milli(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
