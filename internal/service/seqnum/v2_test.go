@@ -94,7 +94,7 @@ func randPos(r *rand.Rand) Pos {
 	}
 }
 
-const rounds = 20000
+const rounds = 5000
 
 func TestV2RoundTripProperty(t *testing.T) {
 	r := rng()
