@@ -39,6 +39,7 @@ type Config struct {
 	TLSCert, TLSKey   string        // PEM certificate and key for HTTPS
 	TLSListen         string        // if set, a separate HTTPS port while Listen stays plain
 	Credentials       string        // file of the accepted ACCESS_KEY_ID SECRET_ACCESS_KEY pairs; empty: signatures are not verified
+	CORSOrigins       []string      // origins besides loopback ones whose web pages may call the API (without Credentials; with it, every origin)
 	LogFormat         string        // text or json
 	LogRequests       bool          // one log line per request
 	Version           bool          // print the version and exit
@@ -159,6 +160,15 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate file for HTTPS (with -tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for HTTPS (with -tls-cert)")
 	fs.StringVar(&c.Credentials, "credentials", "", "file of accepted keys, one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' pair a line: every request must then carry a valid SigV4 signature of one (empty: any credentials)")
+	fs.Func("cors-origins", "`origins` whose web pages may call the API from a browser, besides http://localhost, http://127.0.0.1 and http://[::1] on any port: a comma-separated list of scheme://host[:port], scheme://host:* for any port, or * for every origin (with -credentials every origin is allowed)", func(v string) error {
+		c.CORSOrigins = nil
+		for o := range strings.SplitSeq(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.CORSOrigins = append(c.CORSOrigins, o)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&c.TLSListen, "tls-listen", "", "address of a separate HTTPS port; -listen stays plain HTTP/1.1 and h2c")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (one JSON object a line, for log collectors)")
 	fs.BoolVar(&c.LogRequests, "log-requests", false, "log one line per request: request id, remote address, operation, stream, status, error, records, bytes, duration (also at -log-level debug)")
@@ -279,6 +289,11 @@ func (c *Config) Validate() []error {
 			bad("tls-listen", "%q is not host:port: %v", c.TLSListen, err)
 		}
 	}
+	for _, o := range c.CORSOrigins {
+		if p := originProblem(o); p != "" {
+			bad("cors-origins", "%q %s", o, p)
+		}
+	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -307,6 +322,28 @@ func (c *Config) Validate() []error {
 // IsNATS reports whether the store is the NATS JetStream engine.
 func (c *Config) IsNATS() bool {
 	return strings.HasPrefix(c.Store, "nats://") || strings.HasPrefix(c.Store, "tls://")
+}
+
+// originProblem says what is wrong with an entry of -cors-origins, or "": an origin as browsers send
+// it (scheme://host[:port], nothing after), scheme://host:* for any port, or *.
+func originProblem(o string) string {
+	if o == "*" {
+		return ""
+	}
+	scheme, host, ok := strings.Cut(o, "://")
+	if !ok || scheme == "" || strings.ContainsAny(scheme, "/:.") {
+		return "is not an origin: write scheme://host[:port], such as https://app.example.com or http://dev.local:*"
+	}
+	host = strings.TrimSuffix(host, ":*")
+	if host == "" || strings.ContainsAny(host, "/?#@*") {
+		return "is not an origin: scheme://host[:port] with nothing after the host or port (no path, no trailing '/')"
+	}
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 || h == "" {
+			return "has no valid port: give a number from 1 to 65535, or * for any port"
+		}
+	}
+	return ""
 }
 
 // natsURLProblems checks a NATS server list: comma-separated nats:// or tls:// URLs with a host and a

@@ -56,6 +56,15 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"-disk-reserve:", "-read-timeout:", "-max-request-memory:", "-log-format:"}},
 		{name: "nats over tls", args: []string{"-store", "tls://nats.example:4222"},
 			want: Config{Listen: "127.0.0.1:4567", DataDir: "./kinesisd-data", Store: "tls://nats.example:4222", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute, MemoryLimitMiB: DefaultMemoryLimitMiB, NATSAckTimeout: 5 * time.Second, NATSPrefix: "KINESISD"}},
+		{name: "cors origins", args: []string{"-cors-origins", " https://app.example.com, http://dev.local:*,,http://[::1]:8080"},
+			want: Config{Listen: "127.0.0.1:4567", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute, MemoryLimitMiB: DefaultMemoryLimitMiB, NATSAckTimeout: 5 * time.Second, NATSPrefix: "KINESISD",
+				CORSOrigins: []string{"https://app.example.com", "http://dev.local:*", "http://[::1]:8080"}}},
+		{name: "cors origins from env, every origin", env: map[string]string{"KINESISD_CORS_ORIGINS": "*"},
+			want: Config{Listen: "127.0.0.1:4567", DataDir: "./kinesisd-data", Store: "pebble", AccountID: "000000000000", Region: "us-east-1", LogLevel: "info", ShardLimit: 500, ThroughputLimits: true, RetentionInterval: time.Minute, OnDemandWindow: time.Minute, MemoryLimitMiB: DefaultMemoryLimitMiB, NATSAckTimeout: 5 * time.Second, NATSPrefix: "KINESISD",
+				CORSOrigins: []string{"*"}}},
+		{name: "bad cors origins", args: []string{"-cors-origins", "app.example.com,https://app.example.com/,http://h:99999,http://h:x,https://"},
+			wantErr: []string{`-cors-origins: "app.example.com" is not an origin`, `-cors-origins: "https://app.example.com/" is not an origin`,
+				`-cors-origins: "http://h:99999" has no valid port`, `-cors-origins: "http://h:x" has no valid port`, `-cors-origins: "https://" is not an origin`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,11 @@ type codec interface {
 	decode(body []byte, v any) error
 	encode(v any) ([]byte, error)
 	encodeError(code, message string) []byte
+	// parses reports whether a body is well formed in the codec's format and a map or a list at the
+	// top: what the service parses before the operation and the signature.
+	parses(body []byte) bool
+	// composite is the part of parses the first byte decides, cheap enough for every request.
+	composite(body []byte) bool
 }
 
 // codecs are the formats by content type.
@@ -29,6 +34,8 @@ func (awsJSON) contentType() string                     { return awsjson.Content
 func (awsJSON) decode(body []byte, v any) error         { return awsjson.Decode(body, v) }
 func (awsJSON) encode(v any) ([]byte, error)            { return awsjson.Encode(v) }
 func (awsJSON) encodeError(code, message string) []byte { return awsjson.EncodeError(code, message) }
+func (awsJSON) parses(body []byte) bool                 { return awsjson.Parses(body) }
+func (awsJSON) composite(body []byte) bool              { return awsjson.Composite(body) }
 
 // cborCodec is application/x-amz-cbor-1.1, the Java SDK's default for Kinesis.
 var cborCodec codec = awsCBOR{cbor.New()}
@@ -39,3 +46,5 @@ func (awsCBOR) contentType() string                     { return cbor.ContentTyp
 func (a awsCBOR) decode(body []byte, v any) error       { return a.c.Decode(body, v) }
 func (a awsCBOR) encode(v any) ([]byte, error)          { return a.c.Encode(v) }
 func (awsCBOR) encodeError(code, message string) []byte { return cbor.EncodeError(code, message) }
+func (a awsCBOR) parses(body []byte) bool               { return a.c.Parses(body) }
+func (awsCBOR) composite(body []byte) bool              { return cbor.Composite(body) }

@@ -21,8 +21,8 @@ func TestErrorsOverCBOR(t *testing.T) {
 			h := testHandler(Options{}, map[string]opFunc{"ListStreams": func(context.Context, codec, []byte, *callLog) (any, error) { return nil, want }})
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			for _, ct := range []string{"application/x-amz-cbor-1.1", "application/x-amz-json-1.1"} {
-				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader("\xbf\xff"))
+			for ct, input := range map[string]string{"application/x-amz-cbor-1.1": "\xbf\xff", "application/x-amz-json-1.1": "{}"} {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader(input))
 				req.Header.Set("Content-Type", ct)
 				req.Header.Set("X-Amz-Target", "Kinesis_20131202.ListStreams")
 				req.Header.Set("X-Amz-Date", "20260101T000000Z")

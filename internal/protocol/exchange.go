@@ -30,12 +30,13 @@ type exchange struct {
 	start    time.Time
 	reqID    string
 	op       string
-	codec    codec  // the request's, once known
-	code     string // the error code answered, if any
-	held     int64  // request memory reserved in Handler.mem, released at the end at the latest
-	queued   bool   // the reservation waited its turn
-	logging  bool   // a request line will be written
-	streamed bool   // SubscribeToShard: its duration is observed at its initial response
+	codec    codec     // the request's, once known
+	code     string    // the error code answered, if any
+	held     int64     // request memory reserved in Handler.mem, released at the end at the latest
+	queued   bool      // the reservation waited its turn
+	deadline time.Time // the body's read deadline, once set (readDeadline)
+	logging  bool      // a request line will be written
+	streamed bool      // SubscribeToShard: its duration is observed at its initial response
 	call     callLog
 }
 

@@ -2,10 +2,10 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,12 +20,14 @@ import (
 
 	"kinesisd/internal/bufpool"
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/protocol/awsjson"
 	"kinesisd/internal/service"
 	"kinesisd/internal/sigv4"
 )
 
 const (
-	targetPrefix = "Kinesis_20131202."
+	// targetService is the service an X-Amz-Target names before its '.' and operation.
+	targetService = "Kinesis_20131202"
 	// maxBody bounds a request body: a 10 MiB PutRecords grows by a third in base64, plus JSON.
 	maxBody = 16 << 20
 	// DefaultReadTimeout is Options.ReadTimeout's default.
@@ -50,6 +52,7 @@ type Handler struct {
 	logRequests bool
 	refusals    *logLimiter // lines about refused signatures, per access key
 	memoryWarns *logLimiter // lines about requests larger than the memory bound
+	origins     corsPolicy  // the origins whose pages may read the answers
 }
 
 // Options configure a Handler; the zero value of each field is its default.
@@ -75,6 +78,11 @@ type Options struct {
 	// LogRequests logs one line per request at INFO (message "request"); without it the same lines are
 	// logged at DEBUG, so a logger at debug level shows them too.
 	LogRequests bool
+	// CORSOrigins are the origins, besides this machine's (http://localhost, http://127.0.0.1 and
+	// http://[::1] on any port), whose web pages may call the API and read its answers: an exact origin
+	// (https://app.example.com), scheme://host:* for any port, or "*" for every origin. With Auth set
+	// every origin is allowed, as on AWS: a page can do nothing without a key's secret.
+	CORSOrigins []string
 }
 
 // New returns the HTTP handler for svc.
@@ -99,7 +107,8 @@ func newHandler(opts Options) *Handler {
 		limit = DefaultMaxRequestMemory(0)
 	}
 	h := &Handler{log: log, metrics: newMetrics(), auth: opts.Auth, readTimeout: timeout, mem: newBudget(limit), memWait: memoryWait,
-		logRequests: opts.LogRequests, refusals: newLogLimiter(refusalLogInterval), memoryWarns: newLogLimiter(refusalLogInterval)}
+		logRequests: opts.LogRequests, refusals: newLogLimiter(refusalLogInterval), memoryWarns: newLogLimiter(refusalLogInterval),
+		origins: newCORSPolicy(opts.CORSOrigins, opts.Auth != nil)}
 	h.metrics.watchBudget(h.mem)
 	return h
 }
@@ -107,74 +116,130 @@ func newHandler(opts Options) *Handler {
 // Register adds c to the collectors GET /metrics serves (the storage engine's, for one).
 func (h *Handler) Register(c prometheus.Collector) error { return h.metrics.reg.Register(c) }
 
-// ServeHTTP answers one request, checking in AWS's order: method, content type, operation,
-// authentication, body, then the operation itself (validation, then action). A panic below it is
-// logged at ERROR and answered 500 InternalFailureException (the connection aborted when the response
-// had started).
+// ServeHTTP answers one request. GET /metrics is served first; every other request is a Kinesis API
+// request, checked in AWS's order:
+//
+//  1. CORS: a request from an allowed Origin gets AWS's CORS headers, and its OPTIONS preflight is
+//     answered 200 here, before anything else.
+//  2. A method other than POST: 403 AccessDeniedException, in XML.
+//  3. An empty body: 400 SerializationException (UnknownOperationException when the target is not an
+//     operation), in JSON for AWS JSON 1.1 and in CBOR for any other Content-Type.
+//  4. A Content-Type other than AWS JSON 1.1, CBOR 1.1 or application/json: 403 AccessDeniedException
+//     in XML when the target lacks a service or an operation, else 404 <UnknownOperationException/>.
+//  5. A body that does not parse: 400 SerializationException in the request's format;
+//     application/json goes no further (a coral envelope: 400 for such a body, 404 otherwise).
+//  6. An unknown service or operation: 400 UnknownOperationException in the request's format.
+//  7. The signature's presence and form (with Options.Auth, the signature itself).
+//  8. The operation: its input's types, validation, then the action.
+//
+// With Options.Auth, the signature checks that need no body (key known, scope, date, signed headers)
+// come after step 4, before the body is read or memory reserved for it, so that a stranger cannot
+// make the server buffer bodies. Steps 5 to 7 need the whole body only on their error paths: a
+// well-formed request pays no second parse. A panic below it is logged at ERROR and answered 500
+// InternalFailureException (the connection aborted when the response had started).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == "/metrics" {
 		h.metrics.handler.ServeHTTP(w, r)
 		return
 	}
-	x := &exchange{ResponseWriter: w, start: time.Now(), reqID: uuid.NewString()}
-	hdr := w.Header()
-	hdr.Set("x-amzn-RequestId", x.reqID)
-	hdr.Set("x-amz-id-2", extendedID())
-
-	opName, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	op := h.ops[opName]
-	if op == nil {
-		opName = "unknown"
-	}
-	x.op = opName
-	x.logging = h.logRequests || h.log.Enabled(r.Context(), slog.LevelDebug)
-	h.metrics.request(opName, r.Proto)
+	x, t := h.begin(w, r)
 	defer h.finish(x, r)
+	if origin := r.Header.Get("Origin"); origin != "" && h.cors(x, r, origin) {
+		return // a preflight, answered
+	}
+	hdr := w.Header()
+	hdr.Set("x-amz-id-2", extendedID())
 	if r.Method != http.MethodPost {
-		writeXML(x, http.StatusForbidden, "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n")
+		h.writeXML(x, http.StatusForbidden, "AccessDeniedException", accessDeniedXML)
 		return
 	}
 	ct := contentType(r.Header.Get("Content-Type"))
+	empty, err := h.bodyEmpty(x, r)
+	if err != nil {
+		h.bodyError(x, codecOf(ct), r, err)
+		return
+	}
+	if empty {
+		c := cborCodec
+		if ct == awsjson.ContentType {
+			c = jsonCodec
+		}
+		x.codec = c
+		var e error = kerr.NewSerialization("")
+		if t.op == nil {
+			e = kerr.NewUnknownOperation("")
+		}
+		h.writeError(x, c, e)
+		return
+	}
 	c := codecs[ct]
+	coral := ct == coralContentType
 	switch {
-	case ct == "application/json":
-		// AWS answers plain JSON with a coral envelope, status 200, whatever the operation.
-		h.writeCoral(x, r)
+	case c == nil && !coral && (t.service == "" || t.name == ""):
+		h.writeXML(x, http.StatusForbidden, "AccessDeniedException", accessDeniedXML)
 		return
-	case c == nil:
-		writeXML(x, http.StatusNotFound, "<UnknownOperationException/>\n")
+	case c == nil && !coral:
+		h.writeXML(x, http.StatusNotFound, "UnknownOperationException", "<UnknownOperationException/>\n")
 		return
+	case coral:
+		c = jsonCodec // for what is answered before the envelope: a refused signature, an unreadable body
 	}
 	x.codec = c
-	if op == nil {
-		h.writeError(x, c, kerr.NewUnknownOperation(""))
+	a, pending, authErr := h.authenticate(r)
+	if authErr != nil && h.auth != nil { // before the body: strangers get nothing buffered
+		h.refused(x, r, a, authErr)
+		h.writeError(x, c, authErr)
 		return
 	}
-	a, pending, err := h.authenticate(r)
-	if err != nil {
-		h.refused(x, r, a, err)
-		h.writeError(x, c, err)
-		return
+	perByte := int64(1)
+	if t.op != nil && !coral {
+		perByte = recordCarrying[t.name]
 	}
-	body, err := h.readBody(x, r, recordCarrying[opName])
+	body, err := h.readBody(x, r, perByte)
 	if err != nil {
 		h.bodyError(x, c, r, err)
 		return
 	}
-	if pending != nil { // the signature itself covers the body: checked once it is read, before anything runs
-		if err := pending.Verify(body); err != nil {
-			h.bufs.Put(body)
-			err = authError(err)
-			h.refused(x, r, a, err)
-			h.writeError(x, c, err)
-			return
+	if coral {
+		h.writeCoral(x, jsonCodec.parses(body))
+		h.bufs.Put(body)
+		return
+	}
+	if t.op == nil {
+		var e error = kerr.NewUnknownOperation("")
+		if !c.parses(body) {
+			e = kerr.NewSerialization("")
 		}
+		h.bufs.Put(body)
+		h.writeError(x, c, e)
+		return
+	}
+	if !c.composite(body) { // a scalar, or not c at all: known from the first byte
+		h.bufs.Put(body)
+		h.writeError(x, c, kerr.NewSerialization(""))
+		return
+	}
+	if authErr == nil && pending != nil { // the signature itself covers the body
+		authErr = authError(pending.Verify(body))
+	}
+	if authErr != nil {
+		if !c.parses(body) { // AWS parses the body before it looks at the signature
+			authErr = kerr.NewSerialization("")
+		} else {
+			h.refused(x, r, a, authErr)
+		}
+		h.bufs.Put(body)
+		h.writeError(x, c, authErr)
+		return
 	}
 	var lg *callLog
 	if x.logging {
 		lg = &x.call
 	}
-	out, err := op(r.Context(), c, body, lg)
+	out, err := t.op(r.Context(), c, body, lg)
+	if err != nil && isSerialization(err) && !c.parses(body) {
+		err = kerr.NewSerialization("") // malformed: AWS says no more than the exception's name
+	}
 	h.bufs.Put(body) // decoded inputs never point into the body (every codec copies)
 	h.mem.release(x.held)
 	x.held = 0
@@ -184,7 +249,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if sub, ok := out.(*subscription); ok { // SubscribeToShard: an event stream
 		x.streamed = true
-		h.stream(x, c, sub, func() { h.metrics.observe(opName, x.start) })
+		h.stream(x, c, sub, func() { h.metrics.observe(x.op, x.start) })
 		return
 	}
 	resp, done := out.(encoded)
@@ -199,6 +264,51 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if done {
 		h.bufs.Put(resp) // Write copied it (or sent it)
 	}
+}
+
+// accessDeniedXML is AWS's answer to a request it cannot tie to an operation.
+var accessDeniedXML = xmlError("AccessDeniedException", "Unable to determine service/operation name to be authorized")
+
+// coralContentType is plain JSON, which AWS answers with a coral envelope and never runs.
+const coralContentType = "application/json"
+
+// target is a request's X-Amz-Target: service and operation around the first '.', and the
+// operation's handler when the service is Kinesis's and the operation one of its own (else nil).
+type target struct {
+	service, name string
+	op            opFunc
+}
+
+// begin starts an API request's exchange: its request id, its operation for the metrics and the log,
+// and whether a request line will be written. The caller defers h.finish(x, r).
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (*exchange, target) {
+	var t target
+	t.service, t.name, _ = strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	if t.service == targetService {
+		t.op = h.ops[t.name]
+	}
+	x := &exchange{ResponseWriter: w, start: time.Now(), reqID: uuid.NewString(), op: t.name}
+	if t.op == nil {
+		x.op = "unknown"
+	}
+	w.Header().Set("x-amzn-RequestId", x.reqID)
+	x.logging = h.logRequests || h.log.Enabled(r.Context(), slog.LevelDebug)
+	h.metrics.request(x.op, r.Proto)
+	return x, t
+}
+
+// isSerialization reports whether err is a SerializationException.
+func isSerialization(err error) bool {
+	var ke kerr.Error
+	return errors.As(err, &ke) && ke.Code() == kerr.NewSerialization("").Code()
+}
+
+// codecOf is the codec of a Content-Type, AWS JSON 1.1 for one that has none.
+func codecOf(ct string) codec {
+	if c := codecs[ct]; c != nil {
+		return c
+	}
+	return jsonCodec
 }
 
 // recordCarrying is the memory a request reserves per byte of its body, by operation: PutRecord and
@@ -232,11 +342,7 @@ func (h *Handler) readBody(x *exchange, r *http.Request, perByte int64) ([]byte,
 		return nil, nil
 	}
 	rc := http.NewResponseController(x.ResponseWriter)
-	deadline := time.Time{}
-	if h.readTimeout > 0 {
-		deadline = x.start.Add(h.readTimeout)
-		rc.SetReadDeadline(deadline) // an error: a writer without deadlines (tests), read unbounded
-	}
+	deadline := h.readDeadline(x)
 	reserve := func(n int64) error {
 		wait := h.memWait
 		if !deadline.IsZero() {
@@ -282,6 +388,46 @@ func (h *Handler) readBody(x *exchange, r *http.Request, perByte int64) ([]byte,
 			return nil, err
 		}
 	}
+}
+
+// readDeadline sets the request's read deadline, h.readTimeout after it started, once (on later calls
+// it only returns it); zero when there is none.
+func (h *Handler) readDeadline(x *exchange) time.Time {
+	if h.readTimeout <= 0 || !x.deadline.IsZero() {
+		return x.deadline
+	}
+	x.deadline = x.start.Add(h.readTimeout)
+	http.NewResponseController(x.ResponseWriter).SetReadDeadline(x.deadline) // an error: a writer without deadlines (tests), read unbounded
+	return x.deadline
+}
+
+// bodyEmpty reports whether the request has no body, without reading it when its length is declared.
+// A body of unknown length (chunked) is read for one byte, under the read deadline, and that byte put
+// back in front of the rest for readBody.
+func (h *Handler) bodyEmpty(x *exchange, r *http.Request) (bool, error) {
+	switch {
+	case r.ContentLength > 0:
+		return false, nil
+	case r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody:
+		return true, nil
+	}
+	h.readDeadline(x)
+	var b [1]byte
+	n, err := io.ReadFull(r.Body, b[:])
+	switch {
+	case n == 1:
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b[:]), r.Body), r.Body}
+		return false, nil
+	case err == io.EOF:
+		if !x.deadline.IsZero() {
+			http.NewResponseController(x.ResponseWriter).SetReadDeadline(time.Time{})
+		}
+		return true, nil
+	}
+	return false, err
 }
 
 // bodyError answers a request whose body could not be had: 413 for one over maxBody (as AWS's front
@@ -367,30 +513,33 @@ func authError(err error) error {
 	}
 }
 
-// writeCoral answers an application/json request as AWS does: status 200 and an envelope naming
-// SerializationException for a body that is not a JSON object, UnknownOperationException otherwise. A
-// body that cannot be read is answered as in bodyError, never 200.
-func (h *Handler) writeCoral(x *exchange, r *http.Request) {
-	body, err := h.readBody(x, r, 1)
-	if err != nil {
-		h.bodyError(x, jsonCodec, r, err)
-		return
+// writeCoral answers an application/json request, which AWS never runs, with a coral envelope: 404
+// UnknownOperationException for a body that parses, 400 SerializationException for one that does not.
+func (h *Handler) writeCoral(x *exchange, parses bool) {
+	code, status := "UnknownOperationException", http.StatusNotFound
+	if !parses {
+		code, status = "SerializationException", http.StatusBadRequest
 	}
-	var obj map[string]any
-	resp := `{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"}`
-	if json.Unmarshal(body, &obj) != nil {
-		resp = `{"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"}`
-	}
-	h.bufs.Put(body)
-	h.mem.release(x.held)
-	x.held = 0
-	x.Header().Set("Content-Type", "application/json")
-	io.WriteString(x, resp)
+	x.code = code
+	h.metrics.error(x.op, code)
+	x.Header().Set("Content-Type", coralContentType)
+	x.WriteHeader(status)
+	io.WriteString(x, `{"Output":{"__type":"com.amazon.coral.service#`+code+`"},"Version":"1.0"}`)
 }
 
-// writeXML writes the bodies AWS sends outside the JSON protocol, without a Content-Type.
+// writeXML writes the bodies AWS sends outside the JSON protocol, without a Content-Type; code is the
+// error they carry, for the metrics and the request log.
+func (h *Handler) writeXML(x *exchange, status int, code, body string) {
+	if code != "" {
+		x.code = code
+		h.metrics.error(x.op, code)
+	}
+	writeXML(x, status, body)
+}
+
+// writeXML writes body with status and no Content-Type (not even a sniffed one).
 func writeXML(w http.ResponseWriter, status int, body string) {
-	w.Header()["Content-Type"] = nil // no sniffed type either
+	w.Header()["Content-Type"] = nil
 	w.WriteHeader(status)
 	io.WriteString(w, body)
 }

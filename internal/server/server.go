@@ -111,7 +111,8 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	if requestMemory == 0 { // derived from -memory-limit, so that the two do not fight
 		requestMemory = protocol.DefaultMaxRequestMemory(cfg.MemoryLimitMiB)
 	}
-	handler := protocol.New(svc, protocol.Options{Log: log, Auth: auth, ReadTimeout: cfg.ReadTimeout, MaxRequestMemory: requestMemory, LogRequests: cfg.LogRequests})
+	handler := protocol.New(svc, protocol.Options{Log: log, Auth: auth, ReadTimeout: cfg.ReadTimeout, MaxRequestMemory: requestMemory,
+		LogRequests: cfg.LogRequests, CORSOrigins: cfg.CORSOrigins})
 	if sr, ok := store.(storage.StatsReporter); ok {
 		if err := handler.Register(newStoreCollector(sr)); err != nil {
 			store.Close()
@@ -122,7 +123,6 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	if cfg.IsNATS() {
 		s.engine = "jetstream"
 	}
-	root := s.routes(handler)
 	// -listen is HTTPS when TLS is on without a separate -tls-listen port; plain otherwise.
 	listens := []struct {
 		flag, addr string
@@ -147,10 +147,14 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		if l.tls {
 			tc = tlsSet.config
 		}
-		if auth == nil && !loopbackOnly(l.addr) {
+		loopback := loopbackOnly(l.addr)
+		if auth == nil && !loopback {
 			log.Warn("listening beyond this machine without -credentials", "flag", "-"+l.flag, "address", l.addr, "warning", errNotLoopback.Error())
 		}
-		srv := newHTTPServer(root, log, tc)
+		// Without -credentials a loopback port answers only requests addressed to a loopback name: a
+		// web page whose name an attacker points at 127.0.0.1 (DNS rebinding) gets nothing. With
+		// -credentials such a page cannot sign its requests.
+		srv := newHTTPServer(s.routes(handler, auth == nil && loopback), log, tc)
 		srv.RegisterOnShutdown(svc.EndSubscriptions) // open subscriptions end, so Shutdown need not wait for them
 		s.fronts = append(s.fronts, front{srv: srv, ln: ln, tls: l.tls})
 	}
@@ -181,13 +185,18 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	return s, nil
 }
 
-// routes answers /health and the admin requests before the Kinesis API's rules; everything else goes
-// to api.
-func (s *Server) routes(api http.Handler) http.Handler {
+// routes answers GET and HEAD /health and GET /metrics before anything else; then, when loopbackHosts
+// is set, refuses a request whose Host is not a loopback name (protocol.LoopbackHost); then answers
+// the admin requests; everything else goes to api, which checks it by the Kinesis API's rules.
+func (s *Server) routes(api *protocol.Handler, loopbackHosts bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/health" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			s.serveHealth(w, r)
+		case r.URL.Path == "/metrics" && r.Method == http.MethodGet:
+			api.ServeHTTP(w, r)
+		case loopbackHosts && !protocol.LoopbackHost(r.Host):
+			api.RefuseHost(w, r)
 		case r.URL.Path == backup.Path:
 			s.serveBackup(w, r)
 		default:

@@ -104,9 +104,9 @@ func TestProtocolEdges(t *testing.T) {
 		{"GET is refused", http.MethodGet, with(map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202.ListStreams"}), "",
 			403, "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n", ""},
 		{"plain JSON gets the coral envelope", http.MethodPost, with(map[string]string{"Content-Type": "application/json", "X-Amz-Target": "Kinesis_20131202.ListStreams"}), "{}",
-			200, `{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException","message":null},"Version":"1.0"}`, "application/json"},
+			404, `{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"}`, "application/json"},
 		{"plain JSON that is not JSON", http.MethodPost, with(map[string]string{"Content-Type": "application/json"}), "nope",
-			200, `{"Output":{"__type":"com.amazon.coral.service#SerializationException","Message":null},"Version":"1.0"}`, "application/json"},
+			400, `{"Output":{"__type":"com.amazon.coral.service#SerializationException"},"Version":"1.0"}`, "application/json"},
 		{"unknown content type", http.MethodPost, with(map[string]string{"Content-Type": "text/plain", "X-Amz-Target": "Kinesis_20131202.ListStreams"}), "{}",
 			404, "<UnknownOperationException/>\n", ""},
 		{"content type with parameters", http.MethodPost, with(map[string]string{"Content-Type": "  application/x-amz-json-1.1 ; charset=utf-8", "X-Amz-Target": "Kinesis_20131202.ListStreams"}), "{}",
@@ -114,6 +114,10 @@ func TestProtocolEdges(t *testing.T) {
 		{"unknown operation before auth", http.MethodPost, map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202.ListStream"}, "{}",
 			400, `{"__type":"UnknownOperationException"}`, "application/x-amz-json-1.1"},
 		{"empty body", http.MethodPost, with(map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202.ListStreams"}), "",
+			400, `{"__type":"SerializationException"}`, "application/x-amz-json-1.1"},
+		{"empty body before the content type", http.MethodPost, with(map[string]string{"Content-Type": "text/plain", "X-Amz-Target": "Kinesis_20131202.ListStreams"}), "",
+			400, "\xbff__typevSerializationException\xff", "application/x-amz-cbor-1.1"},
+		{"unparseable body before the signature", http.MethodPost, map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Kinesis_20131202.ListStreams"}, "nope",
 			400, `{"__type":"SerializationException"}`, "application/x-amz-json-1.1"},
 	}
 	for _, tt := range tests {

@@ -255,3 +255,25 @@ func fieldType(t reflect.Type, name string) reflect.Type {
 	}
 	return fold
 }
+
+// Parses reports whether body is one JSON value, and an object or an array: a body the service
+// parses, before it looks at the operation or the signature. Anything else is answered
+// SerializationException without a message.
+func Parses(body []byte) bool {
+	return Composite(body) && json.Valid(body)
+}
+
+// Composite reports whether body's first value starts an object or an array, from its first
+// non-space byte alone: a body whose does not cannot parse, whatever follows.
+func Composite(body []byte) bool {
+	for _, b := range body {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}

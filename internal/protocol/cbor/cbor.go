@@ -120,3 +120,16 @@ func EncodeError(code, message string) []byte {
 	}
 	return append(b, 0xff)
 }
+
+// Parses reports whether body is one well-formed CBOR data item, and a map or an array: a body the
+// service parses, before it looks at the operation or the signature. Anything else is answered
+// SerializationException without a message.
+func (c *Codec) Parses(body []byte) bool {
+	return Composite(body) && c.dec.Wellformed(body) == nil
+}
+
+// Composite reports whether body starts with a map or an array (major types 5 and 4), from its first
+// byte alone: a body that does not cannot parse, whatever follows.
+func Composite(body []byte) bool {
+	return len(body) > 0 && (body[0]>>5 == 4 || body[0]>>5 == 5)
+}
