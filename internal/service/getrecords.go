@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/service/iterator"
-	"kinesisd/internal/service/seqnum"
 	"kinesisd/internal/service/stream"
 	"time"
 )
@@ -74,18 +73,18 @@ func (s *Service) GetShardIterator(ctx context.Context, in *GetShardIteratorInpu
 		}
 	case atSequenceNumber, afterSequenceNumber:
 		seq := *in.StartingSequenceNumber
-		seqShard, seqOffset, tick, err := seqnum.ParseTick(seq)
-		if err != nil {
+		p, ok := parseSeq(seq)
+		if !ok {
 			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
 				"StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.",
 				seq, stream.ShardID(sh.Index), st.Doc.Name, s.cfg.Account))
 		}
-		if seqShard != sh.Index {
+		if p.Shard != sh.Index {
 			return nil, kerr.NewInvalidArgument(fmt.Sprintf(
 				"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
-				stream.ShardID(seqShard), stream.ShardID(sh.Index)))
+				stream.ShardID(p.Shard), stream.ShardID(sh.Index)))
 		}
-		offset = max(seqStart(typ, seqOffset, tick), sh.StartOffset)
+		offset = max(seqStart(typ, p.Offset, uint64(p.Tick)), sh.StartOffset)
 	}
 	if isDryRun(in.DryRun) {
 		return nil, errDryRun()
@@ -177,7 +176,7 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 			r.Data = []byte{} // an empty blob is "", never null
 		}
 		out.Records[i] = Record{
-			SequenceNumber:              recordSeq(sh.Index, r.Offset),
+			SequenceNumber:              recordSeq(sh.Index, sh.SeqCreated, r.Offset, r.ArrivalMilli),
 			ApproximateArrivalTimestamp: Timestamp{stream.Milli(r.ArrivalMilli)},
 			Data:                        r.Data,
 			PartitionKey:                r.PartitionKey,

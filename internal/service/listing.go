@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"kinesisd/internal/kerr"
-	"kinesisd/internal/service/seqnum"
 	"kinesisd/internal/service/stream"
 )
 
@@ -98,7 +97,7 @@ func describeShard(sh *stream.Shard) Shard {
 		ShardId:      stream.ShardID(sh.Index),
 		HashKeyRange: HashKeyRange{StartingHashKey: sh.StartHash, EndingHashKey: sh.EndHash},
 		SequenceNumberRange: SequenceNumberRange{
-			StartingSequenceNumber: seqnum.Format(sh.Index, sh.StartOffset),
+			StartingSequenceNumber: startingSeq(sh),
 		},
 	}
 	if sh.Parent != nil {
@@ -110,7 +109,7 @@ func describeShard(sh *stream.Shard) Shard {
 		out.AdjacentParentShardId = &id
 	}
 	if sh.Closed {
-		end := seqnum.Format(sh.Index, max(sh.EndOffset, sh.StartOffset)) // the last record's, or the start's if none
+		end := endingSeq(sh)
 		out.SequenceNumberRange.EndingSequenceNumber = &end
 	}
 	return out

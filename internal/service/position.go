@@ -20,10 +20,35 @@ func seqStart(typ string, offset, tick uint64) uint64 {
 	return offset
 }
 
-// recordSeq is the sequence number of the record at offset off of shard index. Sequence numbers run one
-// above offsets, so that a shard's StartingSequenceNumber (seqnum.Format(index, 0) for a shard starting
-// at offset 0) sorts before every record of the shard and belongs to none.
-func recordSeq(index uint32, off uint64) string { return seqnum.Format(index, off+1) }
+// Sequence numbers are in AWS's layout (seqnum.Pos): the shard's creation field, the sequence index,
+// a spare byte for continuations, the record's arrival second and the shard index. The sequence index
+// of a record is its offset plus one, so that a shard's StartingSequenceNumber (sequence index
+// StartOffset) sorts before every record of the shard and belongs to none. Numbers of the first form
+// (seqnum.Legacy), handed out before, are read wherever a number is taken (parseSeq).
+
+// recordSeq is the sequence number of the record at offset off of the shard with index and SeqCreated
+// created, which arrived at arrivalMilli.
+func recordSeq(index uint32, created int64, off uint64, arrivalMilli int64) string {
+	return seqnum.Pos{Shard: index, ShardCreated: created, Offset: off + 1, RecordTime: arrivalMilli / 1000}.Format()
+}
+
+// startingSeq is the StartingSequenceNumber of sh.
+func startingSeq(sh *stream.Shard) string {
+	return seqnum.Pos{Shard: sh.Index, ShardCreated: sh.SeqCreated, Offset: sh.StartOffset, RecordTime: sh.SeqCreated}.Format()
+}
+
+// endingSeq is the EndingSequenceNumber of a closed shard: at its last record's place (its start if it
+// has none) with the second it closed, so at or above the last record's number and below every number
+// of its children.
+func endingSeq(sh *stream.Shard) string {
+	return seqnum.Pos{Shard: sh.Index, ShardCreated: sh.SeqCreated, Offset: max(sh.EndOffset, sh.StartOffset), RecordTime: sh.ClosedMilli / 1000}.Format()
+}
+
+// parseSeq reads a sequence number of either form; ok is false for anything else.
+func parseSeq(s string) (seqnum.Pos, bool) {
+	p, _, err := seqnum.Decode(s)
+	return p, err == nil
+}
 
 // Shard iterator types.
 const (

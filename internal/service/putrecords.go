@@ -321,7 +321,7 @@ func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []Pu
 			continue
 		}
 		rec := appends[byShard[p.shard.Index]].Records[p.slot]
-		out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.ID, SequenceNumber: recordSeq(p.shard.Index, rec.Offset)}
+		out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.ID, SequenceNumber: recordSeq(p.shard.Index, p.shard.SeqCreated, rec.Offset, rec.ArrivalMilli)}
 	}
 	return again, nil
 }
@@ -419,7 +419,7 @@ func (s *Service) putRecord(ctx context.Context, in *PutRecordInput, admit bool)
 	s.noteWrites(st, appends, nil)
 	return &PutRecordOutput{
 		ShardId:        sh.ID,
-		SequenceNumber: recordSeq(sh.Index, appends[0].Records[0].Offset),
+		SequenceNumber: recordSeq(sh.Index, sh.SeqCreated, appends[0].Records[0].Offset, appends[0].Records[0].ArrivalMilli),
 		EncryptionType: st.Doc.Encryption,
 	}, nil
 }

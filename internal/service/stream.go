@@ -105,7 +105,7 @@ func (s *Service) CreateStream(ctx context.Context, in *CreateStreamInput) error
 		RecordDistribution:  distribution,
 	}
 	for i, r := range hashkey.SplitEvenly(shards) {
-		doc.Shards = append(doc.Shards, stream.Shard{Index: uint32(i), StartHash: r[0].String(), EndHash: r[1].String()})
+		doc.Shards = append(doc.Shards, stream.Shard{Index: uint32(i), StartHash: r[0].String(), EndHash: r[1].String(), SeqCreated: now / 1000})
 	}
 	for k, v := range in.Tags {
 		doc.Tags = append(doc.Tags, stream.Tag{Key: k, Value: v})

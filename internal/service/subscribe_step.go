@@ -11,16 +11,16 @@ import (
 	"time"
 )
 
-// position is where a subscription stands: the offset it reads next, and the tick of the last
-// continuation number it stood at there (0: none, or the last record's own number). Idle events move
-// the tick on, so that their continuation numbers keep advancing while nothing is written.
+// position is where a subscription stands: the offset it reads next, and the last continuation number
+// it stood at there (zero: none, or the last record's own number). Idle events move the continuation
+// on (seqnum.Pos.Continue), so that their numbers keep advancing while nothing is written.
 type position struct {
 	next uint64
-	tick uint64
+	cont seqnum.Pos
 }
 
 // startPosition is where a subscription starts, by GetShardIterator's rules. Resuming from an idle
-// continuation number keeps its tick, so that the next continuation is past it.
+// continuation number keeps it, so that the next continuation is past it.
 func (s *Service) startPosition(ctx context.Context, st *stream.Stream, sh *stream.Shard, p *StartingPosition, now time.Time) (position, error) {
 	typ := *p.Type
 	hasSeq := p.SequenceNumber != nil
@@ -33,7 +33,8 @@ func (s *Service) startPosition(ctx context.Context, st *stream.Stream, sh *stre
 			"or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and %s StartingSequenceNumber.", typ, also))
 	}
 	ref := st.Ref(sh.Index)
-	var off, tick uint64
+	var off uint64
+	var cont seqnum.Pos
 	var err error
 	switch typ {
 	case trimHorizon:
@@ -52,26 +53,27 @@ func (s *Service) startPosition(ctx context.Context, st *stream.Stream, sh *stre
 		off, err = s.store.OffsetAtTime(ctx, ref, maxTime(p.Timestamp.Time, st.Cutoff(now)))
 	case atSequenceNumber, afterSequenceNumber:
 		seq := *p.SequenceNumber
-		seqShard, seqOffset, seqTick, perr := seqnum.ParseTick(seq)
-		if perr != nil {
+		p, ok := parseSeq(seq)
+		if !ok {
 			return position{}, kerr.NewInvalidArgument(fmt.Sprintf(
 				"StartingSequenceNumber %s used in SubscribeToShard on shard %s in stream %s under account %s is invalid.",
 				seq, stream.ShardID(sh.Index), st.Doc.Name, s.cfg.Account))
 		}
-		if seqShard != sh.Index {
+		if p.Shard != sh.Index {
 			return position{}, kerr.NewInvalidArgument(fmt.Sprintf(
 				"Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s",
-				stream.ShardID(seqShard), stream.ShardID(sh.Index)))
+				stream.ShardID(p.Shard), stream.ShardID(sh.Index)))
 		}
-		off = max(seqStart(typ, seqOffset, seqTick), sh.StartOffset)
-		if off == seqOffset {
-			tick = seqTick
+		off = max(seqStart(typ, p.Offset, uint64(p.Tick)), sh.StartOffset)
+		if off == p.Offset && p.Tick > 0 {
+			cont = p // in this shard's layout, whatever form the client had
+			cont.Shard, cont.ShardCreated = sh.Index, sh.SeqCreated
 		}
 	}
 	if err != nil {
 		return position{}, internal("subscribe to shard", err)
 	}
-	return position{next: off, tick: tick}, nil
+	return position{next: off, cont: cont}, nil
 }
 
 // subscriptionStep is what one look at the shard found.
@@ -148,20 +150,23 @@ func (s *Service) step(ctx context.Context, sub *subscriber, fd *feed, pos *posi
 		out.event.ChildShards = children(st, sh.Index)
 		return out, nil
 	}
-	// Sequence number n stands just after the record at offset n-1, so the position next, as a
+	// Sequence index n stands just after the record at offset n-1, so the position next, as a
 	// sequence number, is the last record delivered. An event without records continues from the same
-	// place, but a tick later (the service clock's milliseconds, and always past the last tick there):
-	// the number advances with time while nothing is written, as AWS's does, and still sorts below the
-	// next record's.
+	// place, but later (seqnum.Pos.Continue: the service clock's seconds, and always past the last
+	// continuation there): the number advances with time while nothing is written, as AWS's does, and
+	// still sorts below the next record's.
 	if *next != from || b != nil {
-		pos.tick = 0
+		pos.cont = seqnum.Pos{}
 	}
 	var cont string
 	if b != nil {
-		cont = seqnum.Format(sh.Index, *next)
+		cont = recordSeq(sh.Index, sh.SeqCreated, *next-1, b.lastArrival)
 	} else {
-		pos.tick = min(max(uint64(max(now.UnixMilli(), 0)), pos.tick+1), seqnum.MaxTick)
-		cont = seqnum.FormatTick(sh.Index, *next, pos.tick)
+		if pos.cont == (seqnum.Pos{}) {
+			pos.cont = seqnum.Pos{Shard: sh.Index, ShardCreated: sh.SeqCreated, Offset: *next}
+		}
+		pos.cont = pos.cont.Continue(now.Unix())
+		cont = pos.cont.Format()
 	}
 	out.event.ContinuationSequenceNumber = &cont
 	return out, nil
@@ -202,6 +207,10 @@ func (s *Service) readBatch(ctx context.Context, st *stream.Stream, index uint32
 	if len(recs) == 0 {
 		return nil, nil
 	}
+	var created int64
+	if sh := st.Shard(index); sh != nil {
+		created = sh.SeqCreated
+	}
 	last := &recs[len(recs)-1]
 	b := &RecordBatch{from: from, next: last.Offset + 1, recs: make([]Record, len(recs)),
 		firstArrival: recs[0].ArrivalMilli, lastArrival: last.ArrivalMilli}
@@ -211,7 +220,7 @@ func (s *Service) readBatch(ctx context.Context, st *stream.Stream, index uint32
 			r.Data = []byte{}
 		}
 		b.recs[i] = Record{
-			SequenceNumber:              recordSeq(index, r.Offset),
+			SequenceNumber:              recordSeq(index, created, r.Offset, r.ArrivalMilli),
 			ApproximateArrivalTimestamp: Timestamp{stream.Milli(r.ArrivalMilli)},
 			Data:                        r.Data,
 			PartitionKey:                r.PartitionKey,

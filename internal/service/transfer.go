@@ -18,5 +18,8 @@ const (
 	LeaseMetaPrefix = leaseMetaPrefix
 )
 
-// RecordSequenceNumber is the sequence number of the record at offset of shard index.
-func RecordSequenceNumber(index uint32, offset uint64) string { return recordSeq(index, offset) }
+// RecordSequenceNumber is the sequence number of the record at offset of the shard with index and
+// SeqCreated created (stream.Stored.Shards), which arrived at arrivalMilli.
+func RecordSequenceNumber(index uint32, created int64, offset uint64, arrivalMilli int64) string {
+	return recordSeq(index, created, offset, arrivalMilli)
+}

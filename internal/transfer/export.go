@@ -126,14 +126,14 @@ func exportStream(ctx context.Context, src storage.Store, aw *archive.Writer, ke
 				if err := aw.Record(&archive.Record{Offset: r.Offset, ArrivalMilli: r.ArrivalMilli, PartitionKey: r.PartitionKey, Data: r.Data}); err != nil {
 					return nil, err
 				}
-				sp.add(r.Offset)
+				sp.add(r.Offset, r.ArrivalMilli)
 				from = r.Offset + 1
 			}
 		}
 		if err := aw.EndShard(next); err != nil {
 			return nil, err
 		}
-		first, last := sp.seqs(sh.Index)
+		first, last := sp.seqs(sh.Index, sh.SeqCreated)
 		sr.Shards = append(sr.Shards, ShardReport{ShardID: stream.ShardID(sh.Index), Records: sp.n, OldFirst: first, OldLast: last})
 		sr.Records += sp.n
 	}

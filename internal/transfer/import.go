@@ -323,7 +323,7 @@ func (im *importer) shard(ctx context.Context, ref storage.ShardRef, doc stream.
 				return err
 			}
 			for i := range batch {
-				news.add(batch[i].Offset)
+				news.add(batch[i].Offset, batch[i].ArrivalMilli)
 			}
 		} else if len(batch) > 0 {
 			from := make([]uint64, len(batch))
@@ -335,7 +335,7 @@ func (im *importer) shard(ctx context.Context, ref storage.ShardRef, doc stream.
 			}
 			for i := range batch {
 				m.record(from[i], batch[i].Offset)
-				news.add(batch[i].Offset)
+				news.add(batch[i].Offset, batch[i].ArrivalMilli)
 			}
 		}
 		batch, size = batch[:0], 0
@@ -348,7 +348,7 @@ func (im *importer) shard(ctx context.Context, ref storage.ShardRef, doc stream.
 		}
 		switch it := item.(type) {
 		case *archive.Record:
-			olds.add(it.Offset)
+			olds.add(it.Offset, it.ArrivalMilli)
 			batch = append(batch, storage.Record{Offset: it.Offset, ArrivalMilli: it.ArrivalMilli, PartitionKey: it.PartitionKey, Data: it.Data})
 			size += len(it.Data) + len(it.PartitionKey)
 			if len(batch) >= batchRecords || size >= batchBytes {
@@ -370,8 +370,8 @@ func (im *importer) shard(ctx context.Context, ref storage.ShardRef, doc stream.
 				m.finish(end)
 			}
 			rep := &ShardReport{ShardID: stream.ShardID(ref.Shard), Records: olds.n}
-			rep.OldFirst, rep.OldLast = olds.seqs(ref.Shard)
-			rep.NewFirst, rep.NewLast = news.seqs(ref.Shard)
+			rep.OldFirst, rep.OldLast = olds.seqs(ref.Shard, doc.SeqCreated)
+			rep.NewFirst, rep.NewLast = news.seqs(ref.Shard, doc.SeqCreated)
 			return rep, m, nil
 		}
 	}

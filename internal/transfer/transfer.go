@@ -94,22 +94,24 @@ func streamAccount(key string) (account, name string) {
 
 // span tracks a shard's first and last record offsets while they stream by.
 type span struct {
-	n           uint64
-	first, last uint64
+	n                         uint64
+	first, last               uint64 // offsets
+	firstArrival, lastArrival int64  // ms
 }
 
-func (s *span) add(off uint64) {
+func (s *span) add(off uint64, arrivalMilli int64) {
 	if s.n == 0 {
-		s.first = off
+		s.first, s.firstArrival = off, arrivalMilli
 	}
-	s.last = off
+	s.last, s.lastArrival = off, arrivalMilli
 	s.n++
 }
 
-// seqs returns the sequence numbers of the first and last record of shard index, or "" without records.
-func (s *span) seqs(index uint32) (first, last string) {
+// seqs returns the sequence numbers of the first and last record of shard index (whose SeqCreated is
+// created), or "" without records.
+func (s *span) seqs(index uint32, created int64) (first, last string) {
 	if s.n == 0 {
 		return "", ""
 	}
-	return service.RecordSequenceNumber(index, s.first), service.RecordSequenceNumber(index, s.last)
+	return service.RecordSequenceNumber(index, created, s.first, s.firstArrival), service.RecordSequenceNumber(index, created, s.last, s.lastArrival)
 }

@@ -180,7 +180,10 @@ func checkReport(t *testing.T, rep *transfer.Report, target *snapshot) {
 				}
 				continue
 			}
-			if first, last := service.RecordSequenceNumber(index, recs[0].Offset), service.RecordSequenceNumber(index, recs[len(recs)-1].Offset); sh.NewFirst != first || sh.NewLast != last {
+			o := ss.shards[index].offsets
+			first := service.RecordSequenceNumber(o.Index, o.SeqCreated, recs[0].Offset, recs[0].ArrivalMilli)
+			last := service.RecordSequenceNumber(o.Index, o.SeqCreated, recs[len(recs)-1].Offset, recs[len(recs)-1].ArrivalMilli)
+			if sh.NewFirst != first || sh.NewLast != last {
 				t.Errorf("%s %s: report says new %s…%s, target has %s…%s", s.Name, sh.ShardID, sh.NewFirst, sh.NewLast, first, last)
 			}
 		}

@@ -86,8 +86,8 @@ func seq(r types.Record) *big.Int {
 
 // shardOf is the shard index a sequence number belongs to.
 func shardOf(s string) (uint32, error) {
-	shard, _, err := seqnum.Parse(s)
-	return shard, err
+	p, _, err := seqnum.Decode(s)
+	return p.Shard, err
 }
 
 // eventWait bounds the wait for each SubscribeToShard event.

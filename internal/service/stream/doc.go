@@ -91,6 +91,11 @@ type Shard struct {
 	EndOffset      uint64  `json:"endOffset,omitempty"` // first offset past the shard's last record, once closed
 	CreatedMilli   int64   `json:"created,omitempty"`   // when a split or merge opened it (0: with the stream)
 	ClosedMilli    int64   `json:"closedAt,omitempty"`  // when it closed; it expires a retention period later
+	// SeqCreated is the shard's creation field in its sequence numbers (Unix seconds): the stream's
+	// creation second for its first shards, and for a child seqnum.ChildCreated of when it opened and
+	// its parents' fields, so that its numbers lie above theirs. Documents written before it existed
+	// get it when they are decoded (fillSeqCreated), from the same fields, so it never changes.
+	SeqCreated int64 `json:"seqCreated,omitempty"`
 }
 
 // Consumer is one enhanced fan-out consumer, kept in its stream's document.

@@ -36,6 +36,7 @@ func (r reshaper) openShard(d *Doc, start, end hashkey.Key, parent uint32, adjac
 	d.Shards = append(d.Shards, Shard{
 		Index: d.NextShard, Parent: &p, AdjacentParent: adjacent,
 		StartHash: start.String(), EndHash: end.String(), CreatedMilli: r.now,
+		SeqCreated: d.childCreated(r.now/1000, &p, adjacent),
 	})
 	d.NextShard++
 	return len(d.Shards) - 1

@@ -24,6 +24,8 @@ type ShardOffsets struct {
 	// Closed shards end at End, the first offset past their last record (records beyond are never read).
 	Closed bool
 	End    uint64
+	// SeqCreated is the shard's creation field in its sequence numbers (Shard.SeqCreated).
+	SeqCreated int64
 }
 
 // ParseStored decodes the stream document stored under metadata key key and checks that it is one
@@ -73,7 +75,7 @@ func (d *Stored) Deleting() bool { return d.doc.Status == StatusDeleting }
 func (d *Stored) Shards() []ShardOffsets {
 	out := make([]ShardOffsets, len(d.doc.Shards))
 	for i, sh := range d.doc.Shards {
-		out[i] = ShardOffsets{Index: sh.Index, Start: sh.StartOffset, Closed: sh.Closed, End: sh.EndOffset}
+		out[i] = ShardOffsets{Index: sh.Index, Start: sh.StartOffset, Closed: sh.Closed, End: sh.EndOffset, SeqCreated: sh.SeqCreated}
 	}
 	slices.SortFunc(out, func(a, b ShardOffsets) int { return cmp.Compare(a.Index, b.Index) })
 	return out

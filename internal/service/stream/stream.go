@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"kinesisd/internal/service/hashkey"
+	"kinesisd/internal/service/seqnum"
 	"kinesisd/internal/storage"
 )
 
@@ -25,6 +27,7 @@ type Open struct {
 	Start, End hashkey.Key
 	Index      uint32
 	ID         string
+	SeqCreated int64 // Shard.SeqCreated
 }
 
 // Decode decodes a stored document of the given version and builds its routing table; it fails on a
@@ -34,6 +37,7 @@ func Decode(raw []byte, version uint64) (*Stream, error) {
 	if err := json.Unmarshal(raw, &st.Doc); err != nil {
 		return nil, err
 	}
+	st.Doc.fillSeqCreated()
 	for _, sh := range st.Doc.Shards {
 		if sh.Closed {
 			continue
@@ -43,7 +47,7 @@ func Decode(raw []byte, version uint64) (*Stream, error) {
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("shard %d: bad hash range %s..%s", sh.Index, sh.StartHash, sh.EndHash)
 		}
-		st.open = append(st.open, Open{Start: start, End: end, Index: sh.Index, ID: ShardID(sh.Index)})
+		st.open = append(st.open, Open{Start: start, End: end, Index: sh.Index, ID: ShardID(sh.Index), SeqCreated: sh.SeqCreated})
 	}
 	slices.SortFunc(st.open, func(a, b Open) int {
 		switch {
@@ -123,3 +127,36 @@ func (st *Stream) OpenAt(sh *Shard, t time.Time) bool {
 
 // Milli is the UTC time of Unix milliseconds ms, as documents store times.
 func Milli(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// fillSeqCreated gives every shard without one its SeqCreated (documents written before the field
+// existed), in index order so that parents come before their children: the second it opened (the
+// stream's for its first shards), past its parents' fields.
+func (d *Doc) fillSeqCreated() {
+	if !slices.ContainsFunc(d.Shards, func(sh Shard) bool { return sh.SeqCreated == 0 }) {
+		return
+	}
+	order := make([]int, len(d.Shards))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(d.Shards[a].Index, d.Shards[b].Index) })
+	for _, k := range order {
+		if sh := &d.Shards[k]; sh.SeqCreated == 0 {
+			sh.SeqCreated = d.childCreated(cmp.Or(sh.CreatedMilli, d.CreatedMilli)/1000, sh.Parent, sh.AdjacentParent)
+		}
+	}
+}
+
+// childCreated is the SeqCreated of a shard opened in second now with the given parents (nil: none).
+func (d *Doc) childCreated(now int64, parents ...*uint32) int64 {
+	var fields []int64
+	for _, p := range parents {
+		if p == nil {
+			continue
+		}
+		if i := d.ShardAt(*p); i >= 0 {
+			fields = append(fields, d.Shards[i].SeqCreated)
+		}
+	}
+	return seqnum.ChildCreated(now, fields...)
+}
