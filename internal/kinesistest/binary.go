@@ -133,6 +133,7 @@ func Flags(c *config.Config) []string {
 		"-tls-cert=" + c.TLSCert,
 		"-tls-key=" + c.TLSKey,
 		"-credentials=" + c.Credentials,
+		"-cors-origins=" + strings.Join(c.CORSOrigins, ","),
 		"-tls-listen=" + c.TLSListen,
 		"-log-format=" + c.LogFormat,
 		"-log-requests=" + b(c.LogRequests),
