@@ -25,9 +25,11 @@ check:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 	$(GO) mod tidy -diff
 
-# Every Go package but test/product, which producttest runs once its tools are installed.
-gotest:
+# Every Go package but test/product, which producttest runs once its tools are installed; then the
+# API suite again against the built binary (test/api's bodies on a started kinesisd, about 3 minutes).
+gotest: build
 	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v '/test/product$$')
+	KINESISD_TEST_BINARY=$(BIN) $(GO) test -race -count=1 -timeout 15m ./test/api/
 
 # The cluster tests (3-node NATS JetStream clusters with replicas 3: the storage contract and the API in
 # process, and real nats-server and kinesisd processes killed under load) skip under gotest; here they

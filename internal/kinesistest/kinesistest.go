@@ -44,23 +44,31 @@ var Engines = []Engine{{Name: "pebble-disk"}, {Name: "pebble-memory", InMemory: 
 // CPU by parallel packages.
 var JetStream3 = Engine{Name: "jetstream-3", JetStream: true, NATSNodes: 3}
 
-// Server is a running in-process kinesisd with a client for it.
+// Server is a running kinesisd with a client for it: an in-process server, or the built binary when
+// KINESISD_TEST_BINARY names one (Proc is then set, and Server and Clock are nil).
 type Server struct {
 	*server.Server
 	Endpoint string
 	Client   *kinesis.Client
-	Clock    *clock.Fake
+	Clock    *clock.Fake // the in-process server's clock; nil on the binary, which reads the real clock
 	Config   *config.Config
 	// NATS is the in-process nats-server of the jetstream engine (the first node of a cluster), nil
 	// on the others and on a server started with Options.NATSURL.
 	NATS *natsserver.Server
 	// Cluster is the in-process cluster of a jetstream engine with NATSNodes > 1, else nil.
 	Cluster *natstest.Cluster
+	// Proc is the kinesisd process when the server is the built binary, else nil.
+	Proc *proc.Proc
+
+	addr, tlsAddr, tlsCert string // the binary's addresses and certificate, read from its log
 }
 
 // Close stops the server and then, on the jetstream engine, its nats-server (or cluster), so that a
 // later Start on the same Dir finds the data as a restarted cluster would.
 func (s *Server) Close(ctx context.Context) error {
+	if s.Proc != nil {
+		return s.closeBinary(ctx)
+	}
 	err := s.Server.Close(ctx)
 	switch {
 	case s.Cluster != nil:
@@ -94,9 +102,14 @@ type Options struct {
 	NATSURL string
 }
 
-// Start starts a server on engine e and stops it when the test ends.
+// Start starts a server on engine e and stops it when the test ends. With KINESISD_TEST_BINARY set
+// it starts that binary instead, on Pebble on disk whatever e is, with the flags that give the
+// configuration opts.Configure sets (Flags); opts.Clock is then not used.
 func Start(t testing.TB, e Engine, opts Options) *Server {
 	t.Helper()
+	if bin := Binary(); bin != "" {
+		return startBinary(t, bin, opts)
+	}
 	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0"}, nil)
 	if err != nil {
 		t.Fatal(err)

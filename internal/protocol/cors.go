@@ -52,21 +52,21 @@ func (p corsPolicy) allow(origin string) (string, bool) {
 	if p.exact[o] {
 		return origin, true
 	}
-	base, port := splitOrigin(o)
-	if p.anyPort[base] && (port == "" || digits(port)) {
+	base, port, hasPort := splitOrigin(o)
+	if p.anyPort[base] && (!hasPort || digits(port)) {
 		return origin, true
 	}
 	return "", false
 }
 
 // splitOrigin cuts an origin's port off: "http://[::1]:3000" is "http://[::1]" and "3000".
-func splitOrigin(o string) (base, port string) {
+func splitOrigin(o string) (base, port string, hasPort bool) {
 	scheme := strings.Index(o, "://")
 	i := strings.LastIndexByte(o, ':')
 	if scheme < 0 || i <= scheme || strings.Contains(o[i:], "]") {
-		return o, ""
+		return o, "", false
 	}
-	return o[:i], o[i+1:]
+	return o[:i], o[i+1:], true
 }
 
 func digits(s string) bool {

@@ -53,6 +53,7 @@ func clientAs(s *kinesistest.Server, id, secret, region string) *kinesis.Client 
 // TestAuthSignedRequests: with -credentials, the Go SDK signing with a listed key works for control,
 // data and event-stream operations, with either key of the file.
 func TestAuthSignedRequests(t *testing.T) {
+	skipOnBinary(t, "moves the server's fake clock a second")
 	eachEngineWith(t, withCredentials(t), func(t *testing.T, s *kinesistest.Server) {
 		createStream(t, s.Client, "auth", 1)
 		second := clientAs(s, "AKIDSECOND", "second/secret+key", "")
@@ -78,6 +79,7 @@ func TestAuthSignedRequests(t *testing.T) {
 // TestAuthRefused: a wrong secret, an unknown key, another region, a clock more than 5 minutes away
 // are each refused with AWS's exception and message, and a refused PutRecords writes nothing.
 func TestAuthRefused(t *testing.T) {
+	skipOnBinary(t, "puts the server's fake clock minutes away from the client's")
 	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: withCredentials(t)})
 	createStream(t, s.Client, "auth", 1)
 	written := kinesistest.PutN(t, s.Client, "auth", "before", 2)

@@ -208,6 +208,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestStreamLifecycle(t *testing.T) {
+	skipOnBinary(t, "compares the creation time with the server's fake clock")
 	eachEngine(t, func(t *testing.T, s *kinesistest.Server) {
 		c, ctx := s.Client, t.Context()
 		createStream(t, c, "life", 3)
@@ -246,6 +247,7 @@ func TestStreamLifecycle(t *testing.T) {
 // TestHTTP2 drives the SDK over cleartext HTTP/2 with prior knowledge, as the JavaScript SDK does,
 // and checks the server counted the calls as HTTP/2.
 func TestHTTP2(t *testing.T) {
+	skipOnBinary(t, "moves the server's fake clock past the per-second write limit")
 	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{})
 	var protocols http.Protocols
 	protocols.SetUnencryptedHTTP2(true)

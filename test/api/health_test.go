@@ -34,7 +34,7 @@ func getHealth(t *testing.T, endpoint string) (int, health) {
 // TestHealth: /health is 200 on every engine, and on NATS JetStream 503 naming NATS once the NATS
 // server goes away.
 func TestHealth(t *testing.T) {
-	for _, e := range kinesistest.Engines {
+	for _, e := range kinesistest.RunEngines() {
 		t.Run(e.Name, func(t *testing.T) {
 			s := kinesistest.Start(t, e, kinesistest.Options{})
 			code, h := getHealth(t, s.Endpoint)

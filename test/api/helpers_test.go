@@ -1,4 +1,5 @@
-// Package api_test drives every operation through the AWS SDK for Go v2 over a real socket, on every engine.
+// Package api_test drives every operation through the AWS SDK for Go v2 over a real socket, on every
+// engine in process, or against the built binary when KINESISD_TEST_BINARY names it (kinesistest.Start).
 package api_test
 
 import (
@@ -26,18 +27,120 @@ import (
 	"kinesisd/internal/kinesistest"
 )
 
-// eachEngine runs body once per storage engine, each on a fresh server.
+// eachEngine runs body once per storage engine, each on a fresh server (once, on the binary, when
+// KINESISD_TEST_BINARY is set).
 func eachEngine(t *testing.T, body func(t *testing.T, s *kinesistest.Server)) {
 	eachEngineWith(t, nil, body)
 }
 
 // eachEngineWith is eachEngine on servers whose flags configure sets.
 func eachEngineWith(t *testing.T, configure func(*config.Config), body func(t *testing.T, s *kinesistest.Server)) {
-	for _, e := range kinesistest.Engines {
+	for _, e := range kinesistest.RunEngines() {
 		t.Run(e.Name, func(t *testing.T) {
 			body(t, kinesistest.Start(t, e, kinesistest.Options{Configure: configure}))
 		})
 	}
+}
+
+// onBinary reports whether the suite runs against the built binary (KINESISD_TEST_BINARY) instead of
+// in-process servers.
+func onBinary() bool { return kinesistest.Binary() != "" }
+
+// skipOnBinary marks a test (or the rest of one) as in-process only, saying why: against the binary
+// it is skipped with that reason.
+func skipOnBinary(t *testing.T, reason string) {
+	t.Helper()
+	if onBinary() {
+		t.Skip("in process only: " + reason)
+	}
+}
+
+// maxRealWait is the most elapse waits against the binary: tests that move the clock further (hours of
+// retention, a day of rolling limits) are in process only.
+const maxRealWait = 3 * time.Second
+
+// elapse lets d of the server's time pass: in process the fake clock moves on at once; the binary
+// reads the real clock, so there elapse waits d (at most maxRealWait). It is for time that must have
+// passed before what follows (a throughput window, a delay ending); a test that asserts something has
+// not happened yet just before a deadline drives the fake clock and is in process only.
+func elapse(t *testing.T, s *kinesistest.Server, d time.Duration) {
+	t.Helper()
+	if s.Clock != nil {
+		s.Clock.Advance(d)
+		return
+	}
+	if d > maxRealWait {
+		t.Fatalf("elapse(%v) against the binary: more than %v of real time; mark the test skipOnBinary", d, maxRealWait)
+	}
+	time.Sleep(d)
+}
+
+// elapseUntil lets the server's time reach at (a serverNow reading plus a delay): in process the fake
+// clock moves there; against the binary elapse waits until the real clock reads at. Read at's base
+// after the call that starts the delay has returned, so that the server's deadline is not later.
+func elapseUntil(t *testing.T, s *kinesistest.Server, at time.Time) {
+	t.Helper()
+	if d := at.Sub(serverNow(s)); d > 0 {
+		elapse(t, s, d)
+	}
+}
+
+// elapseChecking is elapse(d) that, in process, runs notYet when d less margin has passed: the check
+// that something due at d has not happened yet. Against the binary that check is left out: there it
+// would be a sleep followed by an assertion that something did not happen, which passes when the
+// server is merely slow (and fails when the test is).
+func elapseChecking(t *testing.T, s *kinesistest.Server, d, margin time.Duration, notYet func()) {
+	t.Helper()
+	if s.Clock == nil {
+		elapse(t, s, d)
+		return
+	}
+	s.Clock.Advance(d - margin)
+	notYet()
+	s.Clock.Advance(margin)
+}
+
+// inProcessPart runs part of a test that needs the fake clock (hours moved at once, a boundary to the
+// millisecond); against the binary it is left out and the log says why.
+func inProcessPart(t *testing.T, s *kinesistest.Server, reason string, part func()) {
+	t.Helper()
+	if s.Clock == nil {
+		t.Logf("left out against the binary: %s", reason)
+		return
+	}
+	part()
+}
+
+// freshSecond, against the binary, waits for the start of the next second of the real clock, which
+// the binary's per-second windows (throughput and API rate limits) follow: calls that must fall in
+// one window then have a second to be made. In process it does nothing: the fake clock stands still.
+func freshSecond(t *testing.T, s *kinesistest.Server) {
+	t.Helper()
+	if s.Clock != nil {
+		return
+	}
+	now := time.Now()
+	time.Sleep(now.Truncate(time.Second).Add(time.Second + 5*time.Millisecond).Sub(now))
+}
+
+// serverNow is the server's time: its fake clock in process, the real clock against the binary (where
+// it is only close to the server's: compare with withinServerTime, not Equal).
+func serverNow(s *kinesistest.Server) time.Time {
+	if s.Clock != nil {
+		return s.Clock.Now()
+	}
+	return time.Now()
+}
+
+// sameServerTime checks got is the server time want: equal in process, where the fake clock stood
+// still; against the binary, within a second either side (the binary reads the real clock while the
+// test reads its own).
+func sameServerTime(s *kinesistest.Server, got, want time.Time) bool {
+	if s.Clock != nil {
+		return got.Equal(want)
+	}
+	diff := got.Sub(want)
+	return diff > -time.Second && diff < time.Second
 }
 
 func createStream(t *testing.T, c *kinesis.Client, name string, shards int32) {
@@ -49,8 +152,9 @@ func createStream(t *testing.T, c *kinesis.Client, name string, shards int32) {
 }
 
 // throttled calls f until it is not refused with ProvisionedThroughputExceededException, moving the
-// server's fake clock a second on after each refusal: tests read as fast as they like without
-// weakening the per-shard read limits.
+// server's fake clock a second on after each refusal (against the binary, waiting a second of real
+// time: a retry, not an assertion): tests read as fast as they like without weakening the per-shard
+// read limits.
 func throttled[T any](t *testing.T, s *kinesistest.Server, f func() (T, error)) (T, error) {
 	t.Helper()
 	for range 30 {
@@ -59,7 +163,7 @@ func throttled[T any](t *testing.T, s *kinesistest.Server, f func() (T, error)) 
 		if !errors.As(err, &pte) {
 			return out, err
 		}
-		s.Clock.Advance(time.Second)
+		elapse(t, s, time.Second)
 	}
 	return f()
 }

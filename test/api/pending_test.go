@@ -17,7 +17,14 @@ import (
 
 // Changes that take effect when UPDATING ends: resharding and encryption.
 
-const updateDelay = 10 * time.Second
+// updateDelay is -update-stream-delay where tests set it: 10 s of the fake clock in process; against
+// the binary, whose clock is real, 2 s (the checks made while the stream is UPDATING have that long).
+var updateDelay = func() time.Duration {
+	if onBinary() {
+		return 2 * time.Second
+	}
+	return 10 * time.Second
+}()
 
 func withUpdateDelay(c *config.Config) { c.UpdateStreamDelay = updateDelay }
 
@@ -49,9 +56,13 @@ func TestReshardTakesEffectWhenActive(t *testing.T) {
 			ShardToMerge: aws.String("shardId-000000000000"), AdjacentShardToMerge: aws.String("shardId-000000000001")}); err != nil {
 			t.Fatal(err)
 		}
+		active := serverNow(s).Add(updateDelay)
 
-		// UPDATING: the old shard map everywhere.
-		s.Clock.Advance(updateDelay - time.Millisecond)
+		// UPDATING: the old shard map everywhere (in process until 1 ms before the delay ends; against
+		// the binary, whose clock is real, for the checks made within the delay).
+		if s.Clock != nil {
+			s.Clock.Advance(updateDelay - time.Millisecond)
+		}
 		if sum := summary(t, c, name); sum.StreamStatus != types.StreamStatusUpdating || *sum.OpenShardCount != 2 {
 			t.Fatalf("while updating: %s, %d open", sum.StreamStatus, *sum.OpenShardCount)
 		}
@@ -98,7 +109,7 @@ func TestReshardTakesEffectWhenActive(t *testing.T) {
 		wantAPIError(t, err, "ResourceNotFoundException", 400, "Could not find shard shardId-000000000002 in stream "+name+" under account "+acct+".")
 
 		// ACTIVE: the merge has happened.
-		s.Clock.Advance(time.Millisecond)
+		elapseUntil(t, s, active)
 		shards := describeShards(t, c, name)
 		if open, closed := openClosed(shards); fmt.Sprint(open) != "[shardId-000000000002]" || len(closed) != 2 {
 			t.Fatalf("DescribeStream once active: open %v, closed %v", open, closed)
@@ -163,7 +174,7 @@ func TestUpdateShardCountTakesEffectWhenActive(t *testing.T) {
 		if open, closed := openClosed(describeShards(t, c, name)); len(open) != 2 || len(closed) != 0 {
 			t.Fatalf("while updating: open %v, closed %v", open, closed)
 		}
-		s.Clock.Advance(updateDelay)
+		elapse(t, s, updateDelay)
 		// The first call after the delay is a write: it goes to the new shards.
 		top := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1))
 		w := putAt(t, c, name, top.String(), "first")
@@ -225,14 +236,14 @@ func TestEncryptionPerRecord(t *testing.T) {
 		if sum := summary(t, c, name); sum.StreamStatus != types.StreamStatusUpdating || sum.EncryptionType != types.EncryptionTypeNone {
 			t.Errorf("while starting: %s %s", sum.StreamStatus, sum.EncryptionType)
 		}
-		s.Clock.Advance(updateDelay)
+		elapse(t, s, updateDelay)
 		put("encrypted", types.EncryptionTypeKms)
 		if sum := summary(t, c, name); sum.StreamStatus != types.StreamStatusActive || sum.EncryptionType != types.EncryptionTypeKms || aws.ToString(sum.KeyId) != key {
 			t.Errorf("once started: %s %s %v", sum.StreamStatus, sum.EncryptionType, aws.ToString(sum.KeyId))
 		}
 		encryption(false)
 		put("stopping", types.EncryptionTypeKms) // UPDATING: still encrypted
-		s.Clock.Advance(updateDelay)
+		elapse(t, s, updateDelay)
 		put("plain again", types.EncryptionTypeNone)
 
 		recs := readShard(t, s, name, "shardId-000000000000")
@@ -295,7 +306,7 @@ func TestEncryptionChangeLimit(t *testing.T) {
 			_, err := c.StopStreamEncryption(ctx, &kinesis.StopStreamEncryptionInput{StreamName: aws.String("enc-limit"), EncryptionType: types.EncryptionTypeKms, KeyId: key})
 			return err
 		}
-		first := s.Clock.Now()
+		first := serverNow(s)
 		for i := range 25 {
 			if err := start(); err != nil {
 				t.Fatalf("start %d: %v", i+1, err)
@@ -303,7 +314,9 @@ func TestEncryptionChangeLimit(t *testing.T) {
 			if err := stop(); err != nil {
 				t.Fatalf("stop %d: %v", i+1, err)
 			}
-			s.Clock.Advance(time.Minute)
+			if s.Clock != nil { // over 25 minutes in process; against the binary within seconds, the same to a 24-hour window
+				s.Clock.Advance(time.Minute)
+			}
 		}
 		for op, call := range map[string]func() error{"StartStreamEncryption": start, "StopStreamEncryption": stop} {
 			wantAPIError(t, call(), "LimitExceededException", 400, op+" failed for stream enc-limit under account "+acct+
@@ -313,15 +326,17 @@ func TestEncryptionChangeLimit(t *testing.T) {
 		if sum := summary(t, c, "enc-limit"); sum.EncryptionType != types.EncryptionTypeNone || sum.StreamStatus != types.StreamStatusActive {
 			t.Errorf("after the refusals: %s %s", sum.EncryptionType, sum.StreamStatus)
 		}
-		s.Clock.Set(first.Add(24*time.Hour - time.Millisecond))
-		wantPrefix(t, start(), "LimitExceededException", "StartStreamEncryption failed")
-		s.Clock.Set(first.Add(24 * time.Hour)) // the first calls are 24 hours old
-		if err := start(); err != nil {
-			t.Fatalf("after the window: %v", err)
-		}
-		if err := stop(); err != nil {
-			t.Fatalf("after the window: %v", err)
-		}
-		wantPrefix(t, start(), "LimitExceededException", "StartStreamEncryption failed")
+		inProcessPart(t, s, "the rolling window is 24 hours of the fake clock", func() {
+			s.Clock.Set(first.Add(24*time.Hour - time.Millisecond))
+			wantPrefix(t, start(), "LimitExceededException", "StartStreamEncryption failed")
+			s.Clock.Set(first.Add(24 * time.Hour)) // the first calls are 24 hours old
+			if err := start(); err != nil {
+				t.Fatalf("after the window: %v", err)
+			}
+			if err := stop(); err != nil {
+				t.Fatalf("after the window: %v", err)
+			}
+			wantPrefix(t, start(), "LimitExceededException", "StartStreamEncryption failed")
+		})
 	})
 }

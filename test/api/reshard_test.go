@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
 )
 
@@ -82,7 +81,7 @@ func TestReshardSplitShard(t *testing.T) {
 		before := putAt(t, c, "split", "5", "before")
 		mid := new(big.Int).Lsh(big.NewInt(1), 127).String()
 		max := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 128), big.NewInt(1)).String()
-		s.Clock.Advance(time.Second)
+		elapse(t, s, time.Second)
 		if _, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("split"), ShardToSplit: aws.String("shardId-000000000000"),
 			NewStartingHashKey: aws.String(mid)}); err != nil {
 			t.Fatal(err)
@@ -201,9 +200,9 @@ func TestReshardMergeShards(t *testing.T) {
 }
 
 func TestReshardUpdatingState(t *testing.T) {
-	for _, e := range kinesistest.Engines {
+	for _, e := range kinesistest.RunEngines() {
 		t.Run(e.Name, func(t *testing.T) {
-			s := kinesistest.Start(t, e, kinesistest.Options{Configure: func(c *config.Config) { c.UpdateStreamDelay = 10 * time.Second }})
+			s := kinesistest.Start(t, e, kinesistest.Options{Configure: withUpdateDelay})
 			c, ctx := s.Client, t.Context()
 			createStream(t, c, "busy", 2)
 			if _, err := c.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String("busy"),
@@ -223,7 +222,7 @@ func TestReshardUpdatingState(t *testing.T) {
 			_, err = c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: aws.String(arn), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
 			wantAPIError(t, err, "ResourceInUseException", 400, inUse)
 			putAt(t, c, "busy", "0", "while updating") // writes go on
-			s.Clock.Advance(10 * time.Second)
+			elapse(t, s, updateDelay)
 			if st := summary(t, c, "busy").StreamStatus; st != types.StreamStatusActive {
 				t.Fatalf("status %s after the delay, want ACTIVE", st)
 			}
@@ -333,14 +332,18 @@ func TestUpdateShardCount(t *testing.T) {
 			if err := update("bounds", int32(6+i%2)); err != nil {
 				t.Fatalf("call %d: %v", i+1, err)
 			}
-			s.Clock.Advance(time.Hour)
+			if s.Clock != nil { // an hour apart in process; against the binary within seconds, the same to a 24-hour window
+				s.Clock.Advance(time.Hour)
+			}
 		}
 		wantAPIError(t, update("bounds", 6), "LimitExceededException", 400,
 			"UpdateShardCount failed for stream bounds under account "+acct+". The stream has been rescaled 10 times in the last 24 hours, the most allowed.")
-		s.Clock.Advance(14*time.Hour + time.Millisecond) // the first call is now 24 h old
-		if err := update("bounds", 6); err != nil {
-			t.Fatalf("after the window: %v", err)
-		}
+		inProcessPart(t, s, "the rolling window is 24 hours of the fake clock", func() {
+			s.Clock.Advance(14*time.Hour + time.Millisecond) // the first call is now 24 h old
+			if err := update("bounds", 6); err != nil {
+				t.Fatalf("after the window: %v", err)
+			}
+		})
 
 		_, err := c.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: aws.String("nope"), TargetShardCount: aws.Int32(1), ScalingType: types.ScalingTypeUniformScaling})
 		wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream nope under account "+acct+" not found.")

@@ -170,7 +170,7 @@ func TestEncryptionUpdating(t *testing.T) {
 	if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("slow"), PartitionKey: aws.String("k"), Data: []byte("x")}); err != nil {
 		t.Fatalf("PutRecord while UPDATING: %v", err)
 	}
-	s.Clock.Advance(2 * time.Second)
+	elapse(t, s, 2*time.Second)
 	if st := summary(t, c, "slow").StreamStatus; st != types.StreamStatusActive {
 		t.Fatalf("after the delay: %s", st)
 	}

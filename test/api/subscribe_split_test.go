@@ -191,7 +191,7 @@ func TestSubscribeAcrossResubscribeAndSplit(t *testing.T) {
 			// Part of the records, then the subscription is dropped and resumed from its continuation.
 			got, last := sub.readUntil(nil, 40)
 			sub.Stream.Close()
-			s.Clock.Advance(takeover)
+			elapse(t, s, takeover)
 			sub = subscribeTo(shard0, afterPos(*last.ContinuationSequenceNumber))
 			got, last = sub.readUntil(got, len(got)+40)
 

@@ -18,18 +18,31 @@ import (
 
 // SubscribeToShard through the SDK's own event-stream reader, over HTTP/1.1 (the Go SDK's transport
 // for http:// endpoints). Durations are shrunk with the flags a user would set; the 5-second
-// re-subscribe window is measured on the server's fake clock.
+// re-subscribe window is measured on the server's fake clock (against the binary, on the real clock,
+// shrunk with -subscribe-takeover).
 
 const (
 	shard0    = "shardId-000000000000"
-	takeover  = 5 * time.Second // the re-subscribe window (AWS's, kept: the fake clock moves past it)
 	eventWait = 10 * time.Second
 )
 
-// withSubscribe shrinks the subscription lifetime and heartbeat for tests.
+// takeover is the re-subscribe window: AWS's 5 s in process, kept since the fake clock moves past it;
+// 2 s of the real clock against the binary.
+var takeover = func() time.Duration {
+	if onBinary() {
+		return 2 * time.Second
+	}
+	return 5 * time.Second
+}()
+
+// withSubscribe shrinks the subscription lifetime and heartbeat for tests (and, against the binary,
+// the re-subscribe window to takeover).
 func withSubscribe(lifetime, heartbeat time.Duration) func(*config.Config) {
 	return func(c *config.Config) {
 		c.SubscribeLifetime, c.SubscribeHeartbeat = lifetime, heartbeat
+		if onBinary() {
+			c.SubscribeTakeover = takeover
+		}
 	}
 }
 
@@ -167,7 +180,7 @@ func TestSubscribeDeliversAndResumes(t *testing.T) {
 		sub.Stream.Close()
 
 		more := kinesistest.PutN(t, s.Client, "fan", "gap", 40)
-		s.Clock.Advance(takeover) // the old subscription may not have noticed its client left yet
+		elapse(t, s, takeover) // the old subscription may not have noticed its client left yet
 		sub2 := mustSubscribe(t, s, arn, afterPos(*last.ContinuationSequenceNumber))
 		recs2, _ := sub2.collect(40)
 		wantSeqs(t, recs2, more)
@@ -183,8 +196,8 @@ func TestSubscribeStartingPositions(t *testing.T) {
 	s := startSubscribe(t, time.Minute, 100*time.Millisecond)
 	createStream(t, s.Client, "pos", 1)
 	early := kinesistest.PutN(t, s.Client, "pos", "early", 5)
-	s.Clock.Advance(time.Second)
-	mid := s.Clock.Now()
+	elapse(t, s, time.Second)
+	mid := serverNow(s).Truncate(time.Millisecond) // arrival times are whole milliseconds
 	late := kinesistest.PutN(t, s.Client, "pos", "late", 5)
 	all := append(slices.Clone(early), late...)
 	shards, err := s.Client.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String("pos")})
@@ -234,7 +247,7 @@ func TestSubscribeStartingPositions(t *testing.T) {
 		{"AT_TIMESTAMP without time", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp}}},
 		{"AT_TIMESTAMP in the future", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
-			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(s.Clock.Now().Add(time.Hour))}}},
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtTimestamp, Timestamp: aws.Time(serverNow(s).Add(time.Hour))}}},
 		{"sequence number of another shard", "InvalidArgumentException", kinesis.SubscribeToShardInput{ConsumerARN: &arn, ShardId: aws.String(shard0),
 			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber,
 				SequenceNumber: aws.String(seqnum.Format(1, 1))}}},
@@ -257,6 +270,7 @@ func TestSubscribeStartingPositions(t *testing.T) {
 
 // TestSubscribeRetention: records past the stream's retention are never delivered.
 func TestSubscribeRetention(t *testing.T) {
+	skipOnBinary(t, "records expire after 24 hours of the fake clock")
 	s := startSubscribe(t, time.Minute, 100*time.Millisecond)
 	arn := consumerOn(t, s, "old", "c")
 	old := kinesistest.PutN(t, s.Client, "old", "old", 3)

@@ -264,7 +264,7 @@ func TestTagsWhileCreating(t *testing.T) {
 		if tags, _ := listStreamTags(t, c, &kinesis.ListTagsForStreamInput{StreamName: aws.String("young")}); fmt.Sprint(tags) != "[team=a]" {
 			t.Errorf("tags while creating: %v", tags)
 		}
-		s.Clock.Advance(time.Second)
+		elapse(t, s, time.Second)
 		if _, err := c.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("young"), Tags: map[string]string{"env": "x"}}); err != nil {
 			t.Fatal(err)
 		}

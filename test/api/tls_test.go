@@ -49,7 +49,7 @@ func useTLS(t *testing.T, s *kinesistest.Server, endpoint string, hc *http.Clien
 }
 
 func TestTLSGeneratedCertificate(t *testing.T) {
-	for _, e := range kinesistest.Engines {
+	for _, e := range kinesistest.RunEngines() {
 		t.Run(e.Name, func(t *testing.T) {
 			s := kinesistest.Start(t, e, kinesistest.Options{Configure: func(c *config.Config) { c.TLS = true }})
 			if s.TLSAddr() != s.Addr() || s.TLSCertFile() == "" {
