@@ -123,6 +123,11 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 	}
 	ref := StreamRef{StreamName: &pos.StreamName, StreamARN: in.StreamARN}
 	st, err := s.dataStream(ctx, ref)
+	if isStreamNotFound(err) {
+		// The iterator's stream is gone: AWS names the shard (kinesalite's recordings).
+		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Shard %s in stream %s under account %s does not exist",
+			stream.ShardID(pos.Shard), pos.StreamName, s.cfg.Account))
+	}
 	if err != nil {
 		return nil, err
 	}

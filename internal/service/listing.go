@@ -153,6 +153,9 @@ func (s *Service) DescribeStream(ctx context.Context, in *DescribeStreamInput) (
 	now := s.now()
 	for i := range d.Shards {
 		sh := &d.Shards[i]
+		if d.Status == stream.StatusCreating {
+			break // a CREATING stream shows no shards yet (kinesalite's recordings of AWS)
+		}
 		if in.ExclusiveStartShardId != nil && stream.ShardID(sh.Index) <= *in.ExclusiveStartShardId || st.Expired(sh, now) {
 			continue
 		}

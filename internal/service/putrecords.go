@@ -388,6 +388,12 @@ func (s *Service) putRecord(ctx context.Context, in *PutRecordInput, admit bool)
 	if lookupErr != nil {
 		return nil, lookupErr
 	}
+	if v := in.SequenceNumberForOrdering; v != nil {
+		if _, ok := parseSeq(*v); !ok {
+			return nil, kerr.NewInvalidArgument(fmt.Sprintf("ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.",
+				*v, st.Doc.Name, s.cfg.Account))
+		}
+	}
 	if size := len(in.Data) + len(*in.PartitionKey); size > recordMax {
 		return nil, kerr.NewInvalidArgument(fmt.Sprintf(
 			"Record size of %d bytes exceeds the limit of %d bytes.", size, recordMax))

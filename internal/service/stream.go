@@ -136,12 +136,10 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 		return err
 	}
 	_, err = s.streams.Mutate(ctx, st.Doc.Name, func(doc *stream.Doc) error {
-		switch doc.Status {
-		case stream.StatusCreating:
-			return s.notActive(doc)
-		case stream.StatusDeleting:
+		if doc.Status == stream.StatusDeleting {
 			return errAlreadyDeleting
 		}
+		// A CREATING stream may be deleted: AWS accepts it (kinesalite's recordings).
 		consumers := s.streams.LiveConsumers(doc)
 		if len(consumers) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
 			return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are consumers associated with this data stream. "+

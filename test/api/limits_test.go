@@ -122,8 +122,11 @@ func TestStreamStateDelays(t *testing.T) {
 	}
 	_, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("slow"), PartitionKey: aws.String("k"), Data: []byte("x")})
 	wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream slow under account 000000000000 not found.")
-	_, err = c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("slow")})
-	wantAPIError(t, err, "ResourceInUseException", 400, "Stream slow under account 000000000000 not ACTIVE, instead in state CREATING")
+	// A CREATING stream shows no shards yet (kinesalite's recordings of AWS).
+	desc, err := c.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("slow")})
+	if err != nil || desc.StreamDescription.StreamStatus != types.StreamStatusCreating || desc.StreamDescription.Shards == nil || len(desc.StreamDescription.Shards) != 0 {
+		t.Fatalf("DescribeStream while CREATING: %+v, %v; want Shards: []", desc, err)
+	}
 	elapseChecking(t, s, createDelay, time.Millisecond, func() {
 		if st, _ := status(); st != types.StreamStatusCreating {
 			t.Fatalf("1ms before the delay: %s", st)
