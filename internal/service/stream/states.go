@@ -20,7 +20,8 @@ type Config struct {
 	Store   storage.Store
 	Clock   clock.Clock
 	Log     *slog.Logger
-	Account string // streams live under this account's keys
+	Account string // the account and region whose streams these are
+	Region  string
 	// CreateDelay, DeleteDelay and UpdateDelay are how long a stream stays CREATING, DELETING and
 	// UPDATING; ConsumerDelay how long a consumer stays CREATING and DELETING.
 	CreateDelay, DeleteDelay, UpdateDelay, ConsumerDelay time.Duration
@@ -46,10 +47,37 @@ func New(cfg Config) *States {
 	return &States{cfg: cfg, cache: make(map[string]*Stream)}
 }
 
-// MetaPrefix is the prefix of every stream document's meta key (export and import copy them).
+// MetaPrefix is the prefix of every stream document's meta key, "stream/<account>/<region>/<name>"
+// (export and import copy them).
 const MetaPrefix = "stream/"
 
-func (s *States) key(name string) string { return MetaPrefix + s.cfg.Account + "/" + name }
+func (s *States) key(name string) string {
+	return MetaPrefix + s.cfg.Account + "/" + s.cfg.Region + "/" + name
+}
+
+// MoveIntoRegion moves the stream documents written before streams lived per region,
+// "stream/<account>/<name>", to region: their records, consumers and leases follow them (they are
+// keyed by the stream's incarnation id). A move interrupted halfway is finished the next time.
+func MoveIntoRegion(ctx context.Context, store storage.Store, region string) error {
+	entries, err := store.ListMeta(ctx, MetaPrefix)
+	if err != nil {
+		return fmt.Errorf("list streams: %w", err)
+	}
+	for _, e := range entries {
+		account, name, ok := strings.Cut(strings.TrimPrefix(e.Key, MetaPrefix), "/")
+		if !ok || strings.Contains(name, "/") {
+			continue // a key of today's layout (or not a stream's)
+		}
+		_, err := store.PutMeta(ctx, MetaPrefix+account+"/"+region+"/"+name, e.Value, 0)
+		if err != nil && !errors.Is(err, storage.ErrConflict) { // conflict: moved before, not yet deleted
+			return fmt.Errorf("move stream %s into %s: %w", name, region, err)
+		}
+		if err := store.DeleteMeta(ctx, e.Key, e.Version); err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("move stream %s into %s: %w", name, region, err)
+		}
+	}
+	return nil
+}
 
 // NotFound is the API's error for a stream of this account that does not exist.
 func (s *States) NotFound(name string) error { return kerr.StreamNotFound(name, s.cfg.Account) }
@@ -70,6 +98,7 @@ func (s *States) Load(ctx context.Context, name string) (*Stream, error) {
 func (s *States) Peek(ctx context.Context, name string) (*Stream, error) {
 	raw, version, err := s.cfg.Store.GetMeta(ctx, s.key(name))
 	if errors.Is(err, storage.ErrNotFound) {
+		s.forget(s.key(name)) // purged, perhaps by another front-end
 		return nil, nil
 	}
 	if err != nil {
@@ -190,10 +219,19 @@ func (s *States) purge(ctx context.Context, st *Stream) error {
 		// ids). Log rather than fail an operation that has taken effect.
 		s.cfg.Log.Error("drop stream data", "stream", st.Doc.Name, "err", err)
 	}
+	s.forget(s.key(st.Doc.Name))
 	if s.cfg.Purged != nil {
 		s.cfg.Purged(ctx, st.Doc.ID)
 	}
 	return nil
+}
+
+// forget drops a purged stream's decoding from the cache, so that the cache holds only streams that
+// exist (names come and go: test suites create and delete streams under new names all day).
+func (s *States) forget(key string) {
+	s.mu.Lock()
+	delete(s.cache, key)
+	s.mu.Unlock()
 }
 
 // Create saves a new stream's document; storage.ErrConflict if the name is taken.

@@ -607,10 +607,6 @@ func TestRecreateAfterPurge(t *testing.T) {
 // long-running server whose clients create and delete streams under ever new names (test suites do)
 // keeps memory bounded.
 func TestPurgeDropsCache(t *testing.T) {
-	t.Skip("BUG: States.purge (states.go) deletes the document and records but never deletes s.cache[key]; " +
-		"nor does Peek when GetMeta reports ErrNotFound (a stream purged by another front-end). Every stream " +
-		"name ever loaded keeps its last decoded *Stream (shards, consumers, tags, policy) in the cache for the " +
-		"life of the process: unbounded growth with create/delete under unique names")
 	e := newEnv(t, func(c *Config) { c.DeleteDelay = time.Second })
 	for i := range 20 {
 		name := fmt.Sprintf("s%d", i)
