@@ -142,9 +142,9 @@ func (s *Service) checkRate(op, streamName string) error {
 	if !ok {
 		return nil
 	}
-	key := [2]string{op, ""}
+	key := [3]string{s.cfg.Account + "/" + s.cfg.Region, op, ""}
 	if rate.perStream {
-		key[1] = streamName
+		key[2] = streamName
 	}
 	s.calls.Lock()
 	w := s.calls.Window(key, s.now())

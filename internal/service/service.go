@@ -109,15 +109,21 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Service implements the Kinesis operations over a Store. It is safe for concurrent use.
+// Service implements the Kinesis operations over a Store for one account in one region: the root
+// Service that New returns serves Config.Account in Config.Region, and For the others. It is safe for
+// concurrent use.
 type Service struct {
-	cfg    Config
+	cfg Config // Account and Region are this scope's
+	*shared
+	streams *stream.States // the scope's streams: documents, cache, changes, write gates
+}
+
+// shared is what the Services of every account and region share.
+type shared struct {
 	store  storage.Store
 	clock  clock.Clock
 	log    *slog.Logger
 	sealer *iterator.Sealer
-
-	streams *stream.States // the account's streams: documents, cache, changes, write gates
 
 	writes *ratelimit.Windows // per-shard write limits
 	reads  *ratelimit.Windows // per-shard read limits
@@ -127,9 +133,13 @@ type Service struct {
 
 	subs  subscriptions // this process's open SubscribeToShard subscriptions (their leases: lease.go)
 	feeds feeds         // what the subscriptions of each shard share (subscribe_feed.go)
+
+	mu     sync.Mutex          // guards scopes
+	scopes map[string]*Service // by account/region
 }
 
-// New returns a Service over cfg.Store, creating the iterator key on first use of the store.
+// New returns the Service of cfg.Account in cfg.Region over cfg.Store, creating the iterator key on
+// first use of the store, and moving stream documents written before regions into cfg.Region.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	cfg.setDefaults()
 	if cfg.Store == nil {
@@ -143,8 +153,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{
-		cfg:    cfg,
+	if err := stream.MoveIntoRegion(ctx, cfg.Store, cfg.Region); err != nil {
+		return nil, err
+	}
+	sh := &shared{
 		store:  cfg.Store,
 		clock:  cfg.Clock,
 		log:    cfg.Logger,
@@ -153,15 +165,39 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		reads:  ratelimit.New(),
 		calls:  ratelimit.New(),
 		scaler: autoscale.New(autoscale.Config{Window: cfg.OnDemandWindow, RecordsPerSecond: cfg.ShardRecordsPerSecond, BytesPerSecond: cfg.ShardBytesPerSecond}),
+		scopes: make(map[string]*Service),
 	}
+	return sh.scope(cfg, cfg.Account, cfg.Region), nil
+}
+
+// For returns the Service of account in region (12 digits, and a region name as the signature's
+// credential scope gives it), sharing everything but the streams with s.
+func (s *Service) For(account, region string) *Service {
+	if account == s.cfg.Account && region == s.cfg.Region {
+		return s
+	}
+	return s.shared.scope(s.cfg, account, region)
+}
+
+// scope returns the Service of account in region, made from cfg the first time.
+func (sh *shared) scope(cfg Config, account, region string) *Service {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	key := account + "/" + region
+	if s := sh.scopes[key]; s != nil {
+		return s
+	}
+	cfg.Account, cfg.Region = account, region
+	s := &Service{cfg: cfg, shared: sh}
 	s.streams = stream.New(stream.Config{
-		Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Logger, Account: cfg.Account,
+		Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Logger, Account: account, Region: region,
 		CreateDelay: cfg.CreateDelay, DeleteDelay: cfg.DeleteDelay, UpdateDelay: cfg.UpdateDelay, ConsumerDelay: cfg.ConsumerDelay,
 		Purged: func(ctx context.Context, id uint64) { // its consumers' subscription leases go with it
-			dropLeases(ctx, cfg.Store, cfg.Logger, streamLeasePrefix(cfg.Account, id))
+			dropLeases(ctx, cfg.Store, cfg.Logger, streamLeasePrefix(account, id))
 		},
 	})
-	return s, nil
+	sh.scopes[key] = s
+	return s
 }
 
 // iteratorKey loads the server's iterator-sealing key from the store, creating it the first time,

@@ -8,7 +8,8 @@ import (
 // the service stores, and reads and rewrites stream documents (stream.Stored).
 
 const (
-	// StreamMetaPrefix starts the metadata key of every stream document: "stream/<account>/<name>".
+	// StreamMetaPrefix starts the metadata key of every stream document: "stream/<account>/<region>/<name>"
+	// ("stream/<account>/<name>" before streams lived per region).
 	StreamMetaPrefix = stream.MetaPrefix
 	// IteratorKeyMetaKey is the metadata key of a store's iterator-sealing key: a secret that stays with
 	// its store (iterators live five minutes; a copy has no use for old ones).

@@ -175,7 +175,7 @@ func run(ctx context.Context, o *cliOptions, env Env) (err error) {
 	if o.cmd == "export" {
 		rep, err = exportTo(ctx, st, o, kind, env.Stdout)
 	} else {
-		rep, err = ImportArchive(ctx, st, ar, ImportOptions{Engine: kind, Replace: o.replace, Renumber: o.renumber, Logger: log})
+		rep, err = ImportArchive(ctx, st, ar, ImportOptions{Engine: kind, Replace: o.replace, Renumber: o.renumber, Logger: log, Region: o.cfg.Region})
 	}
 	if rep != nil && (err == nil || len(rep.Streams) > 0) {
 		rep.WriteText(env.Stderr)

@@ -102,7 +102,7 @@ func TestCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("export: exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "exported 2 streams, 6 shards") || !strings.Contains(stderr, "skipped 000000000000/doomed") {
+	if !strings.Contains(stderr, "exported 2 streams, 6 shards") || !strings.Contains(stderr, "skipped 000000000000/us-east-1/doomed") {
 		t.Errorf("export report: %s", stderr)
 	}
 	if raw, _ := os.ReadFile(file); len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
@@ -132,7 +132,7 @@ func TestCommands(t *testing.T) {
 	before := streamDoc(t, st, "orders")
 	closeStore(t, st)
 	code, _, stderr = runMain(t, nil, nil, "import", "-data", dst, "-in", file)
-	if code != 1 || !strings.Contains(stderr, "stream orders (account 000000000000)") || !strings.Contains(stderr, "stream quiet") || !strings.Contains(stderr, "-replace") {
+	if code != 1 || !strings.Contains(stderr, "stream orders (account 000000000000, us-east-1)") || !strings.Contains(stderr, "stream quiet") || !strings.Contains(stderr, "-replace") {
 		t.Errorf("second import: exit %d, stderr %q", code, stderr)
 	}
 	st = openPebble(t, dst)

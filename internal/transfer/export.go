@@ -86,8 +86,8 @@ func Export(ctx context.Context, src storage.Store, w io.Writer, opts ExportOpti
 
 // exportStream writes one stream: its document as stored, then each shard's records.
 func exportStream(ctx context.Context, src storage.Store, aw *archive.Writer, key string, raw []byte, doc *stream.Stored) (*StreamReport, error) {
-	account, _ := streamAccount(key)
-	sr := &StreamReport{Account: account, Name: doc.Name(), Shards: []ShardReport{}}
+	account, region, _ := streamAccount(key)
+	sr := &StreamReport{Account: account, Region: region, Name: doc.Name(), Shards: []ShardReport{}}
 	if err := aw.StartStream(key, raw); err != nil {
 		return nil, err
 	}

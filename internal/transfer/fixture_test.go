@@ -159,7 +159,7 @@ func closeStore(t *testing.T, st storage.Store) {
 
 func streamDoc(t *testing.T, st storage.Store, name string) *stream.Stored {
 	t.Helper()
-	key := service.StreamMetaPrefix + "000000000000/" + name
+	key := service.StreamMetaPrefix + "000000000000/us-east-1/" + name
 	raw, _, err := st.GetMeta(t.Context(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -253,4 +253,4 @@ func exportSource(t *testing.T, src *source, gzip bool) ([]byte, *transfer.Repor
 // appendOnly hides every ability of a store but storage.Store: an engine that cannot keep offsets.
 type appendOnly struct{ storage.Store }
 
-func key(name string) string { return service.StreamMetaPrefix + "000000000000/" + name }
+func key(name string) string { return service.StreamMetaPrefix + "000000000000/us-east-1/" + name }

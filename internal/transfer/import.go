@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,8 @@ type ImportOptions struct {
 	Renumber bool
 	// Logger receives warnings (a replaced stream whose old records could not be dropped). Nil discards.
 	Logger *slog.Logger
+	// Region is where the streams of an archive made before streams lived per region go ("": us-east-1).
+	Region string
 }
 
 // ErrExists is wrapped by Import's refusal to overwrite streams or documents without Replace.
@@ -79,7 +82,11 @@ func ImportArchive(ctx context.Context, dst storage.Store, ar *archive.Reader, o
 			meta = append(meta, m)
 		}
 	}
-	if err := im.check(ctx, meta, h.Streams); err != nil {
+	keys := make([]string, len(h.Streams))
+	for i, k := range h.Streams {
+		keys[i] = stream.InRegion(k, im.region())
+	}
+	if err := im.check(ctx, meta, keys); err != nil {
 		return nil, err
 	}
 	for _, m := range meta {
@@ -92,6 +99,7 @@ func ImportArchive(ctx context.Context, dst storage.Store, ar *archive.Reader, o
 	for {
 		switch it := item.(type) {
 		case *archive.Stream:
+			it.Key = stream.InRegion(it.Key, im.region())
 			sr, err := im.stream(ctx, it)
 			if err != nil {
 				return rep, fmt.Errorf("import stream %s: %w", strings.TrimPrefix(it.Key, service.StreamMetaPrefix), err)
@@ -117,6 +125,9 @@ type importer struct {
 	keep storage.OffsetAppender // nil: offsets are reassigned
 }
 
+// region is where the streams of an archive made before streams lived per region go.
+func (im *importer) region() string { return cmp.Or(im.opts.Region, "us-east-1") }
+
 // check refuses, all at once, the streams and documents the target already has (documents only when
 // different), unless Replace.
 func (im *importer) check(ctx context.Context, meta []*archive.Meta, streams []string) error {
@@ -128,8 +139,8 @@ func (im *importer) check(ctx context.Context, meta []*archive.Meta, streams []s
 		_, _, err := im.dst.GetMeta(ctx, key)
 		switch {
 		case err == nil:
-			account, name := streamAccount(key)
-			taken = append(taken, fmt.Sprintf("stream %s (account %s)", name, account))
+			account, region, name := streamAccount(key)
+			taken = append(taken, fmt.Sprintf("stream %s (account %s, %s)", name, account, region))
 		case !errors.Is(err, storage.ErrNotFound):
 			return fmt.Errorf("check target: %w", err)
 		}
@@ -189,8 +200,8 @@ func (im *importer) stream(ctx context.Context, s *archive.Stream) (_ *StreamRep
 			}
 		}
 	}()
-	account, _ := streamAccount(s.Key)
-	sr := &StreamReport{Account: account, Name: doc.Name(), Shards: []ShardReport{}}
+	account, region, _ := streamAccount(s.Key)
+	sr := &StreamReport{Account: account, Region: region, Name: doc.Name(), Shards: []ShardReport{}}
 	shards := doc.Shards()
 	moved := make(map[uint32]*shardMap, len(shards)) // reassigned offsets, per shard
 	for {

@@ -33,13 +33,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	reassigned := r.SequenceNumbers == SequencesReassigned
 	if reassigned {
-		fmt.Fprintln(tw, "ACCOUNT\tSTREAM\tSHARD\tRECORDS\tOLD FIRST\tNEW FIRST\tOLD LAST\tNEW LAST")
+		fmt.Fprintln(tw, "ACCOUNT\tREGION\tSTREAM\tSHARD\tRECORDS\tOLD FIRST\tNEW FIRST\tOLD LAST\tNEW LAST")
 	} else {
-		fmt.Fprintln(tw, "ACCOUNT\tSTREAM\tSHARD\tRECORDS\tFIRST\tLAST")
+		fmt.Fprintln(tw, "ACCOUNT\tREGION\tSTREAM\tSHARD\tRECORDS\tFIRST\tLAST")
 	}
 	for _, s := range r.Streams {
 		for _, sh := range s.Shards {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t", s.Account, s.Name, sh.ShardID, sh.Records)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t", s.Account, dash(s.Region), s.Name, sh.ShardID, sh.Records)
 			if reassigned {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(sh.OldFirst), dash(sh.NewFirst), dash(sh.OldLast), dash(sh.NewLast))
 			} else {

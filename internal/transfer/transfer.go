@@ -18,10 +18,9 @@
 package transfer
 
 import (
-	"strings"
-
 	"kinesisd/internal/config"
 	"kinesisd/internal/service"
+	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 )
 
@@ -68,6 +67,7 @@ type Report struct {
 // StreamReport is one stream of a Report.
 type StreamReport struct {
 	Account string        `json:"account"`
+	Region  string        `json:"region,omitempty"`
 	Name    string        `json:"name"`
 	Records uint64        `json:"records"`
 	Shards  []ShardReport `json:"shards"`
@@ -85,11 +85,11 @@ type ShardReport struct {
 	NewLast  string `json:"newLastSequenceNumber,omitempty"`
 }
 
-// streamAccount splits a stream document key into account and name.
-func streamAccount(key string) (account, name string) {
-	rest := strings.TrimPrefix(key, service.StreamMetaPrefix)
-	account, name, _ = strings.Cut(rest, "/")
-	return account, name
+// streamAccount splits a stream document key into account, region ("" in a key written before streams
+// lived per region) and name.
+func streamAccount(key string) (account, region, name string) {
+	account, region, name, _ = stream.SplitKey(key)
+	return account, region, name
 }
 
 // span tracks a shard's first and last record offsets while they stream by.

@@ -37,9 +37,8 @@ func ParseStored(key string, raw []byte) (*Stored, error) {
 		return nil, fmt.Errorf("stream document %s: %w", key, err)
 	}
 	d := &Stored{doc: st.Doc}
-	rest, ok := strings.CutPrefix(key, MetaPrefix)
-	account, name, ok2 := strings.Cut(rest, "/")
-	if !ok || !ok2 || account == "" || name != d.doc.Name || d.doc.Name == "" {
+	_, _, name, ok := SplitKey(key) // today's layout, or one written before streams lived per region
+	if !ok || name != d.doc.Name {
 		return nil, fmt.Errorf("stream document %s: names stream %q, not the one its key names", key, d.doc.Name)
 	}
 	seen := make(map[uint32]bool, len(d.doc.Shards))
@@ -99,4 +98,27 @@ func (d *Stored) Rebase(id uint64, offset func(shard uint32, off uint64) uint64)
 		}
 	}
 	return json.Marshal(&doc)
+}
+
+// SplitKey splits a stream document key into account, region and name; region is "" for a key
+// written before streams lived per region ("stream/<account>/<name>").
+func SplitKey(key string) (account, region, name string, ok bool) {
+	rest, ok := strings.CutPrefix(key, MetaPrefix)
+	if !ok {
+		return "", "", "", false
+	}
+	account, name, ok = strings.Cut(rest, "/")
+	if r, n, two := strings.Cut(name, "/"); two {
+		region, name = r, n
+	}
+	return account, region, name, ok && account != "" && name != ""
+}
+
+// InRegion returns key in today's layout: a key written before streams lived per region gets region.
+func InRegion(key, region string) string {
+	account, r, name, ok := SplitKey(key)
+	if !ok || r != "" {
+		return key
+	}
+	return MetaPrefix + account + "/" + region + "/" + name
 }
