@@ -144,92 +144,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x, t := h.begin(w, r)
 	defer h.finish(x, r)
-	if origin := r.Header.Get("Origin"); origin != "" && h.cors(x, r, origin) {
-		return // a preflight, answered
-	}
-	hdr := w.Header()
-	hdr.Set("x-amz-id-2", extendedID())
-	if r.Method != http.MethodPost {
-		h.writeXML(x, http.StatusForbidden, "AccessDeniedException", accessDeniedXML)
-		return
-	}
-	ct := contentType(r.Header.Get("Content-Type"))
-	empty, err := h.bodyEmpty(x, r)
-	if err != nil {
-		h.bodyError(x, codecOf(ct), r, err)
-		return
-	}
-	if empty {
-		c := cborCodec
-		if ct == awsjson.ContentType {
-			c = jsonCodec
-		}
-		x.codec = c
-		var e error = kerr.NewSerialization("")
-		if t.op == nil {
-			e = kerr.NewUnknownOperation("")
-		}
-		h.writeError(x, c, e)
-		return
-	}
-	c := codecs[ct]
-	coral := ct == coralContentType
-	switch {
-	case c == nil && !coral && (t.service == "" || t.name == ""):
-		h.writeXML(x, http.StatusForbidden, "AccessDeniedException", accessDeniedXML)
-		return
-	case c == nil && !coral:
-		h.writeXML(x, http.StatusNotFound, "UnknownOperationException", "<UnknownOperationException/>\n")
-		return
-	case coral:
-		c = jsonCodec // for what is answered before the envelope: a refused signature, an unreadable body
-	}
-	x.codec = c
-	a, pending, authErr := h.authenticate(r)
-	if authErr != nil && h.auth != nil { // before the body: strangers get nothing buffered
-		h.refused(x, r, a, authErr)
-		h.writeError(x, c, authErr)
-		return
-	}
-	perByte := int64(1)
-	if t.op != nil && !coral {
-		perByte = recordCarrying[t.name]
-	}
-	body, err := h.readBody(x, r, perByte)
-	if err != nil {
-		h.bodyError(x, c, r, err)
-		return
-	}
-	if coral {
-		h.writeCoral(x, jsonCodec.parses(body))
-		h.bufs.Put(body)
-		return
-	}
-	if t.op == nil {
-		var e error = kerr.NewUnknownOperation("")
-		if !c.parses(body) {
-			e = kerr.NewSerialization("")
-		}
-		h.bufs.Put(body)
-		h.writeError(x, c, e)
-		return
-	}
-	if !c.composite(body) { // a scalar, or not c at all: known from the first byte
-		h.bufs.Put(body)
-		h.writeError(x, c, kerr.NewSerialization(""))
-		return
-	}
-	if authErr == nil && pending != nil { // the signature itself covers the body
-		authErr = authError(pending.Verify(body))
-	}
-	if authErr != nil {
-		if !c.parses(body) { // AWS parses the body before it looks at the signature
-			authErr = kerr.NewSerialization("")
-		} else {
-			h.refused(x, r, a, authErr)
-		}
-		h.bufs.Put(body)
-		h.writeError(x, c, authErr)
+	c, body, ok := h.admit(x, r, t)
+	if !ok {
 		return
 	}
 	var lg *callLog
@@ -259,11 +175,105 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	hdr.Set("Content-Type", c.contentType())
+	w.Header().Set("Content-Type", c.contentType())
 	x.Write(resp)
 	if done {
 		h.bufs.Put(resp) // Write copied it (or sent it)
 	}
+}
+
+// admit applies the rules before the operation (ServeHTTP's steps 1 to 7) and answers a request that
+// fails one. A request that passes them all is returned with its codec and body (a pooled buffer the
+// caller puts back) for the operation t.op; ok is false when it was answered.
+func (h *Handler) admit(x *exchange, r *http.Request, t target) (c codec, body []byte, ok bool) {
+	if origin := r.Header.Get("Origin"); origin != "" && h.cors(x, r, origin) {
+		return nil, nil, false // a preflight, answered
+	}
+	x.Header().Set("x-amz-id-2", extendedID())
+	if r.Method != http.MethodPost {
+		h.writeXML(x, http.StatusForbidden, "AccessDeniedException", accessDeniedXML)
+		return nil, nil, false
+	}
+	ct := contentType(r.Header.Get("Content-Type"))
+	empty, err := h.bodyEmpty(x, r)
+	if err != nil {
+		h.bodyError(x, codecOf(ct), r, err)
+		return nil, nil, false
+	}
+	if empty {
+		ec := cborCodec
+		if ct == awsjson.ContentType {
+			ec = jsonCodec
+		}
+		x.codec = ec
+		var e error = kerr.NewSerialization("")
+		if t.op == nil {
+			e = kerr.NewUnknownOperation("")
+		}
+		h.writeError(x, ec, e)
+		return nil, nil, false
+	}
+	c = codecs[ct]
+	coral := ct == coralContentType
+	switch {
+	case c == nil && !coral && (t.service == "" || t.name == ""):
+		h.writeXML(x, http.StatusForbidden, "AccessDeniedException", accessDeniedXML)
+		return nil, nil, false
+	case c == nil && !coral:
+		h.writeXML(x, http.StatusNotFound, "UnknownOperationException", "<UnknownOperationException/>\n")
+		return nil, nil, false
+	case coral:
+		c = jsonCodec // for what is answered before the envelope: a refused signature, an unreadable body
+	}
+	x.codec = c
+	a, pending, authErr := h.authenticate(r)
+	if authErr != nil && h.auth != nil { // before the body: strangers get nothing buffered
+		h.refused(x, r, a, authErr)
+		h.writeError(x, c, authErr)
+		return nil, nil, false
+	}
+	perByte := int64(1)
+	if t.op != nil && !coral {
+		perByte = recordCarrying[t.name]
+	}
+	body, err = h.readBody(x, r, perByte)
+	if err != nil {
+		h.bodyError(x, c, r, err)
+		return nil, nil, false
+	}
+	if coral {
+		h.writeCoral(x, jsonCodec.parses(body))
+		h.bufs.Put(body)
+		return nil, nil, false
+	}
+	if t.op == nil {
+		var e error = kerr.NewUnknownOperation("")
+		if !c.parses(body) {
+			e = kerr.NewSerialization("")
+		}
+		h.bufs.Put(body)
+		h.writeError(x, c, e)
+		return nil, nil, false
+	}
+	if !c.composite(body) { // a scalar, or not c at all: known from the first byte
+		h.bufs.Put(body)
+		h.writeError(x, c, kerr.NewSerialization(""))
+		return nil, nil, false
+	}
+	if authErr == nil && pending != nil { // the signature itself covers the body
+		authErr = authError(pending.Verify(body))
+	}
+	if authErr != nil {
+		if !c.parses(body) { // AWS parses the body before it looks at the signature
+			authErr = kerr.NewSerialization("")
+		} else {
+			h.refused(x, r, a, authErr)
+		}
+		h.bufs.Put(body)
+		h.writeError(x, c, authErr)
+		return nil, nil, false
+	}
+	return c, body, true
 }
 
 // accessDeniedXML is AWS's answer to a request it cannot tie to an operation.
