@@ -51,6 +51,9 @@ var layers = map[string]layer{
 	"internal/version":     base,
 	"internal/kerr":        base,
 	"internal/sigv4":       base,
+	"internal/iam":         base,    // IAM policy documents and their evaluation: pure
+	"internal/identity":    base,    // who is calling (account, region, principal), carried in a context
+	"internal/kms":         service, // the KMS keyring, over the store; the service encrypts records with it
 	"internal/bench":       tool,
 	"internal/backup":      tool,
 	"internal/healthcheck": tool,
