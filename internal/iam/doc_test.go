@@ -1,3 +1,4 @@
+// Package iam_test shows the policy engine as the server uses it.
 package iam_test
 
 import (

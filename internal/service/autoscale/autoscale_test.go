@@ -1,3 +1,4 @@
+// Package autoscale_test checks from outside when a shard is reported hot, and again after a split attempt.
 package autoscale_test
 
 import (

@@ -1,3 +1,4 @@
+// Package ratelimit_test checks the one-second windows from outside, with a fake clock.
 package ratelimit_test
 
 import (
