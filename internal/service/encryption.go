@@ -15,10 +15,10 @@ import (
 // (pending.go): "Once the status of the stream is ACTIVE, encryption begins for records written to the
 // stream." Each record reads back with the EncryptionType it was written under (the stream's history of
 // changes, pending.go). AWS allows 25 successful calls of each operation per stream in a rolling
-// 24 hours. (Using the KMS key itself is a later issue.)
+// 24 hours. StartStreamEncryption checks the KMS key and makes the stream's first data key under it
+// (recordkeys.go), which seals every record written once the change has taken effect.
 
 const (
-	encryptionKMS = "KMS"
 	// encryptionWindow and encryptionChangesMax are AWS's limit on Start/StopStreamEncryption: 25
 	// successful calls of each in a rolling 24 hours.
 	encryptionWindow     = 24 * time.Hour
@@ -44,7 +44,7 @@ func (s *Service) StopStreamEncryption(ctx context.Context, in *StreamEncryption
 
 func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEncryptionInput, start bool) error {
 	var c checker
-	c.enum("encryptionType", in.EncryptionType, true, stream.EncryptionNone, encryptionKMS)
+	c.enum("encryptionType", in.EncryptionType, true, stream.EncryptionNone, stream.EncryptionKMS)
 	c.str("keyId", in.KeyId, true, 1, 2048, nil, "")
 	c.streamRef(in.StreamRef)
 	if err := c.err(); err != nil {
@@ -57,11 +57,21 @@ func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEnc
 	if err != nil {
 		return err
 	}
+	if *in.EncryptionType != stream.EncryptionKMS {
+		return kerr.NewInvalidArgument("KMS is the only valid EncryptionType for this request")
+	}
+	var key *stream.DataKey
+	if start {
+		// The key is checked, and the stream's first data key made under it, before anything changes.
+		if _, err := s.findStream(ctx, in.StreamRef); err != nil {
+			return err
+		}
+		if key, err = s.newStreamKey(ctx, name, *in.KeyId); err != nil {
+			return err
+		}
+	}
 	now := s.now()
 	_, err = s.streams.Reshard(ctx, name, func(doc *stream.Doc) error {
-		if *in.EncryptionType != encryptionKMS {
-			return kerr.NewInvalidArgument("KMS is the only valid EncryptionType for this request")
-		}
 		if err := s.requireActive(doc); err != nil {
 			return err
 		}
@@ -80,7 +90,10 @@ func (s *Service) changeEncryption(ctx context.Context, op string, in *StreamEnc
 		*calls = append(*calls, now.UnixMilli())
 		change := stream.Change{Kind: stream.ChangeEncrypt, Encryption: stream.EncryptionNone}
 		if start {
-			change.Encryption, change.KeyID = encryptionKMS, *in.KeyId
+			change.Encryption, change.KeyID, change.DataKey = stream.EncryptionKMS, *in.KeyId, key
+			if key != nil {
+				change.KeyARN = key.KeyARN
+			}
 		}
 		doc.Schedule(change, now.UnixMilli())
 		return nil

@@ -175,8 +175,12 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 		returned += recs[i].Size()
 	}
 	s.noteRead(st, sh.Index, now, returned)
+	keys := opener{s: s, st: st}
 	for i := range recs {
 		r := &recs[i]
+		if r.Data, err = keys.open(ctx, r.Data, r.ArrivalMilli); err != nil {
+			return nil, err
+		}
 		if r.Data == nil {
 			r.Data = []byte{} // an empty blob is "", never null
 		}

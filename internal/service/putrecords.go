@@ -266,6 +266,10 @@ func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []Pu
 		s.writes.Unlock()
 	}
 	arrival := st.ArrivalMilli(now)
+	dk, err := s.writeKey(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	// Two passes: count each shard's records, then fill one backing array cut into per-shard spans,
 	// rather than growing a slice per shard record by record. The whole request is one store call:
 	// one durable commit.
@@ -298,8 +302,12 @@ func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []Pu
 		}
 		a := byShard[sh.Index]
 		places[k].slot = len(appends[a].Records)
+		data := recs[i].Data
+		if dk != nil {
+			data = dk.Seal(data)
+		}
 		appends[a].Records = append(appends[a].Records, storage.Record{
-			ArrivalMilli: arrival, PartitionKey: *recs[i].PartitionKey, Data: recs[i].Data,
+			ArrivalMilli: arrival, PartitionKey: *recs[i].PartitionKey, Data: data,
 		})
 	}
 	if len(appends) == 0 {
@@ -414,8 +422,16 @@ func (s *Service) putRecord(ctx context.Context, in *PutRecordInput, admit bool)
 			return nil, kerr.NewProvisionedThroughputExceeded(throughputExceeded(sh.ID, st.Doc.Name, s.cfg.Account))
 		}
 	}
+	dk, err := s.writeKey(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	data := in.Data
+	if dk != nil {
+		data = dk.Seal(data)
+	}
 	appends := []storage.Append{{Shard: st.Ref(sh.Index), Records: []storage.Record{{
-		ArrivalMilli: st.ArrivalMilli(now), PartitionKey: *in.PartitionKey, Data: in.Data,
+		ArrivalMilli: st.ArrivalMilli(now), PartitionKey: *in.PartitionKey, Data: data,
 	}}}}
 	if err := s.store.Append(ctx, appends); errors.Is(err, storage.ErrSealed) {
 		return nil, err

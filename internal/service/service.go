@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kinesisd/internal/clock"
+	"kinesisd/internal/kms"
 	"kinesisd/internal/service/autoscale"
 	"kinesisd/internal/service/iterator"
 	"kinesisd/internal/service/ratelimit"
@@ -54,6 +55,9 @@ type Config struct {
 	// long a subscription lasts (AWS: 5 min), the longest gap between its events (5 s), and the window
 	// after a subscription's start in which another for the same consumer and shard is refused (5 s).
 	SubscribeLifetime, SubscribeHeartbeat, SubscribeTakeover time.Duration
+	// Keys is the KMS keyring that encrypts the records of streams with KMS encryption at rest; nil:
+	// StartStreamEncryption checks no key and records are stored as they come.
+	Keys *kms.Keyring
 }
 
 const (
@@ -131,6 +135,9 @@ type shared struct {
 	scaler *autoscale.Loads   // ON_DEMAND write load per shard (autoscale.go)
 	splits sync.WaitGroup     // ON_DEMAND splits under way
 
+	keys     *kms.Keyring // Config.Keys
+	dataKeys dataKeys     // the data keys unwrapped (recordkeys.go)
+
 	subs  subscriptions // this process's open SubscribeToShard subscriptions (their leases: lease.go)
 	feeds feeds         // what the subscriptions of each shard share (subscribe_feed.go)
 
@@ -166,6 +173,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		calls:  ratelimit.New(),
 		scaler: autoscale.New(autoscale.Config{Window: cfg.OnDemandWindow, RecordsPerSecond: cfg.ShardRecordsPerSecond, BytesPerSecond: cfg.ShardBytesPerSecond}),
 		scopes: make(map[string]*Service),
+		keys:   cfg.Keys,
 	}
 	return sh.scope(cfg, cfg.Account, cfg.Region), nil
 }
@@ -192,8 +200,9 @@ func (sh *shared) scope(cfg Config, account, region string) *Service {
 	s.streams = stream.New(stream.Config{
 		Store: cfg.Store, Clock: cfg.Clock, Log: cfg.Logger, Account: account, Region: region,
 		CreateDelay: cfg.CreateDelay, DeleteDelay: cfg.DeleteDelay, UpdateDelay: cfg.UpdateDelay, ConsumerDelay: cfg.ConsumerDelay,
-		Purged: func(ctx context.Context, id uint64) { // its consumers' subscription leases go with it
+		Purged: func(ctx context.Context, id uint64) { // its consumers' subscription leases and data keys go with it
 			dropLeases(ctx, cfg.Store, cfg.Logger, streamLeasePrefix(account, id))
+			sh.dataKeys.forget(id)
 		},
 	})
 	sh.scopes[key] = s

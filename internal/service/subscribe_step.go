@@ -214,8 +214,12 @@ func (s *Service) readBatch(ctx context.Context, st *stream.Stream, index uint32
 	last := &recs[len(recs)-1]
 	b := &RecordBatch{from: from, next: last.Offset + 1, recs: make([]Record, len(recs)),
 		firstArrival: recs[0].ArrivalMilli, lastArrival: last.ArrivalMilli}
+	keys := opener{s: s, st: st}
 	for i := range recs {
 		r := &recs[i]
+		if r.Data, err = keys.open(ctx, r.Data, r.ArrivalMilli); err != nil {
+			return nil, err
+		}
 		if r.Data == nil {
 			r.Data = []byte{}
 		}

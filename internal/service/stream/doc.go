@@ -22,6 +22,7 @@ const (
 	ModeProvisioned     = "PROVISIONED"
 	ModeOnDemand        = "ON_DEMAND"
 	EncryptionNone      = "NONE"
+	EncryptionKMS       = "KMS"
 	DistributionAuto    = "AUTO"
 	DistributionUserKey = "USER_PARTITION_KEY"
 )
@@ -44,7 +45,8 @@ type Doc struct {
 	RetentionHours int     `json:"retentionHours"`
 	MaxRecordKiB   int     `json:"maxRecordKiB"`
 	Encryption     string  `json:"encryption"`
-	KeyID          string  `json:"keyId,omitempty"`
+	KeyID          string  `json:"keyId,omitempty"`  // as StartStreamEncryption gave it (DescribeStream's KeyId)
+	KeyARN         string  `json:"keyArn,omitempty"` // the KMS key it names, resolved when encryption started
 	NextShard      uint32  `json:"nextShard"`
 	Shards         []Shard `json:"shards"`
 	Tags           []Tag   `json:"tags,omitempty"`
@@ -71,6 +73,9 @@ type Doc struct {
 	// EncryptionChanges is when the stream's encryption changed, oldest first, for each record's
 	// EncryptionType (history.go); empty while it never has.
 	EncryptionChanges []EncryptionChange `json:"encryptionChanges,omitempty"`
+	// DataKeys are the data keys that have encrypted the stream's records, wrapped by their KMS keys,
+	// oldest first; the last one encrypts new records while the stream is encrypted (history.go).
+	DataKeys []DataKey `json:"dataKeys,omitempty"`
 	// Pending are the changes requested that take effect when the stream's UPDATING ends (pending.go).
 	Pending []Change `json:"pending,omitempty"`
 	// ExpiredBeforeMilli is a floor under the retention cutoff: records that arrived before it have
@@ -106,6 +111,15 @@ type Consumer struct {
 	StatusMilli  int64  `json:"statusSince"`
 	Tags         []Tag  `json:"tags,omitempty"`
 	Policy       string `json:"policy,omitempty"`
+}
+
+// DataKey is a data key that encrypts a stream's records at rest, as the stream keeps it: wrapped by
+// the KMS key KeyARN (kms.DataKey.Blob), and named by the id every record it sealed carries.
+type DataKey struct {
+	ID           string `json:"id"` // hex of kms.DataKey.ID
+	Blob         []byte `json:"blob"`
+	KeyARN       string `json:"keyArn"`
+	CreatedMilli int64  `json:"created"`
 }
 
 // Tag is a tag of a stream or consumer.
@@ -169,6 +183,10 @@ type Change struct {
 	Count      int    `json:"count,omitempty"`
 	Encryption string `json:"encryption,omitempty"`
 	KeyID      string `json:"keyId,omitempty"`
+	// KeyARN and DataKey are what StartStreamEncryption got from KMS for the key KeyID names: its ARN
+	// and a first data key for the stream.
+	KeyARN  string   `json:"keyArn,omitempty"`
+	DataKey *DataKey `json:"dataKey,omitempty"`
 }
 
 // EncryptionChange is a point of a stream's encryption history: records arriving at or after AtMilli

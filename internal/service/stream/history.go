@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -10,11 +11,15 @@ import (
 // the change, so the new type starts at ms+1 (or just after the previous change, if that is later), and
 // writers afterwards stamp their records no earlier (Stream.ArrivalMilli). History entries whose
 // records have all expired are dropped.
-func (d *Doc) setEncryption(typ, keyID string, ms int64) {
+func (d *Doc) setEncryption(c Change, ms int64) {
+	typ := c.Encryption
 	if len(d.EncryptionChanges) == 0 && d.Encryption != EncryptionNone && d.Encryption != "" {
 		d.EncryptionChanges = append(d.EncryptionChanges, EncryptionChange{AtMilli: 0, Type: d.Encryption})
 	}
-	d.Encryption, d.KeyID = typ, keyID
+	d.Encryption, d.KeyID, d.KeyARN = typ, c.KeyID, c.KeyARN
+	if c.DataKey != nil {
+		d.AddDataKey(*c.DataKey)
+	}
 	at := ms
 	if n := len(d.EncryptionChanges); n > 0 {
 		at = max(at, d.EncryptionChanges[n-1].AtMilli) // two changes in one millisecond stay apart
@@ -68,4 +73,29 @@ func (d *Doc) CutoffMilli(now int64) int64 {
 // no longer listed.
 func (st *Stream) Expired(sh *Shard, now time.Time) bool {
 	return sh.Closed && sh.ClosedMilli != 0 && Milli(sh.ClosedMilli).Before(st.Cutoff(now))
+}
+
+// AddDataKey makes k the data key of new records (unless the stream has it already: then it only
+// becomes the last again).
+func (d *Doc) AddDataKey(k DataKey) {
+	d.DataKeys = slices.DeleteFunc(d.DataKeys, func(o DataKey) bool { return o.ID == k.ID })
+	d.DataKeys = append(d.DataKeys, k)
+}
+
+// DataKeyByID returns the stream's data key with id, or nil.
+func (d *Doc) DataKeyByID(id string) *DataKey {
+	for i := range d.DataKeys {
+		if d.DataKeys[i].ID == id {
+			return &d.DataKeys[i]
+		}
+	}
+	return nil
+}
+
+// WriteKey returns the data key new records are sealed with, or nil when the stream keeps none.
+func (d *Doc) WriteKey() *DataKey {
+	if len(d.DataKeys) == 0 {
+		return nil
+	}
+	return &d.DataKeys[len(d.DataKeys)-1]
 }

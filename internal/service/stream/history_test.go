@@ -59,7 +59,7 @@ func TestEncryptionHistory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &Stream{Doc: Doc{Encryption: tc.initial, RetentionHours: 24}}
 			for _, c := range tc.changes {
-				st.Doc.setEncryption(c.typ, "key", c.at)
+				st.Doc.setEncryption(Change{Encryption: c.typ, KeyID: "key"}, c.at)
 			}
 			if got := fmt.Sprint(st.Doc.EncryptionChanges); got != tc.history {
 				t.Errorf("history %s, want %s", got, tc.history)

@@ -29,7 +29,7 @@ const (
 	ChangeMerge   = "merge"   // merge Shard with Adjacent
 	ChangeRescale = "rescale" // UpdateShardCount to Count shards
 	ChangeWarm    = "warm"    // split the widest shards until Count are open
-	ChangeEncrypt = "encrypt" // set Encryption and KeyID
+	ChangeEncrypt = "encrypt" // set Encryption, KeyID and KeyARN, and add DataKey
 )
 
 // Schedule records c to take effect when the UPDATING that it starts, at now (ms), ends.
@@ -100,7 +100,7 @@ func (r reshaper) applyPending(d *Doc) error {
 		case ChangeWarm:
 			err = r.warm(d, c.Count)
 		case ChangeEncrypt:
-			d.setEncryption(c.Encryption, c.KeyID, r.now)
+			d.setEncryption(c, r.now)
 		default:
 			err = fmt.Errorf("unknown pending change %q", c.Kind)
 		}
