@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"kinesisd/internal/sigv4"
 )
 
 // Config is the server's whole configuration.
@@ -20,8 +22,8 @@ type Config struct {
 	DataDir   string // data directory of the embedded store
 	InMemory  bool   // keep nothing on disk
 	Store     string // "pebble" (embedded) or a NATS server list, nats://host:4222[,host2:4222…]
-	AccountID string // the account streams live in
-	Region    string // the region in ARNs
+	AccountID string // the default account: of requests whose key names none, of -init-streams
+	Region    string // the default region: of requests not signed for a valid one, of -init-streams
 	LogLevel  string // debug, info, warn, error
 
 	CreateStreamDelay time.Duration // how long a new stream stays CREATING
@@ -139,8 +141,8 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.IntVar(&c.NATSReplicas, "nats-replicas", 0, "replicas of each JetStream stream, 1 to 5 (0: 3 when the NATS server is in a cluster, 1 otherwise)")
 	fs.DurationVar(&c.NATSAckTimeout, "nats-ack-timeout", 5*time.Second, "how long a write waits for JetStream's acknowledgement before it fails (retryably)")
 	fs.StringVar(&c.NATSPrefix, "nats-prefix", "KINESISD", "prefix of the JetStream streams, bucket and subjects, so that installations can share a cluster")
-	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit account id of the streams")
-	fs.StringVar(&c.Region, "region", "us-east-1", "region named in ARNs")
+	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit account of requests whose access key names none (without -credentials, a 12-digit access key id is its own account), and of -init-streams")
+	fs.StringVar(&c.Region, "region", "us-east-1", "region of requests whose signature names no valid region (a request runs in the region it is signed for), and of -init-streams")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&c.CreateStreamDelay, "create-stream-delay", 0, "how long a new stream stays CREATING (e.g. 500ms)")
 	fs.DurationVar(&c.DeleteStreamDelay, "delete-stream-delay", 0, "how long a deleted stream stays DELETING")
@@ -159,7 +161,7 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.BoolVar(&c.TLS, "tls", false, "serve HTTPS (HTTP/2 by ALPN and HTTP/1.1); without -tls-cert a self-signed certificate is generated")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate file for HTTPS (with -tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for HTTPS (with -tls-cert)")
-	fs.StringVar(&c.Credentials, "credentials", "", "file of accepted keys, one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' pair a line: every request must then carry a valid SigV4 signature of one (empty: any credentials)")
+	fs.StringVar(&c.Credentials, "credentials", "", "file of accepted keys, one 'ACCESS_KEY_ID SECRET_ACCESS_KEY [ACCOUNT_ID [PRINCIPAL]]' a line (without an account: -account-id; without a principal: the account's root): every request must then carry a valid SigV4 signature of one (empty: any credentials)")
 	fs.Func("cors-origins", "`origins` whose web pages may call the API from a browser, besides http://localhost, http://127.0.0.1 and http://[::1] on any port: a comma-separated list of scheme://host[:port], scheme://host:* for any port, or * for every origin (with -credentials every origin is allowed)", func(v string) error {
 		c.CORSOrigins = nil
 		for o := range strings.SplitSeq(v, ",") {
@@ -171,7 +173,7 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	})
 	fs.StringVar(&c.TLSListen, "tls-listen", "", "address of a separate HTTPS port; -listen stays plain HTTP/1.1 and h2c")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (one JSON object a line, for log collectors)")
-	fs.BoolVar(&c.LogRequests, "log-requests", false, "log one line per request: request id, remote address, operation, stream, status, error, records, bytes, duration (also at -log-level debug)")
+	fs.BoolVar(&c.LogRequests, "log-requests", false, "log one line per request: request id, remote address, operation, stream, account, region, principal, status, error, records, bytes, duration (also at -log-level debug)")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
 	fs.IntVar(&c.DiskReserveMiB, "disk-reserve", 256, "MiB of free space kept on the data directory's disk: below it writes are refused (retryable InternalFailureException) and resume once space is back; 0: off")
 	fs.BoolVar(&c.AcceptWALLoss, "accept-wal-loss", false, "start even though the write-ahead log is corrupt in the middle, dropping (and logging) the records after the corruption")
@@ -207,7 +209,6 @@ func isBool(f *flag.Flag) bool {
 var (
 	natsPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	accountPattern    = regexp.MustCompile(`^\d{12}$`)
-	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 )
 
 // Validate returns every problem with c, each naming its flag.
@@ -250,7 +251,7 @@ func (c *Config) Validate() []error {
 	if !accountPattern.MatchString(c.AccountID) {
 		bad("account-id", "%q is not 12 digits", c.AccountID)
 	}
-	if !regionPattern.MatchString(c.Region) {
+	if !sigv4.ValidRegion(c.Region) {
 		bad("region", "%q is not a region name such as us-east-1", c.Region)
 	}
 	for _, d := range []struct {

@@ -43,9 +43,9 @@ func startEdge(t *testing.T, opts Options, level slog.Level, ops map[string]opFu
 	}
 	counted := map[string]opFunc{}
 	for name, op := range ops {
-		counted[name] = func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
+		counted[name] = func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 			e.ran.Add(1)
-			return op(ctx, c, body, lg)
+			return op(ctx, svc, c, body, lg)
 		}
 	}
 	e.h = testHandler(opts, counted)
@@ -77,7 +77,9 @@ func (e *edgeServer) served(t *testing.T, n int) {
 }
 
 // noop is an operation that decodes nothing and answers {}.
-func noop(context.Context, codec, []byte, *callLog) (any, error) { return struct{}{}, nil }
+func noop(context.Context, *service.Service, codec, []byte, *callLog) (any, error) {
+	return struct{}{}, nil
+}
 
 // rawHeaders is a request head for op with the given extra header lines (Content-Length or
 // Transfer-Encoding), signed as far as the form check goes.
@@ -235,7 +237,7 @@ func TestReadTimeout(t *testing.T) {
 // read timeout: the stream must not be cut by it (nor its context cancelled by net/http's background
 // read on HTTP/1.1).
 func slowSubscription(after time.Duration) opFunc {
-	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		events := func(yield func(service.SubscribeToShardEvent, error) bool) {
 			select {
 			case <-time.After(after):
@@ -351,7 +353,7 @@ func signedHead(addr, key, contentLength string) string {
 // With -credentials, what needs no body is checked before it is read or memory reserved for it; a
 // refused signature is logged at INFO with the access key and reason, at most once per key per interval.
 func TestAuthBeforeBody(t *testing.T) {
-	auth := sigv4.NewVerifier(map[string]string{"AKIDKNOWN": "the secret"}, "us-east-1", "kinesis", nil)
+	auth := sigv4.NewVerifier(map[string]string{"AKIDKNOWN": "the secret"}, "us-east-1", nil)
 	e := startEdge(t, Options{Auth: auth}, slog.LevelInfo, map[string]opFunc{"PutRecords": noop})
 	e.h.memWait = time.Hour
 	for range 2 { // the second refusal of the same key is not logged
@@ -420,8 +422,8 @@ func TestLogLimiter(t *testing.T) {
 // response has started, the connection is aborted instead.
 func TestPanic(t *testing.T) {
 	e := startEdge(t, Options{}, slog.LevelDebug, map[string]opFunc{
-		"ListStreams": func(context.Context, codec, []byte, *callLog) (any, error) { panic("disk on fire") },
-		"SubscribeToShard": func(context.Context, codec, []byte, *callLog) (any, error) {
+		"ListStreams": func(context.Context, *service.Service, codec, []byte, *callLog) (any, error) { panic("disk on fire") },
+		"SubscribeToShard": func(context.Context, *service.Service, codec, []byte, *callLog) (any, error) {
 			events := func(yield func(service.SubscribeToShardEvent, error) bool) { panic("mid-stream") }
 			return &subscription{initial: &service.SubscribeToShardOutput{}, events: events}, nil
 		},
@@ -464,14 +466,14 @@ func TestPanic(t *testing.T) {
 // without, and not at all on a logger above debug.
 func TestRequestLog(t *testing.T) {
 	ops := map[string]opFunc{
-		"PutRecords": func(_ context.Context, c codec, body []byte, lg *callLog) (any, error) {
+		"PutRecords": func(_ context.Context, _ *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 			if lg != nil {
 				lg.stream = "orders"
 				lg.add(3, 300)
 			}
 			return struct{}{}, nil
 		},
-		"DescribeStream": call(func(context.Context, *service.DescribeStreamInput) (*service.DescribeStreamOutput, error) {
+		"DescribeStream": call(func(*service.Service, context.Context, *service.DescribeStreamInput) (*service.DescribeStreamOutput, error) {
 			return nil, kerr.StreamNotFound("missing", "000000000000")
 		}),
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"kinesisd/internal/identity"
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/sigv4"
 )
@@ -30,13 +31,15 @@ type exchange struct {
 	start    time.Time
 	reqID    string
 	op       string
-	codec    codec     // the request's, once known
-	code     string    // the error code answered, if any
-	held     int64     // request memory reserved in Handler.mem, released at the end at the latest
-	queued   bool      // the reservation waited its turn
-	deadline time.Time // the body's read deadline, once set (readDeadline)
-	logging  bool      // a request line will be written
-	streamed bool      // SubscribeToShard: its duration is observed at its initial response
+	codec    codec           // the request's, once known
+	code     string          // the error code answered, if any
+	held     int64           // request memory reserved in Handler.mem, released at the end at the latest
+	queued   bool            // the reservation waited its turn
+	deadline time.Time       // the body's read deadline, once set (readDeadline)
+	logging  bool            // a request line will be written
+	streamed bool            // SubscribeToShard: its duration is observed at its initial response
+	counted  bool            // counted in the requests metric (else finish counts it)
+	caller   identity.Caller // once the signature has passed the checks
 	call     callLog
 }
 
@@ -101,6 +104,9 @@ func (h *Handler) finish(x *exchange, r *http.Request) {
 	}
 	h.mem.release(x.held)
 	x.held = 0
+	if !x.counted {
+		h.metrics.request(x.op, r.Proto)
+	}
 	if !x.streamed {
 		h.metrics.observe(x.op, x.start)
 	}
@@ -112,7 +118,8 @@ func (h *Handler) finish(x *exchange, r *http.Request) {
 	}
 }
 
-// logRequest writes the request line: at INFO with Options.LogRequests, else at DEBUG.
+// logRequest writes the request line: at INFO with Options.LogRequests, else at DEBUG. Its account,
+// region and principal are the caller's, empty for a request refused before its signature passed.
 func (h *Handler) logRequest(x *exchange, r *http.Request) {
 	level := slog.LevelDebug
 	if h.logRequests {
@@ -127,6 +134,9 @@ func (h *Handler) logRequest(x *exchange, r *http.Request) {
 		slog.String("remote", r.RemoteAddr),
 		slog.String("operation", x.op),
 		slog.String("stream", x.call.stream),
+		slog.String("account", x.caller.Account),
+		slog.String("region", x.caller.Region),
+		slog.String("principal", x.caller.Principal),
 		slog.Int("status", status),
 		slog.String("error", x.code),
 		slog.Int("records", x.call.records),
@@ -135,7 +145,7 @@ func (h *Handler) logRequest(x *exchange, r *http.Request) {
 	}
 	n := len(attrs)
 	if _, data := dataOps[x.op]; !data {
-		attrs[6], attrs[8] = attrs[8], attrs[6] // duration in records' place; records and bytes left out
+		attrs[9], attrs[11] = attrs[11], attrs[9] // duration in records' place; records and bytes left out
 		n -= 2
 	}
 	h.log.LogAttrs(context.Background(), level, "request", attrs[:n]...)

@@ -10,10 +10,11 @@ import (
 	"kinesisd/internal/service"
 )
 
-// operations maps each X-Amz-Target operation name to its handler: the groups of ops_*.go merged.
-func operations(svc *service.Service, bufs *bufpool.Pool, m *metrics) map[string]opFunc {
-	ops := streamOps(svc, bufs, m)
-	for _, group := range []map[string]opFunc{reshardOps(svc), consumerOps(svc), resourceOps(svc), subscribeOps(svc)} {
+// operations maps each X-Amz-Target operation name to its handler: the groups of ops_*.go merged. Each
+// handler runs on the Service of the caller's account and region, which the edge passes it.
+func operations(bufs *bufpool.Pool, m *metrics) map[string]opFunc {
+	ops := streamOps(bufs, m)
+	for _, group := range []map[string]opFunc{reshardOps(), consumerOps(), resourceOps(), subscribeOps()} {
 		for name, f := range group {
 			ops[name] = f
 		}
@@ -22,25 +23,25 @@ func operations(svc *service.Service, bufs *bufpool.Pool, m *metrics) map[string
 }
 
 // streamOps are the stream and record operations.
-func streamOps(svc *service.Service, bufs *bufpool.Pool, m *metrics) map[string]opFunc {
+func streamOps(bufs *bufpool.Pool, m *metrics) map[string]opFunc {
 	return map[string]opFunc{
-		"CreateStream":          unit(svc.CreateStream),
-		"DeleteStream":          unit(svc.DeleteStream),
-		"DescribeStreamSummary": call(svc.DescribeStreamSummary),
-		"DescribeStream":        call(svc.DescribeStream),
-		"ListStreams":           call(svc.ListStreams),
-		"ListShards":            call(svc.ListShards),
-		"PutRecord":             putRecord(svc, m.data("PutRecord")),
-		"PutRecords":            putRecords(svc, bufs, m.data("PutRecords")),
-		"GetShardIterator":      call(svc.GetShardIterator),
-		"GetRecords":            getRecords(svc, bufs, m.data("GetRecords")),
+		"CreateStream":          unit((*service.Service).CreateStream),
+		"DeleteStream":          unit((*service.Service).DeleteStream),
+		"DescribeStreamSummary": call((*service.Service).DescribeStreamSummary),
+		"DescribeStream":        call((*service.Service).DescribeStream),
+		"ListStreams":           call((*service.Service).ListStreams),
+		"ListShards":            call((*service.Service).ListShards),
+		"PutRecord":             putRecord(m.data("PutRecord")),
+		"PutRecords":            putRecords(bufs, m.data("PutRecords")),
+		"GetShardIterator":      call((*service.Service).GetShardIterator),
+		"GetRecords":            getRecords(bufs, m.data("GetRecords")),
 	}
 }
 
 // putRecord is PutRecord, counting the record it wrote in written.
-func putRecord(svc *service.Service, written dataCounter) opFunc {
+func putRecord(written dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.PutRecordInput]())
-	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.PutRecordInput)
 		err := c.decode(body, in)
 		if lg != nil {
@@ -62,9 +63,9 @@ func putRecord(svc *service.Service, written dataCounter) opFunc {
 // putRecords decodes JSON with the PutRecords fast path, into a pooled buffer that is recycled once
 // the records are stored (the store keeps no reference to them: storage.Store.Append), and encodes the
 // reply without reflection. It counts the records written (not those that failed) in written.
-func putRecords(svc *service.Service, bufs *bufpool.Pool, written dataCounter) opFunc {
+func putRecords(bufs *bufpool.Pool, written dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.PutRecordsInput]())
-	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.PutRecordsInput)
 		if c != jsonCodec {
 			err := c.decode(body, in)
@@ -123,9 +124,9 @@ func dataSize(recs []service.Record) int {
 
 // getRecords encodes JSON with the GetRecords fast path, into a pooled buffer. It counts the records
 // returned in read.
-func getRecords(svc *service.Service, bufs *bufpool.Pool, read dataCounter) opFunc {
+func getRecords(bufs *bufpool.Pool, read dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.GetRecordsInput]())
-	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.GetRecordsInput)
 		err := c.decode(body, in)
 		if lg != nil {
@@ -153,10 +154,10 @@ func getRecords(svc *service.Service, bufs *bufpool.Pool, read dataCounter) opFu
 // puts it back once written.
 type encoded []byte
 
-// call adapts an operation with output.
-func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {
+// call adapts an operation with output, a method expression such as (*service.Service).ListStreams.
+func call[In, Out any](f func(*service.Service, context.Context, *In) (*Out, error)) opFunc {
 	fields := streamFields(reflect.TypeFor[In]())
-	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(In)
 		err := c.decode(body, in)
 		if lg != nil {
@@ -165,7 +166,7 @@ func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {
 		if err != nil {
 			return nil, err
 		}
-		out, err := f(ctx, in)
+		out, err := f(svc, ctx, in)
 		if err != nil {
 			return nil, err
 		}
@@ -173,10 +174,10 @@ func call[In, Out any](f func(context.Context, *In) (*Out, error)) opFunc {
 	}
 }
 
-// unit adapts an operation without output.
-func unit[In any](f func(context.Context, *In) error) opFunc {
+// unit adapts an operation without output, a method expression such as (*service.Service).CreateStream.
+func unit[In any](f func(*service.Service, context.Context, *In) error) opFunc {
 	fields := streamFields(reflect.TypeFor[In]())
-	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(In)
 		err := c.decode(body, in)
 		if lg != nil {
@@ -185,6 +186,6 @@ func unit[In any](f func(context.Context, *In) error) opFunc {
 		if err != nil {
 			return nil, err
 		}
-		return nil, f(ctx, in)
+		return nil, f(svc, ctx, in)
 	}
 }

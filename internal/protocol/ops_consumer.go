@@ -3,11 +3,11 @@ package protocol
 import "kinesisd/internal/service"
 
 // consumerOps are the enhanced fan-out consumer operations.
-func consumerOps(svc *service.Service) map[string]opFunc {
+func consumerOps() map[string]opFunc {
 	return map[string]opFunc{
-		"RegisterStreamConsumer":   call(svc.RegisterStreamConsumer),
-		"DescribeStreamConsumer":   call(svc.DescribeStreamConsumer),
-		"ListStreamConsumers":      call(svc.ListStreamConsumers),
-		"DeregisterStreamConsumer": unit(svc.DeregisterStreamConsumer),
+		"RegisterStreamConsumer":   call((*service.Service).RegisterStreamConsumer),
+		"DescribeStreamConsumer":   call((*service.Service).DescribeStreamConsumer),
+		"ListStreamConsumers":      call((*service.Service).ListStreamConsumers),
+		"DeregisterStreamConsumer": unit((*service.Service).DeregisterStreamConsumer),
 	}
 }

@@ -3,12 +3,12 @@ package protocol
 import "kinesisd/internal/service"
 
 // reshardOps are the resharding, mode and capacity operations (SplitShard, MergeShards, UpdateShardCount, UpdateStreamMode, UpdateStreamWarmThroughput).
-func reshardOps(svc *service.Service) map[string]opFunc {
+func reshardOps() map[string]opFunc {
 	return map[string]opFunc{
-		"SplitShard":                 unit(svc.SplitShard),
-		"MergeShards":                unit(svc.MergeShards),
-		"UpdateShardCount":           call(svc.UpdateShardCount),
-		"UpdateStreamMode":           unit(svc.UpdateStreamMode),
-		"UpdateStreamWarmThroughput": call(svc.UpdateStreamWarmThroughput),
+		"SplitShard":                 unit((*service.Service).SplitShard),
+		"MergeShards":                unit((*service.Service).MergeShards),
+		"UpdateShardCount":           call((*service.Service).UpdateShardCount),
+		"UpdateStreamMode":           unit((*service.Service).UpdateStreamMode),
+		"UpdateStreamWarmThroughput": call((*service.Service).UpdateStreamWarmThroughput),
 	}
 }

@@ -3,14 +3,17 @@ package protocol
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"kinesisd/internal/bufpool"
+	"kinesisd/internal/identity"
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/protocol/awsjson"
 	"kinesisd/internal/service"
@@ -34,13 +38,17 @@ const (
 	DefaultReadTimeout = 60 * time.Second
 )
 
-// opFunc decodes a request body with c, runs one operation and returns its output (nil for none). With
-// lg non-nil (the request will be logged) it fills lg with the stream the input names and the records
-// and data bytes the operation wrote or read.
-type opFunc func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error)
+// opFunc decodes a request body with c, runs one operation on svc (the Service of the caller's account
+// and region) and returns its output (nil for none). With lg non-nil (the request will be logged) it
+// fills lg with the stream the input names and the records and data bytes the operation wrote or read.
+type opFunc func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error)
 
 // Handler serves the Kinesis API on POST and metrics on GET /metrics.
 type Handler struct {
+	svc         *service.Service // the default account and region's; nil in tests of the edge alone
+	account     string           // the caller's account when the request does not name one
+	region      string           // the caller's region when the request is not signed for a valid one
+	keys        identity.Keys    // with -credentials: each key's account and principal
 	ops         map[string]opFunc
 	log         *slog.Logger
 	metrics     *metrics
@@ -63,6 +71,15 @@ type Options struct {
 	// scope, date, signed headers) before the body is read or memory reserved for it, the signature
 	// itself once the body is read, before the operation runs. Nil accepts any complete signature.
 	Auth *sigv4.Verifier
+	// Account and Region are the caller's account and region when a request does not say, those of
+	// the Service given to New (empty: 000000000000 and us-east-1, the Service's defaults too). A
+	// request runs in the region its signature's credential scope names, when that is a valid region
+	// name, and in the account of its access key.
+	Account, Region string
+	// Keys are the accepted keys with their accounts and principals (the credentials file of Auth).
+	// Without Keys, an access key id of 12 digits is its own account (as LocalStack has it), and any
+	// other key is Account's; the principal is then the account's root.
+	Keys identity.Keys
 	// ReadTimeout bounds the time from a request's headers to the end of its body, a wait for request
 	// memory included, on HTTP/1.1 and HTTP/2 alike; SubscribeToShard's event stream, written after, is
 	// not bounded by it. A body that has not arrived in time is answered 400 SerializationException
@@ -85,10 +102,12 @@ type Options struct {
 	CORSOrigins []string
 }
 
-// New returns the HTTP handler for svc.
+// New returns the HTTP handler for svc, the Service of the default account and region: each request
+// runs on svc.For(its caller's account, region).
 func New(svc *service.Service, opts Options) *Handler {
 	h := newHandler(opts)
-	h.ops = operations(svc, &h.bufs, h.metrics)
+	h.svc = svc
+	h.ops = operations(&h.bufs, h.metrics)
 	return h
 }
 
@@ -106,7 +125,8 @@ func newHandler(opts Options) *Handler {
 	if limit == 0 {
 		limit = DefaultMaxRequestMemory(0)
 	}
-	h := &Handler{log: log, metrics: newMetrics(), auth: opts.Auth, readTimeout: timeout, mem: newBudget(limit), memWait: memoryWait,
+	h := &Handler{account: cmp.Or(opts.Account, defaultAccount), region: cmp.Or(opts.Region, defaultRegion), keys: opts.Keys,
+		log: log, metrics: newMetrics(), auth: opts.Auth, readTimeout: timeout, mem: newBudget(limit), memWait: memoryWait,
 		logRequests: opts.LogRequests, refusals: newLogLimiter(refusalLogInterval), memoryWarns: newLogLimiter(refusalLogInterval),
 		origins: newCORSPolicy(opts.CORSOrigins, opts.Auth != nil)}
 	h.metrics.watchBudget(h.mem)
@@ -116,8 +136,8 @@ func newHandler(opts Options) *Handler {
 // Register adds c to the collectors GET /metrics serves (the storage engine's, for one).
 func (h *Handler) Register(c prometheus.Collector) error { return h.metrics.reg.Register(c) }
 
-// ServeHTTP answers one request. GET /metrics is served first; every other request is a Kinesis API
-// request, checked in AWS's order:
+// ServeHTTP answers one request. GET /metrics is served first, then STS Query requests (sts.go); every
+// other request is a Kinesis API request, checked in AWS's order:
 //
 //  1. CORS: a request from an allowed Origin gets AWS's CORS headers, and its OPTIONS preflight is
 //     answered 200 here, before anything else.
@@ -130,7 +150,8 @@ func (h *Handler) Register(c prometheus.Collector) error { return h.metrics.reg.
 //     application/json goes no further (a coral envelope: 400 for such a body, 404 otherwise).
 //  6. An unknown service or operation: 400 UnknownOperationException in the request's format.
 //  7. The signature's presence and form (with Options.Auth, the signature itself).
-//  8. The operation: its input's types, validation, then the action.
+//  8. The operation: its input's types, validation, then the action, on the Service of the caller's
+//     account and region (the caller, identity.CallerFrom, in its context).
 //
 // With Options.Auth, the signature checks that need no body (key known, scope, date, signed headers)
 // come after step 4, before the body is read or memory reserved for it, so that a stranger cannot
@@ -140,6 +161,10 @@ func (h *Handler) Register(c prometheus.Collector) error { return h.metrics.reg.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == "/metrics" {
 		h.metrics.handler.ServeHTTP(w, r)
+		return
+	}
+	if isSTS(r) {
+		h.serveSTS(w, r)
 		return
 	}
 	x, t := h.begin(w, r)
@@ -152,7 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.logging {
 		lg = &x.call
 	}
-	out, err := t.op(r.Context(), c, body, lg)
+	out, err := t.op(identity.WithCaller(r.Context(), x.caller), h.scope(x.caller), c, body, lg)
 	if err != nil && isSerialization(err) && !c.parses(body) {
 		err = kerr.NewSerialization("") // malformed: AWS says no more than the exception's name
 	}
@@ -273,7 +298,53 @@ func (h *Handler) admit(x *exchange, r *http.Request, t target) (c codec, body [
 		h.writeError(x, c, authErr)
 		return nil, nil, false
 	}
+	x.caller = h.callerOf(r, a)
 	return c, body, true
+}
+
+const (
+	defaultAccount = "000000000000"
+	defaultRegion  = "us-east-1"
+)
+
+// accountKey is an access key id that names its account: 12 digits.
+var accountKey = regexp.MustCompile(`^[0-9]{12}$`)
+
+// callerOf is who sent r, whose signature (nil: none) passed the checks: the region its credential
+// scope names when that is a valid region name, else h.region; the account and principal of its key
+// in h.keys; without keys, the account its key id names when that is 12 digits, else h.account, and
+// the account's root.
+func (h *Handler) callerOf(r *http.Request, a *sigv4.Auth) identity.Caller {
+	c := identity.Caller{Account: h.account, Region: h.region, SecureTransport: r.TLS != nil}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		c.SourceIP = host
+	}
+	if a == nil {
+		c.Principal = identity.RootARN(c.Account)
+		return c
+	}
+	c.AccessKeyID = a.AccessKeyID
+	if sigv4.ValidRegion(a.Region) {
+		c.Region = a.Region
+	}
+	if k, ok := h.keys[a.AccessKeyID]; ok {
+		c.Account, c.Principal = k.Account, k.ARN()
+		return c
+	}
+	if h.keys == nil && accountKey.MatchString(a.AccessKeyID) {
+		c.Account = a.AccessKeyID
+	}
+	c.Principal = identity.RootARN(c.Account)
+	return c
+}
+
+// scope is the Service of c's account and region (nil when the handler has no Service: tests of the
+// edge alone).
+func (h *Handler) scope(c identity.Caller) *service.Service {
+	if h.svc == nil {
+		return nil
+	}
+	return h.svc.For(c.Account, c.Region)
 }
 
 // accessDeniedXML is AWS's answer to a request it cannot tie to an operation.
@@ -297,14 +368,23 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) (*exchange, targ
 	if t.service == targetService {
 		t.op = h.ops[t.name]
 	}
-	x := &exchange{ResponseWriter: w, start: time.Now(), reqID: uuid.NewString(), op: t.name}
+	op := t.name
 	if t.op == nil {
-		x.op = "unknown"
+		op = "unknown"
 	}
+	x := h.newExchange(w, r, op)
+	h.metrics.request(x.op, r.Proto)
+	x.counted = true
+	return x, t
+}
+
+// newExchange starts the exchange of a request of operation op: its request id, and whether a request
+// line will be written. The request is counted in the metrics by finish unless x.counted.
+func (h *Handler) newExchange(w http.ResponseWriter, r *http.Request, op string) *exchange {
+	x := &exchange{ResponseWriter: w, start: time.Now(), reqID: uuid.NewString(), op: op}
 	w.Header().Set("x-amzn-RequestId", x.reqID)
 	x.logging = h.logRequests || h.log.Enabled(r.Context(), slog.LevelDebug)
-	h.metrics.request(x.op, r.Proto)
-	return x, t
+	return x
 }
 
 // isSerialization reports whether err is a SerializationException.
@@ -501,7 +581,7 @@ func (h *Handler) authenticate(r *http.Request) (*sigv4.Auth, *sigv4.Pending, er
 	if err != nil || h.auth == nil {
 		return a, nil, authError(err)
 	}
-	p, err := h.auth.Check(r, a)
+	p, err := h.auth.Check(r, a, "kinesis")
 	return a, p, authError(err)
 }
 

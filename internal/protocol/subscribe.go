@@ -32,8 +32,8 @@ const subscribeWriteTimeout = 30 * time.Second
 const subscribeStartDelay = 10 * time.Millisecond
 
 // subscribeOps is SubscribeToShard: an operation whose answer is an event stream.
-func subscribeOps(svc *service.Service) map[string]opFunc {
-	return map[string]opFunc{"SubscribeToShard": subscribeToShard(svc)}
+func subscribeOps() map[string]opFunc {
+	return map[string]opFunc{"SubscribeToShard": subscribeToShard()}
 }
 
 // subscription is SubscribeToShard's output as the edge sees it: ServeHTTP hands it to stream.
@@ -42,9 +42,9 @@ type subscription struct {
 	events  iter.Seq2[service.SubscribeToShardEvent, error]
 }
 
-func subscribeToShard(svc *service.Service) opFunc {
+func subscribeToShard() opFunc {
 	fields := streamFields(reflect.TypeFor[service.SubscribeToShardInput]())
-	return func(ctx context.Context, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.SubscribeToShardInput)
 		err := c.decode(body, in)
 		if lg != nil {

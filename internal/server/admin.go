@@ -25,8 +25,8 @@ type backupResponse struct {
 }
 
 // serveBackup makes an online backup of the store into a directory on the server's machine. With
-// -credentials the request must carry a valid signature of a listed key (for -region and service
-// kinesis); without, it is accepted from loopback addresses only.
+// -credentials the request must carry a valid signature of a listed key (for service kinesis, in any
+// region); without, it is accepted from loopback addresses only.
 func (s *Server) serveBackup(w http.ResponseWriter, r *http.Request) {
 	reply := func(status int, resp backupResponse) {
 		w.Header().Set("Content-Type", "application/json")
@@ -42,7 +42,7 @@ func (s *Server) serveBackup(w http.ResponseWriter, r *http.Request) {
 	if s.auth != nil {
 		a, err := sigv4.Parse(r.Header, r.URL.Query())
 		if err == nil {
-			pending, err = s.auth.Check(r, a)
+			pending, err = s.auth.Check(r, a, "kinesis")
 		}
 		if err != nil {
 			reply(http.StatusForbidden, backupResponse{Error: err.Error()})

@@ -18,6 +18,7 @@ import (
 	"kinesisd/internal/backup"
 	"kinesisd/internal/clock"
 	"kinesisd/internal/config"
+	"kinesisd/internal/identity"
 	"kinesisd/internal/protocol"
 	"kinesisd/internal/service"
 	"kinesisd/internal/sigv4"
@@ -80,13 +81,14 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		return nil, err
 	}
 	var auth *sigv4.Verifier
+	var keys identity.Keys
 	if cfg.Credentials != "" {
-		keys, err := sigv4.LoadKeys(cfg.Credentials)
+		keys, err = identity.LoadKeys(cfg.Credentials, cfg.AccountID)
 		if err != nil {
 			return nil, fmt.Errorf("-credentials: %w", err)
 		}
-		auth = sigv4.NewVerifier(keys, cfg.Region, "kinesis", clk)
-		log.Info("verifying signatures", "keys", len(keys), "file", cfg.Credentials)
+		auth = sigv4.NewVerifier(keys.Secrets(), "", clk) // every valid region: requests run in the region they are signed for
+		log.Info("verifying signatures", "keys", len(keys), "accounts", countAccounts(keys), "file", cfg.Credentials)
 	}
 	store, err := openStore(ctx, cfg, log, fatal)
 	if err != nil {
@@ -111,8 +113,8 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	if requestMemory == 0 { // derived from -memory-limit, so that the two do not fight
 		requestMemory = protocol.DefaultMaxRequestMemory(cfg.MemoryLimitMiB)
 	}
-	handler := protocol.New(svc, protocol.Options{Log: log, Auth: auth, ReadTimeout: cfg.ReadTimeout, MaxRequestMemory: requestMemory,
-		LogRequests: cfg.LogRequests, CORSOrigins: cfg.CORSOrigins})
+	handler := protocol.New(svc, protocol.Options{Log: log, Auth: auth, Account: cfg.AccountID, Region: cfg.Region, Keys: keys,
+		ReadTimeout: cfg.ReadTimeout, MaxRequestMemory: requestMemory, LogRequests: cfg.LogRequests, CORSOrigins: cfg.CORSOrigins})
 	if sr, ok := store.(storage.StatsReporter); ok {
 		if err := handler.Register(newStoreCollector(sr)); err != nil {
 			store.Close()
@@ -183,6 +185,15 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	s.stop = stop
 	s.loops.Go(func() { svc.RunRetention(loopCtx, cfg.RetentionInterval) })
 	return s, nil
+}
+
+// countAccounts is the number of accounts the keys belong to.
+func countAccounts(keys identity.Keys) int {
+	accounts := map[string]bool{}
+	for _, k := range keys {
+		accounts[k.Account] = true
+	}
+	return len(accounts)
 }
 
 // routes answers GET and HEAD /health and GET /metrics before anything else; then, when loopbackHosts

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,29 +34,35 @@ const (
 	msgHostUnsigned = "'Host' must be a 'SignedHeader' in the AWS Authorization."
 )
 
-// Verifier checks requests' signatures against a set of keys, region and service, in AWS's order:
-// date and its expiry, the host header signed, algorithm, credential scope, access key, signature. It
-// is safe for concurrent use.
+// Verifier checks requests' signatures against a set of keys, in AWS's order: date and its expiry, the
+// host header signed, algorithm, credential scope, access key, signature. It is safe for concurrent use.
 type Verifier struct {
-	keys    map[string]string // access key id → secret access key
-	region  string
-	service string
-	clock   clock.Clock
+	keys   map[string]string // access key id → secret access key
+	region string            // "": every valid region name
+	clock  clock.Clock
 
 	mu      sync.Mutex
-	signing map[scopeKey][]byte // derived signing keys; region and service are the verifier's own
+	signing map[scopeKey][]byte // derived signing keys
 }
 
-type scopeKey struct{ accessKeyID, date string }
+type scopeKey struct{ accessKeyID, date, region, service string }
 
-// NewVerifier returns a Verifier accepting the keys (access key id → secret) for region and service,
-// reading the time from clk (nil: the real clock).
-func NewVerifier(keys map[string]string, region, service string, clk clock.Clock) *Verifier {
+// NewVerifier returns a Verifier accepting the keys (access key id → secret) for region, or for every
+// region with a valid name (ValidRegion) when region is "", reading the time from clk (nil: the real
+// clock).
+func NewVerifier(keys map[string]string, region string, clk clock.Clock) *Verifier {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	return &Verifier{keys: keys, region: region, service: service, clock: clk, signing: map[scopeKey][]byte{}}
+	return &Verifier{keys: keys, region: region, clock: clk, signing: map[scopeKey][]byte{}}
 }
+
+// regionPattern is the shape of AWS's region names: us-east-1, us-gov-west-1, cn-north-1,
+// eusc-de-east-1.
+var regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
+
+// ValidRegion reports whether s has the shape of an AWS region name.
+func ValidRegion(s string) bool { return regionPattern.MatchString(s) }
 
 // Pending is a request that passed every check but the signature itself, which needs the body.
 type Pending struct {
@@ -65,9 +72,9 @@ type Pending struct {
 	signingKey []byte
 }
 
-// Check runs the checks that need no body on r, whose signature Parse read as a; the *Error it
-// returns carries AWS's message.
-func (v *Verifier) Check(r *http.Request, a *Auth) (*Pending, error) {
+// Check runs the checks that need no body on r, whose signature Parse read as a, for a request to
+// service (kinesis, kms, sts: the scope must name it); the *Error it returns carries AWS's message.
+func (v *Verifier) Check(r *http.Request, a *Auth, service string) (*Pending, error) {
 	q := r.URL.Query()
 	raw := r.Header.Get("X-Amz-Date")
 	if a.Query {
@@ -96,11 +103,11 @@ func (v *Verifier) Check(r *http.Request, a *Auth) (*Pending, error) {
 	}
 	amzDate := t.Format(isoBasic)
 	var scope strings.Builder
-	if a.Region != v.region {
+	if v.region != "" && a.Region != v.region || v.region == "" && !ValidRegion(a.Region) {
 		scope.WriteString("Credential should be scoped to a valid region, not '" + a.Region + "'. ")
 	}
-	if a.Service != v.service {
-		scope.WriteString("Credential should be scoped to correct service: '" + v.service + "'. ")
+	if a.Service != service {
+		scope.WriteString("Credential should be scoped to correct service: '" + service + "'. ")
 	}
 	if a.Terminator != terminator {
 		scope.WriteString("Credential should be scoped with a valid terminator: 'aws4_request', not '" + a.Terminator + "'. ")
@@ -115,7 +122,7 @@ func (v *Verifier) Check(r *http.Request, a *Auth) (*Pending, error) {
 	if !ok {
 		return nil, &Error{Kind: Unrecognized, Message: msgUnrecognized}
 	}
-	return &Pending{r: r, a: a, amzDate: amzDate, signingKey: v.signingKey(a.AccessKeyID, secret, a.Date)}, nil
+	return &Pending{r: r, a: a, amzDate: amzDate, signingKey: v.signingKey(scopeKey{a.AccessKeyID, a.Date, a.Region, a.Service}, secret)}, nil
 }
 
 // checkTime refuses a request signed more than MaxSkew from now, or a presigned one past its
@@ -140,22 +147,21 @@ func (v *Verifier) checkTime(t time.Time, a *Auth, q url.Values) error {
 	return nil
 }
 
-// signingKey returns the derived key of (access key, date) for the verifier's region and service,
-// from the cache when it is there. The cache holds at most a few days per key: it is emptied when
-// it grows past that, as dates move on.
-func (v *Verifier) signingKey(accessKeyID, secret, date string) []byte {
-	k := scopeKey{accessKeyID, date}
+// signingKey returns the derived key of k's access key, date, region and service, from the cache when
+// it is there. The cache holds a few scopes per key: it is emptied when it grows past that, as dates
+// move on (and as clients sign for many regions).
+func (v *Verifier) signingKey(k scopeKey, secret string) []byte {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if key, ok := v.signing[k]; ok {
 		return key
 	}
-	if len(v.signing) >= 4*len(v.keys)+16 {
+	if len(v.signing) >= 16*len(v.keys)+64 {
 		clear(v.signing)
 	}
-	key := hmacSHA256([]byte("AWS4"+secret), date)
-	key = hmacSHA256(key, v.region)
-	key = hmacSHA256(key, v.service)
+	key := hmacSHA256([]byte("AWS4"+secret), k.date)
+	key = hmacSHA256(key, k.region)
+	key = hmacSHA256(key, k.service)
 	key = hmacSHA256(key, terminator)
 	v.signing[k] = key
 	return key

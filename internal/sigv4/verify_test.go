@@ -203,14 +203,17 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// verify parses and verifies the signature of r with body, as the handler does: Parse, Check, then
-// Pending.Verify once the body is read.
-func verify(v *Verifier, r *http.Request, body []byte) error {
+// verify parses and verifies the signature of r with body, as the handler does for a Kinesis request:
+// Parse, Check, then Pending.Verify once the body is read.
+func verify(v *Verifier, r *http.Request, body []byte) error { return verifyFor(v, r, body, "kinesis") }
+
+// verifyFor is verify for a request to service.
+func verifyFor(v *Verifier, r *http.Request, body []byte, service string) error {
 	a, err := Parse(r.Header, r.URL.Query())
 	if err != nil {
 		return err
 	}
-	p, err := v.Check(r, a)
+	p, err := v.Check(r, a, service)
 	if err != nil {
 		return err
 	}
@@ -218,7 +221,7 @@ func verify(v *Verifier, r *http.Request, body []byte) error {
 }
 
 func newTestVerifier(at time.Time) *Verifier {
-	return NewVerifier(testKeys, "us-east-1", "kinesis", clock.NewFake(at))
+	return NewVerifier(testKeys, "us-east-1", clock.NewFake(at))
 }
 
 func checkErr(t *testing.T, err error, kind Kind, message string) {
@@ -260,7 +263,7 @@ func TestVerifyAWSTestSuite(t *testing.T) {
 		t.Fatalf("no test suite files: %v", err)
 	}
 	at := time.Date(2015, 8, 30, 12, 36, 0, 0, time.UTC)
-	v := NewVerifier(map[string]string{"AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}, "us-east-1", "service", clock.NewFake(at))
+	v := NewVerifier(map[string]string{"AKIDEXAMPLE": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}, "us-east-1", clock.NewFake(at))
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			raw, err := os.ReadFile(f)
@@ -271,7 +274,7 @@ func TestVerifyAWSTestSuite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := verify(v, r, nil); err != nil {
+			if err := verifyFor(v, r, nil, "service"); err != nil {
 				t.Fatalf("refused: %v", err)
 			}
 			// One signature digit changed (in the header or the query) must be refused.
@@ -282,8 +285,47 @@ func TestVerifyAWSTestSuite(t *testing.T) {
 				q.Set("X-Amz-Signature", flipLast(q.Get("X-Amz-Signature")))
 				r.URL.RawQuery = q.Encode()
 			}
-			checkErr(t, verify(v, r, nil), Invalid, msgMismatch)
+			checkErr(t, verifyFor(v, r, nil, "service"), Invalid, msgMismatch)
 		})
+	}
+}
+
+// A Verifier for every region takes any region of AWS's shape, and the service the request is for.
+func TestVerifyAnyRegion(t *testing.T) {
+	v := NewVerifier(testKeys, "", clock.NewFake(signedAt))
+	tests := []struct {
+		name, region, service, want string // want: the service the request is for
+		kind                        Kind
+		message                     string
+	}{
+		{name: "us-west-2", region: "us-west-2", want: "kinesis"},
+		{name: "eu-west-1", region: "eu-west-1", want: "kinesis"},
+		{name: "gov cloud", region: "us-gov-west-1", want: "kinesis"},
+		{name: "sts", region: "eu-central-1", service: "sts", want: "sts"},
+		{name: "kms", region: "ap-southeast-2", service: "kms", want: "kms"},
+		{name: "not a region", region: "moon", want: "kinesis", kind: Invalid, message: "Credential should be scoped to a valid region, not 'moon'. "},
+		{name: "kinesis scope for sts", region: "us-east-1", want: "sts", kind: Invalid, message: "Credential should be scoped to correct service: 'sts'. "},
+		{name: "sts scope for kinesis", region: "us-east-1", service: "sts", want: "kinesis", kind: Invalid, message: "Credential should be scoped to correct service: 'kinesis'. "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := sdkCase{body: "{}", region: tt.region, service: tt.service}
+			r, body := tc.signed(t)
+			checkErr(t, verifyFor(v, r, body, tt.want), tt.kind, tt.message)
+		})
+	}
+}
+
+func TestValidRegion(t *testing.T) {
+	for _, r := range []string{"us-east-1", "eu-west-1", "us-gov-west-1", "cn-north-1", "ap-southeast-3", "us-isob-east-1", "eusc-de-east-1", "il-central-1"} {
+		if !ValidRegion(r) {
+			t.Errorf("%s refused", r)
+		}
+	}
+	for _, r := range []string{"", "moon", "us-east", "US-EAST-1", "us_east_1", "us-east-1a", "aws-global", "us-east-1/x", "u-east-1"} {
+		if ValidRegion(r) {
+			t.Errorf("%q accepted", r)
+		}
 	}
 }
 
@@ -310,39 +352,6 @@ func flipLast(s string) string {
 		return s[:len(s)-1] + "1"
 	}
 	return s[:len(s)-1] + "0"
-}
-
-func TestReadKeys(t *testing.T) {
-	tests := []struct {
-		name, file string
-		want       map[string]string
-		err        string
-	}{
-		{"pairs", "# keys\nAKID1 secret1\n\n  AKID2\tsec/ret+2  \n# end\n", map[string]string{"AKID1": "secret1", "AKID2": "sec/ret+2"}, ""},
-		{"same pair twice", "A s\nA s\n", map[string]string{"A": "s"}, ""},
-		{"one field", "A s\nB\n", nil, "creds:2: want ACCESS_KEY_ID SECRET_ACCESS_KEY, found 1 fields"},
-		{"three fields", "\n# c\nA s x\n", nil, "creds:3: want ACCESS_KEY_ID SECRET_ACCESS_KEY, found 3 fields"},
-		{"conflict", "A s\nA t\n", nil, "creds:2: access key id A is listed twice with different secrets"},
-		{"slash in id", "A/B s\n", nil, "creds:1: access key id \"A/B\" contains '/'"},
-		{"empty", "# nothing\n\n", nil, "creds: no keys: list ACCESS_KEY_ID SECRET_ACCESS_KEY pairs, one a line"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadKeys("creds", strings.NewReader(tt.file))
-			if tt.err != "" {
-				if err == nil || err.Error() != tt.err {
-					t.Fatalf("err = %v, want %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
 }
 
 // FuzzVerify feeds the verifier requests built from the table's signed ones with their parts

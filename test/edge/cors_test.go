@@ -73,7 +73,7 @@ func TestCORSWithoutCredentials(t *testing.T) {
 // echoing only what the browser asked for; the other answers to an allowed origin carry the CORS
 // headers whatever their rule (here with -credentials, where every origin is allowed with "*", as AWS).
 func TestCORSAsAWS(t *testing.T) {
-	auth := sigv4.NewVerifier(map[string]string{accessKey: secretKey}, "us-east-1", "kinesis", nil)
+	auth := sigv4.NewVerifier(map[string]string{accessKey: secretKey}, "us-east-1", nil)
 	e := startEdge(t, protocol.Options{Auth: auth})
 	origin := "https://whatever.example"
 	send(t, e.addr, "", preflight(origin)).check(t, preflightAnswer("*", ""))

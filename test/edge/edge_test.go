@@ -313,7 +313,7 @@ func TestSlowBodyOverHTTP2(t *testing.T) {
 // The request log (JSON handler) has one line per request with the fields users look for; a refused
 // signature gets an INFO line with the access key and reason, also without the request log.
 func TestRequestLogLines(t *testing.T) {
-	auth := sigv4.NewVerifier(map[string]string{accessKey: secretKey}, "us-east-1", "kinesis", nil)
+	auth := sigv4.NewVerifier(map[string]string{accessKey: secretKey}, "us-east-1", nil)
 	e := startEdge(t, protocol.Options{Auth: auth, LogRequests: true})
 	e.createStream(t, "orders")
 	put, err := e.client.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String("orders"), Records: []types.PutRecordsRequestEntry{

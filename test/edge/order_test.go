@@ -267,7 +267,7 @@ func TestOrderOfChecks(t *testing.T) {
 // the Content-Type, before the body is read: a stranger's request is refused without its body whatever
 // the body or target; the rules before it, and those after it for a known key, keep AWS's order.
 func TestOrderWithCredentials(t *testing.T) {
-	auth := sigv4.NewVerifier(map[string]string{accessKey: secretKey}, "us-east-1", "kinesis", nil)
+	auth := sigv4.NewVerifier(map[string]string{accessKey: secretKey}, "us-east-1", nil)
 	e := startEdge(t, protocol.Options{Auth: auth})
 	const list = "Kinesis_20131202.ListStreams"
 	unknownKey := `{"__type":"UnrecognizedClientException","message":"The security token included in the request is invalid."}`
