@@ -11,9 +11,6 @@ import (
 // Resource policies on streams and consumers (PutResourcePolicy, GetResourcePolicy,
 // DeleteResourcePolicy): stored and returned as given. Enforcing them is a later issue.
 
-// emptyPolicy is what GetResourcePolicy returns for a resource without a policy.
-const emptyPolicy = "{}"
-
 // PutResourcePolicyInput is the input of PutResourcePolicy.
 type PutResourcePolicyInput struct {
 	ResourceARN *string `json:"ResourceARN,omitempty"`

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"kinesisd/internal/kerr"
 	"kinesisd/internal/kms"
 	"kinesisd/internal/service/stream"
 )
@@ -126,5 +125,3 @@ func (o *opener) open(ctx context.Context, data []byte, arrivalMilli int64) ([]b
 	}
 	return plain, nil
 }
-
-var _ kerr.Error = (*kms.Error)(nil)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kinesisd/internal/clock"
+	"kinesisd/internal/iam"
 	"kinesisd/internal/kms"
 	"kinesisd/internal/service/autoscale"
 	"kinesisd/internal/service/iterator"
@@ -55,6 +56,9 @@ type Config struct {
 	// long a subscription lasts (AWS: 5 min), the longest gap between its events (5 s), and the window
 	// after a subscription's start in which another for the same consumer and shard is refused (5 s).
 	SubscribeLifetime, SubscribeHeartbeat, SubscribeTakeover time.Duration
+	// Policies are the identity policies of the principals that have one, by principal ARN (-policies);
+	// the others may do anything in their own account (iam.DefaultIdentity).
+	Policies map[string]*iam.Policy
 	// Keys is the KMS keyring that encrypts the records of streams with KMS encryption at rest; nil:
 	// StartStreamEncryption checks no key and records are stored as they come.
 	Keys *kms.Keyring
@@ -136,6 +140,7 @@ type shared struct {
 	splits sync.WaitGroup     // ON_DEMAND splits under way
 
 	keys     *kms.Keyring // Config.Keys
+	policies policyCache  // resource policies, compiled (authz.go)
 	dataKeys dataKeys     // the data keys unwrapped (recordkeys.go)
 
 	subs  subscriptions // this process's open SubscribeToShard subscriptions (their leases: lease.go)
