@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"kinesisd/internal/identity"
 	"kinesisd/internal/kms"
 	"kinesisd/internal/service/stream"
 )
@@ -17,9 +18,13 @@ import (
 // GetRecords and SubscribeToShard checks the key's state and policy first (kms.CheckStreamKey), so
 // that disabling or deleting a key takes effect at once.
 
-// kmsCaller is who uses a KMS key for this request: the service's account and region, as its root.
-func (s *Service) kmsCaller(context.Context) kms.Caller {
-	return kms.Caller{Account: s.cfg.Account, Region: s.cfg.Region, Principal: fmt.Sprintf("arn:aws:iam::%s:root", s.cfg.Account)}
+// kmsCaller is who uses a KMS key for this request: its caller (identity.CallerFrom), or, for a
+// request made in process, the root of the service's account.
+func (s *Service) kmsCaller(ctx context.Context) kms.Caller {
+	if c, ok := identity.CallerFrom(ctx); ok {
+		return kms.Caller{Account: c.Account, Region: c.Region, Principal: c.Principal}
+	}
+	return kms.Caller{Account: s.cfg.Account, Region: s.cfg.Region, Principal: identity.RootARN(s.cfg.Account)}
 }
 
 // storedKey is the form a stream keeps a data key in.
