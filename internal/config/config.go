@@ -42,6 +42,13 @@ type Config struct {
 	TLSListen         string        // if set, a separate HTTPS port while Listen stays plain
 	Credentials       string        // file of the accepted ACCESS_KEY_ID SECRET_ACCESS_KEY pairs; empty: signatures are not verified
 	CORSOrigins       []string      // origins besides loopback ones whose web pages may call the API (without Credentials; with it, every origin)
+	Policies          string        // JSON file of identity policies by principal name of Credentials; empty: every principal may do anything in its account
+
+	// The KMS keyring (keys that encrypt streams at rest).
+	KMSMasterKeyFile string        // the master key sealing the keys' material; empty: generated next to DataDir (ephemeral in memory)
+	KMSRate          int           // data-key generations and decryptions per second and account (negative: no limit)
+	KMSOptOut        []string      // accounts not subscribed to KMS (KMSOptInRequired), for tests
+	KMSDeletionDay   time.Duration // how long a day of ScheduleKeyDeletion's waiting period lasts
 	LogFormat         string        // text or json
 	LogRequests       bool          // one log line per request
 	Version           bool          // print the version and exit
@@ -162,6 +169,19 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate file for HTTPS (with -tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for HTTPS (with -tls-cert)")
 	fs.StringVar(&c.Credentials, "credentials", "", "file of accepted keys, one 'ACCESS_KEY_ID SECRET_ACCESS_KEY [ACCOUNT_ID [PRINCIPAL]]' a line (without an account: -account-id; without a principal: the account's root): every request must then carry a valid SigV4 signature of one (empty: any credentials)")
+	fs.StringVar(&c.Policies, "policies", "", "JSON file of identity policies, {\"PRINCIPAL\": {\"Version\": \"2012-10-17\", \"Statement\": [...]}, ...}, for the principals of -credentials (which it needs); a principal without one may do anything in its own account")
+	fs.StringVar(&c.KMSMasterKeyFile, "kms-master-key-file", "", "file of the master key (64 hex digits) that seals the KMS keys' material; created when missing; default: <data>.kms-master-key beside the data directory (back it up apart from the data), a new one each start with -in-memory; with NATS JetStream KMS keys exist only when every front-end is given the same file")
+	fs.IntVar(&c.KMSRate, "kms-rate", 10000, "KMS data-key generations and decryptions per second and account, AWS's default quota (negative: no limit)")
+	fs.Func("kms-opt-out", "comma-separated `accounts` not subscribed to KMS: their KMS calls are refused with KMSOptInRequired (for tests)", func(v string) error {
+		c.KMSOptOut = nil
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				c.KMSOptOut = append(c.KMSOptOut, a)
+			}
+		}
+		return nil
+	})
+	fs.DurationVar(&c.KMSDeletionDay, "kms-deletion-day", 24*time.Hour, "how long one day of ScheduleKeyDeletion's waiting period (7 to 30 days) lasts: shorten it to reach a deleted key in tests")
 	fs.Func("cors-origins", "`origins` whose web pages may call the API from a browser, besides http://localhost, http://127.0.0.1 and http://[::1] on any port: a comma-separated list of scheme://host[:port], scheme://host:* for any port, or * for every origin (with -credentials every origin is allowed)", func(v string) error {
 		c.CORSOrigins = nil
 		for o := range strings.SplitSeq(v, ",") {
@@ -247,6 +267,17 @@ func (c *Config) Validate() []error {
 	}
 	if !c.InMemory && c.Store == "pebble" && c.DataDir == "" {
 		bad("data", "empty: give a directory or -in-memory")
+	}
+	if c.Policies != "" && c.Credentials == "" {
+		bad("policies", "needs -credentials: policies are attached to its principals")
+	}
+	if c.KMSDeletionDay <= 0 {
+		bad("kms-deletion-day", "%s is not a positive duration", c.KMSDeletionDay)
+	}
+	for _, a := range c.KMSOptOut {
+		if !accountPattern.MatchString(a) {
+			bad("kms-opt-out", "%q is not 12 digits", a)
+		}
 	}
 	if !accountPattern.MatchString(c.AccountID) {
 		bad("account-id", "%q is not 12 digits", c.AccountID)

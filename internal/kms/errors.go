@@ -3,7 +3,6 @@ package kms
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
 	"kinesisd/internal/kerr"
 )
@@ -52,7 +51,7 @@ func (e *Error) Message() string { return e.msg }
 var _ kerr.Error = (*Error)(nil)
 
 func newErr(code, msg string) *Error {
-	return &Error{code: code, status: http.StatusBadRequest, msg: msg}
+	return &Error{code: code, status: 400, msg: msg}
 }
 
 // keyNotFound: "Key 'arn:aws:kms:us-east-1:111122223333:key/…' does not exist" (as AWS writes it, no
@@ -102,7 +101,7 @@ func throttled() *Error {
 
 // optInRequired is AWS's answer to an account without a subscription to the service (HTTP 403).
 func optInRequired() *Error {
-	return &Error{code: CodeOptInRequired, status: http.StatusForbidden, msg: "The AWS Access Key Id needs a subscription for the service"}
+	return &Error{code: CodeOptInRequired, status: 403, msg: "The AWS Access Key Id needs a subscription for the service"}
 }
 
 // validation returns a ValidationException in the model-validation shape:

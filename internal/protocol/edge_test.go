@@ -42,10 +42,10 @@ func startEdge(t *testing.T, opts Options, level slog.Level, ops map[string]opFu
 		opts.Log = slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: level}))
 	}
 	counted := map[string]opFunc{}
-	for name, op := range ops {
-		counted[name] = func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+	for name, f := range ops {
+		counted[name] = func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 			e.ran.Add(1)
-			return op(ctx, svc, c, body, lg)
+			return f(ctx, op, svc, c, body, lg)
 		}
 	}
 	e.h = testHandler(opts, counted)
@@ -77,7 +77,7 @@ func (e *edgeServer) served(t *testing.T, n int) {
 }
 
 // noop is an operation that decodes nothing and answers {}.
-func noop(context.Context, *service.Service, codec, []byte, *callLog) (any, error) {
+func noop(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) {
 	return struct{}{}, nil
 }
 
@@ -237,7 +237,7 @@ func TestReadTimeout(t *testing.T) {
 // read timeout: the stream must not be cut by it (nor its context cancelled by net/http's background
 // read on HTTP/1.1).
 func slowSubscription(after time.Duration) opFunc {
-	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		events := func(yield func(service.SubscribeToShardEvent, error) bool) {
 			select {
 			case <-time.After(after):
@@ -422,8 +422,8 @@ func TestLogLimiter(t *testing.T) {
 // response has started, the connection is aborted instead.
 func TestPanic(t *testing.T) {
 	e := startEdge(t, Options{}, slog.LevelDebug, map[string]opFunc{
-		"ListStreams": func(context.Context, *service.Service, codec, []byte, *callLog) (any, error) { panic("disk on fire") },
-		"SubscribeToShard": func(context.Context, *service.Service, codec, []byte, *callLog) (any, error) {
+		"ListStreams": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) { panic("disk on fire") },
+		"SubscribeToShard": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) {
 			events := func(yield func(service.SubscribeToShardEvent, error) bool) { panic("mid-stream") }
 			return &subscription{initial: &service.SubscribeToShardOutput{}, events: events}, nil
 		},
@@ -466,7 +466,7 @@ func TestPanic(t *testing.T) {
 // without, and not at all on a logger above debug.
 func TestRequestLog(t *testing.T) {
 	ops := map[string]opFunc{
-		"PutRecords": func(_ context.Context, _ *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+		"PutRecords": func(_ context.Context, _ string, _ *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 			if lg != nil {
 				lg.stream = "orders"
 				lg.add(3, 300)

@@ -41,13 +41,16 @@ func streamOps(bufs *bufpool.Pool, m *metrics) map[string]opFunc {
 // putRecord is PutRecord, counting the record it wrote in written.
 func putRecord(written dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.PutRecordInput]())
-	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.PutRecordInput)
 		err := c.decode(body, in)
 		if lg != nil {
 			lg.stream = streamOf(in, fields)
 		}
 		if err != nil {
+			return nil, err
+		}
+		if svc, err = svc.Authorize(ctx, op, in); err != nil {
 			return nil, err
 		}
 		out, err := svc.PutRecord(ctx, in)
@@ -65,7 +68,7 @@ func putRecord(written dataCounter) opFunc {
 // reply without reflection. It counts the records written (not those that failed) in written.
 func putRecords(bufs *bufpool.Pool, written dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.PutRecordsInput]())
-	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.PutRecordsInput)
 		if c != jsonCodec {
 			err := c.decode(body, in)
@@ -73,6 +76,9 @@ func putRecords(bufs *bufpool.Pool, written dataCounter) opFunc {
 				lg.stream = streamOf(in, fields)
 			}
 			if err != nil {
+				return nil, err
+			}
+			if svc, err = svc.Authorize(ctx, op, in); err != nil {
 				return nil, err
 			}
 			out, err := svc.PutRecords(ctx, in)
@@ -88,6 +94,9 @@ func putRecords(bufs *bufpool.Pool, written dataCounter) opFunc {
 			lg.stream = streamOf(in, fields)
 		}
 		if err != nil {
+			return nil, err
+		}
+		if svc, err = svc.Authorize(ctx, op, in); err != nil {
 			return nil, err
 		}
 		out, err := svc.PutRecords(ctx, in)
@@ -126,13 +135,16 @@ func dataSize(recs []service.Record) int {
 // returned in read.
 func getRecords(bufs *bufpool.Pool, read dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.GetRecordsInput]())
-	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.GetRecordsInput)
 		err := c.decode(body, in)
 		if lg != nil {
 			lg.stream = streamOf(in, fields)
 		}
 		if err != nil {
+			return nil, err
+		}
+		if svc, err = svc.Authorize(ctx, op, in); err != nil {
 			return nil, err
 		}
 		out, err := svc.GetRecords(ctx, in)
@@ -157,13 +169,16 @@ type encoded []byte
 // call adapts an operation with output, a method expression such as (*service.Service).ListStreams.
 func call[In, Out any](f func(*service.Service, context.Context, *In) (*Out, error)) opFunc {
 	fields := streamFields(reflect.TypeFor[In]())
-	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(In)
 		err := c.decode(body, in)
 		if lg != nil {
 			lg.stream = streamOf(in, fields)
 		}
 		if err != nil {
+			return nil, err
+		}
+		if svc, err = svc.Authorize(ctx, op, in); err != nil {
 			return nil, err
 		}
 		out, err := f(svc, ctx, in)
@@ -177,13 +192,16 @@ func call[In, Out any](f func(*service.Service, context.Context, *In) (*Out, err
 // unit adapts an operation without output, a method expression such as (*service.Service).CreateStream.
 func unit[In any](f func(*service.Service, context.Context, *In) error) opFunc {
 	fields := streamFields(reflect.TypeFor[In]())
-	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(In)
 		err := c.decode(body, in)
 		if lg != nil {
 			lg.stream = streamOf(in, fields)
 		}
 		if err != nil {
+			return nil, err
+		}
+		if svc, err = svc.Authorize(ctx, op, in); err != nil {
 			return nil, err
 		}
 		return nil, f(svc, ctx, in)

@@ -38,10 +38,12 @@ const (
 	DefaultReadTimeout = 60 * time.Second
 )
 
-// opFunc decodes a request body with c, runs one operation on svc (the Service of the caller's account
-// and region) and returns its output (nil for none). With lg non-nil (the request will be logged) it
+// opFunc decodes a request body with c, has the service authorize the caller for operation op on what
+// the input names (service.Service.Authorize, which may move it to the account owning a resource named
+// by ARN), runs the operation on svc (the Service of the caller's account and region) and returns its
+// output (nil for none). With lg non-nil (the request will be logged) it
 // fills lg with the stream the input names and the records and data bytes the operation wrote or read.
-type opFunc func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error)
+type opFunc func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error)
 
 // Handler serves the Kinesis API on POST and metrics on GET /metrics.
 type Handler struct {
@@ -177,7 +179,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.logging {
 		lg = &x.call
 	}
-	out, err := t.op(identity.WithCaller(r.Context(), x.caller), h.scope(x.caller), c, body, lg)
+	out, err := t.op(identity.WithCaller(r.Context(), x.caller), t.name, h.scope(x.caller), c, body, lg)
 	if err != nil && isSerialization(err) && !c.parses(body) {
 		err = kerr.NewSerialization("") // malformed: AWS says no more than the exception's name
 	}

@@ -44,13 +44,16 @@ type subscription struct {
 
 func subscribeToShard() opFunc {
 	fields := streamFields(reflect.TypeFor[service.SubscribeToShardInput]())
-	return func(ctx context.Context, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
+	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.SubscribeToShardInput)
 		err := c.decode(body, in)
 		if lg != nil {
 			lg.stream = streamOf(in, fields)
 		}
 		if err != nil {
+			return nil, err
+		}
+		if svc, err = svc.Authorize(ctx, op, in); err != nil {
 			return nil, err
 		}
 		out, events, err := svc.SubscribeToShard(ctx, in)

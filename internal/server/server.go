@@ -94,7 +94,18 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	if err != nil {
 		return nil, err
 	}
+	policies, err := loadPolicies(cfg.Policies, keys)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	keyring, err := openKeyring(ctx, cfg, store, clk, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	svc, err := newService(ctx, cfg, service.Config{
+		Policies: policies, Keys: keyring,
 		Store: store, Clock: clk, Logger: log, Account: cfg.AccountID, Region: cfg.Region,
 		CreateDelay: cfg.CreateStreamDelay, DeleteDelay: cfg.DeleteStreamDelay, UpdateDelay: cfg.UpdateStreamDelay,
 		ShardLimit: cfg.ShardLimit, ThroughputLimits: cfg.ThroughputLimits, APIRateLimits: cfg.APIRateLimits,

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"kinesisd/internal/clock"
+	"kinesisd/internal/config"
+	"kinesisd/internal/iam"
+	"kinesisd/internal/identity"
+	"kinesisd/internal/kms"
+	"kinesisd/internal/storage"
+)
+
+// openKeyring opens the KMS keyring over store, with the master key of -kms-master-key-file; without
+// the flag a key is generated beside the data directory (with a warning to back it up apart), a new
+// one each start in memory, and none on NATS JetStream (whose front-ends must share one): there the
+// keyring is nil and KMS encryption is refused.
+func openKeyring(ctx context.Context, cfg *config.Config, store storage.Store, clk clock.Clock, log *slog.Logger) (*kms.Keyring, error) {
+	var master []byte
+	switch {
+	case cfg.KMSMasterKeyFile != "" || (!cfg.InMemory && !cfg.IsNATS()):
+		path := cfg.KMSMasterKeyFile
+		if path == "" {
+			path = filepath.Clean(cfg.DataDir) + ".kms-master-key"
+		}
+		key, created, err := kms.LoadOrCreateMasterKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("-kms-master-key-file: %w", err)
+		}
+		if created {
+			log.Warn("generated the KMS master key: back it up apart from the data directory; without it the records of KMS-encrypted streams cannot be read", "file", path)
+		}
+		master = key
+	case cfg.InMemory:
+		master = make([]byte, kms.MasterKeySize)
+		rand.Read(master)
+	default:
+		log.Info("no -kms-master-key-file: KMS keys and stream encryption are off on NATS JetStream until every front-end is given the same master key file")
+		return nil, nil
+	}
+	keys, err := kms.New(kms.Config{Store: store, MasterKey: master, Clock: clk, Logger: log,
+		DeletionWindowUnit: cfg.KMSDeletionDay, Rate: float64(cfg.KMSRate), OptOut: cfg.KMSOptOut})
+	clear(master)
+	if err != nil {
+		return nil, err
+	}
+	if err := keys.Verify(ctx); err != nil {
+		return nil, fmt.Errorf("-kms-master-key-file: %w", err)
+	}
+	return keys, nil
+}
+
+// loadPolicies reads -policies: a JSON object mapping principal names of the credentials file to their
+// identity policies, returned by principal ARN.
+func loadPolicies(path string, keys identity.Keys) (map[string]*iam.Policy, error) {
+	if path == "" {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-policies: %w", err)
+	}
+	var docs map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &docs); err != nil {
+		return nil, fmt.Errorf("-policies: %s is not a JSON object of principal names and policies: %w", path, err)
+	}
+	arns := make(map[string]string) // principal name → ARN
+	for _, k := range keys {
+		if k.Principal != "" {
+			arns[k.Principal] = k.ARN()
+		}
+	}
+	names := make([]string, 0, len(docs))
+	for name := range docs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make(map[string]*iam.Policy, len(docs))
+	for _, name := range names {
+		arn, ok := arns[name]
+		if !ok {
+			return nil, fmt.Errorf("-policies: %q is not a principal of -credentials", name)
+		}
+		p, err := iam.Parse(docs[name], iam.Identity)
+		if err != nil {
+			return nil, fmt.Errorf("-policies: the policy of %s: %w", name, err)
+		}
+		out[arn] = p
+	}
+	return out, nil
+}
