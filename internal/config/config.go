@@ -49,9 +49,9 @@ type Config struct {
 	KMSRate          int           // data-key generations and decryptions per second and account (negative: no limit)
 	KMSOptOut        []string      // accounts not subscribed to KMS (KMSOptInRequired), for tests
 	KMSDeletionDay   time.Duration // how long a day of ScheduleKeyDeletion's waiting period lasts
-	LogFormat         string        // text or json
-	LogRequests       bool          // one log line per request
-	Version           bool          // print the version and exit
+	LogFormat        string        // text or json
+	LogRequests      bool          // one log line per request
+	Version          bool          // print the version and exit
 
 	// Faults and limits at the edge and in the store.
 	DiskReserveMiB      int           // writes are refused while the data directory's disk has less free space

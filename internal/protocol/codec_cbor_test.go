@@ -20,7 +20,9 @@ func TestErrorsOverCBOR(t *testing.T) {
 	for code, status := range codes {
 		t.Run(code, func(t *testing.T) {
 			want := newError(code, "the message of "+code)
-			h := testHandler(Options{}, map[string]opFunc{"ListStreams": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) { return nil, want }})
+			h := testHandler(Options{}, map[string]opFunc{"ListStreams": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) {
+				return nil, want
+			}})
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			for ct, input := range map[string]string{"application/x-amz-cbor-1.1": "\xbf\xff", "application/x-amz-json-1.1": "{}"} {

@@ -422,7 +422,9 @@ func TestLogLimiter(t *testing.T) {
 // response has started, the connection is aborted instead.
 func TestPanic(t *testing.T) {
 	e := startEdge(t, Options{}, slog.LevelDebug, map[string]opFunc{
-		"ListStreams": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) { panic("disk on fire") },
+		"ListStreams": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) {
+			panic("disk on fire")
+		},
 		"SubscribeToShard": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) {
 			events := func(yield func(service.SubscribeToShardEvent, error) bool) { panic("mid-stream") }
 			return &subscription{initial: &service.SubscribeToShardOutput{}, events: events}, nil

@@ -43,7 +43,9 @@ func TestErrorsThroughSDK(t *testing.T) {
 	for code, status := range codes {
 		t.Run(code, func(t *testing.T) {
 			want := newError(code, "the message of "+code)
-			h := testHandler(Options{}, map[string]opFunc{"ListStreams": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) { return nil, want }})
+			h := testHandler(Options{}, map[string]opFunc{"ListStreams": func(context.Context, string, *service.Service, codec, []byte, *callLog) (any, error) {
+				return nil, want
+			}})
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
