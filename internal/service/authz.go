@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 
 	"kinesisd/internal/iam"
@@ -16,6 +17,9 @@ import (
 // them (iam.Evaluate): an explicit Deny anywhere wins, the caller's own account needs one Allow, another
 // account's resource needs both. A request naming another account's stream or consumer by ARN runs in
 // that account once allowed.
+
+// accountPattern is an account id: 12 digits.
+var accountPattern = regexp.MustCompile(`^\d{12}$`)
 
 // requestNames is what a request names: a stream (name, or ARN) or a consumer ARN or, for the resource
 // operations, any ARN.
@@ -119,8 +123,9 @@ func (s *Service) resource(ctx context.Context, on iam.On, t requestNames) (owne
 	name, consumer, secs := "", "", int64(-1)
 	account := s.cfg.Account
 	parse := func(v *string) bool {
+		// An ARN the model refuses is left to validation, which AWS answers first.
 		a, ok := parseResourceARN(*v)
-		if !ok || a.Region != s.cfg.Region {
+		if !ok || a.Region != s.cfg.Region || !accountPattern.MatchString(a.Account) {
 			return false
 		}
 		account, name = a.Account, a.Stream
@@ -140,7 +145,7 @@ func (s *Service) resource(ctx context.Context, on iam.On, t requestNames) (owne
 			consumer = *t.consumerName
 		}
 	case t.streamName != nil:
-		name, ok = *t.streamName, true
+		name, ok = *t.streamName, namePattern.MatchString(*t.streamName) && len(*t.streamName) <= 128
 	case t.iterator != nil:
 		pos, err := s.sealer.Open(*t.iterator)
 		name, ok = pos.StreamName, err == nil

@@ -217,7 +217,9 @@ func TestRegisterStreamConsumerLimits(t *testing.T) {
 		wantAPIError(t, reg("nope", "x"), "ResourceNotFoundException", 400, "Stream nope under account 000000000000 not found.")
 		_, err := c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{
 			StreamARN: aws.String("arn:aws:kinesis:us-east-1:111111111111:stream/a"), ConsumerName: aws.String("x")})
-		wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream a under account 111111111111 not found.")
+		// Another account's stream: without its resource policy, access is denied before anything is looked up.
+		wantAPIError(t, err, "AccessDeniedException", 400, "User: arn:aws:iam::000000000000:root is not authorized to perform: kinesis:RegisterStreamConsumer "+
+			"on resource: arn:aws:kinesis:us-east-1:111111111111:stream/a because no resource-based policy allows the kinesis:RegisterStreamConsumer action")
 	})
 }
 
