@@ -232,7 +232,9 @@ func TestTagResource(t *testing.T) {
 		_, err = c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/gone")})
 		wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream gone under account 000000000000 not found.")
 		_, err = c.UntagResource(ctx, &kinesis.UntagResourceInput{ResourceARN: aws.String("arn:aws:kinesis:us-east-1:111111111111:stream/res"), TagKeys: []string{"a"}})
-		wantAPIError(t, err, "ResourceNotFoundException", 400, "Stream res under account 111111111111 not found.")
+		// Another account's stream, without its resource policy: IAM refuses before anything is looked up.
+		wantAPIError(t, err, "AccessDeniedException", 400, "User: arn:aws:iam::000000000000:root is not authorized to perform: kinesis:UntagResource "+
+			"on resource: arn:aws:kinesis:us-east-1:111111111111:stream/res because no resource-based policy allows the kinesis:UntagResource action")
 		_, err = c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: aws.String("arn:aws:sqs:us-east-1:000000000000:queue/q"), Tags: map[string]string{}})
 		wantAPIError(t, err, "ValidationException", 400, "2 validation errors detected: "+
 			"Value '{}' at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1; "+
