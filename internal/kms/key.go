@@ -58,6 +58,9 @@ type KeyMetadata struct {
 	KeySpec               string
 	EncryptionAlgorithms  []string
 	MultiRegion           bool
+
+	// PendingDeletionWindowInDays is ScheduleKeyDeletion's window, 0 unless KeyState is PendingDeletion.
+	PendingDeletionWindowInDays int
 }
 
 func (d *keyDoc) metadata() *KeyMetadata {
@@ -78,6 +81,7 @@ func (d *keyDoc) metadata() *KeyMetadata {
 	}
 	if d.State == statePendingDeletion {
 		m.DeletionDate = time.UnixMilli(d.Deletion).UTC()
+		m.PendingDeletionWindowInDays = d.WindowDays
 	}
 	return m
 }

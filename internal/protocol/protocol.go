@@ -24,6 +24,7 @@ import (
 	"kinesisd/internal/bufpool"
 	"kinesisd/internal/identity"
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/kms"
 	"kinesisd/internal/protocol/awsjson"
 	"kinesisd/internal/service"
 	"kinesisd/internal/sigv4"
@@ -51,6 +52,7 @@ type Handler struct {
 	account     string           // the caller's account when the request does not name one
 	region      string           // the caller's region when the request is not signed for a valid one
 	keys        identity.Keys    // with -credentials: each key's account and principal
+	keyring     *kms.Keyring     // the KMS API's (kms.go); nil: KMS calls are refused
 	ops         map[string]opFunc
 	log         *slog.Logger
 	metrics     *metrics
@@ -102,6 +104,9 @@ type Options struct {
 	// (https://app.example.com), scheme://host:* for any port, or "*" for every origin. With Auth set
 	// every origin is allowed, as on AWS: a page can do nothing without a key's secret.
 	CORSOrigins []string
+	// KMS is the keyring the KMS API (TrentService.* targets, kms.go) runs on; nil answers every KMS
+	// call UnsupportedOperationException.
+	KMS *kms.Keyring
 }
 
 // New returns the HTTP handler for svc, the Service of the default account and region: each request
@@ -130,7 +135,7 @@ func newHandler(opts Options) *Handler {
 	h := &Handler{account: cmp.Or(opts.Account, defaultAccount), region: cmp.Or(opts.Region, defaultRegion), keys: opts.Keys,
 		log: log, metrics: newMetrics(), auth: opts.Auth, readTimeout: timeout, mem: newBudget(limit), memWait: memoryWait,
 		logRequests: opts.LogRequests, refusals: newLogLimiter(refusalLogInterval), memoryWarns: newLogLimiter(refusalLogInterval),
-		origins: newCORSPolicy(opts.CORSOrigins, opts.Auth != nil)}
+		origins: newCORSPolicy(opts.CORSOrigins, opts.Auth != nil), keyring: opts.KMS}
 	h.metrics.watchBudget(h.mem)
 	return h
 }
@@ -138,8 +143,8 @@ func newHandler(opts Options) *Handler {
 // Register adds c to the collectors GET /metrics serves (the storage engine's, for one).
 func (h *Handler) Register(c prometheus.Collector) error { return h.metrics.reg.Register(c) }
 
-// ServeHTTP answers one request. GET /metrics is served first, then STS Query requests (sts.go); every
-// other request is a Kinesis API request, checked in AWS's order:
+// ServeHTTP answers one request. GET /metrics is served first, then STS Query requests (sts.go) and
+// KMS requests (kms.go); every other request is a Kinesis API request, checked in AWS's order:
 //
 //  1. CORS: a request from an allowed Origin gets AWS's CORS headers, and its OPTIONS preflight is
 //     answered 200 here, before anything else.
@@ -167,6 +172,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if isSTS(r) {
 		h.serveSTS(w, r)
+		return
+	}
+	if isKMS(r) {
+		h.serveKMS(w, r)
 		return
 	}
 	x, t := h.begin(w, r)

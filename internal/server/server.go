@@ -125,7 +125,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		requestMemory = protocol.DefaultMaxRequestMemory(cfg.MemoryLimitMiB)
 	}
 	handler := protocol.New(svc, protocol.Options{Log: log, Auth: auth, Account: cfg.AccountID, Region: cfg.Region, Keys: keys,
-		ReadTimeout: cfg.ReadTimeout, MaxRequestMemory: requestMemory, LogRequests: cfg.LogRequests, CORSOrigins: cfg.CORSOrigins})
+		ReadTimeout: cfg.ReadTimeout, MaxRequestMemory: requestMemory, LogRequests: cfg.LogRequests, CORSOrigins: cfg.CORSOrigins, KMS: keyring})
 	if sr, ok := store.(storage.StatsReporter); ok {
 		if err := handler.Register(newStoreCollector(sr)); err != nil {
 			store.Close()
