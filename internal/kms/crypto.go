@@ -88,34 +88,38 @@ func (k *Keyring) keyAEAD(d *keyDoc) (cipher.AEAD, error) {
 
 const masterCheckPlain = "kinesisd kms master key check v1"
 
-// Verify checks that the master key is the one the store's keyring was sealed under, and makes it
-// so in a store that has none yet: it reads (or first writes) the document kms/master-check, a
-// constant sealed under the master key. It returns an error wrapping ErrWrongMasterKey when the
-// master key is another one. A server calls it at start, so that a wrong -kms-master-key-file stops
-// it there rather than on the first encrypted record.
+// Verify checks that the master key is the one the store's keyring was sealed under: it reads the
+// document kms/master-check, a constant sealed under the master key, which the first key written to
+// the store brings along (ensureMasterCheck), so that a store without keys carries no KMS document
+// (and exports of it none). It returns an error wrapping ErrWrongMasterKey when the master key is
+// another one. A server calls it at start, so that a wrong -kms-master-key-file (or a store imported
+// from a server with another master key) stops it there rather than on the first encrypted record.
 func (k *Keyring) Verify(ctx context.Context) error {
-	aad := []byte(masterCheckKey)
-	for {
-		raw, _, err := k.store.GetMeta(ctx, masterCheckKey)
-		if errors.Is(err, storage.ErrNotFound) {
-			_, err = k.store.PutMeta(ctx, masterCheckKey, seal(k.master, nil, []byte(masterCheckPlain), aad), 0)
-			if errors.Is(err, storage.ErrConflict) {
-				continue // another front-end wrote it: check that one
-			}
-			if err != nil {
-				return fmt.Errorf("kms: write master key check: %w", err)
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("kms: read master key check: %w", err)
-		}
-		plain, err := open(k.master, raw, aad)
-		if err != nil || string(plain) != masterCheckPlain {
-			return fmt.Errorf("kms: %w (document %s)", ErrWrongMasterKey, masterCheckKey)
-		}
-		return nil
+	raw, _, err := k.store.GetMeta(ctx, masterCheckKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // no key yet
 	}
+	if err != nil {
+		return fmt.Errorf("kms: read master key check: %w", err)
+	}
+	plain, err := open(k.master, raw, []byte(masterCheckKey))
+	if err != nil || string(plain) != masterCheckPlain {
+		return fmt.Errorf("kms: %w (document %s)", ErrWrongMasterKey, masterCheckKey)
+	}
+	return nil
+}
+
+// ensureMasterCheck writes kms/master-check before the store's first key, or checks the one there.
+func (k *Keyring) ensureMasterCheck(ctx context.Context) error {
+	aad := []byte(masterCheckKey)
+	_, err := k.store.PutMeta(ctx, masterCheckKey, seal(k.master, nil, []byte(masterCheckPlain), aad), 0)
+	if errors.Is(err, storage.ErrConflict) {
+		return k.Verify(ctx) // written before, here or by another front-end
+	}
+	if err != nil {
+		return fmt.Errorf("kms: write master key check: %w", err)
+	}
+	return nil
 }
 
 // Data key blobs (GenerateDataKey's CiphertextBlob, Decrypt's input) are laid out as:

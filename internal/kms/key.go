@@ -181,6 +181,9 @@ func (k *Keyring) CreateKey(ctx context.Context, c Caller, in *CreateKeyIn) (*Ke
 
 // newKey writes a new Enabled key with fresh key material, sealed under the master key.
 func (k *Keyring) newKey(ctx context.Context, account, region, manager, description, policy string, tags []Tag) (*keyDoc, error) {
+	if err := k.ensureMasterCheck(ctx); err != nil {
+		return nil, err
+	}
 	material := make([]byte, 32)
 	if _, err := rand.Read(material); err != nil {
 		return nil, fmt.Errorf("kms: key material: %w", err)
