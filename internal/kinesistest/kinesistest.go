@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -102,6 +103,9 @@ type Options struct {
 	NATSURL string
 }
 
+// testMasterKey is the KMS master key of every NATS JetStream front-end the tests start (64 hex digits).
+const testMasterKey = "6b696e65736973642074657374206d6173746572206b657920666f72206b6d73"
+
 // Start starts a server on engine e and stops it when the test ends. With KINESISD_TEST_BINARY set
 // it starts that binary instead, on Pebble on disk whatever e is, with the flags that give the
 // configuration opts.Configure sets (Flags); opts.Clock is then not used.
@@ -136,6 +140,12 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 		// suite; a write waiting more than the default 5 s there is starvation, not a lost
 		// acknowledgement, and these tests are not about that timeout.
 		cfg.NATSAckTimeout = 30 * time.Second
+		// KMS on NATS JetStream needs every front-end to seal keys with one master key: every test
+		// front-end gets the same one (a test key, in a file of its own directory).
+		cfg.KMSMasterKeyFile = filepath.Join(t.TempDir(), "kms-master-key")
+		if err := os.WriteFile(cfg.KMSMasterKeyFile, []byte(testMasterKey+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if opts.Configure != nil {
 		opts.Configure(cfg)

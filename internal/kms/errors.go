@@ -94,6 +94,10 @@ func AccessDenied(principal, action, keyARN string, explicit bool) *Error {
 	return newErr(CodeAccessDenied, fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s", principal, action, keyARN, why))
 }
 
+// Denied is KMS's AccessDeniedException with message, for a refusal decided elsewhere (Config.Authorize
+// evaluating an identity policy).
+func Denied(message string) *Error { return newErr(CodeAccessDenied, message) }
+
 // throttled is KMS's answer over the request quota (the message AWS documents for ThrottlingException).
 func throttled() *Error {
 	return newErr(CodeThrottling, "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"kinesisd/internal/clock"
 	"kinesisd/internal/config"
@@ -22,7 +23,7 @@ import (
 // the flag a key is generated beside the data directory (with a warning to back it up apart), a new
 // one each start in memory, and none on NATS JetStream (whose front-ends must share one): there the
 // keyring is nil and KMS encryption is refused.
-func openKeyring(ctx context.Context, cfg *config.Config, store storage.Store, clk clock.Clock, log *slog.Logger) (*kms.Keyring, error) {
+func openKeyring(ctx context.Context, cfg *config.Config, store storage.Store, clk clock.Clock, log *slog.Logger, policies map[string]*iam.Policy) (*kms.Keyring, error) {
 	var master []byte
 	switch {
 	case cfg.KMSMasterKeyFile != "" || (!cfg.InMemory && !cfg.IsNATS()):
@@ -45,8 +46,12 @@ func openKeyring(ctx context.Context, cfg *config.Config, store storage.Store, c
 		log.Info("no -kms-master-key-file: KMS keys and stream encryption are off on NATS JetStream until every front-end is given the same master key file")
 		return nil, nil
 	}
-	keys, err := kms.New(kms.Config{Store: store, MasterKey: master, Clock: clk, Logger: log,
-		DeletionWindowUnit: cfg.KMSDeletionDay, Rate: float64(cfg.KMSRate), OptOut: cfg.KMSOptOut})
+	kc := kms.Config{Store: store, MasterKey: master, Clock: clk, Logger: log,
+		DeletionWindowUnit: cfg.KMSDeletionDay, Rate: float64(cfg.KMSRate), OptOut: cfg.KMSOptOut}
+	if policies != nil {
+		kc.Authorize = keyAuthorizer(policies)
+	}
+	keys, err := kms.New(kc)
 	clear(master)
 	if err != nil {
 		return nil, err
@@ -95,4 +100,36 @@ func loadPolicies(path string, keys identity.Keys) (map[string]*iam.Policy, erro
 		out[arn] = p
 	}
 	return out, nil
+}
+
+// keyAuthorizer decides the use of KMS keys with -policies: the caller's identity policy (or the
+// implicit allow of its own account) and the key's policy, as IAM evaluates them (internal/iam).
+func keyAuthorizer(policies map[string]*iam.Policy) func(ctx context.Context, c kms.Caller, action, keyARN, policy string) error {
+	var compiled sync.Map // key policy document → *iam.Policy (nil: does not parse)
+	return func(_ context.Context, c kms.Caller, action, keyARN, policy string) error {
+		principal := c.Principal
+		if principal == "" {
+			principal = identity.RootARN(c.Account)
+		}
+		ident := policies[principal]
+		if ident == nil {
+			ident = iam.DefaultIdentity()
+		}
+		var kp *iam.Policy
+		if v, ok := compiled.Load(policy); ok {
+			kp = v.(*iam.Policy)
+		} else {
+			kp, _ = iam.Parse([]byte(policy), iam.Resource)
+			compiled.Store(policy, kp)
+		}
+		req := &iam.Request{Action: action, Resource: keyARN, Principal: iam.Principal{Account: c.Account, ARN: principal}}
+		d := iam.Evaluate(req, ident, kp)
+		if d.Allowed() {
+			return nil
+		}
+		if d.By == iam.Identity {
+			return kms.Denied(d.Message(req))
+		}
+		return kms.AccessDenied(principal, action, keyARN, d.Effect == iam.ExplicitDeny)
+	}
 }

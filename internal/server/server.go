@@ -99,7 +99,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		store.Close()
 		return nil, err
 	}
-	keyring, err := openKeyring(ctx, cfg, store, clk, log)
+	keyring, err := openKeyring(ctx, cfg, store, clk, log, policies)
 	if err != nil {
 		store.Close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"kinesisd/internal/identity"
+	"kinesisd/internal/kerr"
 	"kinesisd/internal/kms"
 	"kinesisd/internal/service/stream"
 )
@@ -34,10 +35,10 @@ func storedKey(dk *kms.DataKey, now int64) *stream.DataKey {
 }
 
 // newStreamKey checks the KMS key keyID names for stream name and makes the stream's first data key
-// under it, for StartStreamEncryption.
+// under it, for StartStreamEncryption; without a keyring it refuses, since records cannot be sealed.
 func (s *Service) newStreamKey(ctx context.Context, name, keyID string) (*stream.DataKey, error) {
 	if s.keys == nil {
-		return nil, nil
+		return nil, kerr.NewInvalidArgument("KMS is off on this server: on NATS JetStream start every front-end with the same -kms-master-key-file.")
 	}
 	dk, err := s.keys.StreamKey(ctx, s.kmsCaller(ctx), keyID, s.arn(name))
 	if err != nil {

@@ -238,10 +238,17 @@ func TestKMSKeys(t *testing.T) {
 // is answered UnsupportedOperationException, saying what to do.
 func TestKMSWithoutKeyring(t *testing.T) {
 	skipOnBinary(t, "the binary runs on Pebble, which always has a keyring")
-	s := kinesistest.Start(t, kinesistest.Engines[2], kinesistest.Options{})
+	s := kinesistest.Start(t, kinesistest.Engines[2], kinesistest.Options{Configure: func(c *config.Config) {
+		c.KMSMasterKeyFile = "" // kinesistest gives its JetStream front-ends one: take it away
+	}})
 	_, err := kmsClient(s, testKeyID, testSecret, "us-east-1").ListKeys(t.Context(), &kms.ListKeysInput{})
 	wantAPIError(t, err, "UnsupportedOperationException", 400,
 		"KMS is off on this server: on NATS JetStream start every front-end with the same -kms-master-key-file")
+	// Nor can a stream be encrypted: its records would be stored in the clear.
+	createStream(t, s.Client, "plain", 1)
+	_, err = s.Client.StartStreamEncryption(t.Context(), &kinesis.StartStreamEncryptionInput{StreamName: aws.String("plain"),
+		EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")})
+	wantAPIError(t, err, "InvalidArgumentException", 400, "KMS is off on this server: on NATS JetStream start every front-end with the same -kms-master-key-file.")
 }
 
 // TestKMSCredentials: with -credentials, KMS calls are signed for service kms with a listed key, and

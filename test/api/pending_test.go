@@ -195,7 +195,7 @@ func TestEncryptionPerRecord(t *testing.T) {
 		c, ctx := s.Client, t.Context()
 		const name = "enc-records"
 		createStream(t, c, name, 1)
-		key := "arn:aws:kms:us-east-1:000000000000:key/12345678-1234-1234-1234-123456789012"
+		key := *createKMSKey(t, kmsClient(s, testKeyID, testSecret, "us-east-1"), nil).Arn // a real key: StartStreamEncryption checks it
 		want := map[string]types.EncryptionType{}
 		put := func(data string, enc types.EncryptionType) {
 			t.Helper()

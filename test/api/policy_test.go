@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
@@ -116,5 +117,22 @@ func TestCrossAccountThroughResourcePolicy(t *testing.T) {
 		_, err = other.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamARN: aws.String(arn)})
 		wantAPIError(t, err, "AccessDeniedException", 400, "User: arn:aws:iam::444455556666:root is not authorized to perform: kinesis:DeleteStream on resource: "+
 			arn+" because no resource-based policy allows the kinesis:DeleteStream action")
+	})
+}
+
+// TestIdentityPoliciesOnKMS: -policies covers the KMS API too: alice's policy grants no kms:* action,
+// so she may not use a key of her own account that bob (no policy) created, whose default key policy
+// leaves the decision to the account's identity policies.
+func TestIdentityPoliciesOnKMS(t *testing.T) {
+	eachEngineWith(t, withKMS(t, withPolicies(t)), func(t *testing.T, s *kinesistest.Server) {
+		bob := kmsClient(s, "AKIDBOB", "bob-secret", "us-east-1")
+		alice := kmsClient(s, "AKIDALICE", "alice-secret", "us-east-1")
+		key := createKMSKey(t, bob, nil)
+		_, err := alice.DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: key.Arn})
+		wantAPIError(t, err, "AccessDeniedException", 400, "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: kms:DescribeKey on resource: "+
+			*key.Arn+" because no identity-based policy allows the kms:DescribeKey action")
+		if _, err := bob.DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: key.Arn}); err != nil {
+			t.Errorf("bob, without a policy: %v", err)
+		}
 	})
 }

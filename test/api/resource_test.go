@@ -113,7 +113,7 @@ func TestStreamEncryption(t *testing.T) {
 		if e := put(); e != types.EncryptionTypeNone {
 			t.Fatalf("before: %s", e)
 		}
-		key := "arn:aws:kms:us-east-1:000000000000:key/12345678-1234-1234-1234-123456789012"
+		key := *createKMSKey(t, kmsClient(s, testKeyID, testSecret, "us-east-1"), nil).Arn // a real key: StartStreamEncryption checks it
 		_, err := c.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String("enc"), EncryptionType: types.EncryptionTypeKms, KeyId: aws.String(key)})
 		if err != nil {
 			t.Fatal(err)
