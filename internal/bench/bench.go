@@ -30,6 +30,7 @@ type options struct {
 	endpoint  string
 	region    string
 	stream    string
+	kmsKey    string
 	keep      bool
 	shards    int
 	workers   int
@@ -178,6 +179,15 @@ func (s *session) setup(ctx context.Context, getenv func(string) string) error {
 	var err error
 	if s.shardCount, err = waitActive(ctx, s.client, s.name); err != nil {
 		return err
+	}
+	if opts.kmsKey != "" && s.created {
+		s.progress("encrypting stream %s with %s", s.name, opts.kmsKey)
+		if err := encryptStream(ctx, s.client, s.name, opts.kmsKey); err != nil {
+			return err
+		}
+		if s.shardCount, err = waitActive(ctx, s.client, s.name); err != nil {
+			return err
+		}
 	}
 	if s.ranges, err = openShards(ctx, s.client, s.name); err != nil {
 		s.progress("ListShards failed, partition keys are random rather than balanced over shards: %v", err)
@@ -337,6 +347,7 @@ func newFlagSet(opts *options) *flag.FlagSet {
 	fs.StringVar(&opts.region, "region", "us-east-1", "region to sign requests for")
 	fs.StringVar(&opts.stream, "stream", "", "existing stream to write to; empty: create kinesisd-bench-<random> and delete it at the end")
 	fs.BoolVar(&opts.keep, "keep", false, "do not delete the stream the run created")
+	fs.StringVar(&opts.kmsKey, "kms-key", "", "encrypt the created stream with this KMS key (id, ARN or alias, e.g. alias/aws/kinesis) before the load; empty: unencrypted")
 	fs.IntVar(&opts.shards, "shards", 4, "shards of the created stream")
 	fs.IntVar(&opts.workers, "workers", 8, "concurrent clients, each with one PutRecords in flight")
 	fs.IntVar(&opts.records, "records", 500, "records per PutRecords request (1 to 500)")

@@ -65,6 +65,16 @@ func createStream(ctx context.Context, c *kinesis.Client, name string, shards in
 	return nil
 }
 
+// encryptStream starts server-side encryption of the stream with the KMS key keyID names.
+func encryptStream(ctx context.Context, c *kinesis.Client, name, keyID string) error {
+	_, err := c.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String(name),
+		EncryptionType: types.EncryptionTypeKms, KeyId: aws.String(keyID)})
+	if err != nil {
+		return fmt.Errorf("encrypt stream %s with %s: %w", name, keyID, err)
+	}
+	return nil
+}
+
 // deleteStream deletes the stream with any consumers left on it (-subscribers deregisters its own, but
 // on AWS they may still be DELETING); one that is already gone is not an error.
 func deleteStream(ctx context.Context, c *kinesis.Client, name string) error {
