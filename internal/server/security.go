@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,9 +21,9 @@ import (
 )
 
 // openKeyring opens the KMS keyring over store, with the master key of -kms-master-key-file; without
-// the flag a key is generated beside the data directory (with a warning to back it up apart), a new
-// one each start in memory, and none on NATS JetStream (whose front-ends must share one): there the
-// keyring is nil and KMS encryption is refused.
+// the flag a key is generated beside the data directory (with a warning to back it up apart) and a
+// new one each start in memory, while on NATS JetStream, whose front-ends must share one, the flag is
+// required.
 func openKeyring(ctx context.Context, cfg *config.Config, store storage.Store, clk clock.Clock, log *slog.Logger, policies map[string]*iam.Policy) (*kms.Keyring, error) {
 	var master []byte
 	switch {
@@ -43,8 +44,7 @@ func openKeyring(ctx context.Context, cfg *config.Config, store storage.Store, c
 		master = make([]byte, kms.MasterKeySize)
 		rand.Read(master)
 	default:
-		log.Info("no -kms-master-key-file: KMS keys and stream encryption are off on NATS JetStream until every front-end is given the same master key file")
-		return nil, nil
+		return nil, errors.New("-kms-master-key-file: required with NATS JetStream: every front-end must seal the KMS keys with one master key, so give each the same file (64 hex digits; created when missing)")
 	}
 	kc := kms.Config{Store: store, MasterKey: master, Clock: clk, Logger: log,
 		DeletionWindowUnit: cfg.KMSDeletionDay, Rate: float64(cfg.KMSRate), OptOut: cfg.KMSOptOut}

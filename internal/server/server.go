@@ -90,6 +90,9 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		auth = sigv4.NewVerifier(keys.Secrets(), "", clk) // every valid region: requests run in the region they are signed for
 		log.Info("verifying signatures", "keys", len(keys), "accounts", countAccounts(keys), "file", cfg.Credentials)
 	}
+	if cfg.IsNATS() && cfg.KMSMasterKeyFile == "" {
+		return nil, errors.New("-kms-master-key-file: required with NATS JetStream: every front-end must seal the KMS keys with one master key, so give each the same file (64 hex digits; created when missing)")
+	}
 	store, err := openStore(ctx, cfg, log, fatal)
 	if err != nil {
 		return nil, err

@@ -48,7 +48,8 @@ const retrying = "NATS JetStream unavailable; retrying"
 // nats-server comes up there, Start returns a server that works.
 func TestStartWaitsForNATS(t *testing.T) {
 	port := natstest.FreePort(t)
-	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-store", fmt.Sprintf("nats://127.0.0.1:%d", port)}, nil)
+	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-store", fmt.Sprintf("nats://127.0.0.1:%d", port),
+		"-kms-master-key-file", filepath.Join(t.TempDir(), "kms-master-key")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,8 @@ func TestStartWaitsForNATS(t *testing.T) {
 // TestStartGivesUp: Start stops retrying when its context ends, and says why; a NATS server that
 // cannot hold 10 MiB records ends the start at once.
 func TestStartGivesUp(t *testing.T) {
-	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-store", fmt.Sprintf("nats://127.0.0.1:%d", natstest.FreePort(t))}, nil)
+	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-store", fmt.Sprintf("nats://127.0.0.1:%d", natstest.FreePort(t)),
+		"-kms-master-key-file", filepath.Join(t.TempDir(), "kms-master-key")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,8 +55,10 @@ CONF
 done
 nats="nats://127.0.0.1:${ports[0]},nats://127.0.0.1:${ports[1]},nats://127.0.0.1:${ports[2]}"
 fe=()
+# Both front-ends seal KMS keys with one master key (required on NATS JetStream).
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/kms-master-key"
 for i in 0 1; do
-	"$KINESISD_BIN" -store "$nats" -listen "127.0.0.1:${ports[$((6+i))]}" -throughput-limits=false >"$OUT/kinesisd-$i.log" 2>&1 &
+	"$KINESISD_BIN" -store "$nats" -listen "127.0.0.1:${ports[$((6+i))]}" -throughput-limits=false -kms-master-key-file "$tmp/kms-master-key" >"$OUT/kinesisd-$i.log" 2>&1 &
 	pids+=($!)
 	fe+=("http://127.0.0.1:${ports[$((6+i))]}")
 done

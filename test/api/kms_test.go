@@ -23,6 +23,8 @@ import (
 
 	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
+	"kinesisd/internal/server"
+	"kinesisd/internal/storage/jetstream/natstest"
 )
 
 // kmsDay is -kms-deletion-day in these tests: ScheduleKeyDeletion's 7-day minimum passes in 0.7 s.
@@ -234,21 +236,23 @@ func TestKMSKeys(t *testing.T) {
 	})
 }
 
-// TestKMSWithoutKeyring: NATS JetStream without -kms-master-key-file has no keyring; every KMS call
-// is answered UnsupportedOperationException, saying what to do.
-func TestKMSWithoutKeyring(t *testing.T) {
-	skipOnBinary(t, "the binary runs on Pebble, which always has a keyring")
-	s := kinesistest.Start(t, kinesistest.Engines[2], kinesistest.Options{Configure: func(c *config.Config) {
-		c.KMSMasterKeyFile = "" // kinesistest gives its JetStream front-ends one: take it away
-	}})
-	_, err := kmsClient(s, testKeyID, testSecret, "us-east-1").ListKeys(t.Context(), &kms.ListKeysInput{})
-	wantAPIError(t, err, "UnsupportedOperationException", 400,
-		"KMS is off on this server: on NATS JetStream start every front-end with the same -kms-master-key-file")
-	// Nor can a stream be encrypted: its records would be stored in the clear.
-	createStream(t, s.Client, "plain", 1)
-	_, err = s.Client.StartStreamEncryption(t.Context(), &kinesis.StartStreamEncryptionInput{StreamName: aws.String("plain"),
-		EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")})
-	wantAPIError(t, err, "InvalidArgumentException", 400, "KMS is off on this server: on NATS JetStream start every front-end with the same -kms-master-key-file.")
+// TestKMSMasterKeyRequiredOnJetStream: on NATS JetStream the front-ends must share one master key, so
+// the server does not start without -kms-master-key-file, and says why.
+func TestKMSMasterKeyRequiredOnJetStream(t *testing.T) {
+	skipOnBinary(t, "the binary runs on Pebble")
+	nats := natstest.Start(t, t.TempDir(), natstest.Options{})
+	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-store", nats.ClientURL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.Start(t.Context(), cfg, nil, nil)
+	if err == nil {
+		s.Close(t.Context())
+		t.Fatal("started on NATS JetStream without -kms-master-key-file")
+	}
+	if !strings.Contains(err.Error(), "-kms-master-key-file: required with NATS JetStream") {
+		t.Errorf("start refused with %q, want it to name -kms-master-key-file", err)
+	}
 }
 
 // TestKMSCredentials: with -credentials, KMS calls are signed for service kms with a listed key, and

@@ -98,7 +98,7 @@ func TestRequestLogs(t *testing.T) {
 func TestHealthWhenNATSGoesAway(t *testing.T) {
 	bin := buildBinary(t)
 	nats := natstest.Start(t, t.TempDir(), natstest.Options{})
-	p := startLogged(t, bin, nil, "-listen", "127.0.0.1:0", "-store", nats.ClientURL())
+	p := startLogged(t, bin, nil, "-listen", "127.0.0.1:0", "-store", nats.ClientURL(), "-kms-master-key-file", filepath.Join(t.TempDir(), "kms-master-key"))
 	if p.Endpoint == "" {
 		t.Fatalf("kinesisd did not start: %v\n%s", p.ExitErr(), p.Log())
 	}

@@ -343,8 +343,13 @@ var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 // startFrontEnd starts kinesisd on the NATS servers in store; with wait, it waits until it listens.
 func startFrontEnd(t *testing.T, bin, name, store string, wait bool) *frontEnd {
 	t.Helper()
+	// Every front-end seals KMS keys with one master key: the same test key, each in a file of its own.
+	master := filepath.Join(t.TempDir(), "kms-master-key")
+	if err := os.WriteFile(master, []byte(strings.Repeat("6b", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f := &frontEnd{name: name, proc: startProc(t, bin, "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-store", store,
-		"-throughput-limits=false", "-nats-ack-timeout", "5s")}
+		"-throughput-limits=false", "-nats-ack-timeout", "5s", "-kms-master-key-file", master)}
 	if wait {
 		f.waitListening(t, 60*time.Second)
 	}
