@@ -175,23 +175,11 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 		returned += recs[i].Size()
 	}
 	s.noteRead(st, sh.Index, now, returned)
-	keys := opener{s: s, st: st}
-	for i := range recs {
-		r := &recs[i]
-		if r.Data, err = keys.open(ctx, r.Data, r.ArrivalMilli); err != nil {
-			return nil, err
-		}
-		if r.Data == nil {
-			r.Data = []byte{} // an empty blob is "", never null
-		}
-		out.Records[i] = Record{
-			SequenceNumber:              recordSeq(sh.Index, sh.SeqCreated, r.Offset, r.ArrivalMilli),
-			ApproximateArrivalTimestamp: Timestamp{stream.Milli(r.ArrivalMilli)},
-			Data:                        r.Data,
-			PartitionKey:                r.PartitionKey,
-			EncryptionType:              st.EncryptionAt(r.ArrivalMilli),
-		}
-		next = r.Offset + 1
+	if err := s.apiRecords(ctx, st, sh.Index, sh.SeqCreated, recs, out.Records); err != nil {
+		return nil, err
+	}
+	if len(recs) > 0 {
+		next = recs[len(recs)-1].Offset + 1
 	}
 	if atEnd {
 		next = max(next, sh.EndOffset)

@@ -9,6 +9,7 @@ import (
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/kms"
 	"kinesisd/internal/service/stream"
+	"kinesisd/internal/storage"
 )
 
 // Records at rest under KMS: a stream whose encryption is KMS seals every record's data with its
@@ -130,4 +131,30 @@ func (o *opener) open(ctx context.Context, data []byte, arrivalMilli int64) ([]b
 		return nil, internal("read records", fmt.Errorf("stream %s: open a record: %w", o.st.Doc.Name, err))
 	}
 	return plain, nil
+}
+
+// apiRecords turns records read from shard index of st (whose SeqCreated is created) into the API's,
+// in out (as long as recs): numbered, stamped, and opened where the stream sealed them (recs' Data is
+// replaced by what it opens to).
+func (s *Service) apiRecords(ctx context.Context, st *stream.Stream, index uint32, created int64, recs []storage.Record, out []Record) error {
+	keys := opener{s: s, st: st}
+	for i := range recs {
+		r := &recs[i]
+		data, err := keys.open(ctx, r.Data, r.ArrivalMilli)
+		if err != nil {
+			return err
+		}
+		if data == nil {
+			data = []byte{} // an empty blob is "", never null
+		}
+		r.Data = data
+		out[i] = Record{
+			SequenceNumber:              recordSeq(index, created, r.Offset, r.ArrivalMilli),
+			ApproximateArrivalTimestamp: Timestamp{stream.Milli(r.ArrivalMilli)},
+			Data:                        data,
+			PartitionKey:                r.PartitionKey,
+			EncryptionType:              st.EncryptionAt(r.ArrivalMilli),
+		}
+	}
+	return nil
 }

@@ -214,23 +214,11 @@ func (s *Service) readBatch(ctx context.Context, st *stream.Stream, index uint32
 	last := &recs[len(recs)-1]
 	b := &RecordBatch{from: from, next: last.Offset + 1, recs: make([]Record, len(recs)),
 		firstArrival: recs[0].ArrivalMilli, lastArrival: last.ArrivalMilli}
-	keys := opener{s: s, st: st}
+	if err := s.apiRecords(ctx, st, index, created, recs, b.recs); err != nil {
+		return nil, err
+	}
 	for i := range recs {
-		r := &recs[i]
-		if r.Data, err = keys.open(ctx, r.Data, r.ArrivalMilli); err != nil {
-			return nil, err
-		}
-		if r.Data == nil {
-			r.Data = []byte{}
-		}
-		b.recs[i] = Record{
-			SequenceNumber:              recordSeq(index, created, r.Offset, r.ArrivalMilli),
-			ApproximateArrivalTimestamp: Timestamp{stream.Milli(r.ArrivalMilli)},
-			Data:                        r.Data,
-			PartitionKey:                r.PartitionKey,
-			EncryptionType:              st.EncryptionAt(r.ArrivalMilli),
-		}
-		b.bytes += r.Size()
+		b.bytes += recs[i].Size()
 	}
 	return b, nil
 }
