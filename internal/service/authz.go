@@ -155,7 +155,14 @@ func (s *Service) resource(ctx context.Context, on iam.On, t requestNames) (owne
 	}
 	owner = s.For(account, s.cfg.Region)
 	arn = owner.arn(name)
-	st, err := owner.streams.Peek(ctx, name)
+	// The policy is read from the stream as this process last read it (every operation reads its
+	// stream, so it is at most a request behind), and from the store the first time: a store read
+	// per request cost a few per cent of PutRecords' CPU.
+	st := owner.streams.Cached(name)
+	var err error
+	if st == nil {
+		st, err = owner.streams.Peek(ctx, name)
+	}
 	if err != nil || st == nil {
 		if on == iam.OnConsumer {
 			return nil, "", "", false

@@ -111,6 +111,15 @@ func (s *States) Peek(ctx context.Context, name string) (*Stream, error) {
 	return s.settle(ctx, st)
 }
 
+// Cached returns the stream named name as this process last read it, without reading the store, or
+// nil when it has not read it (or it is gone). It may be a change behind: for checks that tolerate that
+// (a resource policy, as IAM's own policy changes take a moment to apply), never for changes.
+func (s *States) Cached(name string) *Stream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cache[s.key(name)]
+}
+
 // cached decodes a stored document, or returns the decoding already cached for its version.
 func (s *States) cached(key string, raw []byte, version uint64) (*Stream, error) {
 	s.mu.Lock()
