@@ -20,6 +20,9 @@ import (
 	"kinesisd/internal/storage"
 )
 
+// errMasterKeyRequired refuses a start on NATS JetStream without -kms-master-key-file.
+var errMasterKeyRequired = errors.New("-kms-master-key-file: required with NATS JetStream: every front-end must seal the KMS keys with one master key, so give each the same file (64 hex digits; created when missing)")
+
 // openKeyring opens the KMS keyring over store, with the master key of -kms-master-key-file; without
 // the flag a key is generated beside the data directory (with a warning to back it up apart) and a
 // new one each start in memory, while on NATS JetStream, whose front-ends must share one, the flag is
@@ -44,7 +47,7 @@ func openKeyring(ctx context.Context, cfg *config.Config, store storage.Store, c
 		master = make([]byte, kms.MasterKeySize)
 		rand.Read(master)
 	default:
-		return nil, errors.New("-kms-master-key-file: required with NATS JetStream: every front-end must seal the KMS keys with one master key, so give each the same file (64 hex digits; created when missing)")
+		return nil, errMasterKeyRequired
 	}
 	kc := kms.Config{Store: store, MasterKey: master, Clock: clk, Logger: log,
 		DeletionWindowUnit: cfg.KMSDeletionDay, Rate: float64(cfg.KMSRate), OptOut: cfg.KMSOptOut}

@@ -91,7 +91,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		log.Info("verifying signatures", "keys", len(keys), "accounts", countAccounts(keys), "file", cfg.Credentials)
 	}
 	if cfg.IsNATS() && cfg.KMSMasterKeyFile == "" {
-		return nil, errors.New("-kms-master-key-file: required with NATS JetStream: every front-end must seal the KMS keys with one master key, so give each the same file (64 hex digits; created when missing)")
+		return nil, errMasterKeyRequired // before the store is opened: a misconfigured front-end stops at once
 	}
 	store, err := openStore(ctx, cfg, log, fatal)
 	if err != nil {

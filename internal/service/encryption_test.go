@@ -146,3 +146,30 @@ func (s *Service) subStreamID(t *testing.T, name string) uint64 {
 	}
 	return st.Doc.ID
 }
+
+// TestEncryptionWithoutKeyring: a service without a keyring refuses StartStreamEncryption rather than
+// store records in the clear under a stream that says KMS.
+func TestEncryptionWithoutKeyring(t *testing.T) {
+	ctx := t.Context()
+	store, err := pebble.Open(pebble.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	svc, err := New(ctx, Config{Store: store, Clock: clock.NewFake(time.Unix(1_700_000_000, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, one, kmsType, key := "plain", int64(1), stream.EncryptionKMS, "alias/aws/kinesis"
+	if err := svc.CreateStream(ctx, &CreateStreamInput{StreamName: &name, ShardCount: &one}); err != nil {
+		t.Fatal(err)
+	}
+	err = svc.StartStreamEncryption(ctx, &StreamEncryptionInput{StreamRef: StreamRef{StreamName: &name}, EncryptionType: &kmsType, KeyId: &key})
+	var invalid *kerr.InvalidArgument
+	if !errors.As(err, &invalid) || invalid.Message() != "KMS is off on this server: it has no keyring to seal records with." {
+		t.Fatalf("StartStreamEncryption without a keyring: %v", err)
+	}
+	if st := svc.subStream(t, name); st.Doc.Encryption != stream.EncryptionNone || st.Doc.Status != stream.StatusActive {
+		t.Errorf("the refused call changed the stream: %s %s", st.Doc.Encryption, st.Doc.Status)
+	}
+}

@@ -39,7 +39,7 @@ func storedKey(dk *kms.DataKey, now int64) *stream.DataKey {
 // under it, for StartStreamEncryption; without a keyring it refuses, since records cannot be sealed.
 func (s *Service) newStreamKey(ctx context.Context, name, keyID string) (*stream.DataKey, error) {
 	if s.keys == nil {
-		return nil, kerr.NewInvalidArgument("KMS is off on this server: on NATS JetStream start every front-end with the same -kms-master-key-file.")
+		return nil, kerr.NewInvalidArgument("KMS is off on this server: it has no keyring to seal records with.")
 	}
 	dk, err := s.keys.StreamKey(ctx, s.kmsCaller(ctx), keyID, s.arn(name))
 	if err != nil {
@@ -92,11 +92,14 @@ func (s *Service) writeKey(ctx context.Context, st *stream.Stream) (*kms.DataKey
 	return fresh, nil
 }
 
-// opener opens the sealed records of one stream for one read, checking each KMS key once.
+// opener opens the sealed records of one stream for one read, checking each KMS key once. Records
+// come in runs sealed by one data key, so the last key is kept at hand.
 type opener struct {
 	s       *Service
 	st      *stream.Stream
 	checked map[string]bool // KMS key ARNs
+	lastID  [8]byte
+	last    *kms.DataKey // the data key of lastID, once one has been used
 }
 
 // open returns the data of a record that arrived at arrivalMilli: data itself when the stream was
@@ -109,6 +112,22 @@ func (o *opener) open(ctx context.Context, data []byte, arrivalMilli int64) ([]b
 	if !ok {
 		return data, nil // written before records were sealed (a data directory of an older kinesisd)
 	}
+	if o.last == nil || id != o.lastID {
+		dk, err := o.dataKey(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		o.lastID, o.last = id, dk
+	}
+	plain, err := o.last.Open(data)
+	if err != nil {
+		return nil, internal("read records", fmt.Errorf("stream %s: open a record: %w", o.st.Doc.Name, err))
+	}
+	return plain, nil
+}
+
+// dataKey returns the stream's data key id, its KMS key checked for this read.
+func (o *opener) dataKey(ctx context.Context, id [8]byte) (*kms.DataKey, error) {
 	k := o.st.Doc.DataKeyByID(hex.EncodeToString(id[:]))
 	if k == nil {
 		return nil, internal("read records", fmt.Errorf("stream %s: no data key %x", o.st.Doc.Name, id))
@@ -122,15 +141,7 @@ func (o *opener) open(ctx context.Context, data []byte, arrivalMilli int64) ([]b
 		}
 		o.checked[k.KeyARN] = true
 	}
-	dk, err := o.s.dataKey(ctx, o.st, k)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := dk.Open(data)
-	if err != nil {
-		return nil, internal("read records", fmt.Errorf("stream %s: open a record: %w", o.st.Doc.Name, err))
-	}
-	return plain, nil
+	return o.s.dataKey(ctx, o.st, k)
 }
 
 // apiRecords turns records read from shard index of st (whose SeqCreated is created) into the API's,
