@@ -31,7 +31,7 @@ const (
 func withCredentials(t *testing.T) func(*config.Config) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "credentials")
-	file := "# kinesistest's key\nAKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\nAKIDSECOND second/secret+key\n"
+	file := "# kinesistest's key\n" + testKeyID + " " + testSecret + "\n\nAKIDSECOND second/secret+key\n"
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +91,8 @@ func TestAuthRefused(t *testing.T) {
 		}})
 		return err
 	}
-	wrongSecret := clientAs(s, "AKIAIOSFODNN7EXAMPLE", "not-the-secret", "")
-	unknown := clientAs(s, "AKIDUNKNOWN", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")
+	wrongSecret := clientAs(s, testKeyID, "not-the-secret", "")
+	unknown := clientAs(s, "AKIDUNKNOWN", testSecret, "")
 	t.Run("wrong secret", func(t *testing.T) {
 		wantAPIError(t, put(wrongSecret), "InvalidSignatureException", 400, msgSignatureMismatch)
 		_, err := wrongSecret.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("auth")})
@@ -101,17 +101,17 @@ func TestAuthRefused(t *testing.T) {
 		wantAPIError(t, err, "InvalidSignatureException", 400, msgSignatureMismatch)
 	})
 	t.Run("second key with the first key's secret", func(t *testing.T) {
-		wantAPIError(t, put(clientAs(s, "AKIDSECOND", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")), "InvalidSignatureException", 400, msgSignatureMismatch)
+		wantAPIError(t, put(clientAs(s, "AKIDSECOND", testSecret, "")), "InvalidSignatureException", 400, msgSignatureMismatch)
 	})
 	t.Run("unknown key", func(t *testing.T) {
 		wantAPIError(t, put(unknown), "UnrecognizedClientException", 400, msgUnknownKey)
 	})
 	t.Run("not a region", func(t *testing.T) { // any valid region is accepted (identity_test.go)
-		wantAPIError(t, put(clientAs(s, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "moon-1")),
+		wantAPIError(t, put(clientAs(s, testKeyID, testSecret, "moon-1")),
 			"InvalidSignatureException", 400, "Credential should be scoped to a valid region, not 'moon-1'. ")
 	})
 	t.Run("subscribe with a wrong secret", func(t *testing.T) {
-		_, err := subscribeWith(t, clientAs(s, "AKIAIOSFODNN7EXAMPLE", "not-the-secret", ""), arn, shard0, latestPos)
+		_, err := subscribeWith(t, clientAs(s, testKeyID, "not-the-secret", ""), arn, shard0, latestPos)
 		wantAPIError(t, err, "InvalidSignatureException", 400, msgSignatureMismatch)
 	})
 	t.Run("clock skew", func(t *testing.T) {
