@@ -69,6 +69,14 @@ type Config struct {
 	NATSAckTimeout time.Duration // how long a write waits for JetStream's acknowledgement before it fails
 	NATSPrefix     string        // names of the JetStream streams, bucket and subjects kinesisd creates
 
+	// Channels (issue 18): where their records are delivered.
+	S3Endpoint     string // URL of an S3-compatible store; empty: the embedded one (buckets as directories under DataDir, in memory with InMemory)
+	S3Credentials  string // file of one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' line for S3Endpoint; empty: the AWS environment variables
+	IcebergCatalog string // URL of an Iceberg REST catalog for S3 Tables destinations; empty: the embedded catalog under DataDir
+
+	// Console (issue 20): "" (on for a loopback Listen, or with Credentials), "true" or "false".
+	Console string
+
 	SubscribeLifetime  time.Duration // how long a SubscribeToShard subscription lasts (0: AWS's 5 min)
 	SubscribeHeartbeat time.Duration // the longest gap between a subscription's events while idle (0: 5 s)
 	SubscribeTakeover  time.Duration // window after a subscription's start in which another is refused (0: 5 s)
@@ -199,6 +207,17 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.BoolVar(&c.AcceptWALLoss, "accept-wal-loss", false, "start even though the write-ahead log is corrupt in the middle, dropping (and logging) the records after the corruption")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", 60*time.Second, "the longest a request, headers and body, may take to arrive (SubscribeToShard's response is not limited)")
 	fs.IntVar(&c.MaxRequestMemoryMiB, "max-request-memory", 0, "MiB that all request bodies in flight may take together, decoded copies included; beyond it a request waits briefly, then is refused retryably (0: derived from -memory-limit)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", "", "URL of the S3-compatible store (AWS S3, MinIO, versitygw, Ceph) that channels deliver to; empty: the embedded one, each bucket a directory under the data directory (in memory with -in-memory); required with NATS JetStream for channels")
+	fs.StringVar(&c.S3Credentials, "s3-credentials", "", "file of one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' line for -s3-endpoint (empty: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+	fs.StringVar(&c.IcebergCatalog, "iceberg-catalog", "", "URL of an Iceberg REST catalog for channels to S3 Tables; empty: the embedded catalog, its warehouse under the data directory")
+	fs.BoolFunc("console", "serve the web console at /console/: true or false (default: on for a loopback -listen or with -credentials, off otherwise)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		c.Console = strconv.FormatBool(b)
+		return nil
+	})
 	fs.StringVar(initStreams, "init-streams", "", "streams created at start-up, before the port opens: NAME:SHARDS[:RETENTION],… with SHARDS a count or ON_DEMAND and RETENTION in hours (e.g. orders:4,clicks:ON_DEMAND,audit:1:168h); existing streams are left alone")
 	return fs
 }

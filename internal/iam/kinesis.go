@@ -12,8 +12,12 @@ const (
 	OnStream
 	// OnConsumer: the consumer (ConsumerARN, or the consumer that StreamARN and ConsumerName name).
 	OnConsumer
-	// OnGiven: the ResourceARN member of the request, a stream or a consumer ARN.
+	// OnGiven: the ResourceARN member of the request, a stream, consumer or queue ARN.
 	OnGiven
+	// OnQueue: the queue the request names (QueueARN; for CreateQueue, the queue being created).
+	OnQueue
+	// OnChannel: the channel the request names (ChannelARN; for CreateChannel, the channel being created).
+	OnChannel
 )
 
 // Operation is one row of the Service Authorization Reference's table for Amazon Kinesis Data Streams
@@ -29,6 +33,8 @@ type Target struct {
 	Stream   string // the stream's ARN, arn:aws:kinesis:REGION:ACCOUNT:stream/NAME
 	Consumer string // the consumer's ARN, …:stream/NAME/consumer/CONSUMER:CREATION_EPOCH_SECONDS
 	Given    string // the request's ResourceARN member
+	Queue    string // the queue's ARN, arn:aws:kinesis:REGION:ACCOUNT:queue/NAME
+	Channel  string // the channel's ARN
 }
 
 // Resource returns the ARN the operation is authorized on, or "*" for an account-level operation. It
@@ -43,11 +49,15 @@ func (o Operation) Resource(t Target) string {
 		return t.Consumer
 	case OnGiven:
 		return t.Given
+	case OnQueue:
+		return t.Queue
+	case OnChannel:
+		return t.Channel
 	}
 	return ""
 }
 
-// kinesisOps holds the 40 operations kinesisd serves. Each action is kinesis:<operation name>; the resource
+// kinesisOps holds the 57 operations kinesisd serves. Each action is kinesis:<operation name>; the resource
 // column follows the reference (stream*, consumer*, or none). Where the reference lists both consumer* and
 // stream* for an operation that takes a ResourceARN (TagResource, UntagResource, ListTagsForResource,
 // PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy), the check is on the ARN the request gives,
@@ -104,6 +114,25 @@ var kinesisOps = map[string]Operation{
 	"DescribeLimits":          {"kinesis:DescribeLimits", OnAccount},
 	"DescribeAccountSettings": {"kinesis:DescribeAccountSettings", OnAccount},
 	"UpdateAccountSettings":   {"kinesis:UpdateAccountSettings", OnAccount},
+	// Queues (issue 19): each on its queue; ListQueues on the account.
+	"CreateQueue":                            {"kinesis:CreateQueue", OnQueue},
+	"UpdateQueue":                            {"kinesis:UpdateQueue", OnQueue},
+	"DeleteQueue":                            {"kinesis:DeleteQueue", OnQueue},
+	"DescribeQueue":                          {"kinesis:DescribeQueue", OnQueue},
+	"ListQueues":                             {"kinesis:ListQueues", OnAccount},
+	"ReceiveQueueRecords":                    {"kinesis:ReceiveQueueRecords", OnQueue},
+	"AcknowledgeQueueRecords":                {"kinesis:AcknowledgeQueueRecords", OnQueue},
+	"UpdateQueueRecordsVisibility":           {"kinesis:UpdateQueueRecordsVisibility", OnQueue},
+	"ReceiveDeadLetterQueueRecords":          {"kinesis:ReceiveDeadLetterQueueRecords", OnQueue},
+	"AcknowledgeDeadLetterQueueRecords":      {"kinesis:AcknowledgeDeadLetterQueueRecords", OnQueue},
+	"UpdateDeadLetterQueueRecordsVisibility": {"kinesis:UpdateDeadLetterQueueRecordsVisibility", OnQueue},
+	"RestoreDeadLetterQueueRecords":          {"kinesis:RestoreDeadLetterQueueRecords", OnQueue},
+	// Channels (issue 18): each on its channel; ListChannels on the account.
+	"CreateChannel":   {"kinesis:CreateChannel", OnChannel},
+	"UpdateChannel":   {"kinesis:UpdateChannel", OnChannel},
+	"DeleteChannel":   {"kinesis:DeleteChannel", OnChannel},
+	"DescribeChannel": {"kinesis:DescribeChannel", OnChannel},
+	"ListChannels":    {"kinesis:ListChannels", OnAccount},
 }
 
 // KinesisOperation returns the IAM action and resource kind of a Kinesis API operation (the X-Amz-Target

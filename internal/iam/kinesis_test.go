@@ -47,7 +47,9 @@ func TestKinesisOperationsCoverServer(t *testing.T) {
 }
 
 func TestKinesisOperation(t *testing.T) {
-	target := Target{Stream: orders, Consumer: consumer, Given: consumer}
+	queue := "arn:aws:kinesis:us-east-1:111122223333:queue/jobs"
+	channel := "arn:aws:kinesis:us-east-1:111122223333:channel/to-s3"
+	target := Target{Stream: orders, Consumer: consumer, Given: consumer, Queue: queue, Channel: channel}
 	tests := []struct {
 		op, action, resource string
 	}{
@@ -65,6 +67,13 @@ func TestKinesisOperation(t *testing.T) {
 		{"DescribeLimits", "kinesis:DescribeLimits", "*"},
 		{"DescribeAccountSettings", "kinesis:DescribeAccountSettings", "*"},
 		{"UpdateAccountSettings", "kinesis:UpdateAccountSettings", "*"},
+		{"CreateQueue", "kinesis:CreateQueue", queue},
+		{"ReceiveQueueRecords", "kinesis:ReceiveQueueRecords", queue},
+		{"RestoreDeadLetterQueueRecords", "kinesis:RestoreDeadLetterQueueRecords", queue},
+		{"ListQueues", "kinesis:ListQueues", "*"},
+		{"CreateChannel", "kinesis:CreateChannel", channel},
+		{"DescribeChannel", "kinesis:DescribeChannel", channel},
+		{"ListChannels", "kinesis:ListChannels", "*"},
 	}
 	for _, tt := range tests {
 		o, ok := KinesisOperation(tt.op)
@@ -85,8 +94,8 @@ func TestKinesisOperation(t *testing.T) {
 			t.Errorf("%s: no resource", op)
 		}
 	}
-	if _, ok := KinesisOperation("CreateChannel"); ok {
-		t.Error("CreateChannel has a row")
+	if _, ok := KinesisOperation("CreateWidget"); ok {
+		t.Error("CreateWidget has a row")
 	}
 	if r := (Operation{}).Resource(target); r != "" {
 		t.Errorf("zero Operation resource %q", r)

@@ -14,7 +14,7 @@ import (
 // handler runs on the Service of the caller's account and region, which the edge passes it.
 func operations(bufs *bufpool.Pool, m *metrics) map[string]opFunc {
 	ops := streamOps(bufs, m)
-	for _, group := range []map[string]opFunc{reshardOps(), consumerOps(), resourceOps(), subscribeOps()} {
+	for _, group := range []map[string]opFunc{reshardOps(), consumerOps(), resourceOps(), subscribeOps(), queueOps(), channelOps()} {
 		for name, f := range group {
 			ops[name] = f
 		}

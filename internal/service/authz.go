@@ -26,11 +26,16 @@ var accountPattern = regexp.MustCompile(`^\d{12}$`)
 type requestNames struct {
 	streamName, streamARN, consumerName, consumerARN, given *string
 	iterator                                                *string // GetRecords: the stream is the iterator's
+	queue, channel                                          *string // a queue's or a channel's ARN (creating one: its name)
 }
 
 // namesOf reads the resource in names.
 func namesOf(in any) requestNames {
 	switch in := in.(type) {
+	case interface{ namedQueue() *string }:
+		return requestNames{queue: in.namedQueue()}
+	case interface{ namedChannel() *string }:
+		return requestNames{channel: in.namedChannel()}
 	case interface{ namedStream() StreamRef }:
 		r := in.namedStream()
 		return requestNames{streamName: r.StreamName, streamARN: r.StreamARN}
@@ -117,8 +122,17 @@ func (s *Service) Authorize(ctx context.Context, op string, in any) (*Service, e
 // account, its ARN ("*" for none) and its policy document. ok is false when t names nothing this
 // service can read (the operation then answers its own error).
 func (s *Service) resource(ctx context.Context, on iam.On, t requestNames) (owner *Service, arn, policy string, ok bool) {
-	if on == iam.OnAccount {
+	switch {
+	case on == iam.OnAccount:
 		return s, "*", "", true
+	case on == iam.OnQueue:
+		return s.queueResource(ctx, t.queue)
+	case on == iam.OnChannel:
+		return s.channelResource(ctx, t.channel)
+	case on == iam.OnGiven && t.given != nil && isQueueARN(*t.given):
+		return s.queueResource(ctx, t.given)
+	case on == iam.OnGiven && t.given != nil && isChannelARN(*t.given):
+		return s.channelResource(ctx, t.given)
 	}
 	name, consumer, secs := "", "", int64(-1)
 	account := s.cfg.Account

@@ -146,6 +146,9 @@ type shared struct {
 	subs  subscriptions // this process's open SubscribeToShard subscriptions (their leases: lease.go)
 	feeds feeds         // what the subscriptions of each shard share (subscribe_feed.go)
 
+	queues   queueRuntime   // what this process keeps for queues: long polls waiting (queue*.go)
+	channels channelRuntime // the channels' delivery (channel*.go)
+
 	mu     sync.Mutex          // guards scopes
 	scopes map[string]*Service // by account/region
 }

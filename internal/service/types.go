@@ -75,6 +75,8 @@ type StreamDescriptionSummary struct {
 	KeyId                   *string              `json:"KeyId,omitempty"`
 	OpenShardCount          int                  `json:"OpenShardCount"`
 	ConsumerCount           int                  `json:"ConsumerCount"`
+	QueueCount              *int                 `json:"QueueCount,omitempty"`   // the stream's queues (queue*.go)
+	ChannelCount            *int                 `json:"ChannelCount,omitempty"` // the channels delivering the stream (channel*.go)
 	MaxRecordSizeInKiB      int                  `json:"MaxRecordSizeInKiB"`
 	WarmThroughput          *WarmThroughputMB    `json:"WarmThroughput,omitempty"`
 	// RecordDistributionStrategy is what an ON_DEMAND stream uses; "" (left out) for a PROVISIONED one.

@@ -82,6 +82,12 @@ type Doc struct {
 	// expired even if the retention period has since been increased (AWS: an increase does not make
 	// expired data accessible again).
 	ExpiredBeforeMilli int64 `json:"expiredBefore,omitempty"`
+	// Queues are the names of the queues on the stream (CreateQueue adds one under the stream's
+	// compare-and-set, DeleteQueue removes it): they share the consumer limit and block DeleteStream.
+	Queues []string `json:"queues,omitempty"`
+	// Channels are the names of the channels that deliver the stream's records (CreateChannel,
+	// DeleteChannel): they block DeleteStream and are DescribeStreamSummary's ChannelCount.
+	Channels []string `json:"channels,omitempty"`
 }
 
 // Shard is one shard of a stream, open or closed.
