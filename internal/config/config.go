@@ -281,6 +281,9 @@ func (c *Config) Validate() []error {
 	default:
 		bad("store", "%q is not an engine: use pebble, or nats://host:4222 for NATS JetStream", c.Store)
 	}
+	if c.Console != "" && c.Console != "true" && c.Console != "false" {
+		bad("console", "%q is not true or false", c.Console)
+	}
 	if c.InMemory && c.Store != "pebble" {
 		bad("in-memory", "only with -store pebble: the NATS JetStream engine keeps its data in the NATS servers")
 	}

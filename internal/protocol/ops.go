@@ -57,7 +57,7 @@ func putRecord(written dataCounter) opFunc {
 		if err != nil {
 			return nil, err
 		}
-		written.add(1, len(in.Data))
+		written.addStream(in.StreamRef, 1, len(in.Data))
 		lg.add(1, len(in.Data))
 		return out, nil
 	}
@@ -118,7 +118,7 @@ func countPut(written dataCounter, lg *callLog, in *service.PutRecordsInput, out
 			size += len(in.Records[i].Data)
 		}
 	}
-	written.add(n, size)
+	written.addStream(in.StreamRef, n, size)
 	lg.add(n, size)
 }
 

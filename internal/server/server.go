@@ -42,7 +42,8 @@ type Server struct {
 	auth    *sigv4.Verifier // with -credentials: admin requests are verified with it too
 	engine  string          // pebble or jetstream, for /health
 	started time.Time
-	closing atomic.Bool // set when Close begins: /health answers 503
+	closing atomic.Bool  // set when Close begins: /health answers 503
+	console http.Handler // the web console (console.go); nil when it is off
 
 	closeOnce sync.Once
 	closeErr  error
@@ -136,6 +137,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		}
 	}
 	s := &Server{svc: svc, store: store, log: log, auth: auth, engine: "pebble", started: time.Now()}
+	s.console = newConsole(cfg, svc, handler, auth, keys, log)
 	if cfg.IsNATS() {
 		s.engine = "jetstream"
 	}
@@ -212,7 +214,8 @@ func countAccounts(keys identity.Keys) int {
 
 // routes answers GET and HEAD /health and GET /metrics before anything else; then, when loopbackHosts
 // is set, refuses a request whose Host is not a loopback name (protocol.LoopbackHost); then answers
-// the admin requests; everything else goes to api, which checks it by the Kinesis API's rules.
+// the admin requests and, when it is on, the web console's GET and HEAD requests under /console/;
+// everything else goes to api, which checks it by the Kinesis API's rules.
 func (s *Server) routes(api *protocol.Handler, loopbackHosts bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -224,6 +227,8 @@ func (s *Server) routes(api *protocol.Handler, loopbackHosts bool) http.Handler 
 			api.RefuseHost(w, r)
 		case r.URL.Path == backup.Path:
 			s.serveBackup(w, r)
+		case s.console != nil && isConsole(r):
+			s.console.ServeHTTP(w, r)
 		default:
 			api.ServeHTTP(w, r)
 		}
