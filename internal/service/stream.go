@@ -140,6 +140,10 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 			return errAlreadyDeleting
 		}
 		// A CREATING stream may be deleted: AWS accepts it (kinesalite's recordings).
+		if len(doc.Queues) > 0 { // whatever EnforceConsumerDeletion says (the model's DeleteStream)
+			return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are queues associated with this data stream. "+
+				"Delete every queue on the stream with DeleteQueue first.", s.cfg.Account, doc.Name))
+		}
 		consumers := s.streams.LiveConsumers(doc)
 		if len(consumers) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
 			return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are consumers associated with this data stream. "+
@@ -199,6 +203,9 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 	}
 	if d.KeyID != "" {
 		out.StreamDescriptionSummary.KeyId = &d.KeyID
+	}
+	if n := len(d.Queues); n > 0 {
+		out.StreamDescriptionSummary.QueueCount = &n
 	}
 	return out, nil
 }

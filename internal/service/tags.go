@@ -296,6 +296,9 @@ func (s *Service) consumerIndex(doc *stream.Doc, a resourceARN) int {
 // mutateResource applies change to the tags or policy of the stream or consumer arn names; a change of
 // tags (tagging) is refused on a CREATING stream.
 func (s *Service) mutateResource(ctx context.Context, arn string, tagging bool, change func(tags *[]stream.Tag, policy *string, target tagTarget) error) error {
+	if isQueueARN(arn) {
+		return s.mutateQueueResource(ctx, arn, change)
+	}
 	a, err := s.resolveResource(arn)
 	if err != nil {
 		return err
@@ -319,6 +322,9 @@ func (s *Service) mutateResource(ctx context.Context, arn string, tagging bool, 
 
 // readResource returns the tags and policy of the stream or consumer arn names.
 func (s *Service) readResource(ctx context.Context, arn string) ([]stream.Tag, string, error) {
+	if isQueueARN(arn) {
+		return s.readQueueResource(ctx, arn)
+	}
 	a, err := s.resolveResource(arn)
 	if err != nil {
 		return nil, "", err
