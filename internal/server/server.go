@@ -108,8 +108,14 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		store.Close()
 		return nil, err
 	}
+	sinks, err := openChannelSinks(ctx, cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	svc, err := newService(ctx, cfg, service.Config{
 		Policies: policies, Keys: keyring,
+		ChannelObjects: sinks.objects, ChannelTables: sinks.tables, ChannelsOff: sinks.off,
 		Store: store, Clock: clk, Logger: log, Account: cfg.AccountID, Region: cfg.Region,
 		CreateDelay: cfg.CreateStreamDelay, DeleteDelay: cfg.DeleteStreamDelay, UpdateDelay: cfg.UpdateStreamDelay,
 		ShardLimit: cfg.ShardLimit, ThroughputLimits: cfg.ThroughputLimits, APIRateLimits: cfg.APIRateLimits,
@@ -135,6 +141,10 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 			store.Close()
 			return nil, fmt.Errorf("register storage metrics: %w", err)
 		}
+	}
+	if err := handler.Register(protocol.NewChannelCollector(svc)); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("register channel metrics: %w", err)
 	}
 	s := &Server{svc: svc, store: store, log: log, auth: auth, engine: "pebble", started: time.Now()}
 	s.console = newConsole(cfg, svc, handler, auth, keys, log)
@@ -200,6 +210,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	loopCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.loops.Go(func() { svc.RunRetention(loopCtx, cfg.RetentionInterval) })
+	s.loops.Go(func() { svc.RunChannels(loopCtx); sinks.close() }) // channel delivery (channels.go)
 	return s, nil
 }
 

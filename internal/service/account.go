@@ -33,7 +33,7 @@ type DescribeLimitsOutput struct {
 	OnDemandStreamCount      int `json:"OnDemandStreamCount"`
 	OnDemandStreamCountLimit int `json:"OnDemandStreamCountLimit"`
 	ChannelCount             int `json:"ChannelCount"`
-	ChannelCountLimit        int `json:"ChannelCountLimit"` // channels are not served: none may be created
+	ChannelCountLimit        int `json:"ChannelCountLimit"`
 }
 
 // DescribeAccountSettingsInput is the input of DescribeAccountSettings.
@@ -120,8 +120,13 @@ func (s *Service) DescribeLimits(ctx context.Context, _ *DescribeLimitsInput) (*
 	if err := s.checkRate("DescribeLimits", ""); err != nil {
 		return nil, err
 	}
-	out := &DescribeLimitsOutput{ShardLimit: s.cfg.ShardLimit, OnDemandStreamCountLimit: onDemandStreamLimit}
-	err := s.streams.Each(ctx, func(st *stream.Stream) error {
+	out := &DescribeLimitsOutput{ShardLimit: s.cfg.ShardLimit, OnDemandStreamCountLimit: onDemandStreamLimit, ChannelCountLimit: channelsPerAccount}
+	channels, err := s.channelCount(ctx)
+	if err != nil {
+		return nil, internal("describe limits", err)
+	}
+	out.ChannelCount = channels
+	err = s.streams.Each(ctx, func(st *stream.Stream) error {
 		out.OpenShardCount += len(st.OpenShards())
 		if st.Doc.Mode == stream.ModeOnDemand {
 			out.OnDemandStreamCount++

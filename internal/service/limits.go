@@ -130,6 +130,12 @@ var apiRates = map[string]struct {
 	"DescribeStreamConsumer":                 {20, true},
 	"ListStreamConsumers":                    {5, true},
 	"DeregisterStreamConsumer":               {5, true},
+	// Channels: "a call limit of 5 transactions per second (TPS) for each Amazon Web Services account".
+	"CreateChannel":   {5, false},
+	"UpdateChannel":   {5, false},
+	"DeleteChannel":   {5, false},
+	"DescribeChannel": {5, false},
+	"ListChannels":    {5, false},
 }
 
 // checkRate enforces the call rate of op (for stream, where AWS counts per stream) when API rate

@@ -26,6 +26,10 @@ const (
 
 // resourceARN checks a ResourceARN member: a stream or consumer ARN.
 func (c *checker) resourceARN(val *string) {
+	if val != nil && isChannelARN(*val) { // a channel's (channel.go)
+		c.str("resourceARN", val, true, 1, 2048, channelARNPattern, channelARNPatternText)
+		return
+	}
 	if val != nil && isQueueARN(*val) { // a queue's (queue.go)
 		c.str("resourceARN", val, true, 1, 2048, queueARNPattern, queueARNPatternText)
 		return

@@ -62,6 +62,13 @@ type Config struct {
 	// Keys is the KMS keyring that encrypts the records of streams with KMS encryption at rest; nil:
 	// StartStreamEncryption checks no key and records are stored as they come.
 	Keys *kms.Keyring
+	// ChannelObjects is where channels to general-purpose S3 deliver (-s3-endpoint, or the embedded
+	// buckets); nil: CreateChannel refuses them, saying ChannelsOff. ChannelTables appends to the
+	// Iceberg tables of channels to S3 Tables; nil: those are refused. ChannelsOff is why channels are
+	// refused ("": a generic reason).
+	ChannelObjects ObjectStore
+	ChannelTables  TableStore
+	ChannelsOff    string
 }
 
 const (

@@ -144,6 +144,10 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 			return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are queues associated with this data stream. "+
 				"Delete every queue on the stream with DeleteQueue first.", s.cfg.Account, doc.Name))
 		}
+		if len(doc.Channels) > 0 { // whatever EnforceConsumerDeletion says (the model's DeleteChannel)
+			return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are channels associated with this data stream. "+
+				"Delete every channel on the stream with DeleteChannel first.", s.cfg.Account, doc.Name))
+		}
 		consumers := s.streams.LiveConsumers(doc)
 		if len(consumers) > 0 && (in.EnforceConsumerDeletion == nil || !*in.EnforceConsumerDeletion) {
 			return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are consumers associated with this data stream. "+
@@ -203,6 +207,9 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 	}
 	if d.KeyID != "" {
 		out.StreamDescriptionSummary.KeyId = &d.KeyID
+	}
+	if n := len(d.Channels); n > 0 {
+		out.StreamDescriptionSummary.ChannelCount = &n
 	}
 	if n := len(d.Queues); n > 0 {
 		out.StreamDescriptionSummary.QueueCount = &n

@@ -296,6 +296,9 @@ func (s *Service) consumerIndex(doc *stream.Doc, a resourceARN) int {
 // mutateResource applies change to the tags or policy of the stream or consumer arn names; a change of
 // tags (tagging) is refused on a CREATING stream.
 func (s *Service) mutateResource(ctx context.Context, arn string, tagging bool, change func(tags *[]stream.Tag, policy *string, target tagTarget) error) error {
+	if isChannelARN(arn) {
+		return s.mutateChannelTags(ctx, arn, tagging, change)
+	}
 	if isQueueARN(arn) {
 		return s.mutateQueueResource(ctx, arn, change)
 	}
@@ -322,6 +325,9 @@ func (s *Service) mutateResource(ctx context.Context, arn string, tagging bool, 
 
 // readResource returns the tags and policy of the stream or consumer arn names.
 func (s *Service) readResource(ctx context.Context, arn string) ([]stream.Tag, string, error) {
+	if isChannelARN(arn) {
+		return s.readChannelTags(ctx, arn)
+	}
 	if isQueueARN(arn) {
 		return s.readQueueResource(ctx, arn)
 	}

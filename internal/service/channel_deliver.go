@@ -1,0 +1,598 @@
+package service
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kinesisd/internal/channel/s3dest"
+	"kinesisd/internal/service/stream"
+	"kinesisd/internal/storage"
+)
+
+// Delivery: RunChannels (one loop per process) looks at every channel each second; for each ACTIVE or
+// UPDATING channel it takes the channel's lease (one front-end delivers a channel at a time; the
+// lease is renewed while it delivers, and taken over once its holder has not renewed it for
+// channelLeaseTTL) and runs the channel's delivery until the channel goes or the lease is lost.
+//
+// A delivery reads the stream's shards from where the destination says it stands (its position: the
+// next offset of every shard), parents drained before their children, and writes one object per run
+// of records of one shard once the run is big enough (deliverMaxBytes, deliverMaxRecords) or its first
+// record is DataFreshnessInSeconds old. Exactly once: an object's key is made of its first record
+// (s3dest.Key), so a run delivered again after a crash starts at the same record and replaces the
+// object it wrote before (a superset: runs only grow); after the objects it writes the position
+// (positionKey) in the destination; a restart, or another front-end taking over, resumes from there.
+// An S3 Tables destination keeps its position in the snapshot that commits the records.
+
+// ObjectStore is where channels to general-purpose S3 write (s3dest.S3, s3dest.Dir, s3dest.Mem):
+// Put replaces an object and is durable when it returns; Get returns an object or an error wrapping
+// fs.ErrNotExist.
+type ObjectStore interface {
+	Put(ctx context.Context, bucket, key string, body []byte) error
+	Get(ctx context.Context, bucket, key string) ([]byte, error)
+}
+
+// Table names an S3 Tables destination table.
+type Table struct {
+	Bucket, Namespace, Name, Compression string
+	HourPartitions                       []string // source columns partitioned by hour (TIME_HOUR)
+}
+
+// TableStore appends records to Iceberg tables. Append commits recs as one snapshot that also keeps
+// position, atomically, and returns the indexes of the records it could not convert (they go to the
+// dead-letter location) with why; Position returns the position of the table's last snapshot (ok
+// false when it has none).
+type TableStore interface {
+	Append(ctx context.Context, t Table, recs []s3dest.Record, position string) (rejected []s3dest.Rejected, err error)
+	Position(ctx context.Context, t Table) (position string, ok bool, err error)
+}
+
+const (
+	// deliverMaxBytes and deliverMaxRecords bound one object (or one table commit): a run of records
+	// this big is delivered without waiting for its freshness.
+	deliverMaxBytes   = 8 << 20
+	deliverMaxRecords = 50000
+	// channelScanEvery is how often RunChannels looks for channels to start or stop, and how often a
+	// delivery with nothing due rereads its channel (a changed freshness, a deletion).
+	channelScanEvery = time.Second
+	// channelLeaseTTL is how long a lease stays its holder's without renewal; channelLeaseRenew is how
+	// often a delivery renews it.
+	channelLeaseTTL   = 15 * time.Second
+	channelLeaseRenew = 3 * time.Second
+	// retryMin and retryMax bound the backoff after a failed write to the destination.
+	retryMin, retryMax = 200 * time.Millisecond, 5 * time.Second
+)
+
+// channelsRefused is why CreateChannel refuses a channel to S3 (tables false) or to S3 Tables, or "".
+func (s *Service) channelsRefused(tables bool) string {
+	if tables {
+		if s.cfg.ChannelTables == nil {
+			return cmp.Or(s.cfg.ChannelsOff, "Channels to S3 Tables are not available on this server: it has no Iceberg writer.")
+		}
+		return ""
+	}
+	if s.cfg.ChannelObjects == nil {
+		return cmp.Or(s.cfg.ChannelsOff, "Channels are not available on this server: it has no S3 destination.")
+	}
+	return ""
+}
+
+// deliveries are the channels this process delivers, and their figures.
+type deliveries struct {
+	owner string // this process's lease owner id
+	mu    sync.Mutex
+	run   map[string]*delivery // by channel key
+	stats map[string]*ChannelStats
+	wg    sync.WaitGroup
+}
+
+// ChannelStats are a channel's delivery figures in this process, for /metrics.
+type ChannelStats struct {
+	Account, Region, Channel string
+	Records, Bytes           atomic.Int64 // delivered (to the destination or its dead-letter location)
+	DeadLettered             atomic.Int64 // records written to the dead-letter location
+	Objects                  atomic.Int64 // objects or table commits written
+	Errors                   atomic.Int64 // failed writes to the destination (each retried)
+	Expired                  atomic.Int64 // records that left the stream's retention before delivery
+	LagMilli                 atomic.Int64 // arrival-to-delivery time of the last run's first record
+}
+
+type delivery struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ChannelStatsAll returns the figures of every channel delivered in this process since it started.
+func (s *Service) ChannelStatsAll() []*ChannelStats {
+	r := s.channels.run
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*ChannelStats, 0, len(r.stats))
+	for _, st := range r.stats {
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b *ChannelStats) int { return strings.Compare(a.Channel, b.Channel) })
+	return out
+}
+
+// RunChannels delivers the channels of every account and region until ctx ends. Call it once per
+// process, on the root Service.
+func (s *Service) RunChannels(ctx context.Context) {
+	r := &deliveries{owner: rand.Text(), run: make(map[string]*delivery), stats: make(map[string]*ChannelStats)}
+	s.channels.run = r
+	defer func() {
+		r.mu.Lock()
+		for _, d := range r.run {
+			d.cancel()
+		}
+		r.mu.Unlock()
+		r.wg.Wait()
+	}()
+	t := time.NewTicker(channelScanEvery)
+	defer t.Stop()
+	for {
+		if err := s.scanChannels(ctx, r); err != nil && ctx.Err() == nil {
+			s.log.Warn("channels: scan", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// scanChannels starts the deliveries of the channels that should run and whose lease is free.
+func (s *Service) scanChannels(ctx context.Context, r *deliveries) error {
+	entries, err := s.store.ListMeta(ctx, "channel/")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		parts := strings.Split(strings.TrimPrefix(e.Key, "channel/"), "/")
+		if len(parts) != 3 {
+			continue
+		}
+		r.mu.Lock()
+		running := r.run[e.Key]
+		r.mu.Unlock()
+		if running != nil {
+			continue
+		}
+		scope := s.For(parts[0], parts[1])
+		d, _, err := scope.loadChannel(ctx, parts[2])
+		if err != nil || d == nil || (d.Status != channelActive && d.Status != channelUpdating) {
+			continue
+		}
+		if ok, err := scope.takeChannelLease(ctx, d.ID, r.owner); err != nil || !ok {
+			continue
+		}
+		dctx, cancel := context.WithCancel(ctx)
+		dv := &delivery{cancel: cancel, done: make(chan struct{})}
+		r.mu.Lock()
+		stats := r.stats[e.Key]
+		if stats == nil {
+			stats = &ChannelStats{Account: parts[0], Region: parts[1], Channel: d.Name}
+			r.stats[e.Key] = stats
+		}
+		r.run[e.Key] = dv
+		r.mu.Unlock()
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer close(dv.done)
+			defer func() {
+				r.mu.Lock()
+				delete(r.run, e.Key)
+				r.mu.Unlock()
+				cancel()
+			}()
+			scope.deliverChannel(dctx, d.ID, r.owner, stats)
+		}()
+	}
+	return nil
+}
+
+// channelLease is a channel's delivery lease as stored.
+type channelLease struct {
+	Owner        string `json:"owner"`
+	RenewedMilli int64  `json:"renewed"`
+}
+
+func (s *Service) channelLeaseKey(id string) string {
+	return "channel-lease/" + s.cfg.Account + "/" + s.cfg.Region + "/" + id
+}
+
+// takeChannelLease takes or renews the lease of channel id for owner: it is taken when there is none,
+// when it is owner's, or when its holder has not renewed it for channelLeaseTTL.
+func (s *Service) takeChannelLease(ctx context.Context, id, owner string) (bool, error) {
+	key := s.channelLeaseKey(id)
+	for {
+		raw, version, err := s.store.GetMeta(ctx, key)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return false, err
+		}
+		now := time.Now()
+		if err == nil {
+			var l channelLease
+			if json.Unmarshal(raw, &l) == nil && l.Owner != owner && now.Sub(time.UnixMilli(l.RenewedMilli)) < channelLeaseTTL {
+				return false, nil
+			}
+		}
+		b, _ := json.Marshal(channelLease{Owner: owner, RenewedMilli: now.UnixMilli()})
+		_, err = s.store.PutMeta(ctx, key, b, version)
+		if errors.Is(err, storage.ErrConflict) {
+			continue
+		}
+		return err == nil, err
+	}
+}
+
+// dropChannelLease deletes owner's lease of channel id, if it still is owner's.
+func (s *Service) dropChannelLease(ctx context.Context, id, owner string) {
+	key := s.channelLeaseKey(id)
+	raw, version, err := s.store.GetMeta(ctx, key)
+	if err != nil {
+		return
+	}
+	var l channelLease
+	if json.Unmarshal(raw, &l) == nil && l.Owner == owner {
+		_ = s.store.DeleteMeta(ctx, key, version)
+	}
+}
+
+// channelPosition is where a channel stands in its stream: the stream incarnation and the next offset
+// to deliver of every shard it has started (the others start at their beginning).
+type channelPosition struct {
+	StreamID uint64            `json:"streamId"`
+	Next     map[uint32]uint64 `json:"next"`
+}
+
+// positionKey is the destination object that holds a channel's position.
+func positionKey(channelID string) string {
+	return ".kinesisd/channels/" + channelID + "/position.json"
+}
+
+// destination is where one channel writes: its objects or its table.
+type destination struct {
+	s      *Service
+	d      *channelDoc
+	format string
+}
+
+// position reads where the destination stands.
+func (dst *destination) position(ctx context.Context) (channelPosition, error) {
+	var raw []byte
+	if dst.d.Tables != nil {
+		p, ok, err := dst.s.cfg.ChannelTables.Position(ctx, dst.table())
+		if err != nil || !ok {
+			return channelPosition{}, err
+		}
+		raw = []byte(p)
+	} else {
+		b, err := dst.s.cfg.ChannelObjects.Get(ctx, s3dest.BucketName(*dst.d.S3.StorageConfiguration.BucketARN), positionKey(dst.d.ID))
+		if errors.Is(err, fs.ErrNotExist) {
+			return channelPosition{}, nil
+		}
+		if err != nil {
+			return channelPosition{}, err
+		}
+		raw = b
+	}
+	var p channelPosition
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return channelPosition{}, fmt.Errorf("channel %s: decode position: %w", dst.d.ID, err)
+	}
+	return p, nil
+}
+
+func (dst *destination) table() Table {
+	t := dst.d.Tables.S3TablesConfigurationList[0]
+	out := Table{Bucket: *t.TableBucketARN, Namespace: *t.Namespace, Name: *t.TableName, Compression: *t.CompressionType}
+	if t.PartitionSpec != nil {
+		for _, f := range t.PartitionSpec.PartitionFields {
+			out.HourPartitions = append(out.HourPartitions, *f.SourceName)
+		}
+	}
+	return out
+}
+
+// deliver writes recs (one run of shard's records) and then pos, the position after them; it returns
+// how many records went to the dead-letter location and the bytes written.
+func (dst *destination) deliver(ctx context.Context, shardID string, recs []s3dest.Record, pos channelPosition) (dead int, written int, err error) {
+	posRaw, err := json.Marshal(pos)
+	if err != nil {
+		return 0, 0, err
+	}
+	first := recs[0]
+	fields := s3dest.KeyFields{Channel: dst.d.Name, Stream: dst.d.Stream, ShardID: shardID, FirstSequence: first.SequenceNumber, Arrival: first.Arrival}
+	var rejected []s3dest.Rejected
+	var dlq *DeadLetterQueueS3Configuration
+	objects := dst.s.cfg.ChannelObjects
+	if dst.d.Tables != nil {
+		dlq = dst.d.Tables.DeadLetterQueueS3Configuration
+		if rejected, err = dst.s.cfg.ChannelTables.Append(ctx, dst.table(), recs, string(posRaw)); err != nil {
+			return 0, 0, err
+		}
+	} else {
+		sto := dst.d.S3.StorageConfiguration
+		dlq = dst.d.S3.DeadLetterQueueS3Configuration
+		var body []byte
+		body, rejected = s3dest.Encode(dst.format, recs)
+		if len(rejected) < len(recs) {
+			if body, err = s3dest.Compress(*sto.CompressionType, body); err != nil {
+				return 0, 0, err
+			}
+			fields.Extension = s3dest.Extension(dst.format, *sto.CompressionType)
+			template := ""
+			if sto.OutputKeyTemplate != nil {
+				template = *sto.OutputKeyTemplate
+			}
+			if err := objects.Put(ctx, s3dest.BucketName(*sto.BucketARN), s3dest.Key(template, fields), body); err != nil {
+				return 0, 0, err
+			}
+			written += len(body)
+		}
+	}
+	if len(rejected) > 0 {
+		if objects == nil {
+			return 0, 0, errors.New("no object store for the dead-letter location")
+		}
+		body := s3dest.EncodeDeadLetters(rejected)
+		prefix := "error/"
+		if dlq.ErrorOutputPrefix != nil {
+			prefix = *dlq.ErrorOutputPrefix
+		}
+		fields.Extension = "json"
+		if err := objects.Put(ctx, s3dest.BucketName(*dlq.BucketARN), s3dest.Key(prefix+s3dest.DefaultTemplate, fields), body); err != nil {
+			return 0, 0, err
+		}
+		written += len(body)
+	}
+	if dst.d.S3 != nil {
+		if err := objects.Put(ctx, s3dest.BucketName(*dst.d.S3.StorageConfiguration.BucketARN), positionKey(dst.d.ID), posRaw); err != nil {
+			return 0, 0, err
+		}
+	}
+	return len(rejected), written, nil
+}
+
+// deliverChannel runs the delivery of channel id while it exists and owner holds its lease.
+func (s *Service) deliverChannel(ctx context.Context, id, owner string, stats *ChannelStats) {
+	defer s.dropChannelLease(context.WithoutCancel(ctx), id, owner)
+	log := s.log.With("channel", stats.Channel, "id", id, "account", s.cfg.Account)
+	backoff := retryMin
+	fail := func(what string, err error) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		stats.Errors.Add(1)
+		log.Warn("channel delivery: "+what+", retrying", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, retryMax)
+		return true
+	}
+	var pos channelPosition
+	loaded := false
+	lastLease := time.Now()
+	for ctx.Err() == nil {
+		d, _, err := s.loadChannel(ctx, id)
+		if err != nil {
+			if fail("read channel", err) {
+				continue
+			}
+			return
+		}
+		if d == nil || d.Status == channelDeleting || d.Status == channelCreating {
+			return
+		}
+		if time.Since(lastLease) >= channelLeaseRenew {
+			ok, err := s.takeChannelLease(ctx, id, owner)
+			if err == nil && !ok {
+				log.Info("channel delivery: lease taken over by another front-end")
+				return
+			}
+			lastLease = time.Now()
+		}
+		dst := &destination{s: s, d: d, format: *d.Record.RecordFormatType}
+		if !loaded {
+			if pos, err = dst.position(ctx); err != nil {
+				if fail("read position", err) {
+					continue
+				}
+				return
+			}
+			loaded = true
+			log.Info("channel delivery started", "stream", d.Stream, "position", pos.Next)
+		}
+		st, err := s.streams.Load(ctx, d.Stream)
+		if err != nil {
+			if fail("read stream", err) {
+				continue
+			}
+			return
+		}
+		if st == nil || st.Doc.ID != d.StreamID {
+			log.Error("channel delivery: the channel's stream is gone")
+			return
+		}
+		if pos.StreamID != st.Doc.ID {
+			pos = channelPosition{StreamID: st.Doc.ID, Next: map[uint32]uint64{}}
+		}
+		wake, err := s.deliverDue(ctx, st, dst, &pos, stats, log)
+		if err != nil {
+			if fail("write", err) {
+				loaded = false // the position is read again from the destination
+				continue
+			}
+			return
+		}
+		backoff = retryMin
+		if wake.IsZero() {
+			continue // delivered something: look again at once
+		}
+		t := time.NewTimer(min(max(wake.Sub(s.now()), 10*time.Millisecond), channelScanEvery))
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// deliverDue delivers every run of records that is due, parents before children. It returns the zero
+// time when it delivered something, else when the next run falls due.
+func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destination, pos *channelPosition, stats *ChannelStats, log interface {
+	Error(string, ...any)
+}) (time.Time, error) {
+	now := s.now()
+	next := now.Add(channelScanEvery)
+	shards := slices.Clone(st.Doc.Shards)
+	slices.SortFunc(shards, func(a, b stream.Shard) int { return int(a.Index) - int(b.Index) })
+	drained := func(sh *stream.Shard) bool {
+		n, ok := pos.Next[sh.Index]
+		return sh.Closed && ok && n >= sh.EndOffset
+	}
+	delivered := false
+	for i := range shards {
+		sh := &shards[i]
+		if drained(sh) {
+			continue
+		}
+		ready := true
+		for _, p := range []*uint32{sh.Parent, sh.AdjacentParent} {
+			if p == nil {
+				continue
+			}
+			if ps := st.Shard(*p); ps != nil && !drained(ps) && !st.Expired(ps, now) {
+				ready = false
+			}
+		}
+		if !ready {
+			continue
+		}
+		from, started := pos.Next[sh.Index]
+		if !started {
+			from = sh.StartOffset
+		}
+		horizon, err := s.horizon(ctx, st, sh, now)
+		if err != nil {
+			return time.Time{}, err
+		}
+		ref := st.Ref(sh.Index)
+		if from < horizon {
+			lost, err := s.store.Read(ctx, ref, from, deliverMaxRecords, deliverMaxBytes)
+			if err != nil {
+				return time.Time{}, err
+			}
+			n := 0
+			for _, r := range lost {
+				if r.Offset < horizon {
+					n++
+				}
+			}
+			stats.Expired.Add(int64(n))
+			log.Error("channel delivery: records expired from the stream before they were delivered",
+				"stream", st.Doc.Name, "shard", stream.ShardID(sh.Index), "records", n, "from", from, "to", horizon)
+			from = horizon
+			pos.Next[sh.Index] = from
+		}
+		recs, err := s.store.Read(ctx, ref, from, deliverMaxRecords, deliverMaxBytes)
+		if err != nil {
+			return time.Time{}, err
+		}
+		for sh.Closed && len(recs) > 0 && recs[len(recs)-1].Offset >= sh.EndOffset {
+			recs = recs[:len(recs)-1]
+		}
+		if len(recs) == 0 {
+			if sh.Closed && (!started || from < sh.EndOffset) {
+				pos.Next[sh.Index] = sh.EndOffset
+				delivered = true
+			}
+			continue
+		}
+		size := 0
+		for j := range recs {
+			size += recs[j].Size()
+		}
+		oldest := stream.Milli(recs[0].ArrivalMilli)
+		due := oldest.Add(dst.d.freshness())
+		full := size >= deliverMaxBytes/2 || len(recs) >= deliverMaxRecords || sh.Closed
+		if !full && now.Before(due) {
+			next = minTime(next, due)
+			continue
+		}
+		out, err := s.channelRecords(ctx, st, sh, recs)
+		if err != nil {
+			return time.Time{}, err
+		}
+		after := channelPosition{StreamID: pos.StreamID, Next: maps(pos.Next)}
+		after.Next[sh.Index] = recs[len(recs)-1].Offset + 1
+		dead, written, err := dst.deliver(ctx, stream.ShardID(sh.Index), out, after)
+		if err != nil {
+			return time.Time{}, err
+		}
+		*pos = after
+		stats.Records.Add(int64(len(recs)))
+		stats.Bytes.Add(int64(written))
+		stats.DeadLettered.Add(int64(dead))
+		stats.Objects.Add(1)
+		stats.LagMilli.Store(s.now().Sub(oldest).Milliseconds())
+		delivered = true
+	}
+	if delivered {
+		return time.Time{}, nil
+	}
+	return next, nil
+}
+
+func maps(m map[uint32]uint64) map[uint32]uint64 {
+	out := make(map[uint32]uint64, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// channelRecords turns stored records of shard sh into the records a channel delivers: opened where
+// the stream sealed them, numbered and stamped.
+func (s *Service) channelRecords(ctx context.Context, st *stream.Stream, sh *stream.Shard, recs []storage.Record) ([]s3dest.Record, error) {
+	keys := opener{s: s, st: st}
+	out := make([]s3dest.Record, len(recs))
+	id := stream.ShardID(sh.Index)
+	for i := range recs {
+		r := &recs[i]
+		data, err := keys.open(ctx, r.Data, r.ArrivalMilli)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s3dest.Record{
+			Data: data, PartitionKey: r.PartitionKey, ShardID: id, Arrival: stream.Milli(r.ArrivalMilli),
+			SequenceNumber: recordSeq(sh.Index, sh.SeqCreated, r.Offset, r.ArrivalMilli),
+		}
+	}
+	return out, nil
+}
