@@ -1,0 +1,523 @@
+// Package iceberg appends a channel's records to Apache Iceberg tables as Parquet data files, one snapshot per delivery, exactly once.
+//
+// # Catalogs
+//
+// A Writer speaks to one of three catalogs, chosen by its Config:
+//   - an Iceberg REST catalog (CatalogURL), such as the one S3 Tables expose
+//     at https://s3tables.REGION.amazonaws.com/iceberg. Each table bucket is
+//     the catalog's warehouse (its ARN, as S3 Tables want it). With a Region,
+//     requests are signed with SigV4 for the service "s3tables", with
+//     S3AccessKey and S3Secret if given, else the AWS default credential
+//     chain. Data files go wherever the catalog's table location says, through
+//     S3Endpoint (path-style) when given.
+//   - the embedded catalog on disk (the default): a Hadoop-layout warehouse
+//     (iceberg-go's catalog/hadoop, no cgo), each table at
+//     Warehouse/BUCKET/NAMESPACE/TABLE with its metadata/vN.metadata.json
+//     versions and data/ files, readable by any Iceberg tool that opens a
+//     Hadoop catalog or a metadata file. A commit claims the next version by
+//     an atomic no-replace rename, so two commits on one version cannot both
+//     succeed.
+//   - the embedded catalog in memory (InMemory), for kinesisd -in-memory:
+//     the same, held by the Writer and gone with it.
+//
+// # Tables
+//
+// AWS creates a channel's table in its table bucket; so does Append, in every
+// catalog, when the table does not exist yet: its columns are inferred from
+// the first record of the delivery that is a JSON object (see inferSchema:
+// booleans, longs, doubles and strings, all optional, nested values kept as
+// JSON text), plus the partition source column as timestamptz, partitioned by
+// the hour of that column when Table.Partition says so, and Parquet
+// compression from Table.Compression. A user who wants other types creates
+// the table first; an existing table's schema and partition spec are used as
+// they are, and only its compression property is brought in line with
+// Table.Compression.
+//
+// # Records
+//
+// A record's top-level JSON members fill the columns of the same name (case
+// sensitive; members naming no column are ignored; missing or null members
+// leave optional columns null). Values are converted where no information is
+// lost: numbers to int and long when integral and in range, to float and
+// double, to decimal when the scale and precision hold every digit (a decimal
+// may also come as a string); strings, with other JSON values kept as their
+// JSON text; booleans; dates from YYYY-MM-DD or epoch days; timestamps from
+// RFC 3339 strings or epoch numbers (seconds, milliseconds, microseconds or
+// nanoseconds, told apart by magnitude); binary from base64. A record that is
+// not a JSON object, lacks a required column or has a value that cannot be
+// converted comes back in Append's rejected list with the reason. Columns of
+// nested or other types stay null.
+//
+// # Exactly once
+//
+// Append commits its data files and the caller's position (snapshot summary
+// property PositionProperty) in one catalog commit, conditional on the table
+// being at the snapshot this Writer last saw for it, which is the snapshot
+// that Position read or that the Writer's previous Append made. So:
+//
+//   - call Position before the first Append to a table, resume after what it
+//     returns, and call it again after any Append error: an error may mean the
+//     commit happened (a lost reply), and Position tells. Append fails with
+//     ErrConflict when Position was not called first or the table moved;
+//   - two Writers delivering the same records cannot both commit them: the
+//     second fails with ErrConflict and its Position shows the first's commit.
+//
+// Position walks back from the current snapshot through its ancestors to the
+// newest one that carries the property, so commits by others (S3 Tables
+// compaction, a user's own writes) do not hide it, though they make the next
+// Append fail with ErrConflict once. A delivery whose records are all
+// rejected still commits an empty snapshot carrying the position, except on a
+// table that does not exist yet (there is nothing to infer its schema from):
+// then nothing is committed. One table takes one channel's positions.
+package iceberg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/hadoop"
+	"github.com/apache/iceberg-go/catalog/rest"
+	iceio "github.com/apache/iceberg-go/io"
+	_ "github.com/apache/iceberg-go/io/gocloud/s3" // s3:// data files behind a REST catalog
+	"github.com/apache/iceberg-go/table"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// PositionProperty is the snapshot summary property that carries Append's
+// position.
+const PositionProperty = "kinesisd.channel-position"
+
+// ErrConflict is returned by Append when the table is not at the snapshot the
+// Writer last saw for it (or the Writer has not seen it: Position was not
+// called first, or the last Append failed): another commit came first, or
+// may have. Call Position and resume from what it returns.
+var ErrConflict = errors.New("iceberg: table changed since Position")
+
+// Config says which catalog a Writer uses; see the package doc.
+type Config struct {
+	CatalogURL string // an Iceberg REST catalog (as S3 Tables expose one); "" = the embedded catalog
+	Warehouse  string // the embedded catalog's directory (metadata and data files under it)
+	InMemory   bool   // the embedded catalog and its files in memory (kinesisd -in-memory)
+	// Where a REST catalog's data files go (an S3-compatible store), and the
+	// SigV4 signing of the catalog's requests when Region is set.
+	S3Endpoint, S3AccessKey, S3Secret, Region string
+}
+
+// Table names a destination table, as a channel's S3TablesConfiguration does.
+type Table struct {
+	Bucket    string // the table bucket ARN (arn:aws:s3tables:REGION:ACCOUNT:bucket/NAME), as the channel's S3TablesConfiguration gives it
+	Namespace string
+	Name      string
+	Partition *HourPartition // nil: unpartitioned; else TIME_HOUR on the named source field (see the model's PartitionSpec)
+	// Compression of the Parquet data files: NONE, ZSTD or SNAPPY, as
+	// S3TablesConfiguration's CompressionType; "" leaves the table's own
+	// (zstd on a table Append creates).
+	Compression string
+}
+
+// HourPartition is a PartitionSpec's one field: the TIME_HOUR transform of
+// a timestamptz column.
+type HourPartition struct {
+	Source string // the column's name
+}
+
+// Record is one stream record to deliver. Only Data goes into the table; the
+// rest comes back with a rejected record, for the dead-letter location.
+type Record struct {
+	Data           []byte
+	PartitionKey   string
+	SequenceNumber string
+	ShardID        string
+	Arrival        time.Time
+}
+
+// Rejected is a record that could not be converted to the table's schema.
+type Rejected struct {
+	Record Record
+	Reason string
+}
+
+// tables is what a Writer needs of a catalog: hadoop.Catalog, rest.Catalog
+// and memCatalog have it. LoadTable fails with catalog.ErrNoSuchTable (or
+// ErrNoSuchNamespace) when the table is absent; CreateTable with
+// catalog.ErrTableAlreadyExists when it is there.
+type tables interface {
+	LoadTable(ctx context.Context, ident table.Identifier) (*table.Table, error)
+	CreateTable(ctx context.Context, ident table.Identifier, sc *iceberg.Schema, opts ...catalog.CreateTableOpt) (*table.Table, error)
+	CreateNamespace(ctx context.Context, ns table.Identifier, props iceberg.Properties) error
+}
+
+// Writer appends to the tables of one catalog. Its methods may be called
+// concurrently; calls on one table are serialized.
+type Writer struct {
+	cfg Config
+
+	// Lock order: a tableState's mu before mu. mu is held only for map
+	// lookups, never across catalog calls.
+	mu       sync.Mutex
+	catalogs map[string]tables      // by table bucket ARN
+	states   map[string]*tableState // by Table.key
+	closed   bool
+}
+
+// noSnapshot is tableState.snapshot for a table that is absent or has no
+// snapshot yet.
+const noSnapshot = -1
+
+// tableState is what the Writer last saw of one table.
+type tableState struct {
+	mu       sync.Mutex // held through each Append and Position on the table
+	seen     bool       // snapshot is valid: set by Position and successful Appends
+	snapshot int64      // the table's current snapshot when last seen
+}
+
+// Open returns a Writer for the catalog cfg names. It contacts nothing: each
+// table bucket's catalog is opened on first use.
+func Open(_ context.Context, cfg Config) (*Writer, error) {
+	switch {
+	case cfg.CatalogURL != "" && cfg.InMemory:
+		return nil, errors.New("iceberg: a REST catalog and an in-memory catalog are exclusive")
+	case cfg.CatalogURL == "" && !cfg.InMemory && cfg.Warehouse == "":
+		return nil, errors.New("iceberg: the embedded catalog needs a warehouse directory")
+	}
+	return &Writer{cfg: cfg, catalogs: map[string]tables{}, states: map[string]*tableState{}}, nil
+}
+
+// Close closes the catalogs. An in-memory catalog's tables are gone.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	var errs []error
+	for _, c := range w.catalogs {
+		if c, ok := c.(catalog.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	w.catalogs = nil
+	return errors.Join(errs...)
+}
+
+// bucketName returns NAME from arn:aws:s3tables:REGION:ACCOUNT:bucket/NAME.
+func bucketName(arn string) (string, error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "s3tables" || !strings.HasPrefix(parts[5], "bucket/") {
+		return "", fmt.Errorf("iceberg: %q is not a table bucket ARN", arn)
+	}
+	name := strings.TrimPrefix(parts[5], "bucket/")
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return "", fmt.Errorf("iceberg: %q is not a table bucket ARN", arn)
+	}
+	return name, nil
+}
+
+func (t Table) ident() table.Identifier { return table.Identifier{t.Namespace, t.Name} }
+
+func (t Table) key() string { return t.Bucket + "\x00" + t.Namespace + "\x00" + t.Name }
+
+// state returns the catalog of t's bucket, opening it on first use, and the
+// Writer's state of t.
+func (w *Writer) state(ctx context.Context, t Table) (tables, *tableState, error) {
+	if t.Namespace == "" || t.Name == "" {
+		return nil, nil, errors.New("iceberg: a table needs a namespace and a name")
+	}
+	name, err := bucketName(t.Bucket)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil, nil, errors.New("iceberg: writer closed")
+	}
+	ts := w.states[t.key()]
+	if ts == nil {
+		ts = &tableState{}
+		w.states[t.key()] = ts
+	}
+	cat := w.catalogs[t.Bucket]
+	w.mu.Unlock()
+	if cat != nil {
+		return cat, ts, nil
+	}
+	cat, err = w.openCatalog(ctx, t.Bucket, name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("iceberg: open catalog for %s: %w", t.Bucket, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		if c, ok := cat.(catalog.Closer); ok {
+			c.Close()
+		}
+		return nil, nil, errors.New("iceberg: writer closed")
+	}
+	if prev := w.catalogs[t.Bucket]; prev != nil {
+		if c, ok := cat.(catalog.Closer); ok {
+			c.Close()
+		}
+		return prev, ts, nil
+	}
+	w.catalogs[t.Bucket] = cat
+	return cat, ts, nil
+}
+
+func (w *Writer) openCatalog(ctx context.Context, arn, name string) (tables, error) {
+	switch {
+	case w.cfg.InMemory:
+		return newMemCatalog("mem://" + name), nil
+	case w.cfg.CatalogURL == "":
+		dir, err := filepath.Abs(filepath.Join(w.cfg.Warehouse, name))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		return hadoop.NewCatalog("kinesisd", dir, iceberg.Properties{})
+	}
+	props := iceberg.Properties{}
+	if w.cfg.S3Endpoint != "" {
+		props[iceio.S3EndpointURL] = w.cfg.S3Endpoint
+		props[iceio.S3ForceVirtualAddressing] = "false"
+	}
+	if w.cfg.S3AccessKey != "" {
+		props[iceio.S3AccessKeyID] = w.cfg.S3AccessKey
+		props[iceio.S3SecretAccessKey] = w.cfg.S3Secret
+	}
+	if w.cfg.Region != "" {
+		props[iceio.S3Region] = w.cfg.Region
+	}
+	opts := []rest.Option{rest.WithWarehouseLocation(arn), rest.WithAdditionalProps(props)}
+	if w.cfg.Region != "" {
+		opts = append(opts, rest.WithSigV4RegionSvc(w.cfg.Region, "s3tables"))
+		if w.cfg.S3AccessKey != "" {
+			opts = append(opts, rest.WithAwsConfig(aws.Config{
+				Region:      w.cfg.Region,
+				Credentials: credentials.NewStaticCredentialsProvider(w.cfg.S3AccessKey, w.cfg.S3Secret, ""),
+			}))
+		}
+	}
+	return rest.NewCatalog(ctx, "kinesisd", w.cfg.CatalogURL, opts...)
+}
+
+// load returns t from the catalog, or nil if it does not exist.
+func load(ctx context.Context, cat tables, t Table) (*table.Table, error) {
+	tbl, err := cat.LoadTable(ctx, t.ident())
+	if errors.Is(err, catalog.ErrNoSuchTable) || errors.Is(err, catalog.ErrNoSuchNamespace) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: load %s.%s: %w", t.Namespace, t.Name, err)
+	}
+	return tbl, nil
+}
+
+func currentSnapshot(tbl *table.Table) int64 {
+	if tbl == nil || tbl.CurrentSnapshot() == nil {
+		return noSnapshot
+	}
+	return tbl.CurrentSnapshot().SnapshotID
+}
+
+// Load returns the table t names, for reading it back (tests, tools); it
+// fails with an error wrapping catalog.ErrNoSuchTable when it does not exist.
+func (w *Writer) Load(ctx context.Context, t Table) (*table.Table, error) {
+	cat, _, err := w.state(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return cat.LoadTable(ctx, t.ident())
+}
+
+// Position returns the position of the table's last snapshot written by
+// Append (ok false: none, or no table), for exactly-once resume after a
+// crash; and it makes the table's current snapshot the one the next Append
+// must find.
+func (w *Writer) Position(ctx context.Context, t Table) (position string, ok bool, err error) {
+	cat, ts, err := w.state(ctx, t)
+	if err != nil {
+		return "", false, err
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.seen = false
+	tbl, err := load(ctx, cat, t)
+	if err != nil {
+		return "", false, err
+	}
+	ts.seen, ts.snapshot = true, currentSnapshot(tbl)
+	if tbl == nil {
+		return "", false, nil
+	}
+	meta := tbl.Metadata()
+	for s := meta.CurrentSnapshot(); s != nil; {
+		if s.Summary != nil {
+			if p, ok := s.Summary.Properties[PositionProperty]; ok {
+				return p, true, nil
+			}
+		}
+		if s.ParentSnapshotID == nil {
+			break
+		}
+		s = meta.SnapshotByID(*s.ParentSnapshotID)
+	}
+	return "", false, nil
+}
+
+// Append commits records as one snapshot whose summary carries position (the
+// caller's opaque progress marker), atomically, if the table is still at the
+// snapshot the Writer last saw (else ErrConflict; see the package doc).
+// Records that cannot be converted to the table's schema come back in
+// rejected (the caller sends them to its dead-letter location); they are
+// rejected, not committed, only if err is nil.
+func (w *Writer) Append(ctx context.Context, t Table, records []Record, position string) (rejected []Rejected, err error) {
+	if _, ok := parquetCodec(t.Compression); !ok {
+		return nil, fmt.Errorf("iceberg: compression %q is not NONE, ZSTD or SNAPPY", t.Compression)
+	}
+	cat, ts, err := w.state(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if !ts.seen {
+		return nil, fmt.Errorf("%w: Position first", ErrConflict)
+	}
+	base := ts.snapshot
+	ts.seen = false // until this Append has succeeded
+	tbl, err := load(ctx, cat, t)
+	if err != nil {
+		return nil, err
+	}
+	if tbl == nil {
+		if base != noSnapshot {
+			return nil, fmt.Errorf("%w: %s.%s is gone", ErrConflict, t.Namespace, t.Name)
+		}
+		if tbl, rejected, err = create(ctx, cat, t, records); tbl == nil || err != nil {
+			ts.seen = err == nil // nothing to create the table from: nothing committed
+			return rejected, err
+		}
+	}
+	if cur := currentSnapshot(tbl); cur != base {
+		return nil, fmt.Errorf("%w: %s.%s is at snapshot %d, not %d", ErrConflict, t.Namespace, t.Name, cur, base)
+	}
+	conv, err := newConverter(tbl.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: %s.%s: %w", t.Namespace, t.Name, err)
+	}
+	rows := make([][]any, 0, len(records))
+	rejected = rejected[:0]
+	for _, r := range records {
+		row, err := conv.convert(r.Data)
+		if err != nil {
+			rejected = append(rejected, Rejected{Record: r, Reason: err.Error()})
+			continue
+		}
+		rows = append(rows, row)
+	}
+	rec := conv.build(memory.DefaultAllocator, rows)
+	defer rec.Release()
+	rdr, err := array.NewRecordReader(conv.arrow, []arrow.RecordBatch{rec})
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: record reader: %w", err)
+	}
+	defer rdr.Release()
+
+	tx := tbl.NewTransaction()
+	if err := tx.AssertRefSnapshotID(table.MainBranch); err != nil {
+		return nil, fmt.Errorf("iceberg: %s.%s: %w", t.Namespace, t.Name, err)
+	}
+	if codec, _ := parquetCodec(t.Compression); codec != "" && tbl.Properties()[table.ParquetCompressionKey] != codec {
+		if err := tx.SetProperties(iceberg.Properties{table.ParquetCompressionKey: codec}); err != nil {
+			return nil, fmt.Errorf("iceberg: %s.%s: %w", t.Namespace, t.Name, err)
+		}
+	}
+	if err := tx.Append(ctx, rdr, iceberg.Properties{PositionProperty: position}); err != nil {
+		return nil, fmt.Errorf("iceberg: write %s.%s: %w", t.Namespace, t.Name, err)
+	}
+	done, err := tx.Commit(ctx)
+	if errors.Is(err, table.ErrCommitFailed) {
+		return nil, fmt.Errorf("%w: %w", ErrConflict, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: commit %s.%s: %w", t.Namespace, t.Name, err)
+	}
+	ts.seen, ts.snapshot = true, currentSnapshot(done)
+	return rejected, nil
+}
+
+// parquetCodec maps S3TablesConfiguration's CompressionType to the table
+// property's value ("" for "": leave the table's own).
+func parquetCodec(compression string) (string, bool) {
+	switch compression {
+	case "":
+		return "", true
+	case "NONE":
+		return "uncompressed", true
+	case "ZSTD":
+		return "zstd", true
+	case "SNAPPY":
+		return "snappy", true
+	}
+	return "", false
+}
+
+// create creates t with a schema inferred from the first record that is a
+// JSON object, and returns it; or, if no record is one, returns no table and
+// every record as rejected. A table created meanwhile by someone else is
+// loaded instead.
+func create(ctx context.Context, cat tables, t Table, records []Record) (*table.Table, []Rejected, error) {
+	codec, _ := parquetCodec(t.Compression)
+	source := ""
+	if t.Partition != nil {
+		source = t.Partition.Source
+	}
+	var sc *iceberg.Schema
+	var rejected []Rejected
+	for _, r := range records {
+		s, err := inferSchema(r.Data, source)
+		if err == nil {
+			sc = s
+			break
+		}
+		rejected = append(rejected, Rejected{Record: r, Reason: err.Error()})
+	}
+	if sc == nil {
+		return nil, rejected, nil
+	}
+	var opts []catalog.CreateTableOpt
+	if codec != "" {
+		opts = append(opts, catalog.WithProperties(iceberg.Properties{table.ParquetCompressionKey: codec}))
+	}
+	if source != "" {
+		spec, err := iceberg.NewPartitionSpecOpts(iceberg.AddPartitionFieldByName(source, source+"_hour", iceberg.HourTransform{}, sc, nil))
+		if err != nil {
+			return nil, nil, fmt.Errorf("iceberg: partition spec: %w", err)
+		}
+		opts = append(opts, catalog.WithPartitionSpec(&spec))
+	}
+	if err := cat.CreateNamespace(ctx, table.Identifier{t.Namespace}, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+		return nil, nil, fmt.Errorf("iceberg: create namespace %s: %w", t.Namespace, err)
+	}
+	tbl, err := cat.CreateTable(ctx, t.ident(), sc, opts...)
+	if errors.Is(err, catalog.ErrTableAlreadyExists) {
+		tbl, err = cat.LoadTable(ctx, t.ident())
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("iceberg: create %s.%s: %w", t.Namespace, t.Name, err)
+	}
+	return tbl, nil, nil
+}
