@@ -15,7 +15,7 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/kinesisd
 
-test: check gotest clustertest jstest clitest producttest
+test: check gotest clustertest jstest consoletest clitest producttest
 
 # Static checks: formatting, vet, staticcheck, and go.mod/go.sum tidy.
 check:
@@ -46,6 +46,22 @@ clitest: build
 jstest: build
 	cd test/js && npm ci --no-audit --no-fund
 	cd test/js && KINESISD_BIN=$(BIN) npm test
+
+# The web console in headless Chromium (Debian's chromium, installed here when missing, driven with
+# chromedp) against the built binary; aws-kinesis-agg from test/js builds the KPL aggregate it shows.
+# Screenshots go to test/console/artifacts/. `make consolebench` is the page's long run at 5,000
+# records/s (CONSOLE_BENCH, 10m), never in the test command.
+CONSOLE_BENCH ?= 10m
+.PHONY: consoletest consolebench consoledeps
+consoledeps:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@[ -d test/js/node_modules/aws-kinesis-agg ] || { cd test/js && npm ci --no-audit --no-fund; }
+
+consoletest: build consoledeps
+	KINESISD_CONSOLE_TESTS=1 KINESISD_BIN=$(BIN) $(GO) test -race -count=1 -timeout 10m -v ./test/console/
+
+consolebench: build consoledeps
+	KINESISD_CONSOLE_TESTS=1 KINESISD_CONSOLE_BENCH=$(CONSOLE_BENCH) KINESISD_BIN=$(BIN) $(GO) test -count=1 -timeout 0 -v -run '^TestConsoleBench$$' ./test/console/
 
 # kinesisd (durable, -throughput-limits=false) and kinesalite 3.3.3 side by side under `kinesisd bench`
 # (scripts/bench/bench.sh; RUNS=3 for medians, DURATION, WORKERS, BENCH_FLAGS: see the script).
