@@ -82,8 +82,9 @@ type loadedQueue struct {
 // closed when a change in this process may have made records visible (a visibility set to 0, a
 // restore). Appends wake polls through the store (storage.Store.Wait), and timers the deadlines.
 type queueRuntime struct {
-	mu   sync.Mutex
-	wake map[string]chan struct{}
+	mu    sync.Mutex
+	wake  map[string]chan struct{}
+	slots map[string]*queueSlot // queue_state.go
 }
 
 // waiter returns the channel that the next notify of key closes.
@@ -545,6 +546,7 @@ func (s *Service) DeleteQueue(ctx context.Context, in *QueueARNInput) error {
 		}
 	}
 	s.queues.notify(q.key)
+	s.queues.forget(q.key + "/")
 	entries, err := s.store.ListMeta(ctx, q.key+"/")
 	if err != nil {
 		return internal("delete queue", err)

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -131,7 +130,10 @@ func (s *Service) receiveQueue(ctx context.Context, in *ReceiveQueueRecordsInput
 				}
 			}
 		}
-		out, next, err := s.receiveOnce(ctx, q, st, limit, vis, dead)
+		out, next, err := s.receiveOnce(ctx, q, st, limit, vis, dead, false)
+		if err == nil && len(out) == 0 { // make sure with what the store holds now
+			out, next, err = s.receiveOnce(ctx, q, st, limit, vis, dead, true)
+		}
 		if err != nil || len(out) > 0 || !polling {
 			return &ReceiveQueueRecordsOutput{QueueRecords: out}, err
 		}
@@ -163,63 +165,10 @@ func (s *Service) receiveQueue(ctx context.Context, in *ReceiveQueueRecordsInput
 	}
 }
 
-// shardState is a queue's state on one shard as loaded: decoded, its stored bytes and version (0:
-// not stored yet).
-type shardState struct {
-	sh      *stream.Shard
-	key     string
-	state   *queue.Shard
-	raw     []byte
-	version uint64
-}
-
-// loadShardState reads a queue's state on sh, or its initial state (where its starting position
-// puts it) when it has none yet.
-func (s *Service) loadShardState(ctx context.Context, q *loadedQueue, st *stream.Stream, sh *stream.Shard, now time.Time) (*shardState, error) {
-	ss := &shardState{sh: sh, key: queueShardKey(q.key, q.doc.ID, sh.Index)}
-	raw, version, err := s.store.GetMeta(ctx, ss.key)
-	switch {
-	case err == nil:
-		ss.state, err = queue.Decode(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ss.key, err)
-		}
-		ss.raw, ss.version = raw, version
-		return ss, nil
-	case !errors.Is(err, storage.ErrNotFound):
-		return nil, err
-	}
-	err = nil
-	var start uint64
-	switch q.doc.Start {
-	case latest:
-		off, ok := q.doc.Latest[sh.Index]
-		start = max(off, sh.StartOffset)
-		if !ok {
-			start = sh.StartOffset // opened after the queue was created
-		}
-	case trimHorizon:
-		start, err = s.horizon(ctx, st, sh, now)
-	default:
-		start, err = s.store.OffsetAtTime(ctx, st.Ref(sh.Index), maxTime(stream.Milli(q.doc.StartMilli), st.Cutoff(now)))
-		start = max(start, sh.StartOffset)
-	}
-	if err != nil {
-		return nil, err
-	}
-	ss.state = &queue.Shard{Next: start}
-	ss.raw = ss.state.Encode()
-	return ss, nil
-}
-
-// readThrough tells whether every record of closed shard ss has been delivered at least once.
-func (ss *shardState) readThrough() bool {
-	return ss.sh.Closed && ss.state.Next >= ss.sh.EndOffset
-}
-
 // receiveOnce takes up to limit visible records (dead letters if dead) without waiting, and returns
-// them with the earliest time (Unix ms, 0: none) a record in flight becomes visible again.
-func (s *Service) receiveOnce(ctx context.Context, q *loadedQueue, st *stream.Stream, limit, vis int, dead bool) ([]QueueRecord, int64, error) {
+// them with the earliest time (Unix ms, 0: none) a record in flight becomes visible again. It looks
+// at the states this process last knew (fresh: reads them from the store).
+func (s *Service) receiveOnce(ctx context.Context, q *loadedQueue, st *stream.Stream, limit, vis int, dead, fresh bool) ([]QueueRecord, int64, error) {
 	now := s.now()
 	shards := make([]*stream.Shard, 0, len(st.Doc.Shards))
 	for i := range st.Doc.Shards {
@@ -231,7 +180,7 @@ func (s *Service) receiveOnce(ctx context.Context, q *loadedQueue, st *stream.St
 	states := make(map[uint32]*shardState, len(shards))
 	var eligible []*shardState
 	for _, sh := range shards { // parents before children: their indexes are lower
-		ss, err := s.loadShardState(ctx, q, st, sh, now)
+		ss, err := s.loadShardState(ctx, q, st, sh, now, fresh)
 		if err != nil {
 			return nil, 0, internal("receive queue records", err)
 		}
@@ -250,25 +199,14 @@ func (s *Service) receiveOnce(ctx context.Context, q *loadedQueue, st *stream.St
 		if len(out) >= limit {
 			break
 		}
-		for attempt := 0; ; attempt++ {
-			got, err := s.takeFromShard(ctx, q, st, ss, limit-len(out), vis, dead, now)
-			if errors.Is(err, storage.ErrConflict) && attempt < queueCASAttempts {
-				fresh, lerr := s.loadShardState(ctx, q, st, ss.sh, now)
-				if lerr != nil {
-					return nil, 0, internal("receive queue records", lerr)
-				}
-				*ss = *fresh
-				continue
-			}
-			if errors.Is(err, storage.ErrConflict) {
-				break // busy: the other shards may serve
-			}
-			if err != nil {
-				return nil, 0, err
-			}
-			out = append(out, got...)
-			break
+		got, err := s.takeFromShard(ctx, q, st, ss, limit-len(out), vis, dead, now)
+		if errors.Is(err, storage.ErrConflict) {
+			continue // busy: the other shards may serve
 		}
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, got...)
 	}
 	var next int64
 	for _, ss := range states {
@@ -301,63 +239,22 @@ type pick struct {
 
 // takeFromShard takes up to need visible records from one shard: entries visible again first, then
 // records never delivered (not for dead letters), and stores the state by compare-and-set
-// (storage.ErrConflict: another receive or acknowledgement changed it first).
+// (storage.ErrConflict: others kept changing it).
 func (s *Service) takeFromShard(ctx context.Context, q *loadedQueue, st *stream.Stream, ss *shardState, need, vis int, dead bool, now time.Time) ([]QueueRecord, error) {
-	work, err := queue.Decode(ss.raw)
-	if err != nil {
-		return nil, internal("receive queue records", err)
-	}
-	ms := now.UnixMilli()
-	deadline := now.Add(time.Duration(vis) * time.Second).UnixMilli()
-	ref := st.Ref(ss.sh.Index)
-	if len(work.Entries) > 0 || (!dead && !ss.readThrough()) {
-		horizon, err := s.horizon(ctx, st, ss.sh, now)
-		if err != nil {
-			return nil, internal("receive queue records", err)
-		}
-		work.Expire(horizon)
-	}
-	work.Settle(ms, q.doc.MaxReceive)
 	var picks []pick
-	for _, i := range work.Visible(ms, dead, need) {
-		e := work.Entries[i]
-		recs, err := s.store.Read(ctx, ref, e.Offset, 1, s.cfg.MaxGetRecordsSize)
+	err := s.changeState(ctx, ss, q, st, now, func(ss *shardState, sl *queueSlot, _ bool) ([]byte, bool, error) {
+		var err error
+		picks, err = s.planTake(ctx, q, st, ss, sl, need, vis, dead, now)
 		if err != nil {
-			return nil, internal("receive queue records", err)
+			return nil, false, err
 		}
-		if len(recs) == 0 || recs[0].Offset != e.Offset {
-			continue // trimmed since: the next receive's Expire counts it
+		return ss.state.Encode(), false, nil
+	})
+	if err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return nil, err
 		}
-		work.Receive(i, ms, deadline)
-		picks = append(picks, pick{entry: work.Entries[i], rec: recs[0]})
-	}
-	if !dead && len(picks) < need && !ss.readThrough() {
-		from := max(work.Next, ss.sh.StartOffset)
-		recs, err := s.store.Read(ctx, ref, from, need-len(picks), s.cfg.MaxGetRecordsSize)
-		if err != nil {
-			return nil, internal("receive queue records", err)
-		}
-		for ss.sh.Closed && len(recs) > 0 && recs[len(recs)-1].Offset >= ss.sh.EndOffset {
-			recs = recs[:len(recs)-1]
-		}
-		if len(recs) == 0 && ss.sh.Closed {
-			work.Next = max(work.Next, ss.sh.EndOffset)
-		}
-		for _, r := range recs {
-			work.Deliver(r.Offset, ms, deadline)
-			picks = append(picks, pick{entry: work.Entries[len(work.Entries)-1], rec: r})
-		}
-	}
-	raw := work.Encode()
-	if !bytes.Equal(raw, ss.raw) {
-		v, err := s.store.PutMeta(ctx, ss.key, raw, ss.version)
-		if err != nil {
-			if errors.Is(err, storage.ErrConflict) {
-				return nil, err
-			}
-			return nil, internal("receive queue records", err)
-		}
-		ss.state, ss.raw, ss.version = work, raw, v
+		return nil, internal("receive queue records", err)
 	}
 	if len(picks) == 0 {
 		return nil, nil
@@ -384,6 +281,55 @@ func (s *Service) takeFromShard(ctx context.Context, q *loadedQueue, st *stream.
 		}
 	}
 	return out, nil
+}
+
+// planTake changes ss.state for a receive of up to need records and returns them: records past
+// retention leave, entries due become dead letters, visible entries are received again, then records
+// never delivered are read from the stream. Hold the slot's mutex (sl).
+func (s *Service) planTake(ctx context.Context, q *loadedQueue, st *stream.Stream, ss *shardState, sl *queueSlot, need, vis int, dead bool, now time.Time) ([]pick, error) {
+	work := ss.state
+	ms := now.UnixMilli()
+	deadline := now.Add(time.Duration(vis) * time.Second).UnixMilli()
+	ref := st.Ref(ss.sh.Index)
+	if len(work.Entries) > 0 || (!dead && !ss.readThrough()) {
+		horizon, err := s.slotHorizon(ctx, sl, st, ss.sh, now)
+		if err != nil {
+			return nil, err
+		}
+		work.Expire(horizon)
+	}
+	work.Settle(ms, q.doc.MaxReceive)
+	var picks []pick
+	for _, i := range work.Visible(ms, dead, need) {
+		e := work.Entries[i]
+		recs, err := s.store.Read(ctx, ref, e.Offset, 1, s.cfg.MaxGetRecordsSize)
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) == 0 || recs[0].Offset != e.Offset {
+			continue // trimmed since: the next receive's Expire counts it
+		}
+		work.Receive(i, ms, deadline)
+		picks = append(picks, pick{entry: work.Entries[i], rec: recs[0]})
+	}
+	if !dead && len(picks) < need && !ss.readThrough() {
+		from := max(work.Next, ss.sh.StartOffset)
+		recs, err := s.store.Read(ctx, ref, from, need-len(picks), s.cfg.MaxGetRecordsSize)
+		if err != nil {
+			return nil, err
+		}
+		for ss.sh.Closed && len(recs) > 0 && recs[len(recs)-1].Offset >= ss.sh.EndOffset {
+			recs = recs[:len(recs)-1]
+		}
+		if len(recs) == 0 && ss.sh.Closed {
+			work.Next = max(work.Next, ss.sh.EndOffset)
+		}
+		for _, r := range recs {
+			work.Deliver(r.Offset, ms, deadline)
+			picks = append(picks, pick{entry: work.Entries[len(work.Entries)-1], rec: r})
+		}
+	}
+	return picks, nil
 }
 
 // entryOp is what one of the entry operations does to an entry its handle found (i in sh).
@@ -501,35 +447,34 @@ func (s *Service) queueEntries(ctx context.Context, in *QueueRecordsInput, dead,
 }
 
 // applyEntries runs op on the entries idx of one shard's state and stores it by compare-and-set;
-// found says which entries named their record's delivery.
+// found says which entries named their record's delivery. A handle not found in the state this
+// process knew is looked up again in a fresh read.
 func (s *Service) applyEntries(ctx context.Context, key string, q *loadedQueue, entries []QueueRecordsEntry, receipts []receipt, idx []int, op entryOp) ([]bool, error) {
 	found := make([]bool, len(idx))
-	raw, version, err := s.store.GetMeta(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
-		return found, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	sh, err := queue.Decode(raw)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now().UnixMilli()
-	sh.Settle(now, q.doc.MaxReceive)
-	changed := false
-	for k, i := range idx {
-		r := receipts[i]
-		j := sh.Find(r.off, r.nonce, r.dead)
-		if j < 0 {
-			continue
+	ss := &shardState{sh: &stream.Shard{}, key: key}
+	err := s.changeState(ctx, ss, q, nil, time.Time{}, func(ss *shardState, _ *queueSlot, fresh bool) ([]byte, bool, error) {
+		clear(found)
+		if ss.version == 0 {
+			return nil, !fresh, nil
 		}
-		op(sh, j, &entries[i], now)
-		found[k], changed = true, true
-	}
-	if !changed {
-		return found, nil
-	}
-	_, err = s.store.PutMeta(ctx, key, sh.Encode(), version)
+		now := s.now().UnixMilli()
+		sh := ss.state
+		sh.Settle(now, q.doc.MaxReceive)
+		missing := false
+		for k, i := range idx {
+			r := receipts[i]
+			j := sh.Find(r.off, r.nonce, r.dead)
+			if j < 0 {
+				missing = true
+				continue
+			}
+			op(sh, j, &entries[i], now)
+			found[k] = true
+		}
+		if missing && !fresh {
+			return nil, true, nil
+		}
+		return sh.Encode(), false, nil
+	})
 	return found, err
 }
