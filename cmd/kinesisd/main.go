@@ -39,6 +39,8 @@ func dispatch(args []string) int {
 	switch sub {
 	case "bench":
 		return bench.Main(ctx, args[1:], os.Stdout, os.Stderr)
+	case "bench-queue":
+		return bench.QueueMain(ctx, args[1:], os.Stdout, os.Stderr)
 	case "export", "import":
 		return transfer.Main(ctx, sub, args[1:], transfer.Env{
 			Open: server.OpenStore, Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
