@@ -69,6 +69,10 @@ type Config struct {
 	ChannelObjects ObjectStore
 	ChannelTables  TableStore
 	ChannelsOff    string
+	// ChannelLeases is set when several front-ends share the store (JetStream): each channel is then
+	// delivered by the one holding its lease. A store of one process needs none, and a restart
+	// resumes at once.
+	ChannelLeases bool
 }
 
 const (

@@ -1,0 +1,220 @@
+package channel_test
+
+import (
+	"math/big"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"kinesisd/internal/config"
+	"kinesisd/internal/kinesistest"
+)
+
+// records is how many records a default run puts; KINESISD_CHANNEL_RECORDS (make channeltest: 100,000)
+// asks for more.
+func records(t *testing.T) int { return envInt(t, "KINESISD_CHANNEL_RECORDS", 3000) }
+
+// TestChannelDeliversToS3 puts records into a stream read by three channels to an S3-compatible
+// server, each with its format, compression and key layout, on every engine, and reads the objects
+// back: each channel's objects hold every record once, and the records its format cannot carry are
+// in its dead-letter objects.
+func TestChannelDeliversToS3(t *testing.T) {
+	for _, e := range kinesistest.RunEngines() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Setenv("AWS_ACCESS_KEY_ID", "key")
+			t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+			f := startFakeS3(t)
+			f.bucket(t, "lake")
+			s := kinesistest.Start(t, e, kinesistest.Options{Configure: func(c *config.Config) {
+				c.S3Endpoint, c.ThroughputLimits = f.URL, false
+			}})
+			c := s.Client
+			arn := onDemand(t, c, "events")
+			specs := []channelSpec{
+				{name: "as-json", format: "JSON", compression: "GZIP", freshness: 1},
+				{name: "as-text", format: "STRING", compression: "ZSTD", freshness: 1, template: "text/!{stream}/!{timestamp:yyyy-MM-dd}/"},
+				{name: "as-bytes", format: "BYTE_ARRAY", compression: "NONE", freshness: 1},
+			}
+			for _, sp := range specs {
+				createChannel(t, c, arn, "lake", sp)
+			}
+			n := records(t)
+			datas := make([]string, n)
+			for i := range datas {
+				datas[i] = jsonRecord("s3", i)
+			}
+			datas[7] = "not json 7"             // JSON: dead letter
+			datas[11] = "two\nlines 11"         // STRING: dead letter
+			datas[13] = string([]byte{0xff, 0}) // JSON and STRING: dead letter; BYTE_ARRAY carries it
+			put(t, c, "events", datas)
+
+			for _, sp := range specs {
+				got := waitDelivered(t, s, func() delivered { return decode(t, f.objects(t, "lake"), sp.name, sp.format) }, datas, 2*time.Minute)
+				wantDead := map[string]int{"JSON": 3, "STRING": 2, "BYTE_ARRAY": 0}[sp.format]
+				if len(got.dead) != wantDead {
+					t.Errorf("%s: %d dead letters, want %d: %q", sp.name, len(got.dead), wantDead, got.dead)
+				}
+				for _, k := range got.keys {
+					switch sp.name {
+					case "as-json":
+						if !strings.HasPrefix(k, "events/") || !strings.HasSuffix(k, ".json.gz") {
+							t.Errorf("as-json key %s: want the default layout events/yyyy/MM/dd/HH/…json.gz", k)
+						}
+					case "as-text":
+						if !strings.HasPrefix(k, "text/events/") || !strings.HasSuffix(k, ".txt.zst") {
+							t.Errorf("as-text key %s: want the template's text/events/yyyy-MM-dd/…txt.zst", k)
+						}
+					case "as-bytes":
+						if !strings.HasSuffix(k, ".b64") {
+							t.Errorf("as-bytes key %s: want …b64", k)
+						}
+					}
+				}
+			}
+			if s.Proc == nil {
+				if got := metric(t, s.Endpoint, "kinesisd_channel_records_delivered_total", `channel="as-json"`); got != float64(n) {
+					t.Errorf("kinesisd_channel_records_delivered_total %v, want %d", got, n)
+				}
+			}
+		})
+	}
+}
+
+// TestChannelDeliversToEmbeddedBuckets: without -s3-endpoint, on Pebble on disk, each bucket is a
+// directory under the data directory and each object a file at its key.
+func TestChannelDeliversToEmbeddedBuckets(t *testing.T) {
+	dir := t.TempDir()
+	s := kinesistest.Start(t, kinesistest.Engines[0], kinesistest.Options{Dir: dir, Configure: func(c *config.Config) { c.ThroughputLimits = false }})
+	c := s.Client
+	arn := onDemand(t, c, "local")
+	createChannel(t, c, arn, "files", channelSpec{name: "to-files", format: "JSON", compression: "ZSTD", freshness: 1})
+	datas := make([]string, records(t))
+	for i := range datas {
+		datas[i] = jsonRecord("dir", i)
+	}
+	put(t, c, "local", datas)
+	root := filepath.Join(dir, "buckets", "files")
+	got := waitDelivered(t, s, func() delivered { return decode(t, dirObjects(t, root), "to-files", "JSON") }, datas, 2*time.Minute)
+	if len(got.keys) == 0 || !strings.HasPrefix(got.keys[0], "local/") {
+		t.Errorf("object keys %v: want the default layout under local/", got.keys)
+	}
+}
+
+// TestChannelDestinationDownThenUp: while the destination refuses every request the channel stays
+// ACTIVE and counts errors; once it is back every record is delivered, once.
+func TestChannelDestinationDownThenUp(t *testing.T) {
+	f := startFakeS3(t)
+	f.bucket(t, "flaky")
+	t.Setenv("AWS_ACCESS_KEY_ID", "key")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	s := kinesistest.Start(t, kinesistest.Engines[0], kinesistest.Options{Configure: func(c *config.Config) {
+		c.S3Endpoint, c.ThroughputLimits = f.URL, false
+	}})
+	c := s.Client
+	arn := onDemand(t, c, "flaky")
+	f.down.Store(true)
+	chARN := createChannel(t, c, arn, "flaky", channelSpec{name: "flaky", format: "JSON", compression: "NONE", freshness: 1})
+	datas := make([]string, records(t))
+	for i := range datas {
+		datas[i] = jsonRecord("flaky", i)
+	}
+	put(t, c, "flaky", datas[:len(datas)/2])
+	deadline := time.Now().Add(time.Minute)
+	for metric(t, s.Endpoint, "kinesisd_channel_errors_total", `channel="flaky"`) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no delivery errors counted while the destination is down")
+		}
+		if s.Clock != nil {
+			s.Clock.Advance(2 * time.Second)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	d, err := c.DescribeChannel(t.Context(), &kinesis.DescribeChannelInput{ChannelARN: aws.String(chARN)})
+	if err != nil || d.ChannelDescription.ChannelStatus != types.ChannelStatusActive {
+		t.Fatalf("channel while its destination is down: %v %+v", err, d)
+	}
+	put(t, c, "flaky", datas[len(datas)/2:])
+	f.down.Store(false)
+	waitDelivered(t, s, func() delivered { return decode(t, f.objects(t, "flaky"), "flaky", "JSON") }, datas, 2*time.Minute)
+}
+
+// TestChannelFollowsReshard: records put before, during and after a split are delivered once each,
+// the parent's before its children's.
+func TestChannelFollowsReshard(t *testing.T) {
+	f := startFakeS3(t)
+	f.bucket(t, "split")
+	t.Setenv("AWS_ACCESS_KEY_ID", "key")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	for _, e := range kinesistest.RunEngines() {
+		t.Run(e.Name, func(t *testing.T) {
+			s := kinesistest.Start(t, e, kinesistest.Options{Configure: func(c *config.Config) {
+				c.S3Endpoint, c.ThroughputLimits = f.URL, false
+			}})
+			c := s.Client
+			name := "split-" + e.Name
+			arn := onDemand(t, c, name)
+			createChannel(t, c, arn, "split", channelSpec{name: "ch-" + e.Name, format: "JSON", compression: "GZIP", freshness: 1})
+			n := records(t)
+			datas := make([]string, n)
+			for i := range datas {
+				datas[i] = jsonRecord(e.Name, i)
+			}
+			put(t, c, name, datas[:n/2])
+			// Channels need an on-demand stream to be created; the stream is then switched to
+			// provisioned to split a shard by hand.
+			if _, err := c.UpdateStreamMode(t.Context(), &kinesis.UpdateStreamModeInput{StreamARN: aws.String(arn),
+				StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}}); err != nil {
+				t.Fatalf("UpdateStreamMode: %v", err)
+			}
+			waitStreamActive(t, c, name)
+			shards, err := c.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String(name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh := shards.Shards[0]
+			if _, err := c.SplitShard(t.Context(), &kinesis.SplitShardInput{StreamName: aws.String(name), ShardToSplit: sh.ShardId,
+				NewStartingHashKey: aws.String(midpoint(*sh.HashKeyRange.StartingHashKey, *sh.HashKeyRange.EndingHashKey))}); err != nil {
+				t.Fatalf("SplitShard: %v", err)
+			}
+			waitStreamActive(t, c, name)
+			put(t, c, name, datas[n/2:])
+			got := waitDelivered(t, s, func() delivered { return decode(t, f.objects(t, "split"), "ch-"+e.Name, "JSON") }, datas, 2*time.Minute)
+			children := 0
+			for _, k := range got.keys {
+				if !strings.Contains(k, "-"+*sh.ShardId+"-") {
+					children++
+				}
+			}
+			if children == 0 {
+				t.Errorf("no objects from shards other than %s: keys %v", *sh.ShardId, got.keys)
+			}
+		})
+	}
+}
+
+func waitStreamActive(t *testing.T, c *kinesis.Client, name string) {
+	t.Helper()
+	for range 200 {
+		out, err := c.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("stream %s not ACTIVE", name)
+}
+
+// midpoint is the decimal hash key halfway between a and b.
+func midpoint(a, b string) string {
+	x, _ := new(big.Int).SetString(a, 10)
+	y, _ := new(big.Int).SetString(b, 10)
+	return new(big.Int).Rsh(x.Add(x, y), 1).String()
+}
