@@ -89,6 +89,8 @@ func New(opts Options) *Handler {
 //     events (tail.go).
 //   - GET /console/api/rates: the records and data bytes written so far by stream name, and the
 //     server's time, for the page to derive records/s and bytes/s.
+//   - GET /console/api/subscriptions?stream=NAME: the SubscribeToShard subscriptions open on the
+//     stream's consumers (consumer, shard, started), in every front-end.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -125,6 +127,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch api {
 	case "tail":
 		h.serveTail(w, r.WithContext(ctx), svc)
+	case "subscriptions":
+		h.serveSubscriptions(w, r.WithContext(ctx), svc)
 	case "rates":
 		var counts map[string]Count
 		if h.opts.Rates != nil {
@@ -190,4 +194,31 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("X-Amzn-ErrorType", code)
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
+}
+
+// serveSubscriptions answers GET /console/api/subscriptions?stream=NAME: {"subscriptions": [{consumer,
+// shard, started (Unix milliseconds)}]}, for a caller allowed kinesis:DescribeStreamSummary on it.
+func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request, svc *service.Service) {
+	name := r.URL.Query().Get("stream")
+	ctx := r.Context()
+	ref := service.StreamRef{StreamName: &name}
+	if _, err := svc.Authorize(ctx, "DescribeStreamSummary", &service.DescribeStreamSummaryInput{StreamRef: ref}); err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	subs, err := svc.LiveSubscriptions(ctx, name)
+	if err != nil {
+		writeServiceError(w, err)
+		return
+	}
+	type sub struct {
+		Consumer string `json:"consumer"`
+		Shard    string `json:"shard"`
+		Started  int64  `json:"started"`
+	}
+	out := make([]sub, len(subs))
+	for i, s := range subs {
+		out[i] = sub{s.Consumer, s.Shard, s.Started.UnixMilli()}
+	}
+	writeJSON(w, map[string]any{"subscriptions": out})
 }

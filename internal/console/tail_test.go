@@ -308,3 +308,64 @@ const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 func awsCreds(key, secret string) aws.Credentials {
 	return aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
 }
+
+// TestSubscriptions checks /console/api/subscriptions: a consumer's open SubscribeToShard shows, and
+// goes once the subscription ends.
+func TestSubscriptions(t *testing.T) {
+	svc := newTestService(t, 2)
+	srv := httptest.NewServer(New(Options{Service: svc}))
+	defer srv.Close()
+	sum, err := svc.DescribeStreamSummary(t.Context(), &service.DescribeStreamSummaryInput{StreamRef: service.StreamRef{StreamName: ptr("s")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := svc.RegisterStreamConsumer(t.Context(), &service.RegisterStreamConsumerInput{StreamARN: &sum.StreamDescriptionSummary.StreamARN, ConsumerName: ptr("c1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func() string {
+		t.Helper()
+		resp, err := http.Get(srv.URL + "/console/api/subscriptions?stream=s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ Subscriptions []map[string]any }
+		json.NewDecoder(resp.Body).Decode(&out)
+		var got []string
+		for _, s := range out.Subscriptions {
+			got = append(got, fmt.Sprint(s["consumer"], "/", s["shard"]))
+		}
+		return strings.Join(got, ",")
+	}
+	if got := list(); got != "" {
+		t.Errorf("before subscribing: %q", got)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	_, events, err := svc.SubscribeToShard(ctx, &service.SubscribeToShardInput{ConsumerARN: &reg.Consumer.ConsumerARN,
+		ShardId: ptr("shardId-000000000001"), StartingPosition: &service.StartingPosition{Type: ptr("LATEST")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range events {
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for list() != "c1/shardId-000000000001" {
+		if time.Now().After(deadline) {
+			t.Fatalf("subscription not listed: %q", list())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	for list() != "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("subscription still listed after it ended: %q", list())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -2,6 +2,9 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -163,4 +166,47 @@ func (s *Service) TailsEnded() <-chan struct{} { return s.subs.endedChan() }
 func SequenceShard(seq string) (uint32, bool) {
 	p, ok := parseSeq(seq)
 	return p.Shard, ok
+}
+
+// LiveSubscription is a SubscribeToShard subscription open on one of a stream's consumers, in any
+// front-end: its lease (lease.go) names it.
+type LiveSubscription struct {
+	Consumer string
+	Shard    string
+	Started  time.Time
+}
+
+// LiveSubscriptions returns the open subscriptions of the consumers of stream name, from their leases.
+// A lease older than a subscription's lifetime (and a minute more) is one a process that ended left
+// behind, and is left out.
+func (s *Service) LiveSubscriptions(ctx context.Context, name string) ([]LiveSubscription, error) {
+	st, err := s.findStream(ctx, StreamRef{StreamName: &name})
+	if err != nil {
+		return nil, err
+	}
+	prefix := streamLeasePrefix(s.cfg.Account, st.Doc.ID)
+	entries, err := s.store.ListMeta(ctx, prefix)
+	if err != nil {
+		return nil, internal("list subscriptions", err)
+	}
+	stale := s.now().Add(-s.cfg.SubscribeLifetime - time.Minute)
+	out := []LiveSubscription{}
+	for _, e := range entries {
+		parts := strings.Split(strings.TrimPrefix(e.Key, prefix), "/") // consumer/created/shard
+		if len(parts) != 3 {
+			continue
+		}
+		created, err1 := strconv.ParseInt(parts[1], 10, 64)
+		shard, err2 := strconv.ParseUint(parts[2], 10, 32)
+		var doc leaseDoc
+		if err1 != nil || err2 != nil || json.Unmarshal(e.Value, &doc) != nil || doc.Owner == "" {
+			continue
+		}
+		started := time.UnixMilli(doc.StartedMilli)
+		if started.Before(stale) || s.streams.FindConsumer(&st.Doc, parts[0], created) == nil {
+			continue
+		}
+		out = append(out, LiveSubscription{Consumer: parts[0], Shard: stream.ShardID(uint32(shard)), Started: started})
+	}
+	return out, nil
 }

@@ -97,6 +97,8 @@ func TestConsole(t *testing.T) {
 
 	consumerUntouched(t, client)
 	splitFromPage(t, ctx, client)
+	mergeAndScale(t, ctx)
+	consumersAndPut(t, ctx, client)
 	latency(t, ctx, client, 1000)
 	eval[string](t, ctx, `location.hash = '#streams'`)
 	click(t, ctx, "create-btn") // orders exists: the page says so
@@ -236,4 +238,76 @@ func latency(t *testing.T, ctx context.Context, client *kinesis.Client, n int) {
 		fmt.Fprintf(f, "latency n=%d p50=%.1fms p99=%.1fms max=%.1fms\n", n, pct(0.50), pct(0.99), ms[len(ms)-1])
 		f.Close()
 	}
+}
+
+// mergeAndScale merges the split's two children back from the page, then doubles the open shards with
+// UpdateShardCount, checking the bar and the lineage after each.
+func mergeAndScale(t *testing.T, ctx context.Context) {
+	t.Helper()
+	eval[string](t, ctx, `location.hash = '#shards'`)
+	setValue(t, ctx, "merge-shard", "shardId-000000000002")
+	click(t, ctx, "merge-btn")
+	waitFor(t, ctx, "two open shards after the merge", `document.querySelectorAll('#hashbar div').length === 2`, 20*time.Second)
+	merged := eval[string](t, ctx, `(document.querySelector('#lineage li[data-shard="shardId-000000000004"]')||{}).textContent||''`)
+	if merged != "shardId-000000000004 open ← shardId-000000000002 + shardId-000000000003" {
+		t.Errorf("merged shard in the lineage: %q", merged)
+	}
+	setValue(t, ctx, "count-target", "4")
+	click(t, ctx, "count-btn")
+	waitFor(t, ctx, "four open shards after UpdateShardCount", `document.querySelectorAll('#hashbar div').length === 4`, 20*time.Second)
+}
+
+// consumersAndPut registers a consumer from the page, shows a real SubscribeToShard on it as its live
+// subscription, deregisters it, and puts a test record from the page, which the running tail shows.
+func consumersAndPut(t *testing.T, ctx context.Context, client *kinesis.Client) {
+	t.Helper()
+	eval[string](t, ctx, `location.hash = '#streams'`)
+	setValue(t, ctx, "consumers-stream", "orders")
+	setValue(t, ctx, "consumer-name", "page-consumer")
+	click(t, ctx, "consumer-btn")
+	waitFor(t, ctx, "the consumer listed", `!!document.querySelector('#consumers li[data-consumer="page-consumer"]')`, 10*time.Second)
+
+	// A real SubscribeToShard on the consumer shows as its live subscription.
+	desc, err := client.DescribeStreamConsumer(t.Context(), &kinesis.DescribeStreamConsumerInput{
+		StreamARN: aws.String(streamARN(t, client)), ConsumerName: aws.String("page-consumer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := client.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String("orders"),
+		ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shard := *open.Shards[0].ShardId
+	subCtx, endSub := context.WithCancel(t.Context())
+	sub, err := client.SubscribeToShard(subCtx, &kinesis.SubscribeToShardInput{ConsumerARN: desc.ConsumerDescription.ConsumerARN,
+		ShardId: &shard, StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the live subscription on the page",
+		`(document.querySelector('#consumers li[data-consumer="page-consumer"]')||{textContent:''}).textContent.includes('subscribed to `+shard+`')`, 10*time.Second)
+	sub.GetStream().Close()
+	endSub()
+	do(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`#consumers li[data-consumer="page-consumer"] button`)))
+	waitFor(t, ctx, "the consumer gone or deleting", `!document.querySelector('#consumers li[data-consumer="page-consumer"]') || document.querySelector('#consumers li[data-consumer="page-consumer"]').textContent.includes('DELETING')`, 10*time.Second)
+
+	setValue(t, ctx, "put-stream", "orders")
+	setValue(t, ctx, "put-key", "from-page")
+	setValue(t, ctx, "put-data", `{"sent":"from the console"}`)
+	click(t, ctx, "put-btn")
+	waitFor(t, ctx, "the page's record in the tail", `!!document.querySelector('#tail-rows tr[data-pk="from-page"]')`, 10*time.Second)
+	if got := eval[string](t, ctx, `document.querySelector('#tail-rows tr[data-pk="from-page"] td.data').textContent`); got != "{\n  \"sent\": \"from the console\"\n}" {
+		t.Errorf("the page's record shown as %q", got)
+	}
+}
+
+// streamARN is the ARN of orders.
+func streamARN(t *testing.T, client *kinesis.Client) string {
+	t.Helper()
+	out, err := client.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.StreamDescriptionSummary.StreamARN
 }

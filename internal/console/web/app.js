@@ -90,11 +90,17 @@ async function refreshConsumers() {
     return;
   }
   const { StreamDescriptionSummary: s } = await call('DescribeStreamSummary', { StreamName: name });
-  const consumers = await listAll('ListStreamConsumers', { StreamARN: s.StreamARN }, 'Consumers');
+  const [consumers, live] = await Promise.all([
+    listAll('ListStreamConsumers', { StreamARN: s.StreamARN }, 'Consumers'),
+    consoleGet('subscriptions', { stream: name }).then((r) => r.json()),
+  ]);
   list.replaceChildren(...consumers.map((c) => {
     const li = document.createElement('li');
     li.dataset.consumer = c.ConsumerName;
-    li.textContent = `${c.ConsumerName} (${c.ConsumerStatus}) `;
+    const shards = live.subscriptions.filter((x) => x.consumer === c.ConsumerName).map((x) => x.shard);
+    li.dataset.live = String(shards.length);
+    li.textContent = `${c.ConsumerName} (${c.ConsumerStatus}) ` +
+      (shards.length ? `· subscribed to ${shards.join(', ')} ` : '· no live subscription ');
     const b = document.createElement('button');
     b.textContent = 'Deregister';
     b.onclick = () => guard(async () => {
@@ -221,7 +227,12 @@ function enter() {
       await refreshConsumers();
     });
   };
-  setInterval(() => { if (!$('view-streams').hidden) guard(refreshRates); }, 2000);
+  setInterval(() => {
+    if (!$('view-streams').hidden) {
+      guard(refreshRates);
+      guard(refreshConsumers);
+    }
+  }, 2000);
   setInterval(() => { if (!$('view-streams').hidden) guard(refreshStreams); }, 10000);
 }
 
