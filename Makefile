@@ -37,6 +37,13 @@ gotest: build
 clustertest:
 	KINESISD_CLUSTER_TESTS=1 $(GO) test -race -p 1 -count=1 -timeout 10m -run '^TestCluster' ./internal/storage/jetstream/ ./test/cluster/
 
+# Queues (issue 19) at scale, never in the test command: 16 consumers receive and acknowledge 100,000
+# records (KINESISD_QUEUE_RECORDS) on every engine, each exactly once; then the kill -9 test of test/queue.
+.PHONY: queuetest
+queuetest: build
+	KINESISD_QUEUE_RECORDS=100000 $(GO) test -race -count=1 -timeout 60m -run '^TestQueueManyConsumers$$' -v ./test/api/
+	KINESISD_BIN=$(BIN) $(GO) test -race -count=1 -timeout 10m ./test/queue/
+
 # The AWS CLI from Debian's awscli package (installed here when missing) against the built binary.
 clitest: build
 	@[ -x /usr/bin/aws ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli; }
