@@ -28,8 +28,9 @@ func openConsole(t *testing.T, ctx context.Context, endpoint string) {
 }
 
 // TestConsole drives the console as a user would, against the binary with its default read limits
-// (5 GetRecords calls a second per shard): create a stream from the page, tail it while records come
-// through the Go SDK (text, JSON, a KPL aggregate built with aws-kinesis-agg), check that a consumer
+// (5 GetRecords calls a second per shard): create a stream from the page, encrypt it with KMS, tail it
+// while records come through the Go SDK (text, JSON, a KPL aggregate built with aws-kinesis-agg:
+// shown decrypted and decoded), check that a consumer
 // reading at its limit is never throttled by the tail, split a shard from the page and see the lineage
 // and the tail following the children; then measure the time from PutRecord's acknowledgment to the
 // row on the page, and keep a screenshot.
@@ -51,6 +52,15 @@ func TestConsole(t *testing.T) {
 	if open != "2" {
 		t.Errorf("open shards shown: %q, want 2", open)
 	}
+
+	// Records encrypted at rest come out of the tail decrypted, as GetRecords returns them.
+	if _, err := client.StartStreamEncryption(t.Context(), &kinesis.StartStreamEncryptionInput{StreamName: aws.String("orders"),
+		EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, 30*time.Second, chromedp.Reload())
+	waitFor(t, ctx, "orders listed encrypted and ACTIVE",
+		`(document.querySelector('tr[data-stream="orders"] td.encryption')||{}).textContent === 'KMS alias/aws/kinesis' && document.querySelector('tr[data-stream="orders"] td.status').textContent === 'ACTIVE'`, 20*time.Second)
 
 	// The live tail from LATEST: started once the page says which shards it reads.
 	eval[string](t, ctx, `location.hash = '#tail'`)
@@ -101,6 +111,7 @@ func TestConsole(t *testing.T) {
 	consumersAndPut(t, ctx, client)
 	latency(t, ctx, client, 1000)
 	eval[string](t, ctx, `location.hash = '#streams'`)
+	setValue(t, ctx, "create-name", "orders")
 	click(t, ctx, "create-btn") // orders exists: the page says so
 	waitFor(t, ctx, "the page reporting the refusal", `document.getElementById('status').textContent.includes('ResourceInUseException')`, 10*time.Second)
 	screenshot(t, ctx, "console-streams.png")
