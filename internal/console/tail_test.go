@@ -369,3 +369,50 @@ func TestSubscriptions(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestTailFrom checks where a tail starts: TRIM_HORIZON at the first record, AT_SEQUENCE_NUMBER at
+// that record (the other shards from LATEST), AT_TIMESTAMP at the first record at or after the time,
+// LATEST after the last.
+func TestTailFrom(t *testing.T) {
+	svc := newTestService(t, 1)
+	srv := httptest.NewServer(New(Options{Service: svc}))
+	defer srv.Close()
+	out, err := svc.PutRecords(t.Context(), &service.PutRecordsInput{StreamRef: service.StreamRef{StreamName: ptr("s")},
+		Records: []service.PutRecordsRequestEntry{entry("a", "1"), entry("b", "2"), entry("c", "3")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // the next record's arrival is a later millisecond
+	at := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	put(t, svc, entry("d", "4"))
+	tests := []struct {
+		name, query string
+		first       string
+	}{
+		{"trim horizon", "from=TRIM_HORIZON", "a"},
+		{"at sequence number", "from=AT_SEQUENCE_NUMBER&seq=" + out.Records[1].SequenceNumber, "b"},
+		{"at timestamp", fmt.Sprintf("from=AT_TIMESTAMP&ts=%d", at.UnixMilli()), "d"},
+		{"latest", "from=LATEST", "e"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			resp, events := openTail(t, ctx, srv.URL+"/console/api/tail?stream=s&"+tt.query, nil)
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("tail: %d", resp.StatusCode)
+			}
+			next(t, events, "shards")
+			if tt.first == "e" {
+				put(t, svc, entry("e", "5"))
+			}
+			var recs []wireRecord
+			json.Unmarshal(next(t, events, "records").data["records"], &recs)
+			if recs[0].Key != tt.first {
+				t.Errorf("first record %q, want %q", recs[0].Key, tt.first)
+			}
+		})
+	}
+}
