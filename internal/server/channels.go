@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"kinesisd/internal/channel/iceberg"
 	"kinesisd/internal/channel/s3dest"
 	"kinesisd/internal/config"
 	"kinesisd/internal/service"
@@ -27,7 +28,55 @@ func openChannelSinks(ctx context.Context, cfg *config.Config) (channelSinks, er
 	if err != nil {
 		return channelSinks{}, err
 	}
-	return channelSinks{objects: objects, off: off, close: func() {}}, nil
+	ic := iceberg.Config{CatalogURL: cfg.IcebergCatalog, InMemory: cfg.InMemory && cfg.IcebergCatalog == "",
+		Warehouse: filepath.Join(cfg.DataDir, "iceberg"), S3Endpoint: cfg.S3Endpoint, Region: cfg.Region}
+	if cfg.S3Credentials != "" {
+		if ic.S3AccessKey, ic.S3Secret, err = readS3Credentials(cfg.S3Credentials); err != nil {
+			return channelSinks{}, err
+		}
+	}
+	sinks := channelSinks{objects: objects, off: off, close: func() {}}
+	if cfg.IcebergCatalog == "" && cfg.IsNATS() {
+		return sinks, nil // the embedded catalog would live on one front-end's disk: S3 Tables are refused
+	}
+	w, err := iceberg.Open(ctx, ic)
+	if err != nil {
+		return channelSinks{}, fmt.Errorf("iceberg: %w", err)
+	}
+	sinks.tables, sinks.close = icebergTables{w}, func() { _ = w.Close() }
+	return sinks, nil
+}
+
+// icebergTables is the service's TableStore over the Iceberg writer.
+type icebergTables struct{ w *iceberg.Writer }
+
+func (t icebergTables) table(tb service.Table) iceberg.Table {
+	out := iceberg.Table{Bucket: tb.Bucket, Namespace: tb.Namespace, Name: tb.Name, Compression: tb.Compression}
+	if len(tb.HourPartitions) > 0 {
+		out.Partition = &iceberg.HourPartition{Source: tb.HourPartitions[0]}
+	}
+	return out
+}
+
+func (t icebergTables) Append(ctx context.Context, tb service.Table, recs []s3dest.Record, position string) ([]s3dest.Rejected, error) {
+	in := make([]iceberg.Record, len(recs))
+	for i, r := range recs {
+		in[i] = iceberg.Record{Data: r.Data, PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber, ShardID: r.ShardID, Arrival: r.Arrival}
+	}
+	rej, err := t.w.Append(ctx, t.table(tb), in, position)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]s3dest.Rejected, len(rej))
+	for i, r := range rej {
+		out[i] = s3dest.Rejected{Record: s3dest.Record{Data: r.Record.Data, PartitionKey: r.Record.PartitionKey,
+			SequenceNumber: r.Record.SequenceNumber, ShardID: r.Record.ShardID, Arrival: r.Record.Arrival}, Reason: r.Reason}
+	}
+	return out, nil
+}
+
+func (t icebergTables) Position(ctx context.Context, tb service.Table) (string, bool, error) {
+	return t.w.Position(ctx, t.table(tb))
 }
 
 // channelObjects is where channels to general-purpose S3 deliver: the S3-compatible store of
