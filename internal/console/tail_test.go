@@ -416,3 +416,49 @@ func TestTailFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestTailEnds checks that a tail ends with an error event when its stream is deleted, and when the
+// server shuts down (Service.EndSubscriptions, which the server calls at shutdown).
+func TestTailEnds(t *testing.T) {
+	svc := newTestService(t, 2)
+	srv := httptest.NewServer(New(Options{Service: svc}))
+	defer srv.Close()
+	waitError := func(events <-chan event, code string) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					t.Fatalf("the tail ended without an error event")
+				}
+				if ev.name == "error" {
+					if got := string(ev.data["__type"]); got != `"`+code+`"` {
+						t.Errorf("error %s, want %s", got, code)
+					}
+					if _, ok := <-events; ok {
+						t.Error("events after the error")
+					}
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no error event in 10 s")
+			}
+		}
+	}
+	_, events := openTail(t, t.Context(), srv.URL+"/console/api/tail?stream=s", nil)
+	next(t, events, "shards")
+	if err := svc.DeleteStream(t.Context(), &service.DeleteStreamInput{StreamRef: service.StreamRef{StreamName: ptr("s")}}); err != nil {
+		t.Fatal(err)
+	}
+	waitError(events, "ResourceNotFoundException")
+
+	shards := int64(1)
+	if err := svc.CreateStream(t.Context(), &service.CreateStreamInput{StreamName: ptr("s2"), ShardCount: &shards}); err != nil {
+		t.Fatal(err)
+	}
+	_, events = openTail(t, t.Context(), srv.URL+"/console/api/tail?stream=s2", nil)
+	next(t, events, "shards")
+	svc.EndSubscriptions()
+	waitError(events, "ShutdownException")
+}
