@@ -44,6 +44,13 @@ queuetest: build
 	KINESISD_QUEUE_RECORDS=100000 $(GO) test -race -count=1 -timeout 60m -run '^TestQueueManyConsumers$$' -v ./test/api/
 	KINESISD_BIN=$(BIN) $(GO) test -race -count=1 -timeout 10m ./test/queue/
 
+# Channels (issue 18) at scale, never in the test command: 100,000 records (KINESISD_CHANNEL_RECORDS)
+# delivered to gofakes3, the embedded buckets and an Iceberg table, each read back exactly once; then
+# 20 SIGKILLs of the binary while it delivers (KINESISD_CHANNEL_KILLS).
+.PHONY: channeltest
+channeltest: build
+	KINESISD_CHANNEL_RECORDS=100000 KINESISD_CHANNEL_KILLS=20 KINESISD_BIN=$(BIN) $(GO) test -race -count=1 -timeout 60m -v ./test/channel/
+
 # The AWS CLI from Debian's awscli package (installed here when missing) against the built binary.
 clitest: build
 	@[ -x /usr/bin/aws ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli; }

@@ -147,6 +147,9 @@ func Flags(c *config.Config) []string {
 		"-read-timeout=" + d(c.ReadTimeout),
 		"-max-request-memory=" + i(c.MaxRequestMemoryMiB),
 		"-init-streams=" + strings.Join(init, ","),
+		"-s3-endpoint=" + c.S3Endpoint,
+		"-s3-credentials=" + c.S3Credentials,
+		"-iceberg-catalog=" + c.IcebergCatalog,
 	}
 }
 
