@@ -44,6 +44,7 @@ var layers = map[string]layer{
 	"internal/server":      server,
 	"internal/config":      server,
 	"internal/protocol":    protocol,
+	"internal/console":     protocol, // the web console's page and endpoints: an HTTP edge beside the API's, over the service
 	"internal/service":     service,
 	"internal/storage":     storage,
 	"internal/clock":       base,
