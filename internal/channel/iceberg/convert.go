@@ -289,11 +289,28 @@ func timestamp(kind byte, str string, raw json.RawMessage, unit time.Duration) (
 				if ts.Year() < 1678 || ts.Year() > 2261 {
 					return 0, fmt.Errorf("%q is out of range", str)
 				}
-				return arrow.Timestamp(ts.UnixNano() / int64(unit)), nil
+				return arrow.Timestamp(floorDiv(ts.UnixNano(), int64(unit))), nil
 			}
 		}
 		return 0, fmt.Errorf("%q is not an RFC 3339 timestamp", str)
 	case kind == '-' || (kind >= '0' && kind <= '9'):
+		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			var per int64 // nanoseconds per unit of n
+			switch a := n; {
+			case a > -1e10 && a < 1e10:
+				per = 1e9
+			case a > -1e13 && a < 1e13:
+				per = 1e6
+			case a > -1e16 && a < 1e16:
+				per = 1e3
+			default:
+				per = 1
+			}
+			if n > math.MaxInt64/per || n < math.MinInt64/per {
+				return 0, fmt.Errorf("%s is out of range", raw)
+			}
+			return arrow.Timestamp(floorDiv(n*per, int64(unit))), nil
+		}
 		f, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || math.IsInf(f, 0) {
 			return 0, fmt.Errorf("%.40s is out of range", raw)
@@ -312,12 +329,19 @@ func timestamp(kind byte, str string, raw json.RawMessage, unit time.Duration) (
 		if math.Abs(nanos) >= 9.2e18 {
 			return 0, fmt.Errorf("%.40s is out of range", raw)
 		}
-		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && nanos == f {
-			return arrow.Timestamp(n / int64(unit)), nil // nanoseconds given exactly
-		}
-		return arrow.Timestamp(math.Round(nanos / float64(unit))), nil
+		return arrow.Timestamp(math.Round(nanos / float64(unit))), nil // the nearest: a float is inexact
 	}
 	return 0, fmt.Errorf("%s cannot be converted to a timestamp", describe(kind))
+}
+
+// floorDiv is a/b rounded down, so that instants before 1970 truncate to
+// the earlier unit as after it.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // build appends rows to a new Arrow record of the converter's schema. The

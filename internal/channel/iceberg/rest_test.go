@@ -181,4 +181,16 @@ func TestRESTCatalog(t *testing.T) {
 	if len(srv.warehouses) == 0 || len(srv.auth) == 0 {
 		t.Fatal("the server saw no config or load request")
 	}
+	srv.auth = nil
+	srv.mu.Unlock()
+
+	// Without keys, a catalog outside amazonaws.com gets unsigned requests.
+	w3 := openWriter(t, Config{CatalogURL: srv.URL, Region: "us-east-1"})
+	if p, _ := position(t, w3, tb); p != "p30" {
+		t.Fatalf("unsigned Writer's Position = %q", p)
+	}
+	srv.mu.Lock()
+	if len(srv.auth) != 1 || srv.auth[0] != "" {
+		t.Fatalf("Authorization headers %q, want one empty", srv.auth)
+	}
 }

@@ -5,11 +5,13 @@
 // A Writer speaks to one of three catalogs, chosen by its Config:
 //   - an Iceberg REST catalog (CatalogURL), such as the one S3 Tables expose
 //     at https://s3tables.REGION.amazonaws.com/iceberg. Each table bucket is
-//     the catalog's warehouse (its ARN, as S3 Tables want it). With a Region,
-//     requests are signed with SigV4 for the service "s3tables", with
-//     S3AccessKey and S3Secret if given, else the AWS default credential
-//     chain. Data files go wherever the catalog's table location says, through
-//     S3Endpoint (path-style) when given.
+//     the catalog's warehouse (its ARN, as S3 Tables want it). Requests are
+//     signed with SigV4 for the service "s3tables" in Region (else the
+//     bucket ARN's) with S3AccessKey and S3Secret when given, else, for a
+//     catalog at *.amazonaws.com, with the AWS default credential chain;
+//     other catalogs without keys get unsigned requests. Data files go
+//     wherever the catalog's table location says, through S3Endpoint
+//     (path-style) when given.
 //   - the embedded catalog on disk (the default): a Hadoop-layout warehouse
 //     (iceberg-go's catalog/hadoop, no cgo), each table at
 //     Warehouse/BUCKET/NAMESPACE/TABLE with its metadata/vN.metadata.json
@@ -75,6 +77,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,8 +113,8 @@ type Config struct {
 	CatalogURL string // an Iceberg REST catalog (as S3 Tables expose one); "" = the embedded catalog
 	Warehouse  string // the embedded catalog's directory (metadata and data files under it)
 	InMemory   bool   // the embedded catalog and its files in memory (kinesisd -in-memory)
-	// Where a REST catalog's data files go (an S3-compatible store), and the
-	// SigV4 signing of the catalog's requests when Region is set.
+	// Where a REST catalog's data files go (an S3-compatible store), and
+	// the keys and region that sign its requests (see the package doc).
 	S3Endpoint, S3AccessKey, S3Secret, Region string
 }
 
@@ -297,18 +300,24 @@ func (w *Writer) openCatalog(ctx context.Context, arn, name string) (tables, err
 		props[iceio.S3AccessKeyID] = w.cfg.S3AccessKey
 		props[iceio.S3SecretAccessKey] = w.cfg.S3Secret
 	}
-	if w.cfg.Region != "" {
-		props[iceio.S3Region] = w.cfg.Region
+	region := w.cfg.Region
+	if region == "" {
+		region = strings.Split(arn, ":")[3]
 	}
+	props[iceio.S3Region] = region
 	opts := []rest.Option{rest.WithWarehouseLocation(arn), rest.WithAdditionalProps(props)}
-	if w.cfg.Region != "" {
-		opts = append(opts, rest.WithSigV4RegionSvc(w.cfg.Region, "s3tables"))
-		if w.cfg.S3AccessKey != "" {
-			opts = append(opts, rest.WithAwsConfig(aws.Config{
-				Region:      w.cfg.Region,
-				Credentials: credentials.NewStaticCredentialsProvider(w.cfg.S3AccessKey, w.cfg.S3Secret, ""),
-			}))
-		}
+	u, err := url.Parse(w.cfg.CatalogURL)
+	if err != nil {
+		return nil, fmt.Errorf("catalog URL: %w", err)
+	}
+	switch {
+	case w.cfg.S3AccessKey != "":
+		opts = append(opts, rest.WithSigV4RegionSvc(region, "s3tables"), rest.WithAwsConfig(aws.Config{
+			Region:      region,
+			Credentials: credentials.NewStaticCredentialsProvider(w.cfg.S3AccessKey, w.cfg.S3Secret, ""),
+		}))
+	case strings.HasSuffix(u.Hostname(), ".amazonaws.com"):
+		opts = append(opts, rest.WithSigV4RegionSvc(region, "s3tables")) // the default credential chain
 	}
 	return rest.NewCatalog(ctx, "kinesisd", w.cfg.CatalogURL, opts...)
 }
