@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kinesisd/internal/service/queue"
@@ -33,6 +34,21 @@ type queueSlot struct {
 	version   uint64
 	horizon   uint64 // the shard's retention horizon, looked up at horizonAt
 	horizonAt time.Time
+	// seen is raw and version for readers that only look (a receive choosing its shards), so that
+	// they need not wait for mu while a write is under way; set with them, under mu.
+	seen atomic.Pointer[slotCopy]
+}
+
+// slotCopy is a queueSlot's raw and version at one moment.
+type slotCopy struct {
+	raw     []byte
+	version uint64
+}
+
+// set records raw and version as the store's. Hold sl.mu.
+func (sl *queueSlot) set(raw []byte, version uint64) {
+	sl.raw, sl.version, sl.loaded = raw, version, true
+	sl.seen.Store(&slotCopy{raw: raw, version: version})
 }
 
 // slot returns the slot of the state stored under key.
@@ -70,7 +86,7 @@ func (s *Service) readSlot(ctx context.Context, sl *queueSlot, key string) error
 	if err != nil {
 		return err
 	}
-	sl.raw, sl.version, sl.loaded = raw, version, true
+	sl.set(raw, version)
 	return nil
 }
 
@@ -102,25 +118,29 @@ type shardState struct {
 func (s *Service) loadShardState(ctx context.Context, q *loadedQueue, st *stream.Stream, sh *stream.Shard, now time.Time, fresh bool) (*shardState, error) {
 	ss := &shardState{sh: sh, key: queueShardKey(q.key, q.doc.ID, sh.Index)}
 	sl := s.queues.slot(ss.key)
-	sl.mu.Lock()
-	defer sl.mu.Unlock()
-	if fresh || !sl.loaded {
-		if err := s.readSlot(ctx, sl, ss.key); err != nil {
+	if c := sl.seen.Load(); c != nil && !fresh {
+		if err := s.fillState(ctx, ss, c.raw, c.version, q, st, now); err != nil {
 			return nil, err
 		}
+		return ss, nil
 	}
-	if err := s.fillState(ctx, ss, sl, q, st, now); err != nil {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if err := s.readSlot(ctx, sl, ss.key); err != nil {
+		return nil, err
+	}
+	if err := s.fillState(ctx, ss, sl.raw, sl.version, q, st, now); err != nil {
 		return nil, err
 	}
 	return ss, nil
 }
 
-// fillState sets ss from the slot: its stored state, or the initial state where the queue's
-// starting position puts it. Hold sl.mu.
-func (s *Service) fillState(ctx context.Context, ss *shardState, sl *queueSlot, q *loadedQueue, st *stream.Stream, now time.Time) error {
-	ss.raw, ss.version = sl.raw, sl.version
-	if sl.raw != nil {
-		state, err := queue.Decode(sl.raw)
+// fillState sets ss from a stored state (raw, version), or to the initial state where the queue's
+// starting position puts it when raw is nil.
+func (s *Service) fillState(ctx context.Context, ss *shardState, raw []byte, version uint64, q *loadedQueue, st *stream.Stream, now time.Time) error {
+	ss.raw, ss.version = raw, version
+	if raw != nil {
+		state, err := queue.Decode(raw)
 		if err != nil {
 			return fmt.Errorf("%s: %w", ss.key, err)
 		}
@@ -178,7 +198,7 @@ func (s *Service) changeState(ctx context.Context, ss *shardState, q *loadedQueu
 		fresh = true
 	}
 	for attempt := 0; ; attempt++ {
-		if err := s.fillState(ctx, ss, sl, q, st, now); err != nil {
+		if err := s.fillState(ctx, ss, sl.raw, sl.version, q, st, now); err != nil {
 			return err
 		}
 		raw, retry, err := change(ss, sl, fresh)
@@ -191,8 +211,8 @@ func (s *Service) changeState(ctx context.Context, ss *shardState, q *loadedQueu
 		if !retry {
 			v, err := s.store.PutMeta(ctx, ss.key, raw, ss.version)
 			if err == nil {
-				sl.raw, sl.version = raw, v
-				return s.fillState(ctx, ss, sl, q, st, now)
+				sl.set(raw, v)
+				return s.fillState(ctx, ss, raw, v, q, st, now)
 			}
 			if !errors.Is(err, storage.ErrConflict) {
 				return err
