@@ -1,0 +1,128 @@
+package channel_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"kinesisd/internal/kinesistest/proc"
+)
+
+// TestChannelBench measures a channel under the headline PutRecords load, never in the test command:
+//
+//	KINESISD_CHANNEL_BENCH=1 go test -count=1 -run TestChannelBench -v ./test/channel/
+//
+// For each case (no channel, then a BYTE_ARRAY channel to the embedded buckets with a freshness of
+// KINESISD_CHANNEL_BENCH_FRESHNESS seconds, default 10) it starts the binary fresh
+// (-throughput-limits=false), creates an ON_DEMAND stream, runs `kinesisd bench` on it for
+// KINESISD_CHANNEL_BENCH_DURATION (15s; 8 workers, 500 records of 1 KiB per PutRecords, no
+// read-back) while sampling /metrics every second, and reports the bench's records/s, what the
+// channel delivered during the load (records/s, MB/s written), its lag, and how long it took to
+// deliver the rest once the load stopped.
+func TestChannelBench(t *testing.T) {
+	if os.Getenv("KINESISD_CHANNEL_BENCH") == "" {
+		t.Skip("KINESISD_CHANNEL_BENCH=1 runs it")
+	}
+	duration := os.Getenv("KINESISD_CHANNEL_BENCH_DURATION")
+	if duration == "" {
+		duration = "15s"
+	}
+	fresh := int32(envInt(t, "KINESISD_CHANNEL_BENCH_FRESHNESS", 10))
+	for _, withChannel := range []bool{false, true} {
+		dir := t.TempDir()
+		p := proc.Start(t, bin, dir, "-throughput-limits=false")
+		c := proc.NewClient(p.Endpoint, time.Minute)
+		arn := onDemand(t, c, "bench")
+		if withChannel {
+			createChannel(t, c, arn, "bench", channelSpec{name: "bench", format: "BYTE_ARRAY", compression: "NONE", freshness: fresh})
+		}
+		var (
+			mu      sync.Mutex
+			samples []sample
+			stop    = make(chan struct{})
+			wg      sync.WaitGroup
+		)
+		wg.Go(func() {
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				sm := sample{at: time.Now(),
+					records: metric(t, p.Endpoint, "kinesisd_channel_records_delivered_total", `channel="bench"`),
+					bytes:   metric(t, p.Endpoint, "kinesisd_channel_bytes_delivered_total", `channel="bench"`),
+					lag:     metric(t, p.Endpoint, "kinesisd_channel_lag_seconds", `channel="bench"`)}
+				mu.Lock()
+				samples = append(samples, sm)
+				mu.Unlock()
+			}
+		})
+		start := time.Now()
+		out, err := exec.Command(bin, "bench", "-endpoint", p.Endpoint, "-stream", "bench", "-keep", "-read=false",
+			"-workers", "8", "-records", "500", "-size", "1024", "-duration", duration, "-pid", itoa(p.Pid())).Output()
+		if err != nil {
+			t.Fatalf("kinesisd bench: %v\n%s", err, out)
+		}
+		end := time.Now()
+		lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+		var res struct {
+			RecordsPerSec float64 `json:"records_per_sec"`
+			MBPerSec      float64 `json:"mb_per_sec"`
+			P99ms         float64 `json:"p99_ms"`
+			Records       int64   `json:"records"`
+		}
+		if err := json.Unmarshal(lines[len(lines)-1], &res); err != nil {
+			t.Fatalf("bench summary %q: %v", lines[len(lines)-1], err)
+		}
+		if !withChannel {
+			close(stop)
+			wg.Wait()
+			t.Logf("no channel:   bench %.0f records/s, %.1f MB/s, p99 %.1f ms", res.RecordsPerSec, res.MBPerSec, res.P99ms)
+			_ = p.Stop(30 * time.Second)
+			continue
+		}
+		// Drained: the delivered count has not moved for two freshness intervals.
+		last, lastChange := -1.0, time.Now()
+		for time.Since(lastChange) < 2*time.Duration(fresh)*time.Second+2*time.Second {
+			if n := metric(t, p.Endpoint, "kinesisd_channel_records_delivered_total", `channel="bench"`); n != last {
+				last, lastChange = n, time.Now()
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		total := int64(last)
+		drained := lastChange.Sub(end)
+		close(stop)
+		wg.Wait()
+		var during, atEnd sample
+		maxLag := 0.0
+		for _, sm := range samples {
+			if !sm.at.After(end) {
+				atEnd = sm
+			}
+			if sm.at.After(start) && during.at.IsZero() {
+				during = sm
+			}
+			maxLag = max(maxLag, sm.lag)
+		}
+		secs := atEnd.at.Sub(start).Seconds()
+		t.Logf("with channel: bench %.0f records/s, %.1f MB/s, p99 %.1f ms; channel during the load %.0f records/s, %.1f MB/s written; "+
+			"max lag %.1f s (freshness %d s); the %d records of the stream all delivered %.1f s after the load ended",
+			res.RecordsPerSec, res.MBPerSec, res.P99ms, atEnd.records/secs, atEnd.bytes/secs/1e6, maxLag, fresh, total, drained.Seconds())
+		_ = p.Stop(30 * time.Second)
+	}
+}
+
+type sample struct {
+	at                  time.Time
+	records, bytes, lag float64
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
