@@ -24,7 +24,9 @@ func TestConsoleCredentials(t *testing.T) {
 	dir := t.TempDir()
 	creds := filepath.Join(dir, "credentials")
 	// The page's key, and the key kinesistest's SDK client signs with.
-	if err := os.WriteFile(creds, []byte("AKIDCONSOLE console-secret\nAKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"), 0o600); err != nil {
+	// A key of another account, for the page's account selector.
+	if err := os.WriteFile(creds, []byte("AKIDCONSOLE console-secret\nAKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"+
+		"AKIDOTHER other-secret 111122223333\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := proc.Start(t, bin, filepath.Join(dir, "data"), "-in-memory", "-credentials", creds)
@@ -70,6 +72,28 @@ func TestConsoleCredentials(t *testing.T) {
 	}
 	waitFor(t, ctx, "the record in the tail", `(document.querySelector('#tail-rows tr[data-pk="signed"] td.data')||{}).textContent === 'through -credentials'`, 10*time.Second)
 	screenshot(t, ctx, "console-credentials.png")
+
+	// Another account's key, added and switched to with the selector: its streams, not the first's.
+	eval[string](t, ctx, `location.hash = '#streams'`)
+	setValue(t, ctx, "profile", "add")
+	waitFor(t, ctx, "the sign-in form again", `!document.getElementById('login').hidden`, 10*time.Second)
+	setValue(t, ctx, "login-key", "AKIDOTHER")
+	setValue(t, ctx, "login-secret", "other-secret")
+	click(t, ctx, "login-btn")
+	waitFor(t, ctx, "the other account's empty list", `!document.getElementById('app').hidden && !document.querySelector('tr[data-stream="secured"]')`, 10*time.Second)
+	setValue(t, ctx, "create-name", "elsewhere")
+	click(t, ctx, "create-btn")
+	waitFor(t, ctx, "elsewhere listed", `!!document.querySelector('tr[data-stream="elsewhere"]')`, 10*time.Second)
+	setValue(t, ctx, "profile", "0")
+	waitFor(t, ctx, "the first account's streams", `!!document.querySelector('tr[data-stream="secured"]') && !document.querySelector('tr[data-stream="elsewhere"]')`, 10*time.Second)
+	// Regions: another region has its own streams.
+	setValue(t, ctx, "region", "eu-west-1")
+	waitFor(t, ctx, "eu-west-1's empty list", `!document.querySelector('tr[data-stream="secured"]')`, 10*time.Second)
+	setValue(t, ctx, "region", "us-east-1")
+	waitFor(t, ctx, "us-east-1's streams again", `!!document.querySelector('tr[data-stream="secured"]')`, 10*time.Second)
+	if _, err := client.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("elsewhere")}); err == nil {
+		t.Error("elsewhere, created with account 111122223333's key, is in the default account")
+	}
 }
 
 // TestConsoleFlags checks where the console is served: on a loopback -listen by default, not with

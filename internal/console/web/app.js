@@ -157,6 +157,7 @@ async function start() {
       return;
     }
     Object.assign(session, profiles[Number(v)]);
+    $('who').textContent = `signed in as ${session.accessKeyId}`;
     guard(refreshStreams);
   };
   if (cfg.auth) {
