@@ -104,6 +104,7 @@ func TestConsole(t *testing.T) {
 	}
 
 	screenshot(t, ctx, "console-tail.png")
+	filtersAndPause(t, ctx, client)
 
 	consumerUntouched(t, client)
 	splitFromPage(t, ctx, client)
@@ -321,4 +322,41 @@ func streamARN(t *testing.T, client *kinesis.Client) string {
 		t.Fatal(err)
 	}
 	return *out.StreamDescriptionSummary.StreamARN
+}
+
+// filtersAndPause filters the rows by partition key and by text, then pauses the view: records that
+// arrive meanwhile are counted but shown only on resume.
+func filtersAndPause(t *testing.T, ctx context.Context, client *kinesis.Client) {
+	t.Helper()
+	visible := func() []string {
+		return eval[[]string](t, ctx, `[...document.querySelectorAll('#tail-rows tr:not(.user)')].filter(r => !r.hidden).map(r => r.dataset.pk)`)
+	}
+	filter := func(id, v string) {
+		eval[bool](t, ctx, fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = %q; e.dispatchEvent(new Event('input')); return true; })()`, id, v))
+	}
+	filter("tail-filter-key", "json")
+	if got := visible(); !slices.Equal(got, []string{"json-key"}) {
+		t.Errorf("filtered by partition key: %q", got)
+	}
+	filter("tail-filter-key", "")
+	filter("tail-filter-text", "console ✓")
+	if got := visible(); !slices.Equal(got, []string{"text-key"}) {
+		t.Errorf("filtered by text: %q", got)
+	}
+	filter("tail-filter-text", "")
+	if got := visible(); len(got) != 4 {
+		t.Errorf("unfiltered: %q", got)
+	}
+
+	click(t, ctx, "tail-pause")
+	count := eval[string](t, ctx, `document.getElementById('tail-count').textContent`)
+	if _, err := client.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("orders"), PartitionKey: aws.String("while-paused"), Data: []byte("later")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the record counted while paused", fmt.Sprintf(`document.getElementById('tail-count').textContent !== %q`, count), 10*time.Second)
+	if eval[bool](t, ctx, `!!document.querySelector('#tail-rows tr[data-pk="while-paused"]')`) {
+		t.Error("a record was shown while the view was paused")
+	}
+	click(t, ctx, "tail-pause") // resume
+	waitFor(t, ctx, "the record shown on resume", `!!document.querySelector('#tail-rows tr[data-pk="while-paused"]')`, 10*time.Second)
 }
