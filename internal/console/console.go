@@ -112,14 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, err := h.caller(r)
 	if err != nil {
-		var se *sigv4.Error
-		code := "AccessDeniedException"
-		if errors.As(err, &se) && se.Kind == sigv4.Unrecognized {
-			code = "UnrecognizedClientException"
-		} else if errors.As(err, &se) {
-			code = "InvalidSignatureException"
-		}
-		writeError(w, http.StatusForbidden, code, err.Error())
+		writeError(w, http.StatusForbidden, authCode(err), err.Error())
 		return
 	}
 	ctx := identity.WithCaller(r.Context(), caller)
@@ -181,6 +174,23 @@ func (h *Handler) caller(r *http.Request) (identity.Caller, error) {
 	}
 	c.Principal = identity.RootARN(c.Account)
 	return c, nil
+}
+
+// authCode is the API's error code for a refused signature.
+func authCode(err error) string {
+	var se *sigv4.Error
+	if !errors.As(err, &se) {
+		return "AccessDeniedException"
+	}
+	switch se.Kind {
+	case sigv4.Missing:
+		return "MissingAuthenticationTokenException"
+	case sigv4.Incomplete, sigv4.Both:
+		return "IncompleteSignatureException"
+	case sigv4.Unrecognized:
+		return "UnrecognizedClientException"
+	}
+	return "InvalidSignatureException"
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

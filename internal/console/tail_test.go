@@ -269,11 +269,12 @@ func TestConsoleAuth(t *testing.T) {
 		name   string
 		sign   func(*http.Request)
 		status int
+		code   string
 	}{
-		{"unsigned", nil, 403},
-		{"wrong secret", sign("AKIDCONSOLE", "wrong-secret"), 403},
-		{"unknown key", sign("AKIDOTHER", "right-secret"), 403},
-		{"right secret", sign("AKIDCONSOLE", "right-secret"), 200},
+		{"unsigned", nil, 403, "MissingAuthenticationTokenException"},
+		{"wrong secret", sign("AKIDCONSOLE", "wrong-secret"), 403, "InvalidSignatureException"},
+		{"unknown key", sign("AKIDOTHER", "right-secret"), 403, "UnrecognizedClientException"},
+		{"right secret", sign("AKIDCONSOLE", "right-secret"), 200, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,6 +283,9 @@ func TestConsoleAuth(t *testing.T) {
 			resp, events := openTail(t, ctx, srv.URL+"/console/api/tail?stream=s", tt.sign)
 			if resp.StatusCode != tt.status {
 				t.Errorf("tail: %d, want %d", resp.StatusCode, tt.status)
+			}
+			if got := resp.Header.Get("X-Amzn-ErrorType"); got != tt.code {
+				t.Errorf("error %q, want %q", got, tt.code)
 			}
 			if tt.status == 200 {
 				next(t, events, "shards")
