@@ -162,6 +162,9 @@ func TestRESTCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := tbl.Properties()[table.MetadataDeleteAfterCommitEnabledKey]; ok {
+		t.Errorf("a REST catalog's table is told to delete metadata files: %v", tbl.Properties())
+	}
 	spec := tbl.Spec()
 	if f := spec.Field(0); f.Name != "ts_hour" || f.Transform.String() != "hour" {
 		t.Fatalf("partition spec %s", tbl.Spec())

@@ -70,7 +70,9 @@
 // Append fail with ErrConflict once. A delivery whose records are all
 // rejected still commits an empty snapshot carrying the position, except on a
 // table that does not exist yet (there is nothing to infer its schema from):
-// then nothing is committed. One table takes one channel's positions.
+// then nothing is committed. One table takes one channel's positions. The
+// data files of an Append whose commit fails stay behind unreferenced,
+// invisible to readers, until an orphan-file cleanup removes them.
 package iceberg
 
 import (
@@ -233,8 +235,10 @@ func (t Table) key() string { return t.Bucket + "\x00" + t.Namespace + "\x00" + 
 // state returns the catalog of t's bucket, opening it on first use, and the
 // Writer's state of t.
 func (w *Writer) state(ctx context.Context, t Table) (tables, *tableState, error) {
-	if t.Namespace == "" || t.Name == "" {
-		return nil, nil, errors.New("iceberg: a table needs a namespace and a name")
+	for _, part := range []string{t.Namespace, t.Name} {
+		if part == "" || part == "." || part == ".." || strings.ContainsAny(part, "/\\\x00") {
+			return nil, nil, fmt.Errorf("iceberg: %q is not a table namespace or name", part)
+		}
 	}
 	name, err := bucketName(t.Bucket)
 	if err != nil {
@@ -415,7 +419,7 @@ func (w *Writer) Append(ctx context.Context, t Table, records []Record, position
 		if base != noSnapshot {
 			return nil, fmt.Errorf("%w: %s.%s is gone", ErrConflict, t.Namespace, t.Name)
 		}
-		if tbl, rejected, err = create(ctx, cat, t, records); tbl == nil || err != nil {
+		if tbl, rejected, err = create(ctx, cat, t, records, w.cfg.CatalogURL == ""); tbl == nil || err != nil {
 			ts.seen = err == nil // nothing to create the table from: nothing committed
 			return rejected, err
 		}
@@ -487,8 +491,10 @@ func parquetCodec(compression string) (string, bool) {
 // create creates t with a schema inferred from the first record that is a
 // JSON object, and returns it; or, if no record is one, returns no table and
 // every record as rejected. A table created meanwhile by someone else is
-// loaded instead.
-func create(ctx context.Context, cat tables, t Table, records []Record) (*table.Table, []Rejected, error) {
+// loaded instead. In an embedded catalog, the table keeps only its last 100
+// metadata files (write.metadata.delete-after-commit.enabled); S3 Tables
+// manage their own.
+func create(ctx context.Context, cat tables, t Table, records []Record, embedded bool) (*table.Table, []Rejected, error) {
 	codec, _ := parquetCodec(t.Compression)
 	source := ""
 	if t.Partition != nil {
@@ -507,10 +513,14 @@ func create(ctx context.Context, cat tables, t Table, records []Record) (*table.
 	if sc == nil {
 		return nil, rejected, nil
 	}
-	var opts []catalog.CreateTableOpt
+	props := iceberg.Properties{}
 	if codec != "" {
-		opts = append(opts, catalog.WithProperties(iceberg.Properties{table.ParquetCompressionKey: codec}))
+		props[table.ParquetCompressionKey] = codec
 	}
+	if embedded {
+		props[table.MetadataDeleteAfterCommitEnabledKey] = "true"
+	}
+	opts := []catalog.CreateTableOpt{catalog.WithProperties(props)}
 	if source != "" {
 		spec, err := iceberg.NewPartitionSpecOpts(iceberg.AddPartitionFieldByName(source, source+"_hour", iceberg.HourTransform{}, sc, nil))
 		if err != nil {

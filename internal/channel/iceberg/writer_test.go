@@ -178,6 +178,9 @@ func TestAppendReadBack(t *testing.T) {
 			if got := tbl.Schema().String(); !strings.Contains(got, "ts: optional string") || !strings.Contains(got, "id: optional long") {
 				t.Errorf("inferred schema %s", got)
 			}
+			if tbl.Properties()[table.MetadataDeleteAfterCommitEnabledKey] != "true" {
+				t.Errorf("an embedded table keeps all its metadata files: %v", tbl.Properties())
+			}
 			if n := len(tbl.Metadata().Snapshots()); n != 2 {
 				t.Errorf("%d snapshots, want 2", n)
 			}
@@ -527,6 +530,8 @@ func TestBadConfigAndTable(t *testing.T) {
 		{Bucket: "arn:aws:s3:::lake", Namespace: "ns", Name: "t"},
 		{Bucket: "arn:aws:s3tables:us-east-1:1:bucket/..", Namespace: "ns", Name: "t"},
 		{Bucket: testBucket, Name: "t"},
+		{Bucket: testBucket, Namespace: "ns", Name: "../t"},
+		{Bucket: testBucket, Namespace: "..", Name: "t"},
 	} {
 		if _, _, err := w.Position(t.Context(), tb); err == nil {
 			t.Errorf("Position(%+v) succeeded", tb)
