@@ -535,7 +535,9 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 			size += recs[j].Size()
 		}
 		oldest := stream.Milli(recs[0].ArrivalMilli)
-		due := oldest.Add(dst.d.freshness())
+		// Due a little before its freshness ends, so that the write is done by then.
+		fresh := dst.d.freshness()
+		due := oldest.Add(fresh - min(fresh/10, time.Second))
 		full := size >= deliverMaxBytes/2 || len(recs) >= deliverMaxRecords || sh.Closed
 		if !full && now.Before(due) {
 			next = minTime(next, due)

@@ -35,7 +35,11 @@ func TestChannelBench(t *testing.T) {
 	fresh := int32(envInt(t, "KINESISD_CHANNEL_BENCH_FRESHNESS", 10))
 	for _, withChannel := range []bool{false, true} {
 		dir := t.TempDir()
-		p := proc.Start(t, bin, dir, "-throughput-limits=false")
+		flags := []string{"-throughput-limits=false"}
+		if addr := os.Getenv("KINESISD_CHANNEL_BENCH_PPROF"); addr != "" && withChannel {
+			flags = append(flags, "-pprof-listen", addr) // the server's profile while it delivers
+		}
+		p := proc.Start(t, bin, dir, flags...)
 		c := proc.NewClient(p.Endpoint, time.Minute)
 		arn := onDemand(t, c, "bench")
 		if withChannel {

@@ -40,7 +40,11 @@ type Rejected struct {
 //
 // Records that cannot be rendered come back in rejected, in order, and are left out of body.
 func Encode(format string, recs []Record) (body []byte, rejected []Rejected) {
-	var b bytes.Buffer
+	size := 0
+	for _, r := range recs {
+		size += base64.StdEncoding.EncodedLen(len(r.Data)) + 1 // the most any format writes
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
 	for _, r := range recs {
 		switch format {
 		case "JSON", "GSR_JSON":
@@ -48,7 +52,7 @@ func Encode(format string, recs []Record) (body []byte, rejected []Rejected) {
 				rejected = append(rejected, Rejected{r, "the record's data is not a JSON value"})
 				continue
 			}
-			if err := json.Compact(&b, r.Data); err != nil {
+			if err := json.Compact(b, r.Data); err != nil {
 				rejected = append(rejected, Rejected{r, "the record's data is not a JSON value"})
 				continue
 			}
@@ -59,7 +63,7 @@ func Encode(format string, recs []Record) (body []byte, rejected []Rejected) {
 			}
 			b.Write(r.Data)
 		default: // BYTE_ARRAY
-			b.WriteString(base64.StdEncoding.EncodeToString(r.Data))
+			b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), r.Data))
 		}
 		b.WriteByte('\n')
 	}
