@@ -19,7 +19,7 @@ func NewChannelCollector(svc *service.Service) prometheus.Collector {
 	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, labels, nil) }
 	return &channelCollector{stats: svc.ChannelStatsAll, descs: [7]*prometheus.Desc{
 		d("kinesisd_channel_records_delivered_total", "Records a channel delivered (to its destination or its dead-letter location)."),
-		d("kinesisd_channel_bytes_delivered_total", "Bytes a channel wrote to its destination, as written (compressed)."),
+		d("kinesisd_channel_bytes_delivered_total", "Bytes a channel wrote to its destination: objects as written (compressed), for a table the records' data."),
 		d("kinesisd_channel_dead_letter_records_total", "Records a channel could not convert and wrote to its dead-letter location."),
 		d("kinesisd_channel_objects_total", "Objects (or table commits) a channel wrote."),
 		d("kinesisd_channel_errors_total", "Failed writes to a channel's destination; each is retried."),

@@ -329,6 +329,9 @@ func (dst *destination) deliver(ctx context.Context, shardID string, recs []s3de
 		if rejected, err = dst.s.cfg.ChannelTables.Append(ctx, dst.table(), recs, string(posRaw)); err != nil {
 			return 0, 0, err
 		}
+		for _, r := range recs { // the records' data, as the writer does not say what its Parquet files take
+			written += len(r.Data)
+		}
 	} else {
 		sto := dst.d.S3.StorageConfiguration
 		dlq = dst.d.S3.DeadLetterQueueS3Configuration

@@ -218,3 +218,33 @@ func midpoint(a, b string) string {
 	y, _ := new(big.Int).SetString(b, 10)
 	return new(big.Int).Rsh(x.Add(x, y), 1).String()
 }
+
+// TestChannelCountsExpiredRecords: records that leave the stream's retention while the destination
+// is down are counted (kinesisd_channel_records_expired_total) instead of delivered; the channel then
+// goes on with the records that arrive later.
+func TestChannelCountsExpiredRecords(t *testing.T) {
+	if kinesistest.Binary() != "" {
+		t.Skip("moves the fake clock a day on")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "key")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	f := startFakeS3(t)
+	f.bucket(t, "late")
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) {
+		c.S3Endpoint, c.ThroughputLimits = f.URL, false
+	}})
+	c := s.Client
+	arn := onDemand(t, c, "late")
+	f.down.Store(true)
+	createChannel(t, c, arn, "late", channelSpec{name: "late", format: "JSON", compression: "NONE", freshness: 1})
+	old := []string{jsonRecord("old", 1), jsonRecord("old", 2), jsonRecord("old", 3)}
+	put(t, c, "late", old)
+	s.Clock.Advance(25 * time.Hour) // past the 24-hour retention
+	fresh := []string{jsonRecord("new", 1)}
+	put(t, c, "late", fresh)
+	f.down.Store(false)
+	waitDelivered(t, s, func() delivered { return decode(t, f.objects(t, "late"), "late", "JSON") }, fresh, time.Minute)
+	if got := metric(t, s.Endpoint, "kinesisd_channel_records_expired_total", `channel="late"`); got != float64(len(old)) {
+		t.Errorf("kinesisd_channel_records_expired_total %v, want %d", got, len(old))
+	}
+}
