@@ -3,12 +3,19 @@ package channel_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"kinesisd/internal/kinesistest/proc"
 )
@@ -130,3 +137,85 @@ type sample struct {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestChannelBenchIceberg measures a channel to an S3 Tables table (the embedded catalog, ZSTD
+// Parquet, hour partitions) under a PutRecords load of JSON records (the bench's random bytes are not
+// JSON): 8 writers of the Go SDK, 500 records of about 1 KiB per call, for
+// KINESISD_CHANNEL_BENCH_DURATION; it reports the load's records/s, what the channel delivered
+// during it and how long the rest took. KINESISD_CHANNEL_BENCH=1 runs it.
+func TestChannelBenchIceberg(t *testing.T) {
+	if os.Getenv("KINESISD_CHANNEL_BENCH") == "" {
+		t.Skip("KINESISD_CHANNEL_BENCH=1 runs it")
+	}
+	duration := 15 * time.Second
+	if v := os.Getenv("KINESISD_CHANNEL_BENCH_DURATION"); v != "" {
+		var err error
+		if duration, err = time.ParseDuration(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := int32(envInt(t, "KINESISD_CHANNEL_BENCH_FRESHNESS", 10))
+	p := proc.Start(t, bin, t.TempDir(), "-throughput-limits=false")
+	c := proc.NewClient(p.Endpoint, time.Minute)
+	arn := onDemand(t, c, "bench")
+	_, err := c.CreateChannel(t.Context(), &kinesis.CreateChannelInput{
+		ChannelName: aws.String("bench"), ServiceExecutionRoleARN: aws.String(roleARN),
+		StreamConfigurationList: []types.ChannelStreamConfiguration{{StreamARN: aws.String(arn),
+			RecordConfiguration: &types.RecordConfiguration{RecordFormatType: types.RecordFormatTypeJson,
+				GSRSchemaARN: aws.String("arn:aws:glue:us-east-1:000000000000:schema/registry/bench")}}},
+		S3TablesDestinationConfiguration: &types.S3TablesDestinationConfiguration{
+			DataFreshnessInSeconds: aws.Int32(fresh),
+			DeadLetterQueueS3Configuration: &types.DeadLetterQueueS3Configuration{BucketARN: aws.String("arn:aws:s3:::dead"),
+				ExpectedBucketOwner: aws.String("000000000000")},
+			S3TablesConfigurationList: []types.S3TablesConfiguration{{CompressionType: types.S3TablesCompressionTypeZstd,
+				Namespace: aws.String("bench"), TableBucketARN: aws.String("arn:aws:s3tables:us-east-1:000000000000:bucket/bench"), TableName: aws.String("events"),
+				PartitionSpec: &types.PartitionSpec{PartitionFields: []types.PartitionField{{SourceName: aws.String("ts"), Transform: types.PartitionTransformTimeHour}}}}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acked atomic.Int64
+	start := time.Now()
+	end := start.Add(duration)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			entries := make([]types.PutRecordsRequestEntry, 500)
+			for i := 0; time.Now().Before(end); i++ {
+				for j := range entries {
+					data := fmt.Sprintf(`{"worker":%d,"n":%d,"ts":%q,"pad":"%s"}`, w, i*500+j, time.Now().UTC().Format(time.RFC3339Nano), strings.Repeat("x", 950))
+					entries[j] = types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint(w, "-", j)), Data: []byte(data)}
+				}
+				out, err := c.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String("bench"), Records: entries})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				acked.Add(int64(len(entries)) - int64(aws.ToInt32(out.FailedRecordCount)))
+			}
+		})
+	}
+	var atEnd, maxLag float64
+	for time.Now().Before(end) {
+		time.Sleep(time.Second)
+		maxLag = max(maxLag, metric(t, p.Endpoint, "kinesisd_channel_lag_seconds", `channel="bench"`))
+		atEnd = metric(t, p.Endpoint, "kinesisd_channel_records_delivered_total", `channel="bench"`)
+	}
+	wg.Wait()
+	loadEnd := time.Now()
+	for metric(t, p.Endpoint, "kinesisd_channel_records_delivered_total", `channel="bench"`) < float64(acked.Load()) {
+		if time.Since(loadEnd) > 5*time.Minute {
+			t.Fatal("the channel did not catch up")
+		}
+		maxLag = max(maxLag, metric(t, p.Endpoint, "kinesisd_channel_lag_seconds", `channel="bench"`))
+		time.Sleep(100 * time.Millisecond)
+	}
+	secs := loadEnd.Sub(start).Seconds()
+	bytesDelivered := metric(t, p.Endpoint, "kinesisd_channel_bytes_delivered_total", `channel="bench"`)
+	t.Logf("iceberg: load %.0f records/s (Go SDK, 8 writers); channel during the load %.0f records/s; all %d records in the table %.1f s after the load "+
+		"(%.0f records/s, %.1f MB/s of record data overall); max lag %.1f s (freshness %d s)",
+		float64(acked.Load())/secs, atEnd/secs, acked.Load(), time.Since(loadEnd).Seconds(),
+		float64(acked.Load())/time.Since(start).Seconds(), bytesDelivered/time.Since(start).Seconds()/1e6, maxLag, fresh)
+	_ = p.Stop(30 * time.Second)
+}
