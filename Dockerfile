@@ -36,8 +36,11 @@ COPY contrib/image/passwd contrib/image/group /etc/
 # belongs to the user without a shell in the image.
 COPY --chown=65532:65532 contrib/image/data /data
 USER 65532:65532
+# The console is on although the port is not loopback (with a WARN at start without -credentials):
+# users of the image reach it through a published port (docker-compose.yml publishes it on loopback).
 ENV KINESISD_LISTEN=0.0.0.0:4567 \
-    KINESISD_DATA=/data
+    KINESISD_DATA=/data \
+    KINESISD_CONSOLE=true
 EXPOSE 4567
 VOLUME /data
 WORKDIR /data

@@ -211,6 +211,10 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.StringVar(&c.S3Credentials, "s3-credentials", "", "file of one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' line for -s3-endpoint (empty: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&c.IcebergCatalog, "iceberg-catalog", "", "URL of an Iceberg REST catalog for channels to S3 Tables; empty: the embedded catalog, its warehouse under the data directory")
 	fs.BoolFunc("console", "serve the web console at /console/: true or false (default: on for a loopback -listen or with -credentials, off otherwise)", func(v string) error {
+		if v == "" { // -console= : the default
+			c.Console = ""
+			return nil
+		}
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return errors.New("want true or false")

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,7 +104,7 @@ func TestImage(t *testing.T) {
 	if !slices.Equal(c.Entrypoint, []string{"/kinesisd"}) || len(c.Cmd) != 0 {
 		t.Errorf("Entrypoint %q Cmd %q, want [/kinesisd] and no Cmd", c.Entrypoint, c.Cmd)
 	}
-	for _, kv := range []string{"KINESISD_LISTEN=0.0.0.0:4567", "KINESISD_DATA=/data"} {
+	for _, kv := range []string{"KINESISD_LISTEN=0.0.0.0:4567", "KINESISD_DATA=/data", "KINESISD_CONSOLE=true"} {
 		if !slices.Contains(c.Env, kv) {
 			t.Errorf("Env %q lacks %s", c.Env, kv)
 		}
@@ -258,6 +259,17 @@ func runLikeContainer(t *testing.T, bin string, imageEnv, args []string) {
 	}
 	if len(got.Records) != 1 || string(got.Records[0].Data) != "from the image" || *got.Records[0].SequenceNumber != *put.SequenceNumber {
 		t.Fatalf("GetRecords: %+v; want the one record put (%s)", got.Records, *put.SequenceNumber)
+	}
+
+	// The image turns the web console on (its port is not loopback inside a container).
+	resp, err := http.Get("http://127.0.0.1:" + port + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(page, []byte("<html")) {
+		t.Errorf("GET /console/: %d %.80q; want the console's page", resp.StatusCode, page)
 	}
 
 	if err := server.Process.Signal(syscall.SIGTERM); err != nil {
