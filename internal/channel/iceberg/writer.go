@@ -376,7 +376,8 @@ func (w *Writer) Position(ctx context.Context, t Table) (position string, ok boo
 		return "", false, nil
 	}
 	meta := tbl.Metadata()
-	for s := meta.CurrentSnapshot(); s != nil; {
+	// At most one step per snapshot: a parent cycle in bad metadata ends too.
+	for s, steps := meta.CurrentSnapshot(), len(meta.Snapshots()); s != nil && steps >= 0; steps-- {
 		if s.Summary != nil {
 			if p, ok := s.Summary.Properties[PositionProperty]; ok {
 				return p, true, nil
