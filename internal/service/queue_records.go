@@ -195,11 +195,12 @@ func (s *Service) receiveOnce(ctx context.Context, q *loadedQueue, st *stream.St
 		eligible = append(eligible[k:], eligible[:k]...)
 	}
 	out := []QueueRecord{}
+	budget := s.cfg.MaxGetRecordsSize // a reply holds at most what GetRecords' does (its first record whatever its size)
 	for _, ss := range eligible {
-		if len(out) >= limit {
+		if len(out) >= limit || budget <= 0 {
 			break
 		}
-		got, err := s.takeFromShard(ctx, q, st, ss, limit-len(out), vis, dead, now)
+		got, err := s.takeFromShard(ctx, q, st, ss, limit-len(out), budget, vis, dead, now)
 		if errors.Is(err, storage.ErrConflict) {
 			continue // busy: the other shards may serve
 		}
@@ -207,6 +208,9 @@ func (s *Service) receiveOnce(ctx context.Context, q *loadedQueue, st *stream.St
 			return nil, 0, err
 		}
 		out = append(out, got...)
+		for i := range got {
+			budget -= len(got[i].Data) + len(got[i].PartitionKey)
+		}
 	}
 	var next int64
 	for _, ss := range states {
@@ -240,11 +244,11 @@ type pick struct {
 // takeFromShard takes up to need visible records from one shard: entries visible again first, then
 // records never delivered (not for dead letters), and stores the state by compare-and-set
 // (storage.ErrConflict: others kept changing it).
-func (s *Service) takeFromShard(ctx context.Context, q *loadedQueue, st *stream.Stream, ss *shardState, need, vis int, dead bool, now time.Time) ([]QueueRecord, error) {
+func (s *Service) takeFromShard(ctx context.Context, q *loadedQueue, st *stream.Stream, ss *shardState, need, maxBytes, vis int, dead bool, now time.Time) ([]QueueRecord, error) {
 	var picks []pick
 	err := s.changeState(ctx, ss, q, st, now, func(ss *shardState, sl *queueSlot, _ bool) ([]byte, bool, error) {
 		var err error
-		picks, err = s.planTake(ctx, q, st, ss, sl, need, vis, dead, now)
+		picks, err = s.planTake(ctx, q, st, ss, sl, need, maxBytes, vis, dead, now)
 		if err != nil {
 			return nil, false, err
 		}
@@ -286,7 +290,7 @@ func (s *Service) takeFromShard(ctx context.Context, q *loadedQueue, st *stream.
 // planTake changes ss.state for a receive of up to need records and returns them: records past
 // retention leave, entries due become dead letters, visible entries are received again, then records
 // never delivered are read from the stream. Hold the slot's mutex (sl).
-func (s *Service) planTake(ctx context.Context, q *loadedQueue, st *stream.Stream, ss *shardState, sl *queueSlot, need, vis int, dead bool, now time.Time) ([]pick, error) {
+func (s *Service) planTake(ctx context.Context, q *loadedQueue, st *stream.Stream, ss *shardState, sl *queueSlot, need, maxBytes, vis int, dead bool, now time.Time) ([]pick, error) {
 	work := ss.state
 	ms := now.UnixMilli()
 	deadline := now.Add(time.Duration(vis) * time.Second).UnixMilli()
@@ -301,6 +305,9 @@ func (s *Service) planTake(ctx context.Context, q *loadedQueue, st *stream.Strea
 	work.Settle(ms, q.doc.MaxReceive)
 	var picks []pick
 	for _, i := range work.Visible(ms, dead, need) {
+		if maxBytes <= 0 {
+			break
+		}
 		e := work.Entries[i]
 		recs, err := s.store.Read(ctx, ref, e.Offset, 1, s.cfg.MaxGetRecordsSize)
 		if err != nil {
@@ -311,10 +318,11 @@ func (s *Service) planTake(ctx context.Context, q *loadedQueue, st *stream.Strea
 		}
 		work.Receive(i, ms, deadline)
 		picks = append(picks, pick{entry: work.Entries[i], rec: recs[0]})
+		maxBytes -= recs[0].Size()
 	}
-	if !dead && len(picks) < need && !ss.readThrough() {
+	if !dead && len(picks) < need && maxBytes > 0 && !ss.readThrough() {
 		from := max(work.Next, ss.sh.StartOffset)
-		recs, err := s.store.Read(ctx, ref, from, need-len(picks), s.cfg.MaxGetRecordsSize)
+		recs, err := s.store.Read(ctx, ref, from, need-len(picks), maxBytes)
 		if err != nil {
 			return nil, err
 		}
