@@ -13,13 +13,16 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/hadoop"
+	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
 // restServer is a small Iceberg REST catalog for the tests: the handful of
-// routes a Writer uses, over a Hadoop catalog in a directory, with data files
-// on the local file system (what S3 is to S3 Tables). A failed commit
-// requirement is a 409, as the REST spec has it.
+// routes a Writer uses, over a Hadoop catalog (in a directory, its data files
+// on the local file system, or in an S3 bucket). A failed commit requirement
+// is a 409, as the REST spec has it.
 type restServer struct {
 	*httptest.Server
 	mu         sync.Mutex
@@ -27,9 +30,9 @@ type restServer struct {
 	auth       []string // each request's Authorization header
 }
 
-func newRESTServer(t *testing.T) *restServer {
+func newRESTServer(t *testing.T, warehouse string, props iceberg.Properties) *restServer {
 	t.Helper()
-	cat, err := hadoop.NewCatalog("server", t.TempDir(), iceberg.Properties{})
+	cat, err := hadoop.NewCatalog("server", warehouse, props)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +137,7 @@ func newRESTServer(t *testing.T) *restServer {
 }
 
 func TestRESTCatalog(t *testing.T) {
-	srv := newRESTServer(t)
+	srv := newRESTServer(t, t.TempDir(), iceberg.Properties{})
 	cfg := Config{CatalogURL: srv.URL, Region: "us-east-1", S3AccessKey: "AKIDEXAMPLE", S3Secret: "secret"}
 	w := openWriter(t, cfg)
 	tb := Table{Bucket: testBucket, Namespace: "ns", Name: "events", Partition: &HourPartition{Source: "ts"}}
@@ -195,5 +198,42 @@ func TestRESTCatalog(t *testing.T) {
 	srv.mu.Lock()
 	if len(srv.auth) != 1 || srv.auth[0] != "" {
 		t.Fatalf("Authorization headers %q, want one empty", srv.auth)
+	}
+}
+
+// The REST catalog's tables in an S3-compatible store (gofakes3), as S3
+// Tables keep theirs in S3: data files go through S3Endpoint with the keys.
+func TestRESTCatalogS3(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("warehouse"); err != nil {
+		t.Fatal(err)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(s3srv.Close)
+	props := iceberg.Properties{
+		"allow-unsafe-commits": "true", iceio.S3EndpointURL: s3srv.URL, iceio.S3ForceVirtualAddressing: "false",
+		iceio.S3AccessKeyID: "key", iceio.S3SecretAccessKey: "secret", iceio.S3Region: "us-east-1",
+	}
+	srv := newRESTServer(t, "s3://warehouse/tables", props)
+	w := openWriter(t, Config{CatalogURL: srv.URL, S3Endpoint: s3srv.URL, S3AccessKey: "key", S3Secret: "secret", Region: "us-east-1"})
+	tb := Table{Bucket: testBucket, Namespace: "ns", Name: "events", Partition: &HourPartition{Source: "ts"}}
+	position(t, w, tb)
+	appendOK(t, w, tb, events(0, 20, t0, 10*time.Minute), "p20")
+	equalRows(t, scan(t, w, tb), want(0, 20, t0, 10*time.Minute))
+	if p, _ := position(t, w, tb); p != "p20" {
+		t.Fatalf("Position = %q", p)
+	}
+	list, err := backend.ListBucket("warehouse", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parquet := 0
+	for _, o := range list.Contents {
+		if strings.HasPrefix(o.Key, "tables/ns/events/data/") && strings.HasSuffix(o.Key, ".parquet") {
+			parquet++
+		}
+	}
+	if parquet != 4 { // 10:17 to 13:27
+		t.Fatalf("%d Parquet objects under tables/ns/events/data/, want one per hour (4)", parquet)
 	}
 }
