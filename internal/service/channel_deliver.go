@@ -552,22 +552,30 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		}
 		after := channelPosition{StreamID: pos.StreamID, Next: maps(pos.Next)}
 		after.Next[sh.Index] = recs[len(recs)-1].Offset + 1
-		dead, written, err := dst.deliver(ctx, stream.ShardID(sh.Index), out, after)
-		if err != nil {
+		if err := s.deliverRun(ctx, dst, stream.ShardID(sh.Index), out, after, oldest, stats); err != nil {
 			return time.Time{}, err
 		}
 		*pos = after
-		stats.Records.Add(int64(len(recs)))
-		stats.Bytes.Add(int64(written))
-		stats.DeadLettered.Add(int64(dead))
-		stats.Objects.Add(1)
-		stats.LagMilli.Store(s.now().Sub(oldest).Milliseconds())
 		delivered = true
 	}
 	if delivered {
 		return time.Time{}, nil
 	}
 	return next, nil
+}
+
+// deliverRun writes recs and then the position after them, and counts them.
+func (s *Service) deliverRun(ctx context.Context, dst *destination, shardID string, recs []s3dest.Record, after channelPosition, oldest time.Time, stats *ChannelStats) error {
+	dead, written, err := dst.deliver(ctx, shardID, recs, after)
+	if err != nil {
+		return err
+	}
+	stats.Records.Add(int64(len(recs)))
+	stats.Bytes.Add(int64(written))
+	stats.DeadLettered.Add(int64(dead))
+	stats.Objects.Add(1)
+	stats.LagMilli.Store(s.now().Sub(oldest).Milliseconds())
+	return nil
 }
 
 func maps(m map[uint32]uint64) map[uint32]uint64 {

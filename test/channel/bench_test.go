@@ -155,7 +155,11 @@ func TestChannelBenchIceberg(t *testing.T) {
 		}
 	}
 	fresh := int32(envInt(t, "KINESISD_CHANNEL_BENCH_FRESHNESS", 10))
-	p := proc.Start(t, bin, t.TempDir(), "-throughput-limits=false")
+	flags := []string{"-throughput-limits=false"}
+	if addr := os.Getenv("KINESISD_CHANNEL_BENCH_PPROF"); addr != "" {
+		flags = append(flags, "-pprof-listen", addr)
+	}
+	p := proc.Start(t, bin, t.TempDir(), flags...)
 	c := proc.NewClient(p.Endpoint, time.Minute)
 	arn := onDemand(t, c, "bench")
 	_, err := c.CreateChannel(t.Context(), &kinesis.CreateChannelInput{

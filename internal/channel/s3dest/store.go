@@ -171,7 +171,8 @@ func (c *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 	out, err := c.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		var nk *types.NoSuchKey
-		if errors.As(err, &nk) {
+		var status interface{ HTTPStatusCode() int }
+		if errors.As(err, &nk) || errors.As(err, &status) && status.HTTPStatusCode() == 404 {
 			return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, fs.ErrNotExist)
 		}
 		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
