@@ -37,7 +37,9 @@ func queueLoadRecords(t *testing.T) int {
 // visibility timeouts longer than the run no record may be received twice.
 func drainQueue(t *testing.T, c *kinesis.Client, queue string, consumers, want int, during func(acked int64)) (received, acked map[string]int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	// A few hundred records a second is slow enough: JetStream under the race detector on a loaded
+	// machine (100,000 records took more than 5 minutes there).
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute+time.Duration(want)*5*time.Millisecond)
 	defer cancel()
 	var mu sync.Mutex
 	received, acked = map[string]int{}, map[string]int{}
