@@ -217,11 +217,10 @@ func TestHourPartitions(t *testing.T) {
 			}
 			got := map[int32]int64{}
 			for _, m := range manifests {
-				entries, err := m.FetchEntries(fs, true)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, en := range entries {
+				for en, err := range m.Entries(fs, true) {
+					if err != nil {
+						t.Fatal(err)
+					}
 					hour, ok := en.DataFile().Partition()[fieldID].(int32)
 					if !ok {
 						t.Fatalf("partition value %#v", en.DataFile().Partition())
