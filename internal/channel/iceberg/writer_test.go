@@ -537,3 +537,52 @@ func TestBadConfigAndTable(t *testing.T) {
 		}
 	}
 }
+
+// The in-memory catalog's commit is a compare-and-swap: a transaction built
+// on a snapshot another commit has replaced fails with ErrCommitFailed, and
+// the table holds the winner's rows only.
+func TestMemCatalogCommitConflict(t *testing.T) {
+	w := openWriter(t, Config{InMemory: true})
+	tb := Table{Bucket: testBucket, Namespace: "ns", Name: "cas"}
+	position(t, w, tb)
+	appendOK(t, w, tb, events(0, 1, t0, 0), "p1")
+	var txs []*table.Transaction
+	for range 2 {
+		tbl, err := w.Load(t.Context(), tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx := tbl.NewTransaction()
+		if err := tx.AssertRefSnapshotID(table.MainBranch); err != nil {
+			t.Fatal(err)
+		}
+		conv, err := newConverter(tbl.Schema())
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, err := conv.convert([]byte(`{"id": 7}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := conv.build(memory.DefaultAllocator, [][]any{row})
+		rdr, err := array.NewRecordReader(conv.arrow, []arrow.RecordBatch{rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Append(t.Context(), rdr, nil); err != nil {
+			t.Fatal(err)
+		}
+		rdr.Release()
+		rec.Release()
+		txs = append(txs, tx)
+	}
+	if _, err := txs[0].Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txs[1].Commit(t.Context()); !errors.Is(err, table.ErrCommitFailed) {
+		t.Fatalf("second commit on the same snapshot: %v, want ErrCommitFailed", err)
+	}
+	if rows := scan(t, w, tb); len(rows) != 2 {
+		t.Fatalf("%d rows, want 2: %q", len(rows), rows)
+	}
+}
