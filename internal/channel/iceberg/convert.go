@@ -66,15 +66,19 @@ func supported(t iceberg.Type) bool {
 // errNotObject is the reason given for a record that is not one JSON object.
 var errNotObject = errors.New("record is not a JSON object")
 
-// fields parses a record as one JSON object, keeping its members in order
-// (the first of duplicated names wins the position, the last its value).
-func fields(data []byte) (names []string, values map[string]json.RawMessage, err error) {
+// fields parses a record as one JSON object; with ordered, it returns its
+// member names in order too (the first of duplicated names wins the
+// position, the last its value).
+func fields(data []byte, ordered bool) (names []string, values map[string]json.RawMessage, err error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, nil, errNotObject
 	}
 	if err := json.Unmarshal(data, &values); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", errNotObject, err)
+	}
+	if !ordered {
+		return nil, values, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil {
@@ -102,7 +106,7 @@ func fields(data []byte) (names []string, values map[string]json.RawMessage, err
 // convert parses one record into the values of a row, in column order; nil
 // is null. Members that name no column are ignored.
 func (c *converter) convert(data []byte) ([]any, error) {
-	_, members, err := fields(data)
+	_, members, err := fields(data, false)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +399,7 @@ func appendValue(fb array.Builder, v any) {
 // text); the partition source column, if any, is timestamptz. Members whose
 // names are empty or contain a dot are left out.
 func inferSchema(data []byte, partitionSource string) (*iceberg.Schema, error) {
-	names, members, err := fields(data)
+	names, members, err := fields(data, true)
 	if err != nil {
 		return nil, err
 	}
