@@ -31,9 +31,12 @@
 // JSON text), plus the partition source column as timestamptz, partitioned by
 // the hour of that column when Table.Partition says so, and Parquet
 // compression from Table.Compression. A user who wants other types creates
-// the table first; an existing table's schema and partition spec are used as
-// they are, and only its compression property is brought in line with
-// Table.Compression.
+// the table first (through the REST catalog, or with any tool that writes the
+// Hadoop layout under the warehouse); an existing table's schema and
+// partition spec are used as they are, and only its compression property is
+// brought in line with Table.Compression. Tables created in an embedded
+// catalog keep their last 100 metadata files; no catalog's snapshots are
+// expired here (S3 Tables' own maintenance does it).
 //
 // # Records
 //
@@ -48,7 +51,9 @@
 // nanoseconds, told apart by magnitude); binary from base64. A record that is
 // not a JSON object, lacks a required column or has a value that cannot be
 // converted comes back in Append's rejected list with the reason. Columns of
-// nested or other types stay null.
+// nested or other types (list, map, struct, uuid, time, ...) can only be
+// null: a record with a value for one is rejected, and a required one makes
+// Append fail.
 //
 // # Exactly once
 //
@@ -62,7 +67,9 @@
 //     commit happened (a lost reply), and Position tells. Append fails with
 //     ErrConflict when Position was not called first or the table moved;
 //   - two Writers delivering the same records cannot both commit them: the
-//     second fails with ErrConflict and its Position shows the first's commit.
+//     second fails, with ErrConflict (or, when both reached the embedded
+//     disk catalog at once, its plain "requirement failed" error), and its
+//     Position shows the first's commit.
 //
 // Position walks back from the current snapshot through its ancestors to the
 // newest one that carries the property, so commits by others (S3 Tables
