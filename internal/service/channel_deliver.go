@@ -493,35 +493,38 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		if !ready {
 			continue
 		}
-		from, started := pos.Next[sh.Index]
-		if !started {
-			from = sh.StartOffset
-		}
-		horizon, err := s.horizon(ctx, st, sh, now)
-		if err != nil {
-			return time.Time{}, err
-		}
 		ref := st.Ref(sh.Index)
-		if from < horizon {
-			lost, err := s.store.Read(ctx, ref, from, deliverMaxRecords, deliverMaxBytes)
-			if err != nil {
-				return time.Time{}, err
-			}
-			n := 0
-			for _, r := range lost {
-				if r.Offset < horizon {
-					n++
-				}
-			}
-			stats.Expired.Add(int64(n))
-			log.Error("channel delivery: records expired from the stream before they were delivered",
-				"stream", st.Doc.Name, "shard", stream.ShardID(sh.Index), "records", n, "from", from, "to", horizon)
-			from = horizon
-			pos.Next[sh.Index] = from
+		from, started := pos.Next[sh.Index]
+		if !started { // a shard the channel has not read yet: from its oldest record still retained
+			from = sh.StartOffset
 		}
 		recs, err := s.store.Read(ctx, ref, from, deliverMaxRecords, deliverMaxBytes)
 		if err != nil {
 			return time.Time{}, err
+		}
+		if len(recs) > 0 && stream.Milli(recs[0].ArrivalMilli).Before(st.Cutoff(now)) {
+			// Behind the retention horizon: what is still readable of it is counted (the records that
+			// arrived while the channel existed), then skipped.
+			horizon, err := s.horizon(ctx, st, sh, now)
+			if err != nil {
+				return time.Time{}, err
+			}
+			n := 0
+			for _, r := range recs {
+				if r.Offset < horizon && r.ArrivalMilli >= dst.d.CreatedMilli {
+					n++
+				}
+			}
+			stats.Expired.Add(int64(n))
+			if n > 0 {
+				log.Error("channel delivery: records expired from the stream before they were delivered",
+					"stream", st.Doc.Name, "shard", stream.ShardID(sh.Index), "records", n, "from", from, "to", horizon)
+			}
+			from = horizon
+			pos.Next[sh.Index] = from
+			if recs, err = s.store.Read(ctx, ref, from, deliverMaxRecords, deliverMaxBytes); err != nil {
+				return time.Time{}, err
+			}
 		}
 		for sh.Closed && len(recs) > 0 && recs[len(recs)-1].Offset >= sh.EndOffset {
 			recs = recs[:len(recs)-1]
