@@ -186,6 +186,13 @@ func TestQueueStreamRules(t *testing.T) {
 		wantAPIError(t, err, "LimitExceededException", 400, "This request would exceed the limit of 20 consumers registered to stream shared under account "+queueAcct+".")
 		_, err = c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: arnOf("shared"), ConsumerName: aws.String("over")})
 		wantAPIError(t, err, "LimitExceededException", 400, "This request would exceed the limit of 20 consumers registered to stream shared under account "+queueAcct+".")
+		// A stream with queues stays ON_DEMAND (the model's UpdateStreamMode), and the refusal changes nothing.
+		_, err = c.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arnOf("shared"),
+			StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}})
+		wantAPIError(t, err, "ResourceInUseException", 400, "Stream shared under account "+queueAcct+fmt.Sprintf(" has %d queues", 20-n)+": delete them with DeleteQueue before you switch it to PROVISIONED mode.")
+		if got := summary(t, c, "shared"); got.StreamModeDetails.StreamMode != types.StreamModeOnDemand || got.StreamStatus != types.StreamStatusActive {
+			t.Errorf("after the refused UpdateStreamMode: %s %s, want ON_DEMAND and ACTIVE", got.StreamModeDetails.StreamMode, got.StreamStatus)
+		}
 		// The refused queue's name was not kept.
 		if _, err := c.DeleteQueue(ctx, &kinesis.DeleteQueueInput{QueueARN: queueARNOf("last")}); err != nil {
 			t.Fatal(err)
