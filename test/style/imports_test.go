@@ -92,6 +92,7 @@ var pure = map[string][]string{
 	"internal/sigv4":                {"internal/clock"}, // the fake clock, for clock-skew checks
 	"internal/service/seqnum":       nil,
 	"internal/service/iterator":     nil,
+	"internal/service/queue":        nil, // a queue's per-shard delivery state and its encoding
 	"internal/protocol/eventstream": nil,
 }
 
@@ -354,9 +355,10 @@ func cleanEdges() map[string][]string {
 		"~/internal/protocol":             {"~/internal/service", "~/internal/kerr", "~/internal/protocol/eventstream", "~/internal/bufpool", "net/http"},
 		"~/internal/protocol/eventstream": {"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream", "bytes"},
 		"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream": {"github.com/aws/smithy-go/logging"},
-		"~/internal/service":          {"~/internal/storage", "~/internal/kerr", "~/internal/clock", "~/internal/service/seqnum", "~/internal/service/iterator", "encoding/json"},
+		"~/internal/service":          {"~/internal/storage", "~/internal/kerr", "~/internal/clock", "~/internal/service/seqnum", "~/internal/service/iterator", "~/internal/service/queue", "encoding/json"},
 		"~/internal/service/seqnum":   {"strconv"},
 		"~/internal/service/iterator": {"crypto/aes"},
+		"~/internal/service/queue":    {"encoding/binary"},
 		"~/internal/storage":          {"context"},
 		"~/internal/storage/pebble":   {"~/internal/storage", "github.com/cockroachdb/pebble/v2"},
 		"~/internal/kerr":             {"fmt"},
