@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"kinesisd/internal/channel/iceberg"
+	"kinesisd/internal/channel/objstore"
 	"kinesisd/internal/channel/s3dest"
 	"kinesisd/internal/config"
 	"kinesisd/internal/service"
@@ -86,19 +87,19 @@ func (t icebergTables) Position(ctx context.Context, tb service.Table) (string, 
 func channelObjects(cfg *config.Config) (objects service.ObjectStore, off string, err error) {
 	switch {
 	case cfg.S3Endpoint != "":
-		sc := s3dest.S3Config{Endpoint: cfg.S3Endpoint, Region: cfg.Region}
+		sc := objstore.S3Config{Endpoint: cfg.S3Endpoint, Region: cfg.Region}
 		if cfg.S3Credentials != "" {
 			if sc.AccessKey, sc.Secret, err = readS3Credentials(cfg.S3Credentials); err != nil {
 				return nil, "", err
 			}
 		}
-		return s3dest.NewS3(sc), "", nil
+		return objstore.NewS3(sc), "", nil
 	case cfg.IsNATS():
 		return nil, "Channels need an S3 destination on this server: it runs on NATS JetStream, where there is no embedded one. Start kinesisd with -s3-endpoint.", nil
 	case cfg.InMemory:
-		return &s3dest.Mem{}, "", nil
+		return &objstore.Mem{}, "", nil
 	}
-	return &s3dest.Dir{Root: filepath.Join(cfg.DataDir, "buckets"), Reserve: uint64(cfg.DiskReserveMiB) << 20}, "", nil
+	return &objstore.Dir{Root: filepath.Join(cfg.DataDir, "buckets"), Reserve: uint64(cfg.DiskReserveMiB) << 20}, "", nil
 }
 
 // readS3Credentials reads -s3-credentials: one "ACCESS_KEY_ID SECRET_ACCESS_KEY" line.

@@ -1,6 +1,5 @@
-// Package s3dest is where channels write objects: the record formats, compressions and key layout of a
-// channel to general-purpose S3, and the object stores (an S3-compatible endpoint, a directory per
-// bucket, memory).
+// Package s3dest is what a channel to general-purpose S3 writes: the record formats, compressions,
+// object keys and dead-letter objects (the stores themselves are internal/channel/objstore's).
 package s3dest
 
 import (
@@ -237,4 +236,12 @@ func Expand(template string, f KeyFields) string {
 func timePattern(p string, t time.Time) string {
 	r := strings.NewReplacer("yyyy", "2006", "MM", "01", "dd", "02", "HH", "15", "mm", "04", "ss", "05")
 	return t.Format(r.Replace(p))
+}
+
+// BucketName is the bucket an S3 bucket ARN names (arn:aws:s3:::NAME).
+func BucketName(arn string) string {
+	if i := strings.LastIndex(arn, ":"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
 }

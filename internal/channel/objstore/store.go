@@ -1,4 +1,6 @@
-package s3dest
+// Package objstore holds the object stores channels write to: an S3-compatible endpoint, a directory
+// per bucket, and memory.
+package objstore
 
 import (
 	"bytes"
@@ -25,7 +27,7 @@ import (
 // or an error wrapping fs.ErrNotExist when there is none. Put keeps no reference to body.
 
 // ErrNoSpace is Dir's refusal of a write while the disk's free space is below its reserve.
-var ErrNoSpace = errors.New("s3dest: disk full: free space is below the reserve")
+var ErrNoSpace = errors.New("objstore: disk full: free space is below the reserve")
 
 // Dir keeps each bucket as a directory under Root, each object as a file at its key (the key's
 // slashes are directories). It refuses writes while the file system has less than Reserve bytes
@@ -38,11 +40,11 @@ type Dir struct {
 // path is the file of key in bucket; keys that would leave the bucket's directory are refused.
 func (d *Dir) path(bucket, key string) (string, error) {
 	if bucket == "" || strings.ContainsAny(bucket, `/\`) || bucket == "." || bucket == ".." {
-		return "", fmt.Errorf("s3dest: invalid bucket name %q", bucket)
+		return "", fmt.Errorf("objstore: invalid bucket name %q", bucket)
 	}
 	clean := filepath.Clean("/" + key)
 	if key == "" || strings.HasSuffix(key, "/") || clean == "/" {
-		return "", fmt.Errorf("s3dest: invalid object key %q", key)
+		return "", fmt.Errorf("objstore: invalid object key %q", key)
 	}
 	return filepath.Join(d.Root, bucket, filepath.FromSlash(clean)), nil
 }
@@ -179,12 +181,4 @@ func (c *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
 	}
 	defer out.Body.Close()
 	return io.ReadAll(out.Body)
-}
-
-// BucketName is the bucket an S3 bucket ARN names (arn:aws:s3:::NAME).
-func BucketName(arn string) string {
-	if i := strings.LastIndex(arn, ":"); i >= 0 {
-		return arn[i+1:]
-	}
-	return arn
 }
