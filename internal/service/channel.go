@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -37,7 +38,7 @@ const (
 // channelRuntime is the channels' delivery in this process: the sinks from Config, and the channels
 // this process delivers (channel_deliver.go).
 type channelRuntime struct {
-	run *deliveries // set by RunChannels
+	run atomic.Pointer[deliveries] // set by RunChannels; read by /metrics meanwhile
 }
 
 // ChannelStreamConfiguration is a source stream of a channel as CreateChannel gives it.

@@ -110,7 +110,7 @@ type delivery struct {
 
 // ChannelStatsAll returns the figures of every channel delivered in this process since it started.
 func (s *Service) ChannelStatsAll() []*ChannelStats {
-	r := s.channels.run
+	r := s.channels.run.Load()
 	if r == nil {
 		return nil
 	}
@@ -128,7 +128,7 @@ func (s *Service) ChannelStatsAll() []*ChannelStats {
 // process, on the root Service.
 func (s *Service) RunChannels(ctx context.Context) {
 	r := &deliveries{owner: rand.Text(), run: make(map[string]*delivery), stats: make(map[string]*ChannelStats)}
-	s.channels.run = r
+	s.channels.run.Store(r)
 	defer func() {
 		r.mu.Lock()
 		for _, d := range r.run {
