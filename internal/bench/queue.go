@@ -72,8 +72,7 @@ func runQueueBench(ctx context.Context, o queueOptions, stdout io.Writer) error 
 		return fmt.Errorf("create stream: %w", err)
 	}
 	defer deleteStream(context.WithoutCancel(ctx), c, name)
-	shards, err := waitActive(ctx, c, name)
-	if err != nil {
+	if _, err := waitActive(ctx, c, name); err != nil {
 		return err
 	}
 	sum, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &name})
@@ -94,7 +93,8 @@ func runQueueBench(ctx context.Context, o queueOptions, stdout io.Writer) error 
 		return err
 	}
 	putTook := time.Since(putStart)
-	if shards, err = openShardCount(ctx, c, name); err != nil {
+	shards, err := openShardCount(ctx, c, name)
+	if err != nil {
 		return err
 	}
 
