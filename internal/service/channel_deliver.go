@@ -35,10 +35,10 @@ import (
 
 // ObjectStore is where channels to general-purpose S3 write (s3dest.S3, s3dest.Dir, s3dest.Mem):
 // Put replaces an object and is durable when it returns; Get returns an object or an error wrapping
-// fs.ErrNotExist.
+// fs.ErrNotExist. The options carry the channel's ExpectedBucketOwner and StorageClass.
 type ObjectStore interface {
-	Put(ctx context.Context, bucket, key string, body []byte) error
-	Get(ctx context.Context, bucket, key string) ([]byte, error)
+	Put(ctx context.Context, bucket, key string, body []byte, opt s3dest.ObjectOptions) error
+	Get(ctx context.Context, bucket, key string, opt s3dest.ObjectOptions) ([]byte, error)
 }
 
 // Table names an S3 Tables destination table.
@@ -285,7 +285,7 @@ func (dst *destination) position(ctx context.Context) (channelPosition, error) {
 		}
 		raw = []byte(p)
 	} else {
-		b, err := dst.s.cfg.ChannelObjects.Get(ctx, s3dest.BucketName(*dst.d.S3.StorageConfiguration.BucketARN), positionKey(dst.d.ID))
+		b, err := dst.s.cfg.ChannelObjects.Get(ctx, s3dest.BucketName(*dst.d.S3.StorageConfiguration.BucketARN), positionKey(dst.d.ID), dst.storageOptions())
 		if errors.Is(err, fs.ErrNotExist) {
 			return channelPosition{}, nil
 		}
@@ -299,6 +299,19 @@ func (dst *destination) position(ctx context.Context) (channelPosition, error) {
 		return channelPosition{}, fmt.Errorf("channel %s: decode position: %w", dst.d.ID, err)
 	}
 	return p, nil
+}
+
+// storageOptions are the options of requests to an S3 destination's bucket.
+func (dst *destination) storageOptions() s3dest.ObjectOptions {
+	sto := dst.d.S3.StorageConfiguration
+	return s3dest.ObjectOptions{ExpectedBucketOwner: deref(sto.ExpectedBucketOwner), StorageClass: deref(sto.StorageClass)}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 func (dst *destination) table() Table {
@@ -346,7 +359,7 @@ func (dst *destination) deliver(ctx context.Context, shardID string, recs []s3de
 			if sto.OutputKeyTemplate != nil {
 				template = *sto.OutputKeyTemplate
 			}
-			if err := objects.Put(ctx, s3dest.BucketName(*sto.BucketARN), s3dest.Key(template, fields), body); err != nil {
+			if err := objects.Put(ctx, s3dest.BucketName(*sto.BucketARN), s3dest.Key(template, fields), body, dst.storageOptions()); err != nil {
 				return 0, 0, err
 			}
 			written += len(body)
@@ -362,13 +375,13 @@ func (dst *destination) deliver(ctx context.Context, shardID string, recs []s3de
 			prefix = *dlq.ErrorOutputPrefix
 		}
 		fields.Extension = "json"
-		if err := objects.Put(ctx, s3dest.BucketName(*dlq.BucketARN), s3dest.Key(prefix+s3dest.DefaultTemplate, fields), body); err != nil {
+		if err := objects.Put(ctx, s3dest.BucketName(*dlq.BucketARN), s3dest.Key(prefix+s3dest.DefaultTemplate, fields), body, s3dest.ObjectOptions{ExpectedBucketOwner: deref(dlq.ExpectedBucketOwner)}); err != nil {
 			return 0, 0, err
 		}
 		written += len(body)
 	}
 	if dst.d.S3 != nil {
-		if err := objects.Put(ctx, s3dest.BucketName(*dst.d.S3.StorageConfiguration.BucketARN), positionKey(dst.d.ID), posRaw); err != nil {
+		if err := objects.Put(ctx, s3dest.BucketName(*dst.d.S3.StorageConfiguration.BucketARN), positionKey(dst.d.ID), posRaw, dst.storageOptions()); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -2,6 +2,7 @@ package channel_test
 
 import (
 	"math/big"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -246,5 +247,56 @@ func TestChannelCountsExpiredRecords(t *testing.T) {
 	waitDelivered(t, s, func() delivered { return decode(t, f.objects(t, "late"), "late", "JSON") }, fresh, time.Minute)
 	if got := metric(t, s.Endpoint, "kinesisd_channel_records_expired_total", `channel="late"`); got != float64(len(old)) {
 		t.Errorf("kinesisd_channel_records_expired_total %v, want %d", got, len(old))
+	}
+}
+
+// TestChannelSendsBucketOwnerAndStorageClass: every object a channel writes to an S3 endpoint (data,
+// dead letters, its position) is a PUT with the channel's ExpectedBucketOwner and, data and position,
+// its StorageClass; the GET of its position carries the ExpectedBucketOwner.
+func TestChannelSendsBucketOwnerAndStorageClass(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "key")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	f := startFakeS3(t)
+	f.bucket(t, "owned")
+	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) {
+		c.S3Endpoint, c.ThroughputLimits = f.URL, false
+	}})
+	c := s.Client
+	arn := onDemand(t, c, "owned")
+	createChannel(t, c, arn, "owned", channelSpec{name: "owned", format: "JSON", compression: "NONE", freshness: 1, storageClass: "INTELLIGENT_TIERING"})
+	datas := []string{jsonRecord("own", 1), "not json", jsonRecord("own", 3)}
+	put(t, c, "owned", datas)
+	got := waitDelivered(t, s, func() delivered { return decode(t, f.objects(t, "owned"), "owned", "JSON") }, datas, time.Minute)
+	if len(got.dead) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(got.dead))
+	}
+	puts := f.requests(http.MethodPut)
+	if len(puts) < 3 { // data, dead letters, position
+		t.Fatalf("%d PUTs, want at least 3", len(puts))
+	}
+	classed := 0
+	for _, h := range puts {
+		if o := h.Get("X-Amz-Expected-Bucket-Owner"); o != "000000000000" {
+			t.Errorf("PUT without x-amz-expected-bucket-owner 000000000000: %q", o)
+		}
+		switch sc := h.Get("X-Amz-Storage-Class"); sc {
+		case "INTELLIGENT_TIERING":
+			classed++
+		case "": // the dead-letter location has no storage class
+		default:
+			t.Errorf("PUT with x-amz-storage-class %q, want INTELLIGENT_TIERING", sc)
+		}
+	}
+	if classed < 2 {
+		t.Errorf("%d PUTs with x-amz-storage-class INTELLIGENT_TIERING, want the data and the position", classed)
+	}
+	gets := f.requests(http.MethodGet)
+	if len(gets) == 0 {
+		t.Fatal("no GET of the channel's position")
+	}
+	for _, h := range gets {
+		if o := h.Get("X-Amz-Expected-Bucket-Owner"); o != "000000000000" {
+			t.Errorf("GET without x-amz-expected-bucket-owner 000000000000: %q", o)
+		}
 	}
 }

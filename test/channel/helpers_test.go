@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,6 +56,9 @@ type fakeS3 struct {
 	Client *s3.Client
 	down   atomic.Bool
 	puts   atomic.Int64
+
+	mu      sync.Mutex
+	headers []http.Header // of every request but the test's own (without Authorization), in order
 }
 
 func startFakeS3(t *testing.T) *fakeS3 {
@@ -69,13 +73,44 @@ func startFakeS3(t *testing.T) *fakeS3 {
 		if r.Method == http.MethodPut {
 			f.puts.Add(1)
 		}
+		if r.Header.Get("X-Test-Client") == "" {
+			f.mu.Lock()
+			hd := r.Header.Clone()
+			hd.Del("Authorization")
+			hd.Set("X-Method", r.Method)
+			f.headers = append(f.headers, hd)
+			f.mu.Unlock()
+		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	f.Client = s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")})
+		Credentials: credentials.NewStaticCredentialsProvider("key", "secret", ""),
+		HTTPClient:  &http.Client{Transport: testClientTransport{}}})
 	return f
+}
+
+// testClientTransport marks the test's own requests to the fake S3 server, which does not record them.
+type testClientTransport struct{}
+
+func (testClientTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Test-Client", "1")
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// requests returns the headers of the requests kinesisd made, by method.
+func (f *fakeS3) requests(method string) []http.Header {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []http.Header
+	for _, h := range f.headers {
+		if h.Get("X-Method") == method {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func (f *fakeS3) bucket(t *testing.T, name string) {
@@ -268,6 +303,7 @@ func onDemand(t *testing.T, c *kinesis.Client, name string) string {
 type channelSpec struct {
 	name, format, compression, template string
 	freshness                           int32
+	storageClass                        string // "": the default
 }
 
 // createChannel creates a channel from streamARN to bucket and waits until it is ACTIVE.
@@ -277,6 +313,9 @@ func createChannel(t *testing.T, c *kinesis.Client, streamARN, bucket string, sp
 		CompressionType: types.S3CompressionType(spec.compression), ExpectedBucketOwner: aws.String("000000000000")}
 	if spec.template != "" {
 		sto.OutputKeyTemplate = aws.String(spec.template)
+	}
+	if spec.storageClass != "" {
+		sto.StorageClass = types.S3StorageClass(spec.storageClass)
 	}
 	out, err := c.CreateChannel(t.Context(), &kinesis.CreateChannelInput{
 		ChannelName: aws.String(spec.name), ServiceExecutionRoleARN: aws.String(roleARN),

@@ -19,12 +19,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"kinesisd/internal/channel/s3dest"
 )
 
 // Each store below has the same contract: Put writes body under key in bucket, replacing what was
 // there, and is durable when it returns (an S3 PUT, a synced file, or for Mem, the process's memory);
 // a reader sees either the old object or the new one, never a part. Get returns an object's bytes,
-// or an error wrapping fs.ErrNotExist when there is none. Put keeps no reference to body.
+// or an error wrapping fs.ErrNotExist when there is none. Put keeps no reference to body. The
+// options (s3dest.ObjectOptions) are sent by S3 and ignored by Dir and Mem.
 
 // ErrNoSpace is Dir's refusal of a write while the disk's free space is below its reserve.
 var ErrNoSpace = errors.New("objstore: disk full: free space is below the reserve")
@@ -50,7 +53,7 @@ func (d *Dir) path(bucket, key string) (string, error) {
 }
 
 // Put writes the object through a temporary file, synced and renamed into place.
-func (d *Dir) Put(ctx context.Context, bucket, key string, body []byte) error {
+func (d *Dir) Put(ctx context.Context, bucket, key string, body []byte, opt s3dest.ObjectOptions) error {
 	p, err := d.path(bucket, key)
 	if err != nil {
 		return err
@@ -92,7 +95,7 @@ func (d *Dir) Put(ctx context.Context, bucket, key string, body []byte) error {
 }
 
 // Get reads an object's file.
-func (d *Dir) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+func (d *Dir) Get(ctx context.Context, bucket, key string, opt s3dest.ObjectOptions) ([]byte, error) {
 	p, err := d.path(bucket, key)
 	if err != nil {
 		return nil, err
@@ -107,7 +110,7 @@ type Mem struct {
 }
 
 // Put stores a copy of body.
-func (m *Mem) Put(ctx context.Context, bucket, key string, body []byte) error {
+func (m *Mem) Put(ctx context.Context, bucket, key string, body []byte, opt s3dest.ObjectOptions) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.objects == nil {
@@ -118,7 +121,7 @@ func (m *Mem) Put(ctx context.Context, bucket, key string, body []byte) error {
 }
 
 // Get returns a copy of an object.
-func (m *Mem) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+func (m *Mem) Get(ctx context.Context, bucket, key string, opt s3dest.ObjectOptions) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b, ok := m.objects[bucket+"/"+key]
@@ -156,21 +159,32 @@ func NewS3(cfg S3Config) *S3 {
 	return &S3{client: s3.New(opts)}
 }
 
-// Put writes an object with one PUT.
-func (c *S3) Put(ctx context.Context, bucket, key string, body []byte) error {
-	_, err := c.client.PutObject(ctx, &s3.PutObjectInput{
+// Put writes an object with one PUT, with opt's expected bucket owner and storage class.
+func (c *S3) Put(ctx context.Context, bucket, key string, body []byte, opt s3dest.ObjectOptions) error {
+	in := &s3.PutObjectInput{
 		Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body),
 		ContentLength: aws.Int64(int64(len(body))),
-	})
+	}
+	if opt.ExpectedBucketOwner != "" {
+		in.ExpectedBucketOwner = aws.String(opt.ExpectedBucketOwner)
+	}
+	if opt.StorageClass != "" {
+		in.StorageClass = types.StorageClass(opt.StorageClass)
+	}
+	_, err := c.client.PutObject(ctx, in)
 	if err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
 	}
 	return nil
 }
 
-// Get reads an object.
-func (c *S3) Get(ctx context.Context, bucket, key string) ([]byte, error) {
-	out, err := c.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+// Get reads an object, with opt's expected bucket owner.
+func (c *S3) Get(ctx context.Context, bucket, key string, opt s3dest.ObjectOptions) ([]byte, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+	if opt.ExpectedBucketOwner != "" {
+		in.ExpectedBucketOwner = aws.String(opt.ExpectedBucketOwner)
+	}
+	out, err := c.client.GetObject(ctx, in)
 	if err != nil {
 		var nk *types.NoSuchKey
 		var status interface{ HTTPStatusCode() int }

@@ -24,6 +24,14 @@ type Record struct {
 	Arrival        time.Time
 }
 
+// ObjectOptions are what a channel's configuration asks of every request to its bucket: the account
+// that must own it (ExpectedBucketOwner, sent as x-amz-expected-bucket-owner) and, on writes, the
+// storage class (x-amz-storage-class). Empty fields are not sent. Only an S3 endpoint uses them: the
+// embedded directory buckets and memory have one owner and one class.
+type ObjectOptions struct {
+	ExpectedBucketOwner, StorageClass string
+}
+
 // Rejected is a record that could not be converted to the channel's format, and why.
 type Rejected struct {
 	Record Record
