@@ -83,7 +83,7 @@ func (s *Service) RegisterStreamConsumer(ctx context.Context, in *RegisterStream
 				creating++
 			}
 		}
-		if len(live)+len(doc.Queues) >= consumersPerStream { // queues share the limit (queue.go)
+		if len(live)+len(s.queuesOn(doc)) >= consumersPerStream { // queues share the limit (queue.go)
 			return kerr.NewLimitExceeded(fmt.Sprintf("This request would exceed the limit of %d consumers registered "+
 				"to stream %s under account %s.", consumersPerStream, name, s.cfg.Account))
 		}

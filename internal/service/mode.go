@@ -101,11 +101,11 @@ func (s *Service) UpdateStreamMode(ctx context.Context, in *UpdateStreamModeInpu
 		if doc.Mode == mode && in.WarmThroughputMiBps == nil {
 			return kerr.NewInvalidArgument(fmt.Sprintf("Stream %s under account %s is already in %s mode.", name, s.cfg.Account, mode))
 		}
-		if mode == stream.ModeProvisioned && len(doc.Queues) > 0 {
+		if mode == stream.ModeProvisioned && len(s.queuesOn(doc)) > 0 {
 			// The model: "You can't switch a data stream from on-demand to provisioned capacity mode while
 			// the stream has one or more queues." Its wording of the refusal is not recorded: ours.
 			return kerr.NewResourceInUse(fmt.Sprintf("Stream %s under account %s has %d queues: delete them with DeleteQueue before you switch it to %s mode.",
-				name, s.cfg.Account, len(doc.Queues), mode))
+				name, s.cfg.Account, len(s.queuesOn(doc)), mode))
 		}
 		if doc.Mode != mode {
 			since := now - modeSwitchWindow.Milliseconds()

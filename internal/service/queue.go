@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -24,9 +25,15 @@ import (
 // policy), and keeps its delivery state per shard in documents of their own beneath it,
 // "queue/<account>/<region>/<name>/<incarnation>/<shard>" (queue.Shard), each changed only by
 // compare-and-set, so that consumers of different shards never contend and every front-end of a
-// JetStream cluster serves every queue. The stream's document lists its queues' names (CreateQueue
-// and DeleteQueue change it under the stream's compare-and-set): they share the consumer limit and
-// hold DeleteStream off. This process keeps only the long polls waiting (queueRuntime).
+// JetStream cluster serves every queue. A queue's ARN ends in an id generated when it is created
+// (queueDoc.ARNID, like a channel's), not in its name; "queue-id/<account>/<region>/<id>" holds the
+// name the id belongs to, so that an ARN resolves with one read of that index (once per process: ids
+// never change) and one of the queue's document, which must carry the same id. The stream's document lists its queues' names (CreateQueue
+// and the purge of a deleted queue change it under the stream's compare-and-set): they share the
+// consumer limit and hold DeleteStream off. DeleteQueue sets a queue DELETING (and the stream notes
+// since when, stream.Doc.QueuesDeleting); the consumer delay later the queue is gone, and the first
+// read that finds it so purges it (purgeQueue): from the stream's list, its shards' states, its id's
+// index, then its document. This process keeps only the long polls waiting (queueRuntime).
 
 const (
 	queueMetaPrefix         = "queue/"
@@ -51,9 +58,10 @@ const queueARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:queue/\S+`
 // queueDoc is a queue's stored document.
 type queueDoc struct {
 	Name         string `json:"name"`
-	ID           uint64 `json:"id"` // incarnation: receipt handles and shard states are bound to it
+	ID           uint64 `json:"id"`    // incarnation: receipt handles and shard states are bound to it
+	ARNID        string `json:"arnId"` // the resource id of its ARN (newQueueID)
 	CreatedMilli int64  `json:"created"`
-	Status       string `json:"status"` // CREATING, ACTIVE or UPDATING, settled by the clock (settle)
+	Status       string `json:"status"` // CREATING, ACTIVE, UPDATING or DELETING, settled by the clock (settleQueue)
 	StatusMilli  int64  `json:"statusSince"`
 
 	Stream             string `json:"stream"`
@@ -85,6 +93,23 @@ type queueRuntime struct {
 	mu    sync.Mutex
 	wake  map[string]chan struct{}
 	slots map[string]*queueSlot // queue_state.go
+	names sync.Map              // ARN id → queue name, as the index documents say (ids never change)
+}
+
+// queueIDAlphabet and queueIDLen shape the id of a queue's ARN as a channel's (channel.go).
+const (
+	queueIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	queueIDLen      = 17
+)
+
+// newQueueID returns a new random id for a queue's ARN.
+func newQueueID() string {
+	b := make([]byte, queueIDLen)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = queueIDAlphabet[int(b[i])%len(queueIDAlphabet)]
+	}
+	return string(b)
 }
 
 // waiter returns the channel that the next notify of key closes.
@@ -112,29 +137,66 @@ func (r *queueRuntime) notify(key string) {
 	}
 }
 
-// isQueueARN reports whether arn names a queue (arn:aws:kinesis:REGION:ACCOUNT:queue/NAME).
+// isQueueARN reports whether arn names a queue (arn:aws:kinesis:REGION:ACCOUNT:queue/ID).
 func isQueueARN(arn string) bool {
 	parts := strings.SplitN(arn, ":", 6)
 	return len(parts) == 6 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") && parts[2] == "kinesis" &&
 		strings.HasPrefix(parts[5], "queue/")
 }
 
-// parseQueueARN returns the region, account and name of a queue ARN; ok is false when it is not one
-// or its name is not a queue name.
-func parseQueueARN(arn string) (region, account, name string, ok bool) {
+// parseQueueARN returns the region, account and resource id of a queue ARN; ok is false when it is
+// not one or its id could not be one.
+func parseQueueARN(arn string) (region, account, id string, ok bool) {
 	if !isQueueARN(arn) {
 		return "", "", "", false
 	}
 	parts := strings.SplitN(arn, ":", 6)
-	name = strings.TrimPrefix(parts[5], "queue/")
-	if !namePattern.MatchString(name) || len(name) > 128 || !accountPattern.MatchString(parts[4]) {
+	id = strings.TrimPrefix(parts[5], "queue/")
+	if !namePattern.MatchString(id) || len(id) > 128 || !accountPattern.MatchString(parts[4]) {
 		return "", "", "", false
 	}
-	return parts[3], parts[4], name, true
+	return parts[3], parts[4], id, true
 }
 
-func (s *Service) queueARN(name string) string {
-	return fmt.Sprintf("arn:aws:kinesis:%s:%s:queue/%s", s.cfg.Region, s.cfg.Account, name)
+// queueARN is the ARN of the queue whose ARN id is id, in this account and region.
+func (s *Service) queueARN(id string) string {
+	return fmt.Sprintf("arn:aws:kinesis:%s:%s:queue/%s", s.cfg.Region, s.cfg.Account, id)
+}
+
+// queueIDKey is the key of the index document from an ARN id to its queue's name.
+func (s *Service) queueIDKey(id string) string {
+	return "queue-id/" + s.cfg.Account + "/" + s.cfg.Region + "/" + id
+}
+
+// queueNameOf returns the name of the queue whose ARN id is id ("" when the index has none).
+func (s *Service) queueNameOf(ctx context.Context, id string) (string, error) {
+	key := s.queueIDKey(id)
+	if n, ok := s.queues.names.Load(key); ok {
+		return n.(string), nil
+	}
+	raw, _, err := s.store.GetMeta(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	s.queues.names.Store(key, string(raw))
+	return string(raw), nil
+}
+
+// loadQueueByID reads the queue whose ARN id is id, settled; nil when there is none (a queue of its
+// name since created again has another id).
+func (s *Service) loadQueueByID(ctx context.Context, id string) (*loadedQueue, error) {
+	name, err := s.queueNameOf(ctx, id)
+	if err != nil || name == "" {
+		return nil, err
+	}
+	q, err := s.loadQueue(ctx, name)
+	if err != nil || q == nil || q.doc.ARNID != id {
+		return nil, err
+	}
+	return q, nil
 }
 
 func (s *Service) queueKey(name string) string {
@@ -146,13 +208,15 @@ func queueShardKey(queueKey string, id uint64, index uint32) string {
 	return queueKey + "/" + strconv.FormatUint(id, 16) + "/" + strconv.FormatUint(uint64(index), 10)
 }
 
-func (s *Service) queueNotFound(name string) error {
-	return kerr.NewResourceNotFound(fmt.Sprintf("Queue %s under account %s not found.", name, s.cfg.Account))
+// queueNotFound is the error for a queue ARN (its id) that names no queue.
+func (s *Service) queueNotFound(id string) error {
+	return kerr.NewResourceNotFound(fmt.Sprintf("Queue %s under account %s not found.", id, s.cfg.Account))
 }
 
 // queueResource resolves a queue's ARN (or, for CreateQueue, its name) for Authorize: the Service of
 // the queue's account, its ARN and its resource policy; ok is false when it names no queue this service
-// can read.
+// can read. The ARN of a queue CreateQueue would make is not known before: the action then applies to
+// the account's queues (queue/*), as CreateChannel's to its channels.
 func (s *Service) queueResource(ctx context.Context, queue *string) (owner *Service, arn, policy string, ok bool) {
 	if queue == nil {
 		return nil, "", "", false
@@ -161,25 +225,22 @@ func (s *Service) queueResource(ctx context.Context, queue *string) (owner *Serv
 		if !namePattern.MatchString(*queue) || len(*queue) > 128 {
 			return nil, "", "", false
 		}
-		q, err := s.loadQueue(ctx, *queue)
-		if err == nil && q != nil {
-			policy = q.doc.Policy
-		}
-		return s, s.queueARN(*queue), policy, true
+		return s, s.queueARN("*"), "", true
 	}
-	region, account, name, ok := parseQueueARN(*queue)
+	region, account, id, ok := parseQueueARN(*queue)
 	if !ok || region != s.cfg.Region {
 		return nil, "", "", false
 	}
 	owner = s.For(account, region)
-	q, err := owner.loadQueue(ctx, name)
+	q, err := owner.loadQueueByID(ctx, id)
 	if err != nil || q == nil {
 		return nil, "", "", false
 	}
-	return owner, owner.queueARN(name), q.doc.Policy, true
+	return owner, owner.queueARN(id), q.doc.Policy, true
 }
 
-// loadQueue reads a queue's document, settled; nil when there is none.
+// loadQueue reads a queue's document, settled; nil when there is none (or its deletion has completed:
+// then it is purged).
 func (s *Service) loadQueue(ctx context.Context, name string) (*loadedQueue, error) {
 	key := s.queueKey(name)
 	raw, version, err := s.store.GetMeta(ctx, key)
@@ -193,32 +254,120 @@ func (s *Service) loadQueue(ctx context.Context, name string) (*loadedQueue, err
 	if err := json.Unmarshal(raw, &q.doc); err != nil {
 		return nil, fmt.Errorf("queue %s: %w", name, err)
 	}
-	s.settleQueue(&q.doc)
+	if s.settleQueue(&q.doc) {
+		return nil, s.purgeQueue(ctx, q)
+	}
 	return q, nil
 }
 
-// settleQueue moves a queue from CREATING or UPDATING to ACTIVE once the consumer delay has passed.
-func (s *Service) settleQueue(d *queueDoc) {
-	if d.Status != stream.StatusActive && !stream.Milli(d.StatusMilli).Add(s.cfg.ConsumerDelay).After(s.now()) {
-		d.Status, d.StatusMilli = stream.StatusActive, d.StatusMilli+s.cfg.ConsumerDelay.Milliseconds()
+// settleQueue moves a queue from CREATING or UPDATING to ACTIVE once the consumer delay has passed;
+// it reports whether a DELETING queue's deletion has completed (the same delay after DeleteQueue).
+func (s *Service) settleQueue(d *queueDoc) (gone bool) {
+	if d.Status == stream.StatusActive || stream.Milli(d.StatusMilli).Add(s.cfg.ConsumerDelay).After(s.now()) {
+		return false
 	}
+	if d.Status == stream.StatusDeleting {
+		return true
+	}
+	d.Status, d.StatusMilli = stream.StatusActive, d.StatusMilli+s.cfg.ConsumerDelay.Milliseconds()
+	return false
+}
+
+// queuesOn returns the queues of a stream's document that still count (toward the consumer limit, and
+// against DeleteStream): all but those whose deletion has completed. A DELETING queue counts, as a
+// DELETING consumer does (stream.States.LiveConsumers).
+func (s *Service) queuesOn(doc *stream.Doc) []string {
+	out := make([]string, 0, len(doc.Queues))
+	for _, n := range doc.Queues {
+		if since, ok := doc.QueuesDeleting[n]; ok && !stream.Milli(since).Add(s.cfg.ConsumerDelay).After(s.now()) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// pruneQueues drops from a stream's document the queues whose deletion has completed.
+func (s *Service) pruneQueues(doc *stream.Doc) {
+	live := s.queuesOn(doc)
+	for n := range doc.QueuesDeleting {
+		if !slices.Contains(live, n) {
+			delete(doc.QueuesDeleting, n)
+		}
+	}
+	doc.Queues = live
+	if len(doc.QueuesDeleting) == 0 {
+		doc.QueuesDeleting = nil
+	}
+}
+
+// errQueueUnlinked stops a purge's stream change that has nothing to remove.
+var errQueueUnlinked = errors.New("queue not on its stream")
+
+// purgeQueue removes a queue whose deletion has completed: from its stream's list, then its shards'
+// states and its id's index, then its document (q.version: the document's), so that a crash between
+// the steps leaves a document the next read purges again.
+func (s *Service) purgeQueue(ctx context.Context, q *loadedQueue) error {
+	d := &q.doc
+	_, err := s.streams.Mutate(ctx, d.Stream, func(doc *stream.Doc) error {
+		since, deleting := doc.QueuesDeleting[d.Name]
+		if doc.ID != d.StreamID || !slices.Contains(doc.Queues, d.Name) || deleting && since != d.StatusMilli {
+			return errQueueUnlinked // not this incarnation's entry
+		}
+		doc.Queues = slices.DeleteFunc(doc.Queues, func(n string) bool { return n == d.Name })
+		delete(doc.QueuesDeleting, d.Name)
+		s.pruneQueues(doc)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errQueueUnlinked) && !isStreamNotFound(err) {
+		return fmt.Errorf("purge queue %s: %w", d.Name, err)
+	}
+	s.queues.notify(q.key)
+	s.queues.forget(q.key + "/")
+	entries, err := s.store.ListMeta(ctx, q.key+"/")
+	if err != nil {
+		return fmt.Errorf("purge queue %s: %w", d.Name, err)
+	}
+	for _, e := range entries {
+		if err := s.store.DeleteMeta(ctx, e.Key, e.Version); err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("purge queue %s: %w", d.Name, err)
+		}
+	}
+	idKey := s.queueIDKey(d.ARNID)
+	s.queues.names.Delete(idKey)
+	if raw, v, err := s.store.GetMeta(ctx, idKey); err == nil && string(raw) == d.Name {
+		if err := s.store.DeleteMeta(ctx, idKey, v); err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("purge queue %s: %w", d.Name, err)
+		}
+	}
+	err = s.store.DeleteMeta(ctx, q.key, q.version)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("purge queue %s: %w", d.Name, err)
+	}
+	s.log.Info("queue deleted", "queue", d.Name, "id", d.ARNID, "account", s.cfg.Account)
+	return nil
+}
+
+// queueNotActive is the ResourceInUseException of an operation a queue's state refuses.
+func (s *Service) queueNotActive(d *queueDoc) error {
+	return kerr.NewResourceInUse(fmt.Sprintf("Queue %s under account %s not ACTIVE, instead in state %s", d.Name, s.cfg.Account, d.Status))
 }
 
 // openQueue resolves a QueueARN (checked against the model) to its queue in this service's account.
 func (s *Service) openQueue(ctx context.Context, arn string) (*loadedQueue, error) {
-	region, account, name, ok := parseQueueARN(arn)
+	region, account, id, ok := parseQueueARN(arn)
 	if !ok {
 		return nil, kerr.NewInvalidArgument(fmt.Sprintf("QueueARN %s is invalid.", arn))
 	}
 	if region != s.cfg.Region || account != s.cfg.Account {
-		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Queue %s under account %s not found.", name, account))
+		return nil, kerr.NewResourceNotFound(fmt.Sprintf("Queue %s under account %s not found.", id, account))
 	}
-	q, err := s.loadQueue(ctx, name)
+	q, err := s.loadQueueByID(ctx, id)
 	if err != nil {
 		return nil, internal("load queue", err)
 	}
 	if q == nil {
-		return nil, s.queueNotFound(name)
+		return nil, s.queueNotFound(id)
 	}
 	return q, nil
 }
@@ -365,7 +514,7 @@ func (s *Service) CreateQueue(ctx context.Context, in *CreateQueueInput) (*Queue
 	}
 	now := s.now()
 	d := queueDoc{
-		Name: name, ID: stream.NewID(), CreatedMilli: now.UnixMilli(), Status: stream.StatusCreating, StatusMilli: now.UnixMilli(),
+		Name: name, ID: stream.NewID(), ARNID: newQueueID(), CreatedMilli: now.UnixMilli(), Status: stream.StatusCreating, StatusMilli: now.UnixMilli(),
 		Stream: streamName, StreamID: st.Doc.ID, StreamCreatedMilli: st.Doc.CreatedMilli, Start: start, StartMilli: startMilli,
 		VisibilitySecs: queueDefaultVisibility, MaxReceive: queueDefaultMaxReceive,
 	}
@@ -386,11 +535,28 @@ func (s *Service) CreateQueue(ctx context.Context, in *CreateQueueInput) (*Queue
 			d.Latest[sh.Index] = end
 		}
 	}
-	// The name is claimed first, account-wide; then the stream counts the queue, or the claim goes.
+	// The ARN id's index is written first (an index whose queue has another id names nothing), then
+	// the name is claimed, account-wide; then the stream counts the queue, or the claim and index go.
+	idKey := s.queueIDKey(d.ARNID)
+	idVersion, err := s.store.PutMeta(ctx, idKey, []byte(name), 0)
+	if err != nil {
+		return nil, internal("create queue", err)
+	}
+	dropIndex := func() {
+		if derr := s.store.DeleteMeta(context.WithoutCancel(ctx), idKey, idVersion); derr != nil {
+			s.log.Warn("create queue: drop the id's index", "queue", name, "err", derr)
+		}
+	}
+	if _, err := s.loadQueue(ctx, name); err != nil { // purges one of the name whose deletion has completed
+		dropIndex()
+		return nil, internal("create queue", err)
+	}
 	q := &loadedQueue{doc: d, key: s.queueKey(name)}
 	if err := s.saveQueue(ctx, q); errors.Is(err, storage.ErrConflict) {
+		dropIndex()
 		return nil, kerr.NewResourceInUse(fmt.Sprintf("Queue %s under account %s already exists.", name, s.cfg.Account))
 	} else if err != nil {
+		dropIndex()
 		return nil, internal("create queue", err)
 	}
 	_, err = s.streams.Mutate(ctx, streamName, func(doc *stream.Doc) error {
@@ -400,6 +566,7 @@ func (s *Service) CreateQueue(ctx context.Context, in *CreateQueueInput) (*Queue
 		if err := s.queueStreamReady(doc); err != nil {
 			return err
 		}
+		s.pruneQueues(doc)
 		if len(s.streams.LiveConsumers(doc))+len(doc.Queues) >= consumersPerStream {
 			return kerr.NewLimitExceeded(fmt.Sprintf("This request would exceed the limit of %d consumers registered "+
 				"to stream %s under account %s.", consumersPerStream, streamName, s.cfg.Account))
@@ -407,12 +574,14 @@ func (s *Service) CreateQueue(ctx context.Context, in *CreateQueueInput) (*Queue
 		if !slices.Contains(doc.Queues, name) {
 			doc.Queues = append(doc.Queues, name)
 		}
+		delete(doc.QueuesDeleting, name)
 		return nil
 	})
 	if err != nil {
 		if derr := s.store.DeleteMeta(context.WithoutCancel(ctx), q.key, q.version); derr != nil {
 			s.log.Warn("create queue: release the name", "queue", name, "err", derr)
 		}
+		dropIndex()
 		return nil, err
 	}
 	s.settleQueue(&q.doc)
@@ -453,7 +622,7 @@ func (s *Service) describeQueue(d *queueDoc) QueueDescription {
 	}
 	return QueueDescription{
 		QueueName:              d.Name,
-		QueueARN:               s.queueARN(d.Name),
+		QueueARN:               s.queueARN(d.ARNID),
 		QueueStatus:            d.Status,
 		QueueCreationTimestamp: Timestamp{stream.Milli(d.CreatedMilli)},
 		StreamConfigurationList: []QueueStreamConfiguration{{
@@ -480,8 +649,8 @@ func (s *Service) UpdateQueue(ctx context.Context, in *UpdateQueueInput) (*Queue
 		return nil, err
 	}
 	q, err := s.mutateQueue(ctx, *in.QueueARN, func(d *queueDoc) error {
-		if d.Status == stream.StatusCreating {
-			return kerr.NewResourceInUse(fmt.Sprintf("Queue %s under account %s not ACTIVE, instead in state %s", d.Name, s.cfg.Account, d.Status))
+		if d.Status == stream.StatusCreating || d.Status == stream.StatusDeleting {
+			return s.queueNotActive(d)
 		}
 		applyAttributes(d, in.QueueAttributes)
 		d.Status, d.StatusMilli = stream.StatusUpdating, s.now().UnixMilli()
@@ -511,8 +680,9 @@ func (s *Service) DescribeQueue(ctx context.Context, in *QueueARNInput) (*QueueO
 	return &QueueOutput{QueueDescription: s.describeQueue(&q.doc)}, nil
 }
 
-// DeleteQueue deletes a queue and its delivery state: the stream stops counting it first, then its
-// document and its shards' states go.
+// DeleteQueue sets a queue DELETING (the model: "A queue in the DELETING state does not deliver
+// records"): receipt handles stop being valid and polls waiting on it answer. The stream notes it, and
+// the queue is gone the consumer delay later (at once without one), when the next read purges it.
 func (s *Service) DeleteQueue(ctx context.Context, in *QueueARNInput) error {
 	var c checker
 	c.str("queueARN", in.QueueARN, true, 1, 2048, queueARNPattern, queueARNPatternText)
@@ -522,39 +692,33 @@ func (s *Service) DeleteQueue(ctx context.Context, in *QueueARNInput) error {
 	if err := s.checkRate("DeleteQueue", ""); err != nil {
 		return err
 	}
-	q, err := s.openQueue(ctx, *in.QueueARN)
-	if err != nil {
-		return err
-	}
-	_, err = s.streams.Mutate(ctx, q.doc.Stream, func(doc *stream.Doc) error {
-		doc.Queues = slices.DeleteFunc(doc.Queues, func(n string) bool { return n == q.doc.Name })
+	already := false
+	q, err := s.mutateQueue(ctx, *in.QueueARN, func(d *queueDoc) error {
+		if already = d.Status == stream.StatusDeleting; already {
+			return nil
+		}
+		d.Status, d.StatusMilli = stream.StatusDeleting, s.now().UnixMilli()
 		return nil
 	})
-	if err != nil && !isStreamNotFound(err) {
+	if err != nil || already {
 		return err
 	}
-	for {
-		err := s.store.DeleteMeta(ctx, q.key, q.version)
-		if err == nil || errors.Is(err, storage.ErrNotFound) {
-			break
-		}
-		if !errors.Is(err, storage.ErrConflict) {
-			return internal("delete queue", err)
-		}
-		if q, err = s.openQueue(ctx, *in.QueueARN); err != nil {
-			return err
-		}
-	}
 	s.queues.notify(q.key)
-	s.queues.forget(q.key + "/")
-	entries, err := s.store.ListMeta(ctx, q.key+"/")
-	if err != nil {
-		return internal("delete queue", err)
-	}
-	for _, e := range entries {
-		if err := s.store.DeleteMeta(ctx, e.Key, e.Version); err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
-			return internal("delete queue", err)
+	_, err = s.streams.Mutate(ctx, q.doc.Stream, func(doc *stream.Doc) error {
+		if doc.ID != q.doc.StreamID || !slices.Contains(doc.Queues, q.doc.Name) {
+			return errQueueUnlinked
 		}
+		if doc.QueuesDeleting == nil {
+			doc.QueuesDeleting = map[string]int64{}
+		}
+		doc.QueuesDeleting[q.doc.Name] = q.doc.StatusMilli
+		return nil
+	})
+	if err != nil && !errors.Is(err, errQueueUnlinked) && !isStreamNotFound(err) {
+		return err
+	}
+	if _, err := s.loadQueue(ctx, q.doc.Name); err != nil { // without a delay: gone now
+		return internal("delete queue", err)
 	}
 	return nil
 }
@@ -600,7 +764,12 @@ func (s *Service) ListQueues(ctx context.Context, in *ListQueuesInput) (*ListQue
 		if err := json.Unmarshal(e.Value, &d); err != nil {
 			return nil, internal("list queues", err)
 		}
-		s.settleQueue(&d)
+		if s.settleQueue(&d) {
+			if err := s.purgeQueue(ctx, &loadedQueue{doc: d, version: e.Version, key: e.Key}); err != nil {
+				return nil, internal("list queues", err)
+			}
+			continue
+		}
 		if !s.queueMatches(&d, in.StreamFilter) {
 			continue
 		}
@@ -610,7 +779,7 @@ func (s *Service) ListQueues(ctx context.Context, in *ListQueuesInput) (*ListQue
 			break
 		}
 		out.QueueSummaries = append(out.QueueSummaries, QueueSummary{
-			QueueName: d.Name, QueueARN: s.queueARN(d.Name), QueueStatus: d.Status,
+			QueueName: d.Name, QueueARN: s.queueARN(d.ARNID), QueueStatus: d.Status,
 			QueueCreationTimestamp: Timestamp{stream.Milli(d.CreatedMilli)},
 			Streams:                []QueueStreamIdentifier{{StreamARN: s.arn(d.Stream), StreamCreationTimestamp: Timestamp{stream.Milli(d.StreamCreatedMilli)}}},
 		})
@@ -638,6 +807,9 @@ func (s *Service) queueMatches(d *queueDoc, filter []QueueStreamFilter) bool {
 // UntagResource, PutResourcePolicy, DeleteResourcePolicy).
 func (s *Service) mutateQueueResource(ctx context.Context, arn string, change func(tags *[]stream.Tag, policy *string, target tagTarget) error) error {
 	_, err := s.mutateQueue(ctx, arn, func(d *queueDoc) error {
+		if d.Status == stream.StatusDeleting {
+			return s.queueNotActive(d)
+		}
 		return change(&d.Tags, &d.Policy, tagTarget{"queue", d.Name})
 	})
 	return err

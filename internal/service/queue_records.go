@@ -98,13 +98,17 @@ func (s *Service) receiveQueue(ctx context.Context, in *ReceiveQueueRecordsInput
 	}
 	until := time.Now().Add(wait)
 	ended := s.subs.endedChan()
-	for {
+	for first := true; ; first = false {
 		q, err := s.openQueue(ctx, *in.QueueARN)
+		if !first && (isStreamNotFound(err) || err == nil && q.doc.Status == stream.StatusDeleting) {
+			// Deleted while this poll waited: it delivers nothing more.
+			return &ReceiveQueueRecordsOutput{QueueRecords: []QueueRecord{}}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
 		if q.doc.Status != stream.StatusActive && q.doc.Status != stream.StatusUpdating {
-			return nil, kerr.NewResourceInUse(fmt.Sprintf("Queue %s under account %s not ACTIVE, instead in state %s", q.doc.Name, s.cfg.Account, q.doc.Status))
+			return nil, s.queueNotActive(&q.doc)
 		}
 		vis := q.doc.VisibilitySecs
 		if in.VisibilityTimeoutSeconds != nil {
@@ -401,6 +405,9 @@ func (s *Service) queueEntries(ctx context.Context, in *QueueRecordsInput, dead,
 	q, err := s.openQueue(ctx, *in.QueueARN)
 	if err != nil {
 		return nil, err
+	}
+	if q.doc.Status == stream.StatusDeleting { // its receipt handles are no longer valid
+		return nil, s.queueNotActive(&q.doc)
 	}
 	out := &QueueRecordsOutput{Successful: []QueueRecordsResult{}, Failed: []QueueRecordsFailure{}}
 	fail := func(h, code, msg string) {

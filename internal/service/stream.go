@@ -140,7 +140,7 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 			return errAlreadyDeleting
 		}
 		// A CREATING stream may be deleted: AWS accepts it (kinesalite's recordings).
-		if len(doc.Queues) > 0 { // whatever EnforceConsumerDeletion says (the model's DeleteStream)
+		if len(s.queuesOn(doc)) > 0 { // DELETING ones too; whatever EnforceConsumerDeletion says (the model's DeleteStream)
 			return kerr.NewResourceInUse(fmt.Sprintf("DeleteStream can’t delete %s:%s because there are queues associated with this data stream. "+
 				"Delete every queue on the stream with DeleteQueue first.", s.cfg.Account, doc.Name))
 		}
@@ -211,7 +211,7 @@ func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamS
 	if n := len(d.Channels); n > 0 {
 		out.StreamDescriptionSummary.ChannelCount = &n
 	}
-	if n := len(d.Queues); n > 0 {
+	if n := len(s.queuesOn(d)); n > 0 {
 		out.StreamDescriptionSummary.QueueCount = &n
 	}
 	return out, nil

@@ -24,12 +24,13 @@ func TestQueueAuthorization(t *testing.T) {
 			t.Fatal(err)
 		}
 		streamARN := "arn:aws:kinesis:us-east-1:111122223333:stream/jobs"
-		queueARN := "arn:aws:kinesis:us-east-1:111122223333:queue/jobs"
-		if _, err := bob.CreateQueue(ctx, &kinesis.CreateQueueInput{QueueName: aws.String("jobs"),
+		created, err := bob.CreateQueue(ctx, &kinesis.CreateQueueInput{QueueName: aws.String("jobs"),
 			StreamConfigurationList: []types.QueueStreamConfiguration{{StreamARN: aws.String(streamARN),
-				StartingPosition: &types.QueueStartingPosition{Type: types.QueueStartingPositionTypeTrimHorizon}}}}); err != nil {
+				StartingPosition: &types.QueueStartingPosition{Type: types.QueueStartingPositionTypeTrimHorizon}}}})
+		if err != nil {
 			t.Fatal(err)
 		}
+		queueARN := *created.QueueDescription.QueueARN
 		if _, err := bob.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("jobs"), PartitionKey: aws.String("k"), Data: []byte("x")}); err != nil {
 			t.Fatal(err)
 		}
@@ -40,13 +41,13 @@ func TestQueueAuthorization(t *testing.T) {
 		if _, err := alice.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: aws.String(queueARN)}); err != nil {
 			t.Errorf("alice's DescribeQueue: %v", err)
 		}
-		_, err := receiveAs(alice)
+		_, err = receiveAs(alice)
 		wantAPIError(t, err, "AccessDeniedException", 400, "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: kinesis:ReceiveQueueRecords on resource: "+
 			queueARN+" because no identity-based policy allows the kinesis:ReceiveQueueRecords action")
 		_, err = alice.CreateQueue(ctx, &kinesis.CreateQueueInput{QueueName: aws.String("mine"),
 			StreamConfigurationList: []types.QueueStreamConfiguration{{StreamARN: aws.String(streamARN)}}})
 		wantAPIError(t, err, "AccessDeniedException", 400, "User: arn:aws:iam::111122223333:user/alice is not authorized to perform: kinesis:CreateQueue on resource: "+
-			"arn:aws:kinesis:us-east-1:111122223333:queue/mine because no identity-based policy allows the kinesis:CreateQueue action")
+			"arn:aws:kinesis:us-east-1:111122223333:queue/* because no identity-based policy allows the kinesis:CreateQueue action")
 
 		// Another account: refused until the queue's policy allows it.
 		_, err = receiveAs(other)

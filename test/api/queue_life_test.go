@@ -54,7 +54,7 @@ func TestQueueLongPollEnds(t *testing.T) {
 		// The client goes: the call ends with it.
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		start := time.Now()
-		_, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf("eq"), WaitTimeSeconds: aws.Int32(20)})
+		_, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf(t, c, "eq"), WaitTimeSeconds: aws.Int32(20)})
 		cancel()
 		if err == nil || time.Since(start) > 5*time.Second {
 			t.Errorf("a cancelled long poll: %v after %v", err, time.Since(start))
@@ -62,9 +62,10 @@ func TestQueueLongPollEnds(t *testing.T) {
 		// The server shuts down: a waiting call is answered at once, and shutting down does not wait
 		// for its 20 seconds.
 		done := make(chan time.Duration, 1)
+		eqARN := queueARNOf(t, c, "eq")
 		go func() {
 			start := time.Now()
-			c.ReceiveQueueRecords(t.Context(), &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf("eq"), WaitTimeSeconds: aws.Int32(20)})
+			c.ReceiveQueueRecords(t.Context(), &kinesis.ReceiveQueueRecordsInput{QueueARN: eqARN, WaitTimeSeconds: aws.Int32(20)})
 			done <- time.Since(start)
 		}()
 		time.Sleep(300 * time.Millisecond) // let the call start waiting

@@ -45,10 +45,11 @@ func drainQueue(t *testing.T, c *kinesis.Client, queue string, consumers, want i
 	received, acked = map[string]int{}, map[string]int{}
 	var total atomic.Int64
 	var wg sync.WaitGroup
+	arn := queueARNOf(t, c, queue)
 	for range consumers {
 		wg.Go(func() {
 			for ctx.Err() == nil && total.Load() < int64(want) {
-				out, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf(queue),
+				out, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: arn,
 					VisibilityTimeoutSeconds: aws.Int32(3600), WaitTimeSeconds: aws.Int32(1)})
 				if err != nil {
 					if ctx.Err() == nil {
@@ -68,7 +69,7 @@ func drainQueue(t *testing.T, c *kinesis.Client, queue string, consumers, want i
 					entries[i].ReceiptHandle = r.ReceiptHandle
 				}
 				mu.Unlock()
-				res, err := c.AcknowledgeQueueRecords(ctx, &kinesis.AcknowledgeQueueRecordsInput{QueueARN: queueARNOf(queue), Entries: entries})
+				res, err := c.AcknowledgeQueueRecords(ctx, &kinesis.AcknowledgeQueueRecordsInput{QueueARN: arn, Entries: entries})
 				if err != nil {
 					t.Errorf("acknowledge: %v", err)
 					return

@@ -22,14 +22,14 @@ func TestQueueStates(t *testing.T) {
 		if d.QueueStatus != types.QueueStatusCreating || d.StreamConfigurationList[0].StartingPosition.Timestamp != nil {
 			t.Errorf("CreateQueue: %s, starting position %+v (CREATING shows no LATEST time)", d.QueueStatus, d.StreamConfigurationList[0].StartingPosition)
 		}
-		_, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf("sq"), WaitTimeSeconds: aws.Int32(0)})
+		_, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf(t, c, "sq"), WaitTimeSeconds: aws.Int32(0)})
 		wantAPIError(t, err, "ResourceInUseException", 400, "Queue sq under account "+queueAcct+" not ACTIVE, instead in state CREATING")
 		elapse(t, s, time.Second)
-		desc, err := c.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: queueARNOf("sq")})
+		desc, err := c.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: queueARNOf(t, c, "sq")})
 		if err != nil || desc.QueueDescription.QueueStatus != types.QueueStatusActive || desc.QueueDescription.StreamConfigurationList[0].StartingPosition.Timestamp == nil {
 			t.Fatalf("after the delay: %+v %v", desc, err)
 		}
-		up, err := c.UpdateQueue(ctx, &kinesis.UpdateQueueInput{QueueARN: queueARNOf("sq"), QueueAttributes: &types.QueueAttributes{VisibilityTimeoutSeconds: aws.Int32(7)}})
+		up, err := c.UpdateQueue(ctx, &kinesis.UpdateQueueInput{QueueARN: queueARNOf(t, c, "sq"), QueueAttributes: &types.QueueAttributes{VisibilityTimeoutSeconds: aws.Int32(7)}})
 		if err != nil || up.QueueDescription.QueueStatus != types.QueueStatusUpdating {
 			t.Fatalf("UpdateQueue: %+v %v", up, err)
 		}
@@ -39,7 +39,7 @@ func TestQueueStates(t *testing.T) {
 			t.Errorf("received %d records while UPDATING", n)
 		}
 		elapse(t, s, time.Second)
-		desc, err = c.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: queueARNOf("sq")})
+		desc, err = c.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: queueARNOf(t, c, "sq")})
 		if err != nil || desc.QueueDescription.QueueStatus != types.QueueStatusActive || *desc.QueueDescription.QueueAttributes.VisibilityTimeoutSeconds != 7 {
 			t.Errorf("after the update: %+v %v", desc, err)
 		}

@@ -17,7 +17,7 @@ import (
 // receive is ReceiveQueueRecords without waiting.
 func receive(t *testing.T, c *kinesis.Client, queue string, limit int32, vis *int32) []types.QueueRecord {
 	t.Helper()
-	out, err := c.ReceiveQueueRecords(t.Context(), &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf(queue),
+	out, err := c.ReceiveQueueRecords(t.Context(), &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf(t, c, queue),
 		Limit: aws.Int32(limit), VisibilityTimeoutSeconds: vis, WaitTimeSeconds: aws.Int32(0)})
 	if err != nil {
 		t.Fatalf("ReceiveQueueRecords %s: %v", queue, err)
@@ -28,7 +28,7 @@ func receive(t *testing.T, c *kinesis.Client, queue string, limit int32, vis *in
 // receiveDead is ReceiveDeadLetterQueueRecords without waiting.
 func receiveDead(t *testing.T, c *kinesis.Client, queue string, vis *int32) []types.QueueRecord {
 	t.Helper()
-	out, err := c.ReceiveDeadLetterQueueRecords(t.Context(), &kinesis.ReceiveDeadLetterQueueRecordsInput{QueueARN: queueARNOf(queue),
+	out, err := c.ReceiveDeadLetterQueueRecords(t.Context(), &kinesis.ReceiveDeadLetterQueueRecordsInput{QueueARN: queueARNOf(t, c, queue),
 		VisibilityTimeoutSeconds: vis, WaitTimeSeconds: aws.Int32(0)})
 	if err != nil {
 		t.Fatalf("ReceiveDeadLetterQueueRecords %s: %v", queue, err)
@@ -43,7 +43,7 @@ func ack(t *testing.T, c *kinesis.Client, queue string, handles ...string) []str
 	for i, h := range handles {
 		entries[i].ReceiptHandle = aws.String(h)
 	}
-	out, err := c.AcknowledgeQueueRecords(t.Context(), &kinesis.AcknowledgeQueueRecordsInput{QueueARN: queueARNOf(queue), Entries: entries})
+	out, err := c.AcknowledgeQueueRecords(t.Context(), &kinesis.AcknowledgeQueueRecordsInput{QueueARN: queueARNOf(t, c, queue), Entries: entries})
 	if err != nil {
 		t.Fatalf("AcknowledgeQueueRecords: %v", err)
 	}
@@ -154,7 +154,7 @@ func TestQueueVisibility(t *testing.T) {
 		}
 		// Visibility 0: visible again at once.
 		vis := func(h string, secs int32) []types.UpdateQueueRecordsVisibilityErrorEntry {
-			out, err := c.UpdateQueueRecordsVisibility(ctx, &kinesis.UpdateQueueRecordsVisibilityInput{QueueARN: queueARNOf("vq"),
+			out, err := c.UpdateQueueRecordsVisibility(ctx, &kinesis.UpdateQueueRecordsVisibilityInput{QueueARN: queueARNOf(t, c, "vq"),
 				Entries: []types.UpdateQueueRecordsVisibilityRequestEntry{{ReceiptHandle: aws.String(h), VisibilityTimeoutSeconds: aws.Int32(secs)}}})
 			if err != nil {
 				t.Fatal(err)
@@ -219,7 +219,7 @@ func TestQueueDeadLetters(t *testing.T) {
 			t.Errorf("AcknowledgeQueueRecords with a dead-letter handle: %v", codes)
 		}
 		// Visibility 0 makes a dead letter visible to the dead-letter receive again.
-		uv, err := c.UpdateDeadLetterQueueRecordsVisibility(ctx, &kinesis.UpdateDeadLetterQueueRecordsVisibilityInput{QueueARN: queueARNOf("dq"),
+		uv, err := c.UpdateDeadLetterQueueRecordsVisibility(ctx, &kinesis.UpdateDeadLetterQueueRecordsVisibilityInput{QueueARN: queueARNOf(t, c, "dq"),
 			Entries: []types.UpdateDeadLetterQueueRecordsVisibilityRequestEntry{{ReceiptHandle: dead[0].ReceiptHandle, VisibilityTimeoutSeconds: aws.Int32(0)}}})
 		if err != nil || len(uv.Successful) != 1 {
 			t.Fatalf("UpdateDeadLetterQueueRecordsVisibility: %+v %v", uv, err)
@@ -229,7 +229,7 @@ func TestQueueDeadLetters(t *testing.T) {
 			t.Fatalf("dead letter after visibility 0: %+v", again)
 		}
 		// Restore one: the ordinary receive has it again, from a receive count of 0.
-		rs, err := c.RestoreDeadLetterQueueRecords(ctx, &kinesis.RestoreDeadLetterQueueRecordsInput{QueueARN: queueARNOf("dq"),
+		rs, err := c.RestoreDeadLetterQueueRecords(ctx, &kinesis.RestoreDeadLetterQueueRecordsInput{QueueARN: queueARNOf(t, c, "dq"),
 			Entries: []types.RestoreDeadLetterQueueRecordsRequestEntry{{ReceiptHandle: again[0].ReceiptHandle}, {ReceiptHandle: dead[0].ReceiptHandle}}})
 		if err != nil || len(rs.Successful) != 1 || len(rs.Failed) != 1 || *rs.Failed[0].ErrorCode != "ResourceNotFoundException" {
 			t.Fatalf("RestoreDeadLetterQueueRecords: %+v %v", rs, err)
@@ -242,7 +242,7 @@ func TestQueueDeadLetters(t *testing.T) {
 			t.Fatalf("ack restored: %v", codes)
 		}
 		// The other dead letter is discarded.
-		ad, err := c.AcknowledgeDeadLetterQueueRecords(ctx, &kinesis.AcknowledgeDeadLetterQueueRecordsInput{QueueARN: queueARNOf("dq"),
+		ad, err := c.AcknowledgeDeadLetterQueueRecords(ctx, &kinesis.AcknowledgeDeadLetterQueueRecordsInput{QueueARN: queueARNOf(t, c, "dq"),
 			Entries: []types.AcknowledgeDeadLetterQueueRecordsRequestEntry{{ReceiptHandle: dead[1].ReceiptHandle}}})
 		if err != nil || len(ad.Successful) != 1 {
 			t.Fatalf("AcknowledgeDeadLetterQueueRecords: %+v %v", ad, err)
@@ -261,7 +261,7 @@ func TestQueueLongPoll(t *testing.T) {
 		createQueue(t, c, "lq", "ls", nil, nil)
 		// Nothing comes: the call waits its whole WaitTimeSeconds and answers an empty list.
 		start := time.Now()
-		out, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf("lq"), WaitTimeSeconds: aws.Int32(1)})
+		out, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf(t, c, "lq"), WaitTimeSeconds: aws.Int32(1)})
 		if err != nil || len(out.QueueRecords) != 0 {
 			t.Fatalf("empty long poll: %+v %v", out, err)
 		}
@@ -275,8 +275,9 @@ func TestQueueLongPoll(t *testing.T) {
 			err  error
 		}
 		done := make(chan result, 1)
+		lqARN := queueARNOf(t, c, "lq")
 		go func() {
-			out, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf("lq"), WaitTimeSeconds: aws.Int32(10)})
+			out, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: lqARN, WaitTimeSeconds: aws.Int32(10)})
 			var recs []types.QueueRecord
 			if out != nil {
 				recs = out.QueueRecords

@@ -3,6 +3,7 @@ package api_test
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -19,9 +20,35 @@ import (
 
 const queueAcct = "000000000000"
 
-func queueARNOf(name string) *string {
+// queueARNOf looks up the ARN of the queue name through ListQueues: a queue's ARN ends in an id
+// generated when it is created, not in its name.
+func queueARNOf(t testing.TB, c *kinesis.Client, name string) *string {
+	t.Helper()
+	in := &kinesis.ListQueuesInput{}
+	for {
+		out, err := c.ListQueues(t.Context(), in)
+		if err != nil {
+			t.Fatalf("ListQueues for %s: %v", name, err)
+		}
+		for _, q := range out.QueueSummaries {
+			if *q.QueueName == name {
+				return q.QueueARN
+			}
+		}
+		if out.NextToken == nil {
+			t.Fatalf("no queue %s in ListQueues", name)
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// nameARN is the ARN a queue would have if its ARN were derived from its name: it names no queue.
+func nameARN(name string) *string {
 	return aws.String("arn:aws:kinesis:us-east-1:" + queueAcct + ":queue/" + name)
 }
+
+// queueARNShape is the shape of a queue's ARN: a generated id of 17 lowercase letters and digits.
+var queueARNShape = regexp.MustCompile(`^arn:aws:kinesis:us-east-1:\d{12}:queue/[a-z0-9]{17}$`)
 
 // eachQueueEngine is eachEngine with the per-shard write limits off, so that tests put records as
 // fast as they like on the fake clock.
@@ -50,7 +77,7 @@ func TestQueueLifecycle(t *testing.T) {
 		c, ctx := s.Client, t.Context()
 		createOnDemand(t, c, "qs")
 		d := createQueue(t, c, "orders", "qs", nil, nil)
-		if *d.QueueARN != *queueARNOf("orders") || *d.QueueName != "orders" || d.QueueStatus != types.QueueStatusActive {
+		if !queueARNShape.MatchString(*d.QueueARN) || *d.QueueARN != *queueARNOf(t, c, "orders") || *d.QueueName != "orders" || d.QueueStatus != types.QueueStatusActive {
 			t.Errorf("CreateQueue: %s %s %s", *d.QueueARN, *d.QueueName, d.QueueStatus)
 		}
 		if a := d.QueueAttributes; *a.VisibilityTimeoutSeconds != 30 || a.DeadLetterConfiguration.TargetType != types.TargetTypeBuiltIn || *a.DeadLetterConfiguration.MaxReceiveCount != 6 {
@@ -66,14 +93,14 @@ func TestQueueLifecycle(t *testing.T) {
 
 		createQueue(t, c, "audit", "qs", trimHorizonQueue, &types.QueueAttributes{VisibilityTimeoutSeconds: aws.Int32(5),
 			DeadLetterConfiguration: &types.DeadLetterConfiguration{TargetType: types.TargetTypeNone}})
-		desc, err := c.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: queueARNOf("audit")})
+		desc, err := c.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: queueARNOf(t, c, "audit")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if a := desc.QueueDescription.QueueAttributes; *a.VisibilityTimeoutSeconds != 5 || a.DeadLetterConfiguration.TargetType != types.TargetTypeNone || a.DeadLetterConfiguration.MaxReceiveCount != nil {
 			t.Errorf("DescribeQueue attributes %+v %+v", a, a.DeadLetterConfiguration)
 		}
-		up, err := c.UpdateQueue(ctx, &kinesis.UpdateQueueInput{QueueARN: queueARNOf("audit"), QueueAttributes: &types.QueueAttributes{
+		up, err := c.UpdateQueue(ctx, &kinesis.UpdateQueueInput{QueueARN: queueARNOf(t, c, "audit"), QueueAttributes: &types.QueueAttributes{
 			DeadLetterConfiguration: &types.DeadLetterConfiguration{TargetType: types.TargetTypeBuiltIn, MaxReceiveCount: aws.Int32(3)}}})
 		if err != nil {
 			t.Fatal(err)
@@ -119,31 +146,32 @@ func TestQueueLifecycle(t *testing.T) {
 		}
 
 		// Tags and a resource policy on a queue ARN.
-		if _, err := c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: queueARNOf("orders"), Tags: map[string]string{"team": "a"}}); err != nil {
+		if _, err := c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: queueARNOf(t, c, "orders"), Tags: map[string]string{"team": "a"}}); err != nil {
 			t.Fatal(err)
 		}
-		tags, err := c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: queueARNOf("orders")})
+		tags, err := c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: queueARNOf(t, c, "orders")})
 		if err != nil || len(tags.Tags) != 1 || *tags.Tags[0].Key != "team" {
 			t.Errorf("queue tags %+v %v", tags, err)
 		}
 		policy := `{"Version":"2012-10-17","Statement":[]}`
-		if _, err := c.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: queueARNOf("orders"), Policy: aws.String(policy)}); err != nil {
+		if _, err := c.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: queueARNOf(t, c, "orders"), Policy: aws.String(policy)}); err != nil {
 			t.Fatal(err)
 		}
-		gp, err := c.GetResourcePolicy(ctx, &kinesis.GetResourcePolicyInput{ResourceARN: queueARNOf("orders")})
+		gp, err := c.GetResourcePolicy(ctx, &kinesis.GetResourcePolicyInput{ResourceARN: queueARNOf(t, c, "orders")})
 		if err != nil || *gp.Policy != policy {
 			t.Errorf("queue policy %v %v", gp, err)
 		}
-		_, err = c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: queueARNOf("nope")})
+		_, err = c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: nameARN("nope")})
 		wantAPIError(t, err, "ResourceNotFoundException", 400, "Queue nope under account "+queueAcct+" not found.")
 
+		ordersARN := queueARNOf(t, c, "orders")
 		for _, q := range []string{"orders", "audit"} {
-			if _, err := c.DeleteQueue(ctx, &kinesis.DeleteQueueInput{QueueARN: queueARNOf(q)}); err != nil {
+			if _, err := c.DeleteQueue(ctx, &kinesis.DeleteQueueInput{QueueARN: queueARNOf(t, c, q)}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		_, err = c.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: queueARNOf("orders")})
-		wantAPIError(t, err, "ResourceNotFoundException", 400, "Queue orders under account "+queueAcct+" not found.")
+		_, err = c.DescribeQueue(ctx, &kinesis.DescribeQueueInput{QueueARN: ordersARN})
+		wantAPIError(t, err, "ResourceNotFoundException", 400, "Queue "+strings.TrimPrefix(*ordersARN, "arn:aws:kinesis:us-east-1:"+queueAcct+":queue/")+" under account "+queueAcct+" not found.")
 		if sum := summary(t, c, "qs"); sum.QueueCount != nil {
 			t.Errorf("QueueCount %d after the queues went", *sum.QueueCount)
 		}
@@ -194,7 +222,7 @@ func TestQueueStreamRules(t *testing.T) {
 			t.Errorf("after the refused UpdateStreamMode: %s %s, want ON_DEMAND and ACTIVE", got.StreamModeDetails.StreamMode, got.StreamStatus)
 		}
 		// The refused queue's name was not kept.
-		if _, err := c.DeleteQueue(ctx, &kinesis.DeleteQueueInput{QueueARN: queueARNOf("last")}); err != nil {
+		if _, err := c.DeleteQueue(ctx, &kinesis.DeleteQueueInput{QueueARN: queueARNOf(t, c, "last")}); err != nil {
 			t.Fatal(err)
 		}
 		createQueue(t, c, "over", "shared", nil, nil)
@@ -242,7 +270,7 @@ func TestQueueValidation(t *testing.T) {
 			return err
 		}, "ValidationException", "StartingPosition Timestamp is required when Type is AT_TIMESTAMP."},
 		{"receive limit", func() error {
-			_, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf("vq"), Limit: aws.Int32(11), WaitTimeSeconds: aws.Int32(21)})
+			_, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARNOf(t, c, "vq"), Limit: aws.Int32(11), WaitTimeSeconds: aws.Int32(21)})
 			return err
 		}, "ValidationException", "2 validation errors detected: Value '11' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10; " +
 			"Value '21' at 'waitTimeSeconds' failed to satisfy constraint: Member must have value less than or equal to 20"},
@@ -255,11 +283,11 @@ func TestQueueValidation(t *testing.T) {
 			for i := range entries {
 				entries[i].ReceiptHandle = aws.String("h")
 			}
-			_, err := c.AcknowledgeQueueRecords(ctx, &kinesis.AcknowledgeQueueRecordsInput{QueueARN: queueARNOf("vq"), Entries: entries})
+			_, err := c.AcknowledgeQueueRecords(ctx, &kinesis.AcknowledgeQueueRecordsInput{QueueARN: queueARNOf(t, c, "vq"), Entries: entries})
 			return err
 		}, "ValidationException", prefix + "Value '[11 entries]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10"},
 		{"visibility entry", func() error {
-			_, err := c.UpdateQueueRecordsVisibility(ctx, &kinesis.UpdateQueueRecordsVisibilityInput{QueueARN: queueARNOf("vq"),
+			_, err := c.UpdateQueueRecordsVisibility(ctx, &kinesis.UpdateQueueRecordsVisibilityInput{QueueARN: queueARNOf(t, c, "vq"),
 				Entries: []types.UpdateQueueRecordsVisibilityRequestEntry{{ReceiptHandle: aws.String("h"), VisibilityTimeoutSeconds: aws.Int32(-1)}}})
 			return err
 		}, "ValidationException", prefix + "Value '-1' at 'entries.1.member.visibilityTimeoutSeconds' failed to satisfy constraint: Member must have value greater than or equal to 0"},

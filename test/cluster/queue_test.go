@@ -27,13 +27,14 @@ func TestClusterQueueTwoFrontEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitActive(t, b.Client, "shared")
-	queueARN := aws.String("arn:aws:kinesis:us-east-1:000000000000:queue/shared")
-	if _, err := b.Client.CreateQueue(ctx, &kinesis.CreateQueueInput{QueueName: aws.String("shared"),
+	created, err := b.Client.CreateQueue(ctx, &kinesis.CreateQueueInput{QueueName: aws.String("shared"),
 		StreamConfigurationList: []types.QueueStreamConfiguration{{StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/shared"),
 			StartingPosition: &types.QueueStartingPosition{Type: types.QueueStartingPositionTypeTrimHorizon}}},
-		QueueAttributes: &types.QueueAttributes{VisibilityTimeoutSeconds: aws.Int32(3600)}}); err != nil {
+		QueueAttributes: &types.QueueAttributes{VisibilityTimeoutSeconds: aws.Int32(3600)}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	queueARN := created.QueueDescription.QueueARN
 
 	// A handle from A works on B; visibility 0 through B shows the record through A.
 	kinesistest.PutN(t, a.Client, "shared", "first", 1)

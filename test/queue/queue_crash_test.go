@@ -26,7 +26,6 @@ const (
 	records    = 3000
 	consumers  = 4
 	visibility = 2 // seconds: what was in flight at the kill comes back this long after its receive
-	queueARN   = "arn:aws:kinesis:us-east-1:000000000000:queue/durable"
 )
 
 // ledger is what the consumers learned: records whose acknowledgement was answered (durable), and
@@ -45,10 +44,10 @@ func newLedger() *ledger {
 // consume receives and acknowledges until stop is closed or ctx ends; it leaves every skip-th
 // record of a receive unacknowledged (so that some are in flight at the kill), and calls seen for
 // each record received.
-func consume(ctx context.Context, c *kinesis.Client, l *ledger, skip int, seen func(id string)) {
+func consume(ctx context.Context, c *kinesis.Client, queueARN *string, l *ledger, skip int, seen func(id string)) {
 	n := 0
 	for ctx.Err() == nil {
-		out, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: aws.String(queueARN), WaitTimeSeconds: aws.Int32(1)})
+		out, err := c.ReceiveQueueRecords(ctx, &kinesis.ReceiveQueueRecordsInput{QueueARN: queueARN, WaitTimeSeconds: aws.Int32(1)})
 		if err != nil {
 			return // the server is gone (killed) or the test ends
 		}
@@ -70,7 +69,7 @@ func consume(ctx context.Context, c *kinesis.Client, l *ledger, skip int, seen f
 		if len(entries) == 0 {
 			continue
 		}
-		res, err := c.AcknowledgeQueueRecords(ctx, &kinesis.AcknowledgeQueueRecordsInput{QueueARN: aws.String(queueARN), Entries: entries})
+		res, err := c.AcknowledgeQueueRecords(ctx, &kinesis.AcknowledgeQueueRecordsInput{QueueARN: queueARN, Entries: entries})
 		l.mu.Lock()
 		if err != nil {
 			for _, id := range ids {
@@ -97,12 +96,14 @@ func TestQueueKillDuringAcknowledgements(t *testing.T) {
 		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateQueue(ctx, &kinesis.CreateQueueInput{QueueName: aws.String("durable"),
+	created, err := c.CreateQueue(ctx, &kinesis.CreateQueueInput{QueueName: aws.String("durable"),
 		StreamConfigurationList: []types.QueueStreamConfiguration{{StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/durable"),
 			StartingPosition: &types.QueueStartingPosition{Type: types.QueueStartingPositionTypeTrimHorizon}}},
-		QueueAttributes: &types.QueueAttributes{VisibilityTimeoutSeconds: aws.Int32(visibility)}}); err != nil {
+		QueueAttributes: &types.QueueAttributes{VisibilityTimeoutSeconds: aws.Int32(visibility)}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	queueARN := created.QueueDescription.QueueARN // the same after the restart
 	seqs := kinesistest.PutN(t, c, "durable", "k", records)
 
 	// Before: consumers acknowledge most of what they receive; the kill comes a third of the way.
@@ -113,7 +114,7 @@ func TestQueueKillDuringAcknowledgements(t *testing.T) {
 	var wg sync.WaitGroup
 	for range consumers {
 		wg.Go(func() {
-			consume(ctx, c, before, 7, func(string) {
+			consume(ctx, c, queueARN, before, 7, func(string) {
 				if got.Add(1) >= records/3 {
 					once.Do(func() { close(killAt) })
 				}
@@ -161,7 +162,7 @@ func TestQueueKillDuringAcknowledgements(t *testing.T) {
 	}
 	for range consumers {
 		wg.Go(func() {
-			consume(cctx, c, after, 0, func(id string) {
+			consume(cctx, c, queueARN, after, 0, func(id string) {
 				if before.acked[id] > 0 { // read-only since the first phase ended
 					redelivered.Add(1)
 					t.Errorf("record %s acknowledged before the kill, delivered again after it", id)

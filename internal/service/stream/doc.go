@@ -85,6 +85,10 @@ type Doc struct {
 	// Queues are the names of the queues on the stream (CreateQueue adds one under the stream's
 	// compare-and-set, DeleteQueue removes it): they share the consumer limit and block DeleteStream.
 	Queues []string `json:"queues,omitempty"`
+	// QueuesDeleting holds, for each queue of Queues that DeleteQueue has set DELETING, when it did
+	// (Unix ms): the queue counts until its deletion completes (the consumer delay later), then is gone
+	// from the stream's point of view even before its removal from Queues (queue.go's queuesOn).
+	QueuesDeleting map[string]int64 `json:"queuesDeleting,omitempty"`
 	// Channels are the names of the channels that deliver the stream's records (CreateChannel,
 	// DeleteChannel): they block DeleteStream and are DescribeStreamSummary's ChannelCount.
 	Channels []string `json:"channels,omitempty"`
