@@ -59,21 +59,29 @@ func (t icebergTables) table(tb service.Table) iceberg.Table {
 	return out
 }
 
-func (t icebergTables) Append(ctx context.Context, tb service.Table, recs []s3dest.Record, position string) ([]s3dest.Rejected, error) {
+func (t icebergTables) Append(ctx context.Context, tb service.Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
 	in := make([]iceberg.Record, len(recs))
 	for i, r := range recs {
 		in[i] = iceberg.Record{Data: r.Data, PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber, ShardID: r.ShardID, Arrival: r.Arrival}
 	}
-	rej, err := t.w.Append(ctx, t.table(tb), in, position)
+	var dl func([]iceberg.Rejected) error
+	if deadLetters != nil {
+		dl = func(rej []iceberg.Rejected) error { return deadLetters(rejectedOf(rej)) }
+	}
+	rej, err := t.w.AppendThen(ctx, t.table(tb), in, position, dl)
 	if err != nil {
 		return nil, err
 	}
+	return rejectedOf(rej), nil
+}
+
+func rejectedOf(rej []iceberg.Rejected) []s3dest.Rejected {
 	out := make([]s3dest.Rejected, len(rej))
 	for i, r := range rej {
 		out[i] = s3dest.Rejected{Record: s3dest.Record{Data: r.Record.Data, PartitionKey: r.Record.PartitionKey,
 			SequenceNumber: r.Record.SequenceNumber, ShardID: r.Record.ShardID, Arrival: r.Record.Arrival}, Reason: r.Reason}
 	}
-	return out, nil
+	return out
 }
 
 func (t icebergTables) Position(ctx context.Context, tb service.Table) (string, bool, error) {

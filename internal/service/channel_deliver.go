@@ -48,11 +48,12 @@ type Table struct {
 }
 
 // TableStore appends records to Iceberg tables. Append commits recs as one snapshot that also keeps
-// position, atomically, and returns the indexes of the records it could not convert (they go to the
-// dead-letter location) with why; Position returns the position of the table's last snapshot (ok
-// false when it has none).
+// position, atomically, and returns the records it could not convert with why; it hands them to
+// deadLetters (which writes them to the dead-letter location) BEFORE it commits, and commits nothing
+// if that fails. Position returns the position of the table's last snapshot (ok false when it has
+// none).
 type TableStore interface {
-	Append(ctx context.Context, t Table, recs []s3dest.Record, position string) (rejected []s3dest.Rejected, err error)
+	Append(ctx context.Context, t Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) (rejected []s3dest.Rejected, err error)
 	Position(ctx context.Context, t Table) (position string, ok bool, err error)
 }
 
@@ -337,9 +338,30 @@ func (dst *destination) deliver(ctx context.Context, shardID string, recs []s3de
 	var rejected []s3dest.Rejected
 	var dlq *DeadLetterQueueS3Configuration
 	objects := dst.s.cfg.ChannelObjects
+	// writeDead writes the rejected records to the dead-letter location, under a key made of the run's
+	// first record like the data's: a redelivered run replaces the object.
+	writeDead := func(rejected []s3dest.Rejected) error {
+		if objects == nil {
+			return errors.New("no object store for the dead-letter location")
+		}
+		body := s3dest.EncodeDeadLetters(rejected)
+		prefix := "error/"
+		if dlq.ErrorOutputPrefix != nil {
+			prefix = *dlq.ErrorOutputPrefix
+		}
+		f := fields
+		f.Extension = "json"
+		if err := objects.Put(ctx, s3dest.BucketName(*dlq.BucketARN), s3dest.Key(prefix+s3dest.DefaultTemplate, f), body, s3dest.ObjectOptions{ExpectedBucketOwner: deref(dlq.ExpectedBucketOwner)}); err != nil {
+			return err
+		}
+		written += len(body)
+		return nil
+	}
 	if dst.d.Tables != nil {
+		// The dead letters are written before the commit (from within Append): after it, a crash would
+		// lose them, as the table's position has moved past their records.
 		dlq = dst.d.Tables.DeadLetterQueueS3Configuration
-		if rejected, err = dst.s.cfg.ChannelTables.Append(ctx, dst.table(), recs, string(posRaw)); err != nil {
+		if rejected, err = dst.s.cfg.ChannelTables.Append(ctx, dst.table(), recs, string(posRaw), writeDead); err != nil {
 			return 0, 0, err
 		}
 		for _, r := range recs { // the records' data, as the writer does not say what its Parquet files take
@@ -365,20 +387,10 @@ func (dst *destination) deliver(ctx context.Context, shardID string, recs []s3de
 			written += len(body)
 		}
 	}
-	if len(rejected) > 0 {
-		if objects == nil {
-			return 0, 0, errors.New("no object store for the dead-letter location")
-		}
-		body := s3dest.EncodeDeadLetters(rejected)
-		prefix := "error/"
-		if dlq.ErrorOutputPrefix != nil {
-			prefix = *dlq.ErrorOutputPrefix
-		}
-		fields.Extension = "json"
-		if err := objects.Put(ctx, s3dest.BucketName(*dlq.BucketARN), s3dest.Key(prefix+s3dest.DefaultTemplate, fields), body, s3dest.ObjectOptions{ExpectedBucketOwner: deref(dlq.ExpectedBucketOwner)}); err != nil {
+	if len(rejected) > 0 && dst.d.S3 != nil {
+		if err := writeDead(rejected); err != nil {
 			return 0, 0, err
 		}
-		written += len(body)
 	}
 	if dst.d.S3 != nil {
 		if err := objects.Put(ctx, s3dest.BucketName(*dst.d.S3.StorageConfiguration.BucketARN), positionKey(dst.d.ID), posRaw, dst.storageOptions()); err != nil {

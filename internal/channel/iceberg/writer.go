@@ -405,6 +405,22 @@ func (w *Writer) Position(ctx context.Context, t Table) (position string, ok boo
 // rejected (the caller sends them to its dead-letter location); they are
 // rejected, not committed, only if err is nil.
 func (w *Writer) Append(ctx context.Context, t Table, records []Record, position string) (rejected []Rejected, err error) {
+	return w.AppendThen(ctx, t, records, position, nil)
+}
+
+// AppendThen is Append that, when some records are rejected, hands them to
+// deadLetters before it commits (when nothing is left to commit, before it
+// returns): a caller that writes them to its dead-letter location there, under
+// a key fixed by the records, loses none to a crash between the commit and that
+// write, and a retry of the same records replaces them. An error of
+// deadLetters is Append's, and nothing is committed.
+func (w *Writer) AppendThen(ctx context.Context, t Table, records []Record, position string, deadLetters func([]Rejected) error) (rejected []Rejected, err error) {
+	handOver := func() error {
+		if deadLetters == nil || len(rejected) == 0 {
+			return nil
+		}
+		return deadLetters(rejected)
+	}
 	if _, ok := parquetCodec(t.Compression); !ok {
 		return nil, fmt.Errorf("iceberg: compression %q is not NONE, ZSTD or SNAPPY", t.Compression)
 	}
@@ -428,8 +444,14 @@ func (w *Writer) Append(ctx context.Context, t Table, records []Record, position
 			return nil, fmt.Errorf("%w: %s.%s is gone", ErrConflict, t.Namespace, t.Name)
 		}
 		if tbl, rejected, err = create(ctx, cat, t, records, w.cfg.CatalogURL == ""); tbl == nil || err != nil {
+			if err == nil {
+				err = handOver()
+			}
 			ts.seen = err == nil // nothing to create the table from: nothing committed
-			return rejected, err
+			if err != nil {
+				return nil, err
+			}
+			return rejected, nil
 		}
 	}
 	if cur := currentSnapshot(tbl); cur != base {
@@ -448,6 +470,9 @@ func (w *Writer) Append(ctx context.Context, t Table, records []Record, position
 			continue
 		}
 		rows = append(rows, row)
+	}
+	if err := handOver(); err != nil {
+		return nil, err
 	}
 	rec := conv.build(memory.DefaultAllocator, rows)
 	defer rec.Release()

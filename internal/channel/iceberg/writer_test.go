@@ -614,3 +614,73 @@ func BenchmarkAppend(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestAppendThenDeadLettersBeforeCommit: AppendThen hands the rejected records over before it
+// commits, and an error there commits nothing; so a run whose dead letters were written but whose
+// commit did not happen (a crash between them) is redelivered whole, and its dead letters, written
+// under a key fixed by the run's first record, replace the first ones: one object, one copy each.
+func TestAppendThenDeadLettersBeforeCommit(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			w := e.open(t)
+			tb := Table{Bucket: testBucket, Namespace: "ns", Name: "dead"}
+			rs := events(0, 5, t0, time.Second)
+			rs[2].Data = []byte("not json")
+			objects := map[string][]Rejected{} // the dead-letter location, by key
+			puts := 0
+			crash := true
+			deadLetters := func(rej []Rejected) error {
+				objects["error/"+rs[0].ShardID+"-"+rs[0].SequenceNumber+".json"] = slices.Clone(rej)
+				puts++
+				if crash {
+					crash = false
+					return errors.New("crashed before the commit")
+				}
+				return nil
+			}
+			for attempt := 0; attempt < 2; attempt++ {
+				if p, ok := position(t, w, tb); ok {
+					t.Fatalf("attempt %d: position %q before the run is committed", attempt, p)
+				}
+				_, err := w.AppendThen(t.Context(), tb, rs, "p5", deadLetters)
+				if attempt == 0 {
+					if err == nil {
+						t.Fatal("AppendThen: no error from the failed dead-letter write")
+					}
+					if rows := scanIfAny(t, w, tb); len(rows) != 0 {
+						t.Fatalf("%d rows committed though the dead letters failed", len(rows))
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if puts != 2 || len(objects) != 1 {
+				t.Fatalf("%d dead-letter writes into %d objects, want 2 into 1", puts, len(objects))
+			}
+			for k, rej := range objects {
+				if len(rej) != 1 || string(rej[0].Record.Data) != "not json" {
+					t.Errorf("%s holds %d records, want the one rejected", k, len(rej))
+				}
+			}
+			if p, ok := position(t, w, tb); !ok || p != "p5" {
+				t.Errorf("position %q %v, want p5", p, ok)
+			}
+			if rows := scan(t, w, tb); len(rows) != 4 {
+				t.Errorf("%d rows, want 4", len(rows))
+			}
+		})
+	}
+}
+
+// scanIfAny is scan of a table that may not exist yet (none: no rows).
+func scanIfAny(t *testing.T, w *Writer, tb Table) []string {
+	t.Helper()
+	tbl, err := w.Load(t.Context(), tb)
+	if err != nil || tbl == nil {
+		return nil
+	}
+	return scan(t, w, tb)
+}
