@@ -165,6 +165,9 @@ type channelDoc struct {
 	KeyARN      string                            `json:"keyArn,omitempty"` // the KMS key Encryption names, resolved
 	Logging     ChannelLoggingConfiguration       `json:"logging"`
 	Tags        []stream.Tag                      `json:"tags,omitempty"`
+	// ShardStarts is the end of each shard's log when the channel was created: where the records that
+	// arrived while it existed begin (nil: a channel created before they were kept).
+	ShardStarts map[uint32]uint64 `json:"shardStarts,omitempty"`
 }
 
 // channelIDAlphabet and channelIDLen shape a channel id as AWS's look (apu0zt8ge6utbndxe).

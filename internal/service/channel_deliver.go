@@ -102,6 +102,26 @@ type ChannelStats struct {
 	Errors                   atomic.Int64 // failed writes to the destination (each retried)
 	Expired                  atomic.Int64 // records that left the stream's retention before delivery
 	LagMilli                 atomic.Int64 // arrival-to-delivery time of the last run's first record
+
+	mu          sync.Mutex
+	expiredUpTo map[uint32]uint64 // by shard: the offset below which deleted records have been counted
+}
+
+// countGap counts in Expired the offsets [low, high) of shard that were not counted before (a
+// retried delivery reads its position again, and finds the same gap), and returns how many.
+func (c *ChannelStats) countGap(shard uint32, low, high uint64) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expiredUpTo == nil {
+		c.expiredUpTo = make(map[uint32]uint64)
+	}
+	low = max(low, c.expiredUpTo[shard])
+	if high <= low {
+		return 0
+	}
+	c.expiredUpTo[shard] = high
+	c.Expired.Add(int64(high - low))
+	return high - low
 }
 
 type delivery struct {
@@ -527,6 +547,16 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		if err != nil {
 			return time.Time{}, err
 		}
+		if n, first, err := s.deletedBefore(ctx, st, sh, dst.d, from, started, recs, stats); err != nil {
+			return time.Time{}, err
+		} else if n > 0 {
+			// Retention deleted records the channel had not read: they are counted, and it goes on
+			// from the first record left (the trim horizon).
+			log.Error("channel delivery: records expired from the stream and were deleted before they were delivered",
+				"channel", dst.d.Name, "stream", st.Doc.Name, "shard", stream.ShardID(sh.Index), "records", n, "from", from, "to", first)
+			from = first
+			pos.Next[sh.Index] = from
+		}
 		if len(recs) > 0 && stream.Milli(recs[0].ArrivalMilli).Before(st.Cutoff(now)) {
 			// Behind the retention horizon: what is still readable of it is counted (the records that
 			// arrived while the channel existed), then skipped.
@@ -590,6 +620,46 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		return time.Time{}, nil
 	}
 	return next, nil
+}
+
+// deletedBefore finds the records of shard sh that retention deleted before the channel read them:
+// the offsets between where it reads (from; for a shard it has not started, where the shard's log
+// stood when the channel was created, as the records before it are not the channel's to count) and
+// the first record still stored (recs[0], read from from, or the end of the log). It counts them in
+// stats (once) and returns how many, and that first offset. A store whose offsets are sparse
+// (Config.SparseOffsets) cannot tell deleted records from gaps: nothing is counted there.
+func (s *Service) deletedBefore(ctx context.Context, st *stream.Stream, sh *stream.Shard, d *channelDoc, from uint64, started bool, recs []storage.Record, stats *ChannelStats) (uint64, uint64, error) {
+	if s.cfg.SparseOffsets {
+		return 0, 0, nil
+	}
+	low := from
+	if !started {
+		v, ok := d.ShardStarts[sh.Index]
+		switch {
+		case ok:
+			low = max(from, v)
+		case d.ShardStarts == nil:
+			return 0, 0, nil // a channel from before ShardStarts: where its records begin is unknown
+		}
+		// not in ShardStarts: a shard born after the channel, all its records the channel's
+	}
+	var first uint64
+	if len(recs) > 0 {
+		first = recs[0].Offset
+	} else {
+		next, err := s.store.NextOffset(ctx, st.Ref(sh.Index))
+		if err != nil {
+			return 0, 0, err
+		}
+		first = next
+		if sh.Closed {
+			first = min(first, sh.EndOffset)
+		}
+	}
+	if first <= low {
+		return 0, 0, nil
+	}
+	return stats.countGap(sh.Index, low, first), first, nil
 }
 
 // deliverRun writes recs and then the position after them, and counts them.

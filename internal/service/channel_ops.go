@@ -141,9 +141,15 @@ func (s *Service) CreateChannel(ctx context.Context, in *CreateChannelInput) (*C
 	if err := s.checkCreateTags(*in.ChannelName, in.Tags); err != nil {
 		return nil, err
 	}
+	starts := make(map[uint32]uint64, len(st.Doc.Shards))
+	for _, sh := range st.Doc.Shards {
+		if starts[sh.Index], err = s.store.NextOffset(ctx, st.Ref(sh.Index)); err != nil {
+			return nil, err
+		}
+	}
 	now := s.now()
 	d := &channelDoc{
-		ID: newChannelID(), Name: *in.ChannelName, CreatedMilli: now.UnixMilli(),
+		ID: newChannelID(), Name: *in.ChannelName, CreatedMilli: now.UnixMilli(), ShardStarts: starts,
 		Status: channelCreating, StatusMilli: now.UnixMilli(), RoleARN: *in.ServiceExecutionRoleARN,
 		Stream: streamName, StreamID: st.Doc.ID, StreamMilli: st.Doc.CreatedMilli,
 		Record: *sc.RecordConfiguration, Freshness: freshnessDefault,

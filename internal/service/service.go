@@ -73,6 +73,10 @@ type Config struct {
 	// delivered by the one holding its lease. A store of one process needs none, and a restart
 	// resumes at once.
 	ChannelLeases bool
+	// SparseOffsets is set when a shard's offsets are not dense (JetStream: a stream's shards share
+	// one sequence): a gap in them then says nothing of records retention deleted, and channels do not
+	// count such a gap as expired records.
+	SparseOffsets bool
 }
 
 const (
