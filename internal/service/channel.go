@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -34,12 +33,6 @@ const (
 	destinationS3       = "S3"
 	destinationS3Tables = "S3_TABLES"
 )
-
-// channelRuntime is the channels' delivery in this process: the sinks from Config, and the channels
-// this process delivers (channel_deliver.go).
-type channelRuntime struct {
-	run atomic.Pointer[deliveries] // set by RunChannels; read by /metrics meanwhile
-}
 
 // ChannelStreamConfiguration is a source stream of a channel as CreateChannel gives it.
 type ChannelStreamConfiguration struct {

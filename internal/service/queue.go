@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -86,16 +85,6 @@ type loadedQueue struct {
 	key     string
 }
 
-// queueRuntime is what this process keeps for queues: a channel per queue that long polls wait on,
-// closed when a change in this process may have made records visible (a visibility set to 0, a
-// restore). Appends wake polls through the store (storage.Store.Wait), and timers the deadlines.
-type queueRuntime struct {
-	mu    sync.Mutex
-	wake  map[string]chan struct{}
-	slots map[string]*queueSlot // queue_state.go
-	names sync.Map              // ARN id → queue name, as the index documents say (ids never change)
-}
-
 // queueIDAlphabet and queueIDLen shape the id of a queue's ARN as a channel's (channel.go).
 const (
 	queueIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -110,31 +99,6 @@ func newQueueID() string {
 		b[i] = queueIDAlphabet[int(b[i])%len(queueIDAlphabet)]
 	}
 	return string(b)
-}
-
-// waiter returns the channel that the next notify of key closes.
-func (r *queueRuntime) waiter(key string) <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.wake == nil {
-		r.wake = make(map[string]chan struct{})
-	}
-	c := r.wake[key]
-	if c == nil {
-		c = make(chan struct{})
-		r.wake[key] = c
-	}
-	return c
-}
-
-// notify wakes the polls waiting on key.
-func (r *queueRuntime) notify(key string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if c := r.wake[key]; c != nil {
-		close(c)
-		delete(r.wake, key)
-	}
 }
 
 // isQueueARN reports whether arn names a queue (arn:aws:kinesis:REGION:ACCOUNT:queue/ID).

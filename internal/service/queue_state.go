@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"kinesisd/internal/service/queue"
@@ -24,58 +21,6 @@ import (
 
 // queueHorizonLife is how long a shard's retention horizon, once looked up, is used again.
 const queueHorizonLife = time.Second
-
-// queueSlot is this process's copy of one queue state document. Its mutex is held across one
-// read-modify-write of the state and never with another slot's.
-type queueSlot struct {
-	mu        sync.Mutex
-	loaded    bool   // raw and version are the store's as last read or written here
-	raw       []byte // nil: the document does not exist (version 0)
-	version   uint64
-	horizon   uint64 // the shard's retention horizon, looked up at horizonAt
-	horizonAt time.Time
-	// seen is raw and version for readers that only look (a receive choosing its shards), so that
-	// they need not wait for mu while a write is under way; set with them, under mu.
-	seen atomic.Pointer[slotCopy]
-}
-
-// slotCopy is a queueSlot's raw and version at one moment.
-type slotCopy struct {
-	raw     []byte
-	version uint64
-}
-
-// set records raw and version as the store's. Hold sl.mu.
-func (sl *queueSlot) set(raw []byte, version uint64) {
-	sl.raw, sl.version, sl.loaded = raw, version, true
-	sl.seen.Store(&slotCopy{raw: raw, version: version})
-}
-
-// slot returns the slot of the state stored under key.
-func (r *queueRuntime) slot(key string) *queueSlot {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.slots == nil {
-		r.slots = make(map[string]*queueSlot)
-	}
-	sl := r.slots[key]
-	if sl == nil {
-		sl = &queueSlot{}
-		r.slots[key] = sl
-	}
-	return sl
-}
-
-// forget drops the slots of the keys under prefix (a deleted queue's).
-func (r *queueRuntime) forget(prefix string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for k := range r.slots {
-		if strings.HasPrefix(k, prefix) {
-			delete(r.slots, k)
-		}
-	}
-}
 
 // read loads the slot from the store. Hold sl.mu.
 func (s *Service) readSlot(ctx context.Context, sl *queueSlot, key string) error {
