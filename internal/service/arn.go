@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"kinesisd/internal/service/stream"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -56,3 +57,40 @@ func (s *Service) isLocal(a resourceARN) bool {
 func (s *Service) arn(name string) string {
 	return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", s.cfg.Region, s.cfg.Account, name)
 }
+
+var queueARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:queue/\S+$`)
+
+const queueARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:queue/\S+`
+
+// isQueueARN reports whether arn names a queue (arn:aws:kinesis:REGION:ACCOUNT:queue/ID).
+func isQueueARN(arn string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") && parts[2] == "kinesis" &&
+		strings.HasPrefix(parts[5], "queue/")
+}
+
+// channelARNParts is a parsed channel ARN.
+type channelARNParts struct{ Region, Account, ID string }
+
+// parseChannelARN parses arn:<partition>:kinesis:<region>:<account>:channel/<id>.
+func parseChannelARN(arn string) (channelARNParts, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "kinesis" {
+		return channelARNParts{}, false
+	}
+	id, ok := strings.CutPrefix(parts[5], "channel/")
+	if !ok || id == "" || strings.ContainsAny(id, "/: \t\n") {
+		return channelARNParts{}, false
+	}
+	return channelARNParts{Region: parts[3], Account: parts[4], ID: id}, true
+}
+
+// isChannelARN reports whether arn names a channel (arn:aws:kinesis:REGION:ACCOUNT:channel/ID).
+func isChannelARN(arn string) bool {
+	_, ok := parseChannelARN(arn)
+	return ok
+}
+
+var channelARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:channel/\S+$`)
+
+const channelARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:channel/\S+`

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"regexp"
 	"strconv"
 
 	"kinesisd/internal/iam"
@@ -17,9 +16,6 @@ import (
 // them (iam.Evaluate): an explicit Deny anywhere wins, the caller's own account needs one Allow, another
 // account's resource needs both. A request naming another account's stream or consumer by ARN runs in
 // that account once allowed.
-
-// accountPattern is an account id: 12 digits.
-var accountPattern = regexp.MustCompile(`^\d{12}$`)
 
 // requestNames is what a request names: a stream (name, or ARN) or a consumer ARN or, for the resource
 // operations, any ARN.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"kinesisd/internal/kerr"
@@ -189,28 +188,6 @@ func (s *Service) channelNameKey(name string) string {
 // channelARN is the ARN of the channel with id in this account and region.
 func (s *Service) channelARN(id string) string {
 	return fmt.Sprintf("arn:aws:kinesis:%s:%s:channel/%s", s.cfg.Region, s.cfg.Account, id)
-}
-
-// channelARNParts is a parsed channel ARN.
-type channelARNParts struct{ Region, Account, ID string }
-
-// parseChannelARN parses arn:<partition>:kinesis:<region>:<account>:channel/<id>.
-func parseChannelARN(arn string) (channelARNParts, bool) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "kinesis" {
-		return channelARNParts{}, false
-	}
-	id, ok := strings.CutPrefix(parts[5], "channel/")
-	if !ok || id == "" || strings.ContainsAny(id, "/: \t\n") {
-		return channelARNParts{}, false
-	}
-	return channelARNParts{Region: parts[3], Account: parts[4], ID: id}, true
-}
-
-// isChannelARN reports whether arn names a channel (arn:aws:kinesis:REGION:ACCOUNT:channel/ID).
-func isChannelARN(arn string) bool {
-	_, ok := parseChannelARN(arn)
-	return ok
 }
 
 // channelResource resolves a channel's ARN (or, for CreateChannel, its name) for Authorize: the Service

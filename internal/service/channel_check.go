@@ -13,20 +13,18 @@ import (
 // and ARNs as for streams, AWS account ids, S3 bucket names), and are reported in AWS's phrasing.
 
 var (
-	channelARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:channel/\S+$`)
-	roleARNPattern    = regexp.MustCompile(`^arn:aws.*:iam::\d{12}:role/\S+$`)
-	bucketARNPattern  = regexp.MustCompile(`^arn:aws.*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	tableBucketARN    = regexp.MustCompile(`^arn:aws.*:s3tables:.*:\d{12}:bucket/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
-	tableNamePattern  = regexp.MustCompile(`^[0-9a-z_]+$`)
+	roleARNPattern   = regexp.MustCompile(`^arn:aws.*:iam::\d{12}:role/\S+$`)
+	bucketARNPattern = regexp.MustCompile(`^arn:aws.*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	tableBucketARN   = regexp.MustCompile(`^arn:aws.*:s3tables:.*:\d{12}:bucket/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
+	tableNamePattern = regexp.MustCompile(`^[0-9a-z_]+$`)
 )
 
 const (
-	channelARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:channel/\S+`
-	roleARNPatternText    = `arn:aws.*:iam::\d{12}:role/\S+`
-	bucketARNPatternText  = `arn:aws.*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]`
-	tableBucketARNText    = `arn:aws.*:s3tables:.*:\d{12}:bucket/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]`
-	tableNamePatternText  = `[0-9a-z_]+`
-	accountPatternText    = `\d{12}`
+	roleARNPatternText   = `arn:aws.*:iam::\d{12}:role/\S+`
+	bucketARNPatternText = `arn:aws.*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]`
+	tableBucketARNText   = `arn:aws.*:s3tables:.*:\d{12}:bucket/[a-z0-9][a-z0-9-]{1,61}[a-z0-9]`
+	tableNamePatternText = `[0-9a-z_]+`
+	accountPatternText   = `\d{12}`
 
 	// freshnessMin, freshnessMax and freshnessDefault bound DataFreshnessInSeconds (the model's
 	// default: 300 s; its bounds are not in the model: Firehose's buffering interval, 0..900, less

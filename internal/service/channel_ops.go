@@ -54,12 +54,6 @@ type ChannelARNInput struct {
 
 func (in *ChannelARNInput) namedChannel() *string { return in.ChannelARN }
 
-// StreamFilter is one of ListChannels' stream filters.
-type StreamFilter struct {
-	StreamARN               *string    `json:"StreamARN,omitempty"`
-	StreamCreationTimestamp *Timestamp `json:"StreamCreationTimestamp,omitempty"`
-}
-
 // ListChannelsInput is the input of ListChannels.
 type ListChannelsInput struct {
 	MaxResults   *int64         `json:"MaxResults,omitempty"`

@@ -12,9 +12,6 @@ import (
 )
 
 const (
-	// consumersPerStream is how many consumers a stream may have (AWS: 20 on provisioned and
-	// On-demand Standard streams).
-	consumersPerStream = 20
 	// consumersCreating is how many consumers of an account may be CREATING at once (AWS: 5).
 	consumersCreating = 5
 	// listConsumersMax is the most consumers one ListStreamConsumers page holds, and its default.

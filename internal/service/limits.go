@@ -255,3 +255,7 @@ func (s *Service) countStreams(ctx context.Context, match func(*stream.Doc) bool
 	}
 	return n, nil
 }
+
+// consumersPerStream is how many consumers a stream may have (AWS: 20 on provisioned and
+// On-demand Standard streams).
+const consumersPerStream = 20

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,10 +48,6 @@ const (
 	deadLetterBuiltIn       = "BUILT_IN"
 	deadLetterNone          = "NONE"
 )
-
-var queueARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:queue/\S+$`)
-
-const queueARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:queue/\S+`
 
 // queueDoc is a queue's stored document.
 type queueDoc struct {
@@ -99,13 +94,6 @@ func newQueueID() string {
 		b[i] = queueIDAlphabet[int(b[i])%len(queueIDAlphabet)]
 	}
 	return string(b)
-}
-
-// isQueueARN reports whether arn names a queue (arn:aws:kinesis:REGION:ACCOUNT:queue/ID).
-func isQueueARN(arn string) bool {
-	parts := strings.SplitN(arn, ":", 6)
-	return len(parts) == 6 && parts[0] == "arn" && strings.HasPrefix(parts[1], "aws") && parts[2] == "kinesis" &&
-		strings.HasPrefix(parts[5], "queue/")
 }
 
 // parseQueueARN returns the region, account and resource id of a queue ARN; ok is false when it is

@@ -26,8 +26,6 @@ import (
 // queue's incarnation, the shard, the record's offset and the receive's nonce.
 
 const (
-	// queueCASAttempts bounds the compare-and-set retries on one shard's state per call.
-	queueCASAttempts = 32
 	// queuePollInterval is how often a long poll looks again without a reason to (another front-end's
 	// visibility change, a fake clock moved in a test).
 	queuePollInterval = time.Second

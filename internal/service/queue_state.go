@@ -172,3 +172,6 @@ func (s *Service) changeState(ctx context.Context, ss *shardState, q *loadedQueu
 		fresh = true
 	}
 }
+
+// queueCASAttempts bounds the compare-and-set retries on one shard's state per call.
+const queueCASAttempts = 32

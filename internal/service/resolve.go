@@ -131,3 +131,6 @@ func (s *Service) now() time.Time { return s.clock.Now() }
 
 // internal wraps an unexpected failure (stream.Internal).
 func internal(op string, err error) error { return stream.Internal(op, err) }
+
+// errAlreadyDeleting stops a DeleteStream of a stream already DELETING: nothing to change.
+var errAlreadyDeleting = errors.New("already deleting")

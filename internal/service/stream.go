@@ -168,9 +168,6 @@ func (s *Service) DeleteStream(ctx context.Context, in *DeleteStreamInput) error
 	return err
 }
 
-// errAlreadyDeleting stops a DeleteStream of a stream already DELETING: nothing to change.
-var errAlreadyDeleting = errors.New("already deleting")
-
 // DescribeStreamSummary describes a stream without listing its shards.
 func (s *Service) DescribeStreamSummary(ctx context.Context, in *DescribeStreamSummaryInput) (*DescribeStreamSummaryOutput, error) {
 	var c checker

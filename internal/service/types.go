@@ -289,3 +289,9 @@ type WarmThroughputMB struct {
 	TargetMiBps  int `json:"TargetMiBps"`
 	CurrentMiBps int `json:"CurrentMiBps"`
 }
+
+// StreamFilter is one of ListChannels' stream filters.
+type StreamFilter struct {
+	StreamARN               *string    `json:"StreamARN,omitempty"`
+	StreamCreationTimestamp *Timestamp `json:"StreamCreationTimestamp,omitempty"`
+}

@@ -122,3 +122,6 @@ func (c *checker) streamRef(ref StreamRef) {
 func (c *checker) streamID(id *string) {
 	c.str("streamId", id, false, 1, 24, streamIDPattern, streamIDPatternText)
 }
+
+// accountPattern is an account id: 12 digits.
+var accountPattern = regexp.MustCompile(`^\d{12}$`)
