@@ -50,15 +50,6 @@ func renderMap(m map[string]string) string {
 	return "'{" + strings.Join(parts, ", ") + "}'"
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // tagMap checks a TagMap member: 1..200 entries, keys 1..128 and values 0..256 characters.
 func (c *checker) tagMap(path string, m map[string]string, required bool) {
 	if m == nil {

@@ -11,14 +11,6 @@ import (
 	"time"
 )
 
-// position is where a subscription stands: the offset it reads next, and the last continuation number
-// it stood at there (zero: none, or the last record's own number). Idle events move the continuation
-// on (seqnum.Pos.Continue), so that their numbers keep advancing while nothing is written.
-type position struct {
-	next uint64
-	cont seqnum.Pos
-}
-
 // startPosition is where a subscription starts, by GetShardIterator's rules. Resuming from an idle
 // continuation number keeps it, so that the next continuation is past it.
 func (s *Service) startPosition(ctx context.Context, st *stream.Stream, sh *stream.Shard, p *StartingPosition, now time.Time) (position, error) {

@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"kinesisd/internal/kerr"
+	"kinesisd/internal/service/seqnum"
 	"kinesisd/internal/service/stream"
 	"sync"
 )
@@ -166,4 +167,12 @@ func (r *subscriptions) endedChan() <-chan struct{} {
 		r.ended = make(chan struct{})
 	}
 	return r.ended
+}
+
+// position is where a subscription stands: the offset it reads next, and the last continuation number
+// it stood at there (zero: none, or the last record's own number). Idle events move the continuation
+// on (seqnum.Pos.Continue), so that their numbers keep advancing while nothing is written.
+type position struct {
+	next uint64
+	cont seqnum.Pos
 }

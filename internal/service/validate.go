@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf16"
 
@@ -125,3 +126,12 @@ func (c *checker) streamID(id *string) {
 
 // accountPattern is an account id: 12 digits.
 var accountPattern = regexp.MustCompile(`^\d{12}$`)
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
