@@ -435,3 +435,33 @@ func (s *Service) readChannelTags(ctx context.Context, arn string) ([]stream.Tag
 	}
 	return d.Tags, "", nil
 }
+
+// CreateChannelInput is the input of CreateChannel.
+type CreateChannelInput struct {
+	ChannelName                      *string                           `json:"ChannelName,omitempty"`
+	ServiceExecutionRoleARN          *string                           `json:"ServiceExecutionRoleARN,omitempty"`
+	StreamConfigurationList          []ChannelStreamConfiguration      `json:"StreamConfigurationList,omitempty"`
+	EncryptionConfiguration          *ChannelEncryptionConfiguration   `json:"EncryptionConfiguration,omitempty"`
+	LoggingConfiguration             *ChannelLoggingConfiguration      `json:"LoggingConfiguration,omitempty"`
+	S3DestinationConfiguration       *S3DestinationConfiguration       `json:"S3DestinationConfiguration,omitempty"`
+	S3TablesDestinationConfiguration *S3TablesDestinationConfiguration `json:"S3TablesDestinationConfiguration,omitempty"`
+	Tags                             map[string]string                 `json:"Tags,omitempty"`
+}
+
+// channelNotFound is the ResourceNotFoundException of a channel named by ARN.
+func channelNotFound(arn string) error {
+	return kerr.NewResourceNotFound(fmt.Sprintf("Channel %s not found.", arn))
+}
+
+// resolveChannel reads a ChannelARN that passed the model's checks: the channel's id in this account
+// and region, or ResourceNotFoundException.
+func (s *Service) resolveChannel(arn string) (string, error) {
+	a, ok := parseChannelARN(arn)
+	if !ok {
+		return "", kerr.NewInvalidArgument(fmt.Sprintf("ChannelARN %s is invalid.", arn))
+	}
+	if a.Account != s.cfg.Account || a.Region != s.cfg.Region {
+		return "", channelNotFound(arn)
+	}
+	return a.ID, nil
+}

@@ -13,18 +13,6 @@ import (
 	"kinesisd/internal/storage"
 )
 
-// CreateChannelInput is the input of CreateChannel.
-type CreateChannelInput struct {
-	ChannelName                      *string                           `json:"ChannelName,omitempty"`
-	ServiceExecutionRoleARN          *string                           `json:"ServiceExecutionRoleARN,omitempty"`
-	StreamConfigurationList          []ChannelStreamConfiguration      `json:"StreamConfigurationList,omitempty"`
-	EncryptionConfiguration          *ChannelEncryptionConfiguration   `json:"EncryptionConfiguration,omitempty"`
-	LoggingConfiguration             *ChannelLoggingConfiguration      `json:"LoggingConfiguration,omitempty"`
-	S3DestinationConfiguration       *S3DestinationConfiguration       `json:"S3DestinationConfiguration,omitempty"`
-	S3TablesDestinationConfiguration *S3TablesDestinationConfiguration `json:"S3TablesDestinationConfiguration,omitempty"`
-	Tags                             map[string]string                 `json:"Tags,omitempty"`
-}
-
 func (in *CreateChannelInput) namedChannel() *string { return in.ChannelName }
 
 // ChannelOutput is the output of CreateChannel, UpdateChannel and DescribeChannel.
@@ -82,24 +70,6 @@ type ChannelSummary struct {
 type ListChannelsOutput struct {
 	ChannelSummaries []ChannelSummary `json:"ChannelSummaries"`
 	NextToken        *string          `json:"NextToken,omitempty"`
-}
-
-// channelNotFound is the ResourceNotFoundException of a channel named by ARN.
-func channelNotFound(arn string) error {
-	return kerr.NewResourceNotFound(fmt.Sprintf("Channel %s not found.", arn))
-}
-
-// resolveChannel reads a ChannelARN that passed the model's checks: the channel's id in this account
-// and region, or ResourceNotFoundException.
-func (s *Service) resolveChannel(arn string) (string, error) {
-	a, ok := parseChannelARN(arn)
-	if !ok {
-		return "", kerr.NewInvalidArgument(fmt.Sprintf("ChannelARN %s is invalid.", arn))
-	}
-	if a.Account != s.cfg.Account || a.Region != s.cfg.Region {
-		return "", channelNotFound(arn)
-	}
-	return a.ID, nil
 }
 
 // CreateChannel creates a channel from an on-demand stream to an S3 bucket or an S3 Tables table; it
