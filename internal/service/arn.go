@@ -1,6 +1,7 @@
 package service
 
 import (
+	"crypto/rand"
 	"fmt"
 	"kinesisd/internal/service/stream"
 	"regexp"
@@ -94,3 +95,20 @@ func isChannelARN(arn string) bool {
 var channelARNPattern = regexp.MustCompile(`^arn:aws.*:kinesis:.*:\d{12}:channel/\S+$`)
 
 const channelARNPatternText = `arn:aws.*:kinesis:.*:\d{12}:channel/\S+`
+
+// resourceIDAlphabet and resourceIDLen shape the generated id that ends a channel's or a queue's ARN,
+// as AWS's look (apu0zt8ge6utbndxe).
+const (
+	resourceIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	resourceIDLen      = 17
+)
+
+// newResourceID returns a new random id for a channel's or a queue's ARN.
+func newResourceID() string {
+	b := make([]byte, resourceIDLen)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = resourceIDAlphabet[int(b[i])%len(resourceIDAlphabet)]
+	}
+	return string(b)
+}

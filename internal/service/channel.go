@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -160,21 +159,6 @@ type channelDoc struct {
 	// ShardStarts is the end of each shard's log when the channel was created: where the records that
 	// arrived while it existed begin (nil: a channel created before they were kept).
 	ShardStarts map[uint32]uint64 `json:"shardStarts,omitempty"`
-}
-
-// channelIDAlphabet and channelIDLen shape a channel id as AWS's look (apu0zt8ge6utbndxe).
-const (
-	channelIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	channelIDLen      = 17
-)
-
-func newChannelID() string {
-	b := make([]byte, channelIDLen)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = channelIDAlphabet[int(b[i])%len(channelIDAlphabet)]
-	}
-	return string(b)
 }
 
 func (s *Service) channelKey(id string) string {

@@ -113,7 +113,7 @@ func (s *Service) CreateChannel(ctx context.Context, in *CreateChannelInput) (*C
 	}
 	now := s.now()
 	d := &channelDoc{
-		ID: newChannelID(), Name: *in.ChannelName, CreatedMilli: now.UnixMilli(), ShardStarts: starts,
+		ID: newResourceID(), Name: *in.ChannelName, CreatedMilli: now.UnixMilli(), ShardStarts: starts,
 		Status: channelCreating, StatusMilli: now.UnixMilli(), RoleARN: *in.ServiceExecutionRoleARN,
 		Stream: streamName, StreamID: st.Doc.ID, StreamMilli: st.Doc.CreatedMilli,
 		Record: *sc.RecordConfiguration, Freshness: freshnessDefault,
@@ -378,14 +378,10 @@ func (s *Service) ListChannels(ctx context.Context, in *ListChannelsInput) (*Lis
 	}
 	after := ""
 	if in.NextToken != nil {
-		tok, ok := decodeToken(*in.NextToken)
-		if !ok {
-			return nil, kerr.NewInvalidArgument(fmt.Sprintf("Invalid NextToken: %s", *in.NextToken))
+		var err error
+		if after, err = s.pageAfter(*in.NextToken); err != nil {
+			return nil, err
 		}
-		if s.now().Sub(stream.Milli(tok.Issued)) > nextTokenLife {
-			return nil, kerr.NewExpiredNextToken(fmt.Sprintf("The NextToken has expired: %s", *in.NextToken))
-		}
-		after = tok.After
 	}
 	limit := listChannelsMax
 	if in.MaxResults != nil {

@@ -58,6 +58,19 @@ func decodeToken(s string) (pageToken, bool) {
 	return t, true
 }
 
+// pageAfter opens a list operation's NextToken: where the page it asks for begins, or AWS's errors
+// for a token that is not one (InvalidArgumentException) or is too old (ExpiredNextTokenException).
+func (s *Service) pageAfter(token string) (string, error) {
+	tok, ok := decodeToken(token)
+	if !ok {
+		return "", kerr.NewInvalidArgument(fmt.Sprintf("Invalid NextToken: %s", token))
+	}
+	if s.now().Sub(stream.Milli(tok.Issued)) > nextTokenLife {
+		return "", kerr.NewExpiredNextToken(fmt.Sprintf("The NextToken has expired: %s", token))
+	}
+	return tok.After, nil
+}
+
 // newTokenFilter returns f as a token carries it; nil for nil.
 func newTokenFilter(f *ShardFilter) *tokenFilter {
 	if f == nil {
@@ -185,14 +198,10 @@ func (s *Service) ListStreams(ctx context.Context, in *ListStreamsInput) (*ListS
 		after = *in.ExclusiveStartStreamName
 	}
 	if in.NextToken != nil {
-		tok, ok := decodeToken(*in.NextToken)
-		if !ok {
-			return nil, kerr.NewInvalidArgument(fmt.Sprintf("Invalid NextToken: %s", *in.NextToken))
+		var err error
+		if after, err = s.pageAfter(*in.NextToken); err != nil {
+			return nil, err
 		}
-		if s.now().Sub(stream.Milli(tok.Issued)) > nextTokenLife {
-			return nil, kerr.NewExpiredNextToken(fmt.Sprintf("The NextToken has expired: %s", *in.NextToken))
-		}
-		after = tok.After
 	}
 	limit := listStreamsDefaultLimit
 	if in.Limit != nil {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -53,7 +52,7 @@ const (
 type queueDoc struct {
 	Name         string `json:"name"`
 	ID           uint64 `json:"id"`    // incarnation: receipt handles and shard states are bound to it
-	ARNID        string `json:"arnId"` // the resource id of its ARN (newQueueID)
+	ARNID        string `json:"arnId"` // the resource id of its ARN (newResourceID)
 	CreatedMilli int64  `json:"created"`
 	Status       string `json:"status"` // CREATING, ACTIVE, UPDATING or DELETING, settled by the clock (settleQueue)
 	StatusMilli  int64  `json:"statusSince"`
@@ -78,22 +77,6 @@ type loadedQueue struct {
 	doc     queueDoc
 	version uint64
 	key     string
-}
-
-// queueIDAlphabet and queueIDLen shape the id of a queue's ARN as a channel's (channel.go).
-const (
-	queueIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	queueIDLen      = 17
-)
-
-// newQueueID returns a new random id for a queue's ARN.
-func newQueueID() string {
-	b := make([]byte, queueIDLen)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = queueIDAlphabet[int(b[i])%len(queueIDAlphabet)]
-	}
-	return string(b)
 }
 
 // parseQueueARN returns the region, account and resource id of a queue ARN; ok is false when it is
@@ -466,7 +449,7 @@ func (s *Service) CreateQueue(ctx context.Context, in *CreateQueueInput) (*Queue
 	}
 	now := s.now()
 	d := queueDoc{
-		Name: name, ID: stream.NewID(), ARNID: newQueueID(), CreatedMilli: now.UnixMilli(), Status: stream.StatusCreating, StatusMilli: now.UnixMilli(),
+		Name: name, ID: stream.NewID(), ARNID: newResourceID(), CreatedMilli: now.UnixMilli(), Status: stream.StatusCreating, StatusMilli: now.UnixMilli(),
 		Stream: streamName, StreamID: st.Doc.ID, StreamCreatedMilli: st.Doc.CreatedMilli, Start: start, StartMilli: startMilli,
 		VisibilitySecs: queueDefaultVisibility, MaxReceive: queueDefaultMaxReceive,
 	}
