@@ -194,6 +194,40 @@ func TestChannelFollowsReshard(t *testing.T) {
 			if children == 0 {
 				t.Errorf("no objects from shards other than %s: keys %v", *sh.ShardId, got.keys)
 			}
+			// Parents before children: the channel writes its objects one after another, so the
+			// order of the PUTs the destination received is the order of delivery; the last object
+			// of the split shard must come before the first of either child.
+			after, err := c.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String(name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kids []string
+			for _, s := range after.Shards {
+				if aws.ToString(s.ParentShardId) == *sh.ShardId {
+					kids = append(kids, *s.ShardId)
+				}
+			}
+			if len(kids) != 2 {
+				t.Fatalf("children of %s: %v, want 2", *sh.ShardId, kids)
+			}
+			lastParent, firstChild := -1, -1
+			for i, h := range f.requests(http.MethodPut) {
+				p := h.Get("X-Path")
+				if !strings.HasPrefix(p, "/split/") || !strings.Contains(p, "ch-"+e.Name+"-shardId-") {
+					continue
+				}
+				if strings.Contains(p, "-"+*sh.ShardId+"-") {
+					lastParent = i
+				}
+				for _, k := range kids {
+					if strings.Contains(p, "-"+k+"-") && firstChild < 0 {
+						firstChild = i
+					}
+				}
+			}
+			if lastParent < 0 || firstChild < 0 || firstChild < lastParent {
+				t.Errorf("PUT order: the split shard's last object at %d, its children's first at %d: want the parent's objects first", lastParent, firstChild)
+			}
 		})
 	}
 }

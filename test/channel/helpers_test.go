@@ -78,6 +78,7 @@ func startFakeS3(t *testing.T) *fakeS3 {
 			hd := r.Header.Clone()
 			hd.Del("Authorization")
 			hd.Set("X-Method", r.Method)
+			hd.Set("X-Path", r.URL.Path) // /bucket/key: the order of the objects written
 			f.headers = append(f.headers, hd)
 			f.mu.Unlock()
 		}
