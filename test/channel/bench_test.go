@@ -30,7 +30,7 @@ import (
 // KINESISD_CHANNEL_BENCH_DURATION (15s; 8 workers, 500 records of 1 KiB per PutRecords, no
 // read-back) while sampling /metrics every second, and reports the bench's records/s, what the
 // channel delivered during the load (records/s, MB/s written), its lag, and how long it took to
-// deliver the rest once the load stopped.
+// deliver the rest once the load stopped. It fails if the lag exceeded the freshness.
 func TestChannelBench(t *testing.T) {
 	if os.Getenv("KINESISD_CHANNEL_BENCH") == "" {
 		t.Skip("KINESISD_CHANNEL_BENCH=1 runs it")
@@ -127,6 +127,9 @@ func TestChannelBench(t *testing.T) {
 		t.Logf("with channel: bench %.0f records/s, %.1f MB/s, p99 %.1f ms; channel during the load %.0f records/s, %.1f MB/s written; "+
 			"max lag %.1f s (freshness %d s); the %d records of the stream all delivered %.1f s after the load ended",
 			res.RecordsPerSec, res.MBPerSec, res.P99ms, atEnd.records/secs, atEnd.bytes/secs/1e6, maxLag, fresh, total, drained.Seconds())
+		if maxLag > float64(fresh) {
+			t.Errorf("the channel lagged %.1f s behind the stream, more than its freshness of %d s", maxLag, fresh)
+		}
 		_ = p.Stop(30 * time.Second)
 	}
 }
@@ -221,5 +224,8 @@ func TestChannelBenchIceberg(t *testing.T) {
 		"(%.0f records/s, %.1f MB/s of record data overall); max lag %.1f s (freshness %d s)",
 		float64(acked.Load())/secs, atEnd/secs, acked.Load(), time.Since(loadEnd).Seconds(),
 		float64(acked.Load())/time.Since(start).Seconds(), bytesDelivered/time.Since(start).Seconds()/1e6, maxLag, fresh)
+	if maxLag > float64(fresh) {
+		t.Errorf("the channel lagged %.1f s behind the stream, more than its freshness of %d s", maxLag, fresh)
+	}
 	_ = p.Stop(30 * time.Second)
 }
