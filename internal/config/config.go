@@ -73,6 +73,7 @@ type Config struct {
 	S3Endpoint     string // URL of an S3-compatible store; empty: the embedded one (buckets as directories under DataDir, in memory with InMemory)
 	S3Credentials  string // file of one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' line for S3Endpoint; empty: the AWS environment variables
 	IcebergCatalog string // URL of an Iceberg REST catalog for S3 Tables destinations; empty: the embedded catalog under DataDir
+	IcebergWriter  string // the kinesisd-iceberg executable that writes to S3 Tables; empty: next to kinesisd's own, else on $PATH
 
 	// Console (issue 20): "" (on for a loopback Listen, or with Credentials), "true" or "false".
 	Console string
@@ -210,6 +211,7 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.StringVar(&c.S3Endpoint, "s3-endpoint", "", "URL of the S3-compatible store (AWS S3, MinIO, versitygw, Ceph) that channels deliver to; empty: the embedded one, each bucket a directory under the data directory (in memory with -in-memory); required with NATS JetStream for channels")
 	fs.StringVar(&c.S3Credentials, "s3-credentials", "", "file of one 'ACCESS_KEY_ID SECRET_ACCESS_KEY' line for -s3-endpoint (empty: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&c.IcebergCatalog, "iceberg-catalog", "", "URL of an Iceberg REST catalog for channels to S3 Tables; empty: the embedded catalog, its warehouse under the data directory")
+	fs.StringVar(&c.IcebergWriter, "iceberg-writer", "", "path of kinesisd-iceberg, the companion executable that writes channels' records to S3 Tables (started on the first delivery); empty: kinesisd-iceberg next to kinesisd, else on $PATH; without one, channels to S3 Tables are refused")
 	fs.BoolFunc("console", "serve the web console at /console/: true or false (default: on for a loopback -listen or with -credentials, off otherwise)", func(v string) error {
 		if v == "" { // -console= : the default
 			c.Console = ""
