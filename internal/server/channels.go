@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
-	"kinesisd/internal/channel/iceberg"
+	"kinesisd/internal/channel/icebergproc"
 	"kinesisd/internal/channel/objstore"
-	"kinesisd/internal/channel/s3dest"
 	"kinesisd/internal/config"
 	"kinesisd/internal/service"
 )
@@ -23,13 +24,19 @@ type channelSinks struct {
 	close   func()
 }
 
-// openChannelSinks builds the channels' destinations from cfg.
-func openChannelSinks(ctx context.Context, cfg *config.Config) (channelSinks, error) {
+// icebergWriterName is the companion executable that writes to S3 Tables (cmd/kinesisd-iceberg).
+const icebergWriterName = "kinesisd-iceberg"
+
+// openChannelSinks builds the channels' destinations from cfg. Tables are written by the
+// kinesisd-iceberg child process (icebergproc), started on the first delivery: kinesisd itself does
+// not link iceberg-go, whose package initialisation alone takes 0.2-0.4 s of every start. Without
+// the executable, channels to S3 Tables are refused (and a WARN says so at start).
+func openChannelSinks(_ context.Context, cfg *config.Config) (channelSinks, error) {
 	objects, off, err := channelObjects(cfg)
 	if err != nil {
 		return channelSinks{}, err
 	}
-	ic := iceberg.Config{CatalogURL: cfg.IcebergCatalog, InMemory: cfg.InMemory && cfg.IcebergCatalog == "",
+	ic := icebergproc.Config{CatalogURL: cfg.IcebergCatalog, InMemory: cfg.InMemory && cfg.IcebergCatalog == "",
 		Warehouse: filepath.Join(cfg.DataDir, "iceberg"), S3Endpoint: cfg.S3Endpoint, Region: cfg.Region}
 	if cfg.S3Credentials != "" {
 		if ic.S3AccessKey, ic.S3Secret, err = readS3Credentials(cfg.S3Credentials); err != nil {
@@ -40,52 +47,64 @@ func openChannelSinks(ctx context.Context, cfg *config.Config) (channelSinks, er
 	if cfg.IcebergCatalog == "" && cfg.IsNATS() {
 		return sinks, nil // the embedded catalog would live on one front-end's disk: S3 Tables are refused
 	}
-	w, err := iceberg.Open(ctx, ic)
+	log := childLogger(cfg)
+	path, err := findIcebergWriter(cfg.IcebergWriter)
 	if err != nil {
-		return channelSinks{}, fmt.Errorf("iceberg: %w", err)
+		if cfg.IcebergWriter != "" {
+			return channelSinks{}, err
+		}
+		log.Warn("channels to S3 Tables are refused: "+err.Error(), "flag", "-iceberg-writer")
+		return sinks, nil
 	}
-	sinks.tables, sinks.close = icebergTables{w}, func() { _ = w.Close() }
+	client := icebergproc.New(path, ic, log)
+	sinks.tables, sinks.close = client, func() { _ = client.Close() }
 	return sinks, nil
 }
 
-// icebergTables is the service's TableStore over the Iceberg writer.
-type icebergTables struct{ w *iceberg.Writer }
-
-func (t icebergTables) table(tb service.Table) iceberg.Table {
-	out := iceberg.Table{Bucket: tb.Bucket, Namespace: tb.Namespace, Name: tb.Name, Compression: tb.Compression}
-	if len(tb.HourPartitions) > 0 {
-		out.Partition = &iceberg.HourPartition{Source: tb.HourPartitions[0]}
+// findIcebergWriter returns the kinesisd-iceberg to run: flag's (a path, or a name looked up on
+// $PATH) when set; else the one next to this executable (kinesisd-iceberg, or for a release binary
+// named kinesisd-VERSION-OS-ARCH, kinesisd-iceberg-VERSION-OS-ARCH), else kinesisd-iceberg on $PATH.
+func findIcebergWriter(flag string) (string, error) {
+	if flag != "" {
+		path, err := exec.LookPath(flag)
+		if err != nil {
+			return "", fmt.Errorf("-iceberg-writer: %w", err)
+		}
+		return filepath.Abs(path)
 	}
-	return out
-}
-
-func (t icebergTables) Append(ctx context.Context, tb service.Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
-	in := make([]iceberg.Record, len(recs))
-	for i, r := range recs {
-		in[i] = iceberg.Record{Data: r.Data, PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber, ShardID: r.ShardID, Arrival: r.Arrival}
+	if exe, err := os.Executable(); err == nil {
+		dir, base := filepath.Split(exe)
+		ext := filepath.Ext(base)
+		if ext != ".exe" {
+			ext = ""
+		}
+		candidates := []string{filepath.Join(dir, icebergWriterName+ext)}
+		if rest, ok := strings.CutPrefix(base, "kinesisd-"); ok && !strings.HasPrefix(rest, "iceberg") {
+			candidates = append(candidates, filepath.Join(dir, icebergWriterName+"-"+rest))
+		}
+		for _, c := range candidates {
+			if path, err := exec.LookPath(c); err == nil {
+				return path, nil
+			}
+		}
 	}
-	var dl func([]iceberg.Rejected) error
-	if deadLetters != nil {
-		dl = func(rej []iceberg.Rejected) error { return deadLetters(rejectedOf(rej)) }
-	}
-	rej, err := t.w.AppendThen(ctx, t.table(tb), in, position, dl)
+	path, err := exec.LookPath(icebergWriterName)
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("%s is neither next to kinesisd nor on $PATH: install it there, or start kinesisd with -iceberg-writer PATH", icebergWriterName)
 	}
-	return rejectedOf(rej), nil
+	return filepath.Abs(path)
 }
 
-func rejectedOf(rej []iceberg.Rejected) []s3dest.Rejected {
-	out := make([]s3dest.Rejected, len(rej))
-	for i, r := range rej {
-		out[i] = s3dest.Rejected{Record: s3dest.Record{Data: r.Record.Data, PartitionKey: r.Record.PartitionKey,
-			SequenceNumber: r.Record.SequenceNumber, ShardID: r.Record.ShardID, Arrival: r.Record.Arrival}, Reason: r.Reason}
+// childLogger is the logger of the Iceberg writer's lines: the server's format and level on stderr,
+// as cmd/kinesisd builds the server's logger (openChannelSinks is not given that one).
+func childLogger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	return out
-}
-
-func (t icebergTables) Position(ctx context.Context, tb service.Table) (string, bool, error) {
-	return t.w.Position(ctx, t.table(tb))
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
 // channelObjects is where channels to general-purpose S3 deliver: the S3-compatible store of
