@@ -40,8 +40,9 @@ type streamState struct {
 	// pubMu orders the publishes of this stream: every message is written to the connection, which
 	// JetStream stores in the order written, with a running maximum (maxArr) computed under the same
 	// lock, so that maxArr never decreases along a shard's log (timeindex.go).
-	pubMu  sync.Mutex
-	maxArr map[uint32]int64 // per shard, once seeded from the shard's last stored record
+	pubMu   sync.Mutex
+	maxArr  map[uint32]int64  // per shard, once seeded from the shard's last stored record
+	ordinal map[uint32]uint64 // per shard, the last ordinal given, seeded with maxArr (ordinal.go)
 
 	sealMu   sync.Mutex
 	seals    map[uint32]uint64 // shard → end, for the sealed shards known (seal.go)
@@ -57,7 +58,7 @@ func (s *Store) stream(id uint64) (*streamState, error) {
 	}
 	st := s.streams[id]
 	if st == nil {
-		st = &streamState{id: id, name: s.streamName(id), maxArr: make(map[uint32]int64), seals: make(map[uint32]uint64)}
+		st = &streamState{id: id, name: s.streamName(id), maxArr: make(map[uint32]int64), ordinal: make(map[uint32]uint64), seals: make(map[uint32]uint64)}
 		s.streams[id] = st
 	}
 	return st, nil
@@ -213,6 +214,7 @@ type pending struct {
 	shard   uint32
 	arrival int64
 	rec     *storage.Record
+	ordinal uint64 // given by the first attempt, kept by the next ones
 }
 
 // appendStream appends the records of one incarnation as one atomic batch.
@@ -364,6 +366,10 @@ func (s *Store) attempt(ctx context.Context, st *streamState, msgs []pending, ms
 		}
 		m := max(cur, p.arrival)
 		st.maxArr[p.shard] = m
+		if p.ordinal == 0 {
+			p.ordinal = st.ordinal[p.shard] + 1
+			st.ordinal[p.shard] = p.ordinal
+		}
 		h := p.msg.Header
 		clear(h)
 		if i == 0 {
@@ -381,6 +387,7 @@ func (s *Store) attempt(ctx context.Context, st *streamState, msgs []pending, ms
 			p.msg.Reply = reply
 		}
 		setMaxArr(p.msg.Data, m)
+		setOrdinal(p.msg.Data, p.ordinal)
 		if err = s.nc.PublishMsg(p.msg); err != nil {
 			break
 		}

@@ -209,7 +209,7 @@ func (s *Store) listOnce(ctx context.Context, prefix string) ([]storage.MetaEntr
 				s.log.Warn("metadata key not written by kinesisd, skipped", "key", e.Key())
 				continue
 			}
-			if strings.HasPrefix(key, prefix) {
+			if strings.HasPrefix(key, prefix) && !strings.HasPrefix(key, floorPrefix) {
 				out = append(out, storage.MetaEntry{Key: key, Value: e.Value(), Version: e.Revision()})
 			}
 		case <-ctx.Done():

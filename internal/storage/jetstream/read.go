@@ -31,6 +31,11 @@ const readOverhead = 256
 // the log in order); where the replica's answer ends, getBatch asks the stream leader, so that a Read
 // returns every record acknowledged before it began (leader.go).
 func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int) ([]storage.Record, error) {
+	return s.read(ctx, ref, from, maxRecords, maxBytes, nil)
+}
+
+// read is Read; with ords not nil, it appends the ordinal of each record returned to *ords.
+func (s *Store) read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int, ords *[]uint64) ([]storage.Record, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -63,6 +68,9 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 				return out, nil
 			}
 			out = append(out, r)
+			if ords != nil {
+				*ords = append(*ords, envelopeOrdinal(m.Data))
+			}
 			size += r.Size()
 			from = r.Offset + 1
 			if len(out) == maxRecords {
@@ -121,6 +129,9 @@ func (s *Store) Trim(ctx context.Context, ref storage.ShardRef, before uint64) e
 		Filter string `json:"filter"`
 		Seq    uint64 `json:"seq"`
 	}{s.shardSubject(ref), before}
+	if err := s.keepFloor(ctx, ref, before); err != nil {
+		return fmt.Errorf("trim %v before %d: %w", ref, before, err)
+	}
 	err := s.api(ctx, "STREAM.PURGE."+s.streamName(ref.StreamID), req, nil)
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("trim %v before %d: %w", ref, before, err)

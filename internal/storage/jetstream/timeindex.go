@@ -28,8 +28,8 @@ import (
 // across front-ends needs an order per writer, for instance one subject per shard and writer, each
 // searched on its own and the earliest answer taken; the index is left approximate there for now.
 
-// seedMaxArr loads the running maximum of ref from its last stored record, unless this process
-// already has it.
+// seedMaxArr loads the running maximum of ref, and its ordinal counter, from its last stored record,
+// unless this process already has them.
 func (s *Store) seedMaxArr(ctx context.Context, st *streamState, ref storage.ShardRef) error {
 	st.pubMu.Lock()
 	_, ok := st.maxArr[ref.Shard]
@@ -42,15 +42,20 @@ func (s *Store) seedMaxArr(ctx context.Context, st *streamState, ref storage.Sha
 		return fmt.Errorf("load time index of %v: %w", ref, err)
 	}
 	v := int64(noArrival)
+	var ord uint64 // ordinal.go: of the last record, or the floor Trim kept
 	if m != nil {
 		if v, err = envelopeMaxArr(m.Data); err != nil {
 			return fmt.Errorf("load time index of %v: %w", ref, err)
 		}
+		ord = envelopeOrdinal(m.Data)
+	} else if ord, err = s.floor(ctx, ref); err != nil {
+		return err
 	}
 	st.pubMu.Lock()
 	if cur, ok := st.maxArr[ref.Shard]; !ok || cur < v {
 		st.maxArr[ref.Shard] = v
 	}
+	st.ordinal[ref.Shard] = max(st.ordinal[ref.Shard], ord)
 	st.pubMu.Unlock()
 	return nil
 }
