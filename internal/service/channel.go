@@ -159,6 +159,9 @@ type channelDoc struct {
 	// ShardStarts is the end of each shard's log when the channel was created: where the records that
 	// arrived while it existed begin (nil: a channel created before they were kept).
 	ShardStarts map[uint32]uint64 `json:"shardStarts,omitempty"`
+	// ShardOrdinals is, on a store with sparse offsets and shardOrdinals, the ordinal the next record
+	// of each shard got when the channel was created (a shard missing: unknown).
+	ShardOrdinals map[uint32]uint64 `json:"shardOrdinals,omitempty"`
 }
 
 func (s *Service) channelKey(id string) string {

@@ -58,8 +58,9 @@ func (s *Service) channelsRefused(tables bool) string {
 	return ""
 }
 
-// countGap counts in Expired the offsets [low, high) of shard that were not counted before (a
-// retried delivery reads its position again, and finds the same gap), and returns how many.
+// countGap counts in Expired the offsets (or, on a store with sparse offsets, the ordinals) [low,
+// high) of shard that were not counted before (a retried delivery reads its position again, and finds
+// the same gap), and returns how many.
 func (c *ChannelStats) countGap(shard uint32, low, high uint64) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -228,6 +229,29 @@ func (s *Service) dropChannelLease(ctx context.Context, id, owner string) {
 type channelPosition struct {
 	StreamID uint64            `json:"streamId"`
 	Next     map[uint32]uint64 `json:"next"`
+	// Ordinal is, on a store with shardOrdinals, the ordinal of the record at Next of each shard where
+	// it is known (a position written before ordinals were kept has none: then nothing is counted).
+	Ordinal map[uint32]uint64 `json:"ordinal,omitempty"`
+}
+
+// setOrdinal sets the ordinal of shard's Next; 0 forgets it.
+func (p *channelPosition) setOrdinal(shard uint32, ord uint64) {
+	if ord == 0 {
+		delete(p.Ordinal, shard)
+		return
+	}
+	if p.Ordinal == nil {
+		p.Ordinal = make(map[uint32]uint64)
+	}
+	p.Ordinal[shard] = ord
+}
+
+// after returns the ordinal after ords[i], or 0 when it is unknown.
+func ordinalAfter(ords []uint64, i int) uint64 {
+	if i < 0 || i >= len(ords) || ords[i] == 0 {
+		return 0
+	}
+	return ords[i] + 1
 }
 
 // positionKey is the destination object that holds a channel's position.
@@ -513,11 +537,11 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		if !started { // a shard the channel has not read yet: from its oldest record still retained
 			from = sh.StartOffset
 		}
-		recs, err := s.store.Read(ctx, ref, from, deliverMaxRecords, deliverMaxBytes)
+		recs, ords, err := s.readShard(ctx, ref, from)
 		if err != nil {
 			return time.Time{}, err
 		}
-		if n, first, err := s.deletedBefore(ctx, st, sh, dst.d, from, started, recs, stats); err != nil {
+		if n, first, firstOrd, err := s.deletedBefore(ctx, st, sh, dst.d, pos, from, started, recs, ords, stats); err != nil {
 			return time.Time{}, err
 		} else if n > 0 {
 			// Retention deleted records the channel had not read: they are counted, and it goes on
@@ -526,6 +550,7 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 				"channel", dst.d.Name, "stream", st.Doc.Name, "shard", stream.ShardID(sh.Index), "records", n, "from", from, "to", first)
 			from = first
 			pos.Next[sh.Index] = from
+			pos.setOrdinal(sh.Index, firstOrd)
 		}
 		if len(recs) > 0 && stream.Milli(recs[0].ArrivalMilli).Before(st.Cutoff(now)) {
 			// Behind the retention horizon: what is still readable of it is counted (the records that
@@ -534,10 +559,15 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 			if err != nil {
 				return time.Time{}, err
 			}
-			n := 0
+			// Skipped: the records read below the horizon, and no further (those past them are read and
+			// counted next, rather than jumped over uncounted).
+			n, skipped := 0, 0
 			for _, r := range recs {
-				if r.Offset < horizon && r.ArrivalMilli >= dst.d.CreatedMilli {
-					n++
+				if r.Offset < horizon {
+					skipped++
+					if r.ArrivalMilli >= dst.d.CreatedMilli {
+						n++
+					}
 				}
 			}
 			stats.Expired.Add(int64(n))
@@ -546,13 +576,20 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 					"stream", st.Doc.Name, "shard", stream.ShardID(sh.Index), "records", n, "from", from, "to", horizon)
 			}
 			from = horizon
+			if skipped == len(recs) {
+				from = min(horizon, recs[len(recs)-1].Offset+1)
+			}
 			pos.Next[sh.Index] = from
-			if recs, err = s.store.Read(ctx, ref, from, deliverMaxRecords, deliverMaxBytes); err != nil {
+			pos.setOrdinal(sh.Index, ordinalAfter(ords, skipped-1))
+			if recs, ords, err = s.readShard(ctx, ref, from); err != nil {
 				return time.Time{}, err
 			}
 		}
 		for sh.Closed && len(recs) > 0 && recs[len(recs)-1].Offset >= sh.EndOffset {
 			recs = recs[:len(recs)-1]
+		}
+		if ords != nil {
+			ords = ords[:len(recs)]
 		}
 		if len(recs) == 0 {
 			if sh.Closed && (!started || from < sh.EndOffset) {
@@ -577,8 +614,9 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		if err != nil {
 			return time.Time{}, err
 		}
-		after := channelPosition{StreamID: pos.StreamID, Next: maps(pos.Next)}
+		after := channelPosition{StreamID: pos.StreamID, Next: maps(pos.Next), Ordinal: maps(pos.Ordinal)}
 		after.Next[sh.Index] = recs[len(recs)-1].Offset + 1
+		after.setOrdinal(sh.Index, ordinalAfter(ords, len(recs)-1))
 		if err := s.deliverRun(ctx, dst, stream.ShardID(sh.Index), out, after, oldest, stats); err != nil {
 			return time.Time{}, err
 		}
@@ -592,14 +630,20 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 }
 
 // deletedBefore finds the records of shard sh that retention deleted before the channel read them:
-// the offsets between where it reads (from; for a shard it has not started, where the shard's log
-// stood when the channel was created, as the records before it are not the channel's to count) and
-// the first record still stored (recs[0], read from from, or the end of the log). It counts them in
-// stats (once) and returns how many, and that first offset. A store whose offsets are sparse
-// (Config.SparseOffsets) cannot tell deleted records from gaps: nothing is counted there.
-func (s *Service) deletedBefore(ctx context.Context, st *stream.Stream, sh *stream.Shard, d *channelDoc, from uint64, started bool, recs []storage.Record, stats *ChannelStats) (uint64, uint64, error) {
+// those between where it reads (from; for a shard it has not started, where the shard's log stood
+// when the channel was created, as the records before it are not the channel's to count) and the
+// first record still stored (recs[0], read from from, or the end of the log). It counts them in stats
+// (once) and returns how many, and the offset and ordinal (0 if none) of that first record.
+//
+// With dense offsets the count is the offsets in between. A store whose offsets are sparse
+// (Config.SparseOffsets) cannot tell deleted records from gaps: there the ordinals of shardOrdinals
+// count them (ords, of recs; pos.Ordinal for a started shard, ShardOrdinals for one the channel has
+// not started, 1 for a shard born after the channel), and where an ordinal is unknown (a store
+// without them, a position or records from before they were kept), nothing is counted.
+func (s *Service) deletedBefore(ctx context.Context, st *stream.Stream, sh *stream.Shard, d *channelDoc, pos *channelPosition, from uint64, started bool,
+	recs []storage.Record, ords []uint64, stats *ChannelStats) (n, first, firstOrd uint64, err error) {
 	if s.cfg.SparseOffsets {
-		return 0, 0, nil
+		return s.deletedBetweenOrdinals(ctx, st, sh, d, pos, started, recs, ords, stats)
 	}
 	low := from
 	if !started {
@@ -608,27 +652,68 @@ func (s *Service) deletedBefore(ctx context.Context, st *stream.Stream, sh *stre
 		case ok:
 			low = max(from, v)
 		case d.ShardStarts == nil:
-			return 0, 0, nil // a channel from before ShardStarts: where its records begin is unknown
+			return 0, 0, 0, nil // a channel from before ShardStarts: where its records begin is unknown
 		}
 		// not in ShardStarts: a shard born after the channel, all its records the channel's
 	}
-	var first uint64
 	if len(recs) > 0 {
 		first = recs[0].Offset
-	} else {
-		next, err := s.store.NextOffset(ctx, st.Ref(sh.Index))
-		if err != nil {
-			return 0, 0, err
-		}
-		first = next
-		if sh.Closed {
-			first = min(first, sh.EndOffset)
-		}
+	} else if first, err = s.logEnd(ctx, st, sh); err != nil {
+		return 0, 0, 0, err
 	}
 	if first <= low {
-		return 0, 0, nil
+		return 0, 0, 0, nil
 	}
-	return stats.countGap(sh.Index, low, first), first, nil
+	return stats.countGap(sh.Index, low, first), first, 0, nil
+}
+
+// deletedBetweenOrdinals is deletedBefore on a store with sparse offsets.
+func (s *Service) deletedBetweenOrdinals(ctx context.Context, st *stream.Stream, sh *stream.Shard, d *channelDoc, pos *channelPosition, started bool,
+	recs []storage.Record, ords []uint64, stats *ChannelStats) (n, first, firstOrd uint64, err error) {
+	o := s.ordinals()
+	if o == nil {
+		return 0, 0, 0, nil
+	}
+	var low uint64 // the ordinal of the first record the channel has not read
+	switch _, existed := d.ShardStarts[sh.Index]; {
+	case started:
+		low = pos.Ordinal[sh.Index]
+	case existed:
+		low = d.ShardOrdinals[sh.Index]
+	case d.ShardStarts != nil: // a shard born after the channel: all its records the channel's
+		low = 1
+	}
+	if low == 0 {
+		return 0, 0, 0, nil
+	}
+	if len(recs) > 0 {
+		first, firstOrd = recs[0].Offset, ords[0]
+	} else {
+		next, ok, err := o.NextOrdinal(ctx, st.Ref(sh.Index))
+		if err != nil || !ok {
+			return 0, 0, 0, err
+		}
+		if first, err = s.logEnd(ctx, st, sh); err != nil {
+			return 0, 0, 0, err
+		}
+		firstOrd = next
+	}
+	if firstOrd <= low {
+		return 0, 0, 0, nil
+	}
+	return stats.countGap(sh.Index, low, firstOrd), first, firstOrd, nil
+}
+
+// logEnd is the offset after the last record of shard sh: where its next record goes, or its end.
+func (s *Service) logEnd(ctx context.Context, st *stream.Stream, sh *stream.Shard) (uint64, error) {
+	next, err := s.store.NextOffset(ctx, st.Ref(sh.Index))
+	if err != nil {
+		return 0, err
+	}
+	if sh.Closed {
+		next = min(next, sh.EndOffset)
+	}
+	return next, nil
 }
 
 // deliverRun writes recs and then the position after them, and counts them.

@@ -106,14 +106,20 @@ func (s *Service) CreateChannel(ctx context.Context, in *CreateChannelInput) (*C
 		return nil, err
 	}
 	starts := make(map[uint32]uint64, len(st.Doc.Shards))
+	refs := make(map[uint32]storage.ShardRef, len(st.Doc.Shards))
 	for _, sh := range st.Doc.Shards {
+		refs[sh.Index] = st.Ref(sh.Index)
 		if starts[sh.Index], err = s.store.NextOffset(ctx, st.Ref(sh.Index)); err != nil {
 			return nil, err
 		}
 	}
+	ordinals, err := s.shardOrdinalStarts(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	d := &channelDoc{
-		ID: newResourceID(), Name: *in.ChannelName, CreatedMilli: now.UnixMilli(), ShardStarts: starts,
+		ID: newResourceID(), Name: *in.ChannelName, CreatedMilli: now.UnixMilli(), ShardStarts: starts, ShardOrdinals: ordinals,
 		Status: channelCreating, StatusMilli: now.UnixMilli(), RoleARN: *in.ServiceExecutionRoleARN,
 		Stream: streamName, StreamID: st.Doc.ID, StreamMilli: st.Doc.CreatedMilli,
 		Record: *sc.RecordConfiguration, Freshness: freshnessDefault,

@@ -257,8 +257,8 @@ func midpoint(a, b string) string {
 // TestChannelCountsExpiredRecords: records that leave the stream's retention while the destination
 // is down are counted (kinesisd_channel_records_expired_total) instead of delivered, also once the
 // retention pass has deleted them from storage before the channel read them (the gap between the
-// channel's position and the trim horizon); the channel then goes on with the records that arrive
-// later.
+// channel's position and the trim horizon: offsets on Pebble, the records' ordinals on JetStream,
+// whose offsets are sparse); the channel then goes on with the records that arrive later.
 func TestChannelCountsExpiredRecords(t *testing.T) {
 	if kinesistest.Binary() != "" {
 		t.Skip("moves the fake clock a day on")
@@ -266,28 +266,38 @@ func TestChannelCountsExpiredRecords(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "key")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	f := startFakeS3(t)
-	f.bucket(t, "late")
-	s := kinesistest.Start(t, kinesistest.Engines[1], kinesistest.Options{Configure: func(c *config.Config) {
-		c.S3Endpoint, c.ThroughputLimits = f.URL, false
-		c.RetentionInterval = 10 * time.Millisecond
-	}})
-	c := s.Client
-	arn := onDemand(t, c, "late")
-	put(t, c, "late", []string{jsonRecord("before", 1)}) // before the channel: not its to count
-	f.down.Store(true)
-	createChannel(t, c, arn, "late", channelSpec{name: "late", format: "JSON", compression: "NONE", freshness: 1})
-	old := []string{jsonRecord("old", 1), jsonRecord("old", 2), jsonRecord("old", 3)}
-	put(t, c, "late", old)
-	s.Clock.Advance(25 * time.Hour) // past the 24-hour retention
-	fresh := []string{jsonRecord("new", 1)}
-	put(t, c, "late", fresh)
-	// The retention pass (every 10 ms of real time) deletes the old records while the channel cannot
-	// read its position from the destination, down.
-	time.Sleep(time.Second)
-	f.down.Store(false)
-	waitDelivered(t, s, func() delivered { return decode(t, f.objects(t, "late"), "late", "JSON") }, fresh, time.Minute)
-	if got := metric(t, s.Endpoint, "kinesisd_channel_records_expired_total", `channel="late"`); got != float64(len(old)) {
-		t.Errorf("kinesisd_channel_records_expired_total %v, want %d", got, len(old))
+	for _, e := range []kinesistest.Engine{kinesistest.Engines[1], kinesistest.Engines[2]} {
+		t.Run(e.Name, func(t *testing.T) {
+			bucket := "late-" + e.Name
+			f.bucket(t, bucket)
+			s := kinesistest.Start(t, e, kinesistest.Options{Configure: func(c *config.Config) {
+				c.S3Endpoint, c.ThroughputLimits = f.URL, false
+				c.RetentionInterval = 10 * time.Millisecond
+			}})
+			c := s.Client
+			arn := onDemand(t, c, "late")
+			before := []string{jsonRecord("before", 1), jsonRecord("before", 2)}
+			put(t, c, "late", before) // before the channel: not its to count
+			f.down.Store(true)
+			defer f.down.Store(false)
+			createChannel(t, c, arn, bucket, channelSpec{name: "late", format: "JSON", compression: "NONE", freshness: 1})
+			var old []string
+			for i := range 7 {
+				old = append(old, jsonRecord("old", i))
+			}
+			put(t, c, "late", old)
+			s.Clock.Advance(25 * time.Hour) // past the 24-hour retention
+			fresh := []string{jsonRecord("new", 1), jsonRecord("new", 2)}
+			put(t, c, "late", fresh)
+			// The retention pass (every 10 ms of real time) deletes the old records while the channel
+			// cannot read its position from the destination, down.
+			time.Sleep(time.Second)
+			f.down.Store(false)
+			waitDelivered(t, s, func() delivered { return decode(t, f.objects(t, bucket), "late", "JSON") }, fresh, time.Minute)
+			if got := metric(t, s.Endpoint, "kinesisd_channel_records_expired_total", `channel="late"`); got != float64(len(old)) {
+				t.Errorf("kinesisd_channel_records_expired_total %v, want %d", got, len(old))
+			}
+		})
 	}
 }
 
