@@ -138,7 +138,9 @@ type Store interface {
 	Append(ctx context.Context, appends []Append) error
 	// Read returns records of shard with Offset >= from in offset order: at most maxRecords of them, and
 	// stopping before the total Size would pass maxBytes, except that the first record is always returned
-	// whatever its size. An empty result means nothing is stored at or after from.
+	// whatever its size. An empty result means nothing is stored at or after from. The records' Data
+	// may be shared with the engine and with other readers (a cache of the log's tail): callers must
+	// not modify it.
 	Read(ctx context.Context, shard ShardRef, from uint64, maxRecords, maxBytes int) ([]Record, error)
 	// NextOffset returns an offset greater than every record ever appended to shard (visible now) and not
 	// greater than any record appended later: the position of "the end of the log".

@@ -80,7 +80,7 @@ func (s *Store) AppendAt(ctx context.Context, ref storage.ShardRef, recs []stora
 	sh.mu.Unlock()
 
 	err = s.commitAt(ref, recs, ckps)
-	sh.finish(start)
+	sh.finish(start, nil) // sparse offsets: the tail cache starts again after end
 	if err != nil {
 		return fmt.Errorf("append at: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 type claim struct {
 	sh    *shard
 	start uint64
+	chunk *tailChunk // the span's records for the tail cache, nil when it is off
 }
 
 // Append implements storage.Store. The whole call is one Pebble batch committed with pebble.Sync,
@@ -64,7 +65,10 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 		}
 	}
 	for _, c := range claims {
-		c.sh.finish(c.start)
+		if err != nil {
+			c.chunk = nil
+		}
+		c.sh.finish(c.start, c.chunk)
 	}
 	if err != nil {
 		return fmt.Errorf("append: %w", err)
@@ -107,6 +111,9 @@ func (s *Store) addAppend(b *pebble.Batch, a *storage.Append, claims *[]claim, s
 			return err
 		}
 	}
+	if s.tailBudget != nil {
+		(*claims)[len(*claims)-1].chunk = newTailChunk(a.Records)
+	}
 	if ckp > 0 {
 		return putCheckpoint(b, a.Shard, ckp, ckpMax)
 	}
@@ -131,6 +138,21 @@ func putCheckpoint(b *pebble.Batch, ref storage.ShardRef, at uint64, maxArr int6
 	return op.Finish()
 }
 
+// readTail returns the watermark and, when the tail cache holds the records at from, those records
+// (ok).
+func (s *Store) readTail(ref storage.ShardRef, from uint64, maxRecords, maxBytes int) (vis uint64, recs []storage.Record, ok bool, err error) {
+	sh, err := s.lockShard(ref)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	defer sh.mu.Unlock()
+	vis = sh.visibleLocked()
+	if sh.tail != nil && from < vis {
+		recs, ok = sh.tail.read(from, maxRecords, maxBytes)
+	}
+	return vis, recs, ok, nil
+}
+
 // visible returns the visibility watermark of ref.
 func (s *Store) visible(ref storage.ShardRef) (uint64, error) {
 	sh, err := s.lockShard(ref)
@@ -141,9 +163,10 @@ func (s *Store) visible(ref storage.ShardRef) (uint64, error) {
 	return sh.visibleLocked(), nil
 }
 
-// Read implements storage.Store. A maxRecords below 1 is taken as 1. The records' partition keys
-// share one string and their data a few large buffers, so a read costs a handful of allocations
-// rather than two per record.
+// Read implements storage.Store. A maxRecords below 1 is taken as 1. Records at the end of the log
+// come from the tail cache (tail.go), shared; the others from Pebble, their partition keys in one
+// string and their data in a few large buffers, so that a read costs a handful of allocations rather
+// than two per record.
 func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int) (_ []storage.Record, err error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
@@ -154,14 +177,19 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 			err = fmt.Errorf("read: %w", s.readFailure(nil, r))
 		}
 	}()
-	vis, err := s.visible(ref)
+	maxRecords = max(maxRecords, 1)
+	vis, cached, ok, err := s.readTail(ref, from, maxRecords, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
 	}
-	if from >= vis {
-		return nil, nil
+	if ok || from >= vis {
+		return cached, nil
 	}
-	maxRecords = max(maxRecords, 1)
+	return s.readDB(ctx, ref, from, vis, maxRecords, maxBytes)
+}
+
+// readDB is Read from Pebble: the records of ref in [from, vis).
+func (s *Store) readDB(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int) (_ []storage.Record, err error) {
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
 		LowerBound: recordKey(ref, from),
 		UpperBound: recordKey(ref, vis),
@@ -273,6 +301,9 @@ func (s *Store) Trim(ctx context.Context, ref storage.ShardRef, before uint64) e
 	}
 	sh.mu.Lock()
 	sh.floor = max(sh.floor, floor)
+	if sh.tail != nil {
+		sh.tail.trim(floor)
+	}
 	sh.mu.Unlock()
 	s.scheduleCompact(recLo, recHi)
 	return nil
@@ -297,6 +328,7 @@ func (s *Store) DropStream(ctx context.Context, streamID uint64) error {
 	for ref, sh := range s.shards {
 		if ref.StreamID == streamID {
 			delete(s.shards, ref)
+			sh.dropTail()
 			sh.wakeAll()
 		}
 	}

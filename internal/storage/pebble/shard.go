@@ -32,12 +32,14 @@ type shard struct {
 	end     uint64        // the sealed log's end
 	synced  bool          // the seal is on disk
 	wake    chan struct{} // closed when visible advances; nil when nobody waits
+	tail    *tailRing     // the records of the latest spans (tail.go); nil when the cache is off
 }
 
 // span is the offsets [start, end) assigned to one shard by one Append call.
 type span struct {
 	start, end uint64
 	done       bool
+	chunk      *tailChunk // its records once committed, for the tail cache; nil when it failed
 }
 
 // visibleLocked returns the visibility watermark. mu must be held.
@@ -63,25 +65,37 @@ func (sh *shard) claimLocked(n int, maxArr int64, every uint64) (start, ckp uint
 	return start, 0, 0
 }
 
-// finish marks the span starting at start as committed or failed, advances the watermark past every
-// finished span at the head, and wakes waiters if it moved.
-func (sh *shard) finish(start uint64) {
+// finish marks the span starting at start as finished, advances the watermark past every finished
+// span at the head, and wakes waiters if it moved. chunk is the span's records when it committed and
+// they may be cached; nil when it failed (or is not cacheable), which empties the tail cache up to
+// the span's end.
+func (sh *shard) finish(start uint64, chunk *tailChunk) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for i := range sh.pending {
 		if sh.pending[i].start == start {
 			sh.pending[i].done = true
+			sh.pending[i].chunk = chunk
 			break
 		}
 	}
 	n := 0
 	for n < len(sh.pending) && sh.pending[n].done {
+		if sh.tail != nil {
+			if c := sh.pending[n].chunk; c != nil {
+				sh.tail.push(c)
+			} else {
+				sh.tail.reset(sh.pending[n].end)
+			}
+		}
 		n++
 	}
 	if n == 0 {
 		return
 	}
-	sh.pending = append(sh.pending[:0], sh.pending[n:]...)
+	m := copy(sh.pending, sh.pending[n:])
+	clear(sh.pending[m:]) // drop the chunks' references
+	sh.pending = sh.pending[:m]
 	if sh.wake != nil {
 		close(sh.wake)
 		sh.wake = nil
@@ -96,6 +110,15 @@ func (sh *shard) waitChan() <-chan struct{} {
 		sh.wake = make(chan struct{})
 	}
 	return sh.wake
+}
+
+// dropTail gives the tail cache's memory back (DropStream).
+func (sh *shard) dropTail() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.tail != nil {
+		sh.tail.reset(sh.tail.end())
+	}
 }
 
 // wakeAll closes the Wait channel, if any (on Close and DropStream).
@@ -137,6 +160,9 @@ func (s *Store) lockShard(ref storage.ShardRef) (*shard, error) {
 		return nil, fmt.Errorf("load shard %d/%d: %w", ref.StreamID, ref.Shard, err)
 	}
 	sh.loaded = true
+	if s.tailBudget != nil {
+		sh.tail = &tailRing{budget: s.tailBudget, lo: sh.next}
+	}
 	return sh, nil
 }
 

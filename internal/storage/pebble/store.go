@@ -54,6 +54,9 @@ type Options struct {
 	// acknowledged (storage.ErrCorrupt otherwise), dropping what follows the damage; Open logs at ERROR
 	// what was dropped and keeps a copy of the damaged file (walcheck.go).
 	AcceptWALLoss bool
+	// TailCache is the memory, in bytes of records, that the tail cache (tail.go) keeps of the shards'
+	// latest records for the readers at their ends: 0 is the default (32 MiB); below 0, no cache.
+	TailCache int64
 
 	// indexEvery is the time-index interval in offsets (tests shrink it); 0 means defaultIndexEvery.
 	indexEvery uint64
@@ -152,6 +155,8 @@ type Store struct {
 
 	trimMu sync.Mutex // serialises Trim and DropStream so that trim floors only grow
 
+	tailBudget *tailBudget // the tail cache's memory (tail.go); nil when it is off
+
 	compactMu      sync.Mutex
 	compactPending map[string][]byte // start key → end key of ranges waiting for compaction
 	compactKick    chan struct{}
@@ -189,6 +194,12 @@ func Open(opts Options) (*Store, error) {
 		compactKick:    make(chan struct{}, 1),
 	}
 	s.faults.init(log, opts.Fatal, opts.flushFailAfter)
+	switch {
+	case opts.TailCache == 0:
+		s.tailBudget = &tailBudget{max: defaultTailCache}
+	case opts.TailCache > 0:
+		s.tailBudget = &tailBudget{max: opts.TailCache}
+	}
 	if opts.NoSync {
 		s.wopts = pebble.NoSync
 	}

@@ -126,7 +126,7 @@ func TestVisibility(t *testing.T) {
 			sh.mu.Unlock()
 			for _, st := range tt.steps {
 				ch := sh.waitChan()
-				sh.finish(starts[st.finish])
+				sh.finish(starts[st.finish], nil)
 				sh.mu.Lock()
 				v := sh.visibleLocked()
 				sh.mu.Unlock()

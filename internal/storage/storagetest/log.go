@@ -60,8 +60,8 @@ func testAppendManyShards(t *testing.T, s storage.Store) {
 	}
 }
 
-// testAppendCopiesInput: changing the caller's records after Append, or a Read's result, changes
-// nothing stored.
+// testAppendCopiesInput: changing the caller's records after Append, or appending to a Read's
+// data, changes nothing stored.
 func testAppendCopiesInput(t *testing.T, s storage.Store) {
 	ref := shardRef(1, 0)
 	rs := mustAppend(t, s, ref, rec("x", 64, 1), rec("y", 64, 2))
@@ -75,8 +75,8 @@ func testAppendCopiesInput(t *testing.T, s storage.Store) {
 	if string(grown[len(grown)-8:]) != "overflow" {
 		t.Fatal("append to Read's data lost its bytes")
 	}
-	copy(got[1].Data, make([]byte, 64))
-	checkRecords(t, "after changing Read's result", readAll(t, s, ref, 0), want)
+	// Read's Data may be shared with the engine (the contract forbids changing it), so the test
+	// does not write into it.
 }
 
 // testAppendLimit: a call of storage.MaxAppendRecords records, over two shards, is appended whole;
