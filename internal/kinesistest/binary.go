@@ -150,6 +150,7 @@ func Flags(c *config.Config) []string {
 		"-s3-endpoint=" + c.S3Endpoint,
 		"-s3-credentials=" + c.S3Credentials,
 		"-iceberg-catalog=" + c.IcebergCatalog,
+		"-iceberg-writer=" + c.IcebergWriter,
 		"-console=" + c.Console,
 	}
 }

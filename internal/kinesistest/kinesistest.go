@@ -108,7 +108,8 @@ const testMasterKey = "6b696e65736973642074657374206d6173746572206b657920666f722
 
 // Start starts a server on engine e and stops it when the test ends. With KINESISD_TEST_BINARY set
 // it starts that binary instead, on Pebble on disk whatever e is, with the flags that give the
-// configuration opts.Configure sets (Flags); opts.Clock is then not used.
+// configuration opts.Configure sets (Flags); opts.Clock is then not used. An in-process server runs
+// the kinesisd-iceberg of IcebergWriter for channels to S3 Tables; the binary, the one next to it.
 func Start(t testing.TB, e Engine, opts Options) *Server {
 	t.Helper()
 	if bin := Binary(); bin != "" {
@@ -147,6 +148,7 @@ func Start(t testing.TB, e Engine, opts Options) *Server {
 			t.Fatal(err)
 		}
 	}
+	cfg.IcebergWriter = IcebergWriter(t) // channels to S3 Tables run it (Configure may change it)
 	if opts.Configure != nil {
 		opts.Configure(cfg)
 	}

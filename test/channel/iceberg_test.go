@@ -2,8 +2,13 @@ package channel_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,4 +146,141 @@ func scanRows(t *testing.T, w *iceberg.Writer, tb iceberg.Table) []string {
 		}
 	}
 	return rows
+}
+
+// TestChannelIcebergWriterKilled: the Iceberg writer (the kinesisd-iceberg child process) is killed
+// with SIGKILL while it delivers, twice; kinesisd starts another on its next call, which resumes
+// from the position in the table's last snapshot: the table ends with every record put, once.
+func TestChannelIcebergWriterKilled(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds the child process in /proc")
+	}
+	if kinesistest.Binary() != "" {
+		t.Skip("kills the child of an in-process server")
+	}
+	dir := t.TempDir()
+	s := kinesistest.Start(t, kinesistest.Engines[0], kinesistest.Options{Dir: dir, Configure: func(c *config.Config) { c.ThroughputLimits = false }})
+	c := s.Client
+	arn := onDemand(t, c, "killed")
+	tableBucket := "arn:aws:s3tables:us-east-1:000000000000:bucket/killed"
+	_, err := c.CreateChannel(t.Context(), &kinesis.CreateChannelInput{
+		ChannelName: aws.String("to-table"), ServiceExecutionRoleARN: aws.String(roleARN),
+		StreamConfigurationList: []types.ChannelStreamConfiguration{{StreamARN: aws.String(arn),
+			RecordConfiguration: &types.RecordConfiguration{RecordFormatType: types.RecordFormatTypeGsrJson,
+				GSRSchemaARN: aws.String("arn:aws:glue:us-east-1:000000000000:schema/registry/killed")}}},
+		S3TablesDestinationConfiguration: &types.S3TablesDestinationConfiguration{
+			DataFreshnessInSeconds: aws.Int32(1),
+			DeadLetterQueueS3Configuration: &types.DeadLetterQueueS3Configuration{BucketARN: aws.String("arn:aws:s3:::dead"),
+				ExpectedBucketOwner: aws.String("000000000000")},
+			S3TablesConfigurationList: []types.S3TablesConfiguration{{CompressionType: types.S3TablesCompressionTypeSnappy, Namespace: aws.String("web"),
+				TableBucketARN: aws.String(tableBucket), TableName: aws.String("clicks"),
+				PartitionSpec: &types.PartitionSpec{PartitionFields: []types.PartitionField{{SourceName: aws.String("ts"), Transform: types.PartitionTransformTimeHour}}}}},
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateChannel: %v", err)
+	}
+	w, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: filepath.Join(dir, "iceberg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	tb := iceberg.Table{Bucket: tableBucket, Namespace: "web", Name: "clicks"}
+	base := time.Date(2026, 12, 5, 20, 0, 0, 0, time.UTC)
+	want := map[string]bool{}
+	next := 0
+	putBatch := func(n int) {
+		datas := make([]string, n)
+		for i := range datas {
+			ts := base.Add(time.Duration(next) * time.Second)
+			datas[i] = fmt.Sprintf(`{"n":%d,"ts":%q}`, next, ts.Format(time.RFC3339Nano))
+			want[fmt.Sprintf("%d %s", next, ts.Format(time.RFC3339Nano))] = true
+			next++
+		}
+		put(t, c, "killed", datas)
+	}
+	var killed []int
+	for cycle := range 2 {
+		putBatch(500)
+		// Deliver until the table holds some of this batch but not all of it, or a delivery is due
+		// anyway: then kill the writer in the middle.
+		var pid int
+		deadline := time.Now().Add(time.Minute)
+		for {
+			s.Clock.Advance(2 * time.Second)
+			if pids := icebergChildren(t); len(pids) == 1 && !slices.Contains(killed, pids[0]) {
+				pid = pids[0]
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cycle %d: no new kinesisd-iceberg child of this process within a minute (killed %v)", cycle, killed)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		putBatch(500)
+		s.Clock.Advance(2 * time.Second)
+		time.Sleep(time.Duration(cycle*150) * time.Millisecond)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: %v", pid, err)
+		}
+		killed = append(killed, pid)
+		t.Logf("cycle %d: killed kinesisd-iceberg %d with %d records put, %d rows in the table", cycle, pid, next, len(scanRows(t, w, tb)))
+	}
+	putBatch(500)
+	var rows []string
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		s.Clock.Advance(2 * time.Second)
+		rows = scanRows(t, w, tb)
+		if len(rows) >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	seen := map[string]int{}
+	for _, r := range rows {
+		if seen[r]++; !want[r] || seen[r] > 1 {
+			t.Fatalf("row %q: not put, or twice", r)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("%d rows in the table, want %d", len(seen), len(want))
+	}
+	if pids := icebergChildren(t); len(pids) != 1 || slices.Contains(killed, pids[0]) {
+		t.Errorf("kinesisd-iceberg children at the end %v, want one new one (killed %v)", pids, killed)
+	}
+}
+
+// icebergChildren are the live kinesisd-iceberg processes this test process started.
+func icebergChildren(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid ...: comm is at most 15 bytes and may hold spaces.
+		s := string(stat)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		f := strings.Fields(s[close+1:])
+		if len(f) < 2 || f[0] == "Z" || s[open+1:close] != "kinesisd-iceber" {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(f[1]); ppid == os.Getpid() {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -23,7 +23,7 @@ import (
 // bin is the kinesisd binary the kill test runs, set by TestMain.
 var bin string
 
-func TestMain(m *testing.M) { os.Exit(proc.Main(m, &bin)) }
+func TestMain(m *testing.M) { os.Exit(proc.Main(m, &bin, "kinesisd-iceberg")) }
 
 // TestChannelExactlyOnceAcrossKills runs the binary with a channel to an S3-compatible server, puts
 // records while it delivers, kills it with SIGKILL at a random moment, restarts it, again for

@@ -186,7 +186,7 @@ func (c *Client) running() (*child, error) {
 		return nil, fmt.Errorf("icebergproc: start the Iceberg writer: %w", err)
 	}
 	ch := &child{cmd: cmd, stdin: stdin, enc: gob.NewEncoder(stdin), calls: map[uint64]chan reply{}, gone: make(chan struct{})}
-	c.log.Info("Iceberg writer started", "path", c.path, "pid", cmd.Process.Pid)
+	c.log.Debug("Iceberg writer started", "path", c.path, "pid", cmd.Process.Pid)
 	logged := make(chan struct{})
 	c.wg.Go(func() {
 		defer close(logged)

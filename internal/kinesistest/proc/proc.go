@@ -27,14 +27,22 @@ import (
 
 var listening = regexp.MustCompile(`listening on ([0-9.:\[\]]+:\d+)`)
 
-// Build returns the kinesisd binary to test: $KINESISD_BIN if set (make builds it once), else
-// cmd/kinesisd built into dir.
-func Build(dir string) (string, error) {
+// Build returns the kinesisd binary to test: $KINESISD_BIN if set (make builds it once, and the
+// companions next to it), else cmd/kinesisd built into dir, with the companion commands named (such
+// as "kinesisd-iceberg", which kinesisd finds next to itself) built beside it.
+func Build(dir string, companions ...string) (string, error) {
 	if bin := os.Getenv("KINESISD_BIN"); bin != "" {
 		return bin, nil
 	}
 	bin := filepath.Join(dir, "kinesisd")
-	build := exec.Command("go", "build", "-o", bin, "kinesisd/cmd/kinesisd")
+	args := []string{"build", "-o", bin, "kinesisd/cmd/kinesisd"}
+	if len(companions) > 0 {
+		args = []string{"build", "-o", dir + string(filepath.Separator), "kinesisd/cmd/kinesisd"}
+		for _, c := range companions {
+			args = append(args, "kinesisd/cmd/"+c)
+		}
+	}
+	build := exec.Command("go", args...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return "", fmt.Errorf("build kinesisd: %w", err)
@@ -42,15 +50,16 @@ func Build(dir string) (string, error) {
 	return bin, nil
 }
 
-// Main sets *bin to the binary Build gives, runs the package's tests, and removes what it built: func TestMain(m *testing.M) { os.Exit(proc.Main(m, &bin)) }.
-func Main(m *testing.M, bin *string) int {
+// Main sets *bin to the binary Build gives (with the companions named), runs the package's tests,
+// and removes what it built: func TestMain(m *testing.M) { os.Exit(proc.Main(m, &bin)) }.
+func Main(m *testing.M, bin *string, companions ...string) int {
 	dir, err := os.MkdirTemp("", "kinesisd-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if *bin, err = Build(dir); err != nil {
+	if *bin, err = Build(dir, companions...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
