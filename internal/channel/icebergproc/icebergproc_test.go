@@ -143,7 +143,9 @@ func newClient(t *testing.T, cfg Config) (*Client, *logBuffer) {
 	return c, &logs
 }
 
-func table(name string) service.Table { return service.Table{Bucket: "arn:aws:s3tables:us-east-1:000000000000:bucket/b", Namespace: "ns", Name: name} }
+func table(name string) service.Table {
+	return service.Table{Bucket: "arn:aws:s3tables:us-east-1:000000000000:bucket/b", Namespace: "ns", Name: name}
+}
 
 func recs(datas ...string) []s3dest.Record {
 	out := make([]s3dest.Record, len(datas))
