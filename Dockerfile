@@ -1,5 +1,5 @@
-# kinesisd's container image: a static binary on scratch, run as 65532:65532, serving on 0.0.0.0:4567
-# with its data in the /data volume.
+# kinesisd's container image: a static binary on scratch (with kinesisd-iceberg, its S3 Tables writer,
+# beside it), run as 65532:65532, serving on 0.0.0.0:4567 with its data in the /data volume.
 #
 #   docker build -t kinesisd .                      # from the source, on the official Go image
 #   docker build -t kinesisd --build-arg VERSION=$(git describe --tags --always) \
@@ -27,7 +27,8 @@ ARG VERSION=dev
 ARG COMMIT=unknown
 # The release build (static, no C compiler, trimmed, stripped, stamped), for the target platform.
 RUN TARGETS=$TARGETOS/$TARGETARCH DIST=/out VERSION=$VERSION COMMIT=$COMMIT scripts/release.sh \
-    && mv /out/kinesisd-$VERSION-$TARGETOS-$TARGETARCH /out/kinesisd
+    && mv /out/kinesisd-$VERSION-$TARGETOS-$TARGETARCH /out/kinesisd \
+    && mv /out/kinesisd-iceberg-$VERSION-$TARGETOS-$TARGETARCH /out/kinesisd-iceberg
 
 # What both final stages share: the user, the data directory, the port, the configuration.
 FROM scratch AS runtime
@@ -47,12 +48,16 @@ WORKDIR /data
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["/kinesisd", "health"]
 ENTRYPOINT ["/kinesisd"]
 
-# The image from a prebuilt static linux binary in the build context; needs no image pulled.
+# The image from prebuilt static linux binaries in the build context; needs no image pulled. kinesisd
+# runs /kinesisd-iceberg, next to it, for channels to S3 Tables. BINARY's pattern wants release.sh's
+# versions (v…), so that it does not also match the kinesisd-iceberg-… file.
 FROM runtime AS image-from-binary
 ARG TARGETARCH=amd64
-ARG BINARY=dist/image/kinesisd-*-linux-${TARGETARCH}
+ARG BINARY=dist/image/kinesisd-v*-linux-${TARGETARCH}
+ARG ICEBERG_BINARY=dist/image/kinesisd-iceberg-*-linux-${TARGETARCH}
 COPY ${BINARY} /kinesisd
+COPY ${ICEBERG_BINARY} /kinesisd-iceberg
 
 # The default: the image built from source.
 FROM runtime AS image
-COPY --from=build /out/kinesisd /kinesisd
+COPY --from=build /out/kinesisd /out/kinesisd-iceberg /

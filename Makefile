@@ -4,16 +4,20 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 BIN := $(CURDIR)/bin/kinesisd
+# The companion executable that writes channels to S3 Tables (kinesisd finds it next to itself).
+ICEBERG_BIN := $(CURDIR)/bin/kinesisd-iceberg
 
 .PHONY: run build test check gotest clustertest jstest clitest producttest release crashtest faulttest
 
 # Without cgo, as the release builds: the first build skips compiling a C zstd library kinesisd does
-# not use (Pebble compresses its tables with Snappy).
+# not use (Pebble compresses its tables with Snappy). `run` builds kinesisd-iceberg into bin/ first,
+# for channels to S3 Tables.
 run:
-	CGO_ENABLED=0 $(GO) run ./cmd/kinesisd
+	CGO_ENABLED=0 $(GO) build -o $(ICEBERG_BIN) ./cmd/kinesisd-iceberg
+	CGO_ENABLED=0 $(GO) run ./cmd/kinesisd -iceberg-writer $(ICEBERG_BIN)
 
 build:
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/kinesisd
+	CGO_ENABLED=0 $(GO) build -o $(CURDIR)/bin/ ./cmd/kinesisd ./cmd/kinesisd-iceberg
 
 test: check gotest clustertest jstest consoletest clitest producttest
 
@@ -91,8 +95,8 @@ producttest:
 	@command -v podman >/dev/null || command -v buildah >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman; }
 	KINESISD_IMAGE_TESTS=1 $(GO) test -count=1 -timeout 10m ./test/product/
 
-# Static binaries for linux/amd64, linux/arm64, darwin/amd64, darwin/arm64 and windows/amd64 in dist/,
-# with SHA256SUMS (scripts/release.sh; TARGETS and DIST change it).
+# Static binaries for linux/amd64, linux/arm64, darwin/amd64, darwin/arm64 and windows/amd64 in dist/
+# (kinesisd and kinesisd-iceberg for each), with SHA256SUMS (scripts/release.sh; TARGETS and DIST change it).
 release:
 	scripts/release.sh
 

@@ -9,6 +9,8 @@
 # COMMIT is the 12-digit commit, "-dirty" when tracked files differ from it. Both can be given in
 # the environment (a build from a tarball without .git). Binaries are named
 # kinesisd-<version>-<os>-<arch>[.exe]; `kinesisd version` prints "kinesisd <version> (<commit>)".
+# Each target also gets kinesisd-iceberg-<version>-<os>-<arch>[.exe], the companion executable that
+# writes channels to S3 Tables, which kinesisd finds next to itself under that name.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -28,23 +30,25 @@ if [ -z "${VERSION:-}" ]; then
 fi
 
 mkdir -p "$DIST"
-rm -f "$DIST"/kinesisd-"$VERSION"-* "$DIST"/SHA256SUMS
+rm -f "$DIST"/kinesisd-"$VERSION"-* "$DIST"/kinesisd-iceberg-"$VERSION"-* "$DIST"/SHA256SUMS
 ldflags="-s -w -X kinesisd/internal/version.version=$VERSION -X kinesisd/internal/version.commit=$COMMIT"
 for target in $TARGETS; do
 	goos=${target%/*}
 	goarch=${target#*/}
-	out="$DIST/kinesisd-$VERSION-$goos-$goarch"
-	[ "$goos" = windows ] && out="$out.exe"
-	echo "release: $out" >&2
-	# -buildvcs=false: the version is stamped above; the build then needs no git and is reproducible.
-	CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch "$GO" build -trimpath -buildvcs=false -ldflags "$ldflags" \
-		-o "$out" ./cmd/kinesisd
+	for command in kinesisd kinesisd-iceberg; do
+		out="$DIST/$command-$VERSION-$goos-$goarch"
+		[ "$goos" = windows ] && out="$out.exe"
+		echo "release: $out" >&2
+		# -buildvcs=false: the version is stamped above; the build then needs no git and is reproducible.
+		CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch "$GO" build -trimpath -buildvcs=false -ldflags "$ldflags" \
+			-o "$out" ./cmd/$command
+	done
 done
 
 cd "$DIST"
 if command -v sha256sum >/dev/null 2>&1; then
-	sha256sum kinesisd-"$VERSION"-* >SHA256SUMS
+	sha256sum kinesisd-"$VERSION"-* kinesisd-iceberg-"$VERSION"-* >SHA256SUMS
 else
-	shasum -a 256 kinesisd-"$VERSION"-* >SHA256SUMS # macOS
+	shasum -a 256 kinesisd-"$VERSION"-* kinesisd-iceberg-"$VERSION"-* >SHA256SUMS # macOS
 fi
-ls -l kinesisd-"$VERSION"-* SHA256SUMS >&2
+ls -l kinesisd-"$VERSION"-* kinesisd-iceberg-"$VERSION"-* SHA256SUMS >&2

@@ -71,6 +71,8 @@ func TestImage(t *testing.T) {
 		copyFile(t, filepath.Join(root, f), filepath.Join(ctx, f))
 	}
 	copyFile(t, r.linux, filepath.Join(ctx, "dist", "image", filepath.Base(r.linux)))
+	iceberg := filepath.Join(r.dir, strings.Replace(filepath.Base(r.linux), "kinesisd-", "kinesisd-iceberg-", 1))
+	copyFile(t, iceberg, filepath.Join(ctx, "dist", "image", filepath.Base(iceberg)))
 
 	tag := fmt.Sprintf("localhost/kinesisd-product-test:%d-%d", os.Getpid(), time.Now().UnixNano())
 	build := []string{"build", "--target", "image-from-binary", "--format", "docker", "--layers=false",
@@ -143,6 +145,10 @@ func TestImage(t *testing.T) {
 	bin, ok := files["kinesisd"]
 	if !ok || bin.Typeflag != tar.TypeReg || bin.Mode&0o111 == 0 || !bytes.Equal(bin.content, mustRead(t, r.linux)) {
 		t.Fatalf("/kinesisd is not the release binary, executable (found %v)", ok)
+	}
+	// kinesisd finds its S3 Tables writer next to itself.
+	if w, ok := files["kinesisd-iceberg"]; !ok || w.Typeflag != tar.TypeReg || w.Mode&0o111 == 0 || !bytes.Equal(w.content, mustRead(t, iceberg)) {
+		t.Errorf("/kinesisd-iceberg is not the release's kinesisd-iceberg, executable (found %v)", ok)
 	}
 	extracted := filepath.Join(t.TempDir(), "kinesisd")
 	if err := os.WriteFile(extracted, bin.content, 0o755); err != nil {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -61,7 +62,8 @@ func buildRelease(dir string) release {
 		r.err = fmt.Errorf("scripts/release.sh: %w\n%s", err, out)
 		return r
 	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "kinesisd-*-linux-"+runtime.GOARCH))
+	all, _ := filepath.Glob(filepath.Join(dir, "kinesisd-*-linux-"+runtime.GOARCH))
+	matches := slices.DeleteFunc(all, func(m string) bool { return strings.HasPrefix(filepath.Base(m), "kinesisd-iceberg-") })
 	if len(matches) != 1 {
 		r.err = fmt.Errorf("scripts/release.sh made %v, want one linux/%s binary\n%s", matches, runtime.GOARCH, out)
 		return r
@@ -108,25 +110,32 @@ func TestReleaseBinaries(t *testing.T) {
 
 	goos, goarch, _ := strings.Cut(otherTarget, "/")
 	for _, target := range []struct{ goos, goarch string }{{"linux", runtime.GOARCH}, {goos, goarch}} {
-		t.Run(target.goos+"-"+target.goarch, func(t *testing.T) {
-			bin := filepath.Join(r.dir, fmt.Sprintf("kinesisd-%s-%s-%s", r.version, target.goos, target.goarch))
-			info := buildInfo(t, bin)
-			for _, want := range []string{"GOOS=" + target.goos, "GOARCH=" + target.goarch, "CGO_ENABLED=0", "-trimpath=true"} {
-				if !strings.Contains(info, "\tbuild\t"+want+"\n") {
-					t.Errorf("go version -m %s lacks %q:\n%s", filepath.Base(bin), want, info)
+		for _, command := range []string{"kinesisd", "kinesisd-iceberg"} { // the server and its S3 Tables writer
+			t.Run(command+"-"+target.goos+"-"+target.goarch, func(t *testing.T) {
+				bin := filepath.Join(r.dir, fmt.Sprintf("%s-%s-%s-%s", command, r.version, target.goos, target.goarch))
+				info := buildInfo(t, bin)
+				for _, want := range []string{"GOOS=" + target.goos, "GOARCH=" + target.goarch, "CGO_ENABLED=0", "-trimpath=true"} {
+					if !strings.Contains(info, "\tbuild\t"+want+"\n") {
+						t.Errorf("go version -m %s lacks %q:\n%s", filepath.Base(bin), want, info)
+					}
 				}
-			}
-			// Go does not record -ldflags with -trimpath; the stamped strings are in the binary's data.
-			data := mustRead(t, bin)
-			for _, stamp := range []string{r.version, r.commit} {
-				if !bytes.Contains(data, []byte(stamp)) {
-					t.Errorf("%s does not contain its stamp %q", filepath.Base(bin), stamp)
+				// Go does not record -ldflags with -trimpath; the stamped strings are in the binary's data.
+				data := mustRead(t, bin)
+				for _, stamp := range []string{r.version, r.commit} {
+					if !bytes.Contains(data, []byte(stamp)) {
+						t.Errorf("%s does not contain its stamp %q", filepath.Base(bin), stamp)
+					}
 				}
-			}
-			if target.goos == "linux" {
-				checkStatic(t, bin)
-			}
-		})
+				if target.goos == "linux" {
+					checkStatic(t, bin)
+				}
+			})
+		}
+	}
+	iceberg := filepath.Join(r.dir, fmt.Sprintf("kinesisd-iceberg-%s-linux-%s", r.version, runtime.GOARCH))
+	out, err = exec.Command(iceberg, "version").Output()
+	if want := fmt.Sprintf("kinesisd-iceberg %s (%s)\n", r.version, r.commit); err != nil || string(out) != want {
+		t.Errorf("%s version: %q, %v; want %q", filepath.Base(iceberg), out, err, want)
 	}
 
 	sums, err := os.ReadFile(filepath.Join(r.dir, "SHA256SUMS"))
@@ -134,7 +143,7 @@ func TestReleaseBinaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(sums)), "\n")
-	if len(lines) != 2 {
+	if len(lines) != 4 {
 		t.Errorf("SHA256SUMS has %d lines, want one per binary:\n%s", len(lines), sums)
 	}
 	for _, line := range lines {
