@@ -12,6 +12,7 @@ type storeCollector struct {
 	store                                        storage.StatsReporter
 	disk, wal, memtable, l0Files, compactionDebt *prometheus.Desc
 	diskFree, writesRefused, corruptions         *prometheus.Desc
+	tailCache, reads                             *prometheus.Desc
 }
 
 func newStoreCollector(st storage.StatsReporter) *storeCollector {
@@ -25,12 +26,15 @@ func newStoreCollector(st storage.StatsReporter) *storeCollector {
 		diskFree:       prometheus.NewDesc("kinesisd_storage_disk_free_bytes", "Free space of the file system holding the storage engine's files.", nil, nil),
 		writesRefused:  prometheus.NewDesc("kinesisd_storage_writes_refused_total", "Writes refused because the disk's free space was below the reserve (-disk-reserve).", nil, nil),
 		corruptions:    prometheus.NewDesc("kinesisd_storage_corruptions_total", "Corrupt blocks or files the storage engine found.", nil, nil),
+		tailCache:      prometheus.NewDesc("kinesisd_storage_tail_cache_bytes", "Memory the storage engine's cache of the shards' latest records holds (-tail-cache-mib).", nil, nil),
+		reads: prometheus.NewDesc("kinesisd_storage_reads_total", "Reads of a shard's records (GetRecords, subscriptions, channels, the console), by where the records came from: tail_cache (memory, the latest records) or engine (the engine's files).",
+			[]string{"source"}, nil),
 	}
 }
 
 // Describe sends the metrics' descriptions.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.disk, c.wal, c.memtable, c.l0Files, c.compactionDebt, c.diskFree, c.writesRefused, c.corruptions} {
+	for _, d := range []*prometheus.Desc{c.disk, c.wal, c.memtable, c.l0Files, c.compactionDebt, c.diskFree, c.writesRefused, c.corruptions, c.tailCache, c.reads} {
 		ch <- d
 	}
 }
@@ -54,7 +58,10 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		{c.diskFree, prometheus.GaugeValue, float64(st.DiskFreeBytes)},
 		{c.writesRefused, prometheus.CounterValue, float64(st.WritesRefused)},
 		{c.corruptions, prometheus.CounterValue, float64(st.Corruptions)},
+		{c.tailCache, prometheus.GaugeValue, float64(st.TailCacheBytes)},
 	} {
 		ch <- prometheus.MustNewConstMetric(m.d, m.t, m.v)
 	}
+	ch <- prometheus.MustNewConstMetric(c.reads, prometheus.CounterValue, float64(st.CachedReads), "tail_cache")
+	ch <- prometheus.MustNewConstMetric(c.reads, prometheus.CounterValue, float64(st.EngineReads), "engine")
 }

@@ -208,6 +208,9 @@ type Stats struct {
 	MemtableBytes       uint64 // memory allocated to writes not yet flushed to tables
 	L0Files             int64  // tables in level 0 of an LSM tree: many of them mean flushes outrun compactions
 	CompactionDebtBytes uint64 // estimated bytes that compactions must still write to reach a steady shape
+	TailCacheBytes      uint64 // memory held by a cache of the logs' latest records (records and their bookkeeping)
+	CachedReads         uint64 // Read calls answered from that cache since the store opened
+	EngineReads         uint64 // Read calls that read the engine's files or tables since the store opened
 }
 
 // StatsReporter is an optional ability of a Store: it reports its Stats.

@@ -182,9 +182,14 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
 	}
-	if ok || from >= vis {
+	if ok {
+		s.cachedReads.Add(1)
 		return cached, nil
 	}
+	if from >= vis {
+		return nil, nil
+	}
+	s.engineReads.Add(1)
 	return s.readDB(ctx, ref, from, vis, maxRecords, maxBytes)
 }
 

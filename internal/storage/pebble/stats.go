@@ -13,8 +13,8 @@ var (
 )
 
 // Stats reports Pebble's metrics an operator watches: disk space (as allocated, and free), WAL and
-// memtable sizes, L0 tables, the estimated compaction debt, writes refused for space and corruptions
-// found.
+// memtable sizes, L0 tables, the estimated compaction debt, writes refused for space, corruptions
+// found, and the tail cache's memory and the reads it answered.
 func (s *Store) Stats() (storage.Stats, error) {
 	if err := s.gate.Enter(context.Background()); err != nil {
 		return storage.Stats{}, err
@@ -30,6 +30,9 @@ func (s *Store) Stats() (storage.Stats, error) {
 		MemtableBytes:       m.MemTable.Size,
 		L0Files:             m.Levels[0].TablesCount,
 		CompactionDebtBytes: m.Compact.EstimatedDebt,
+		TailCacheBytes:      s.tailBudget.usedBytes(),
+		CachedReads:         s.cachedReads.Load(),
+		EngineReads:         s.engineReads.Load(),
 	}, nil
 }
 

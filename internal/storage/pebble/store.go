@@ -155,7 +155,9 @@ type Store struct {
 
 	trimMu sync.Mutex // serialises Trim and DropStream so that trim floors only grow
 
-	tailBudget *tailBudget // the tail cache's memory (tail.go); nil when it is off
+	tailBudget  *tailBudget   // the tail cache's memory (tail.go); nil when it is off
+	cachedReads atomic.Uint64 // Read calls the tail cache answered
+	engineReads atomic.Uint64 // Read calls that iterated Pebble
 
 	compactMu      sync.Mutex
 	compactPending map[string][]byte // start key → end key of ranges waiting for compaction

@@ -110,6 +110,16 @@ func (b *tailBudget) add(c *tailChunk) {
 	}
 }
 
+// usedBytes is the memory the cache holds (0 for a nil budget: the cache is off).
+func (b *tailBudget) usedBytes() uint64 {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return uint64(b.used)
+}
+
 // release drops c's records and gives its memory back to the budget (Trim, an emptied ring).
 func (b *tailBudget) release(c *tailChunk) {
 	if c.recs.Swap(nil) != nil {
