@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
@@ -425,4 +427,34 @@ func TestChannelJetStreamNeedsS3Endpoint(t *testing.T) {
 	_, err := s.Client.CreateChannel(t.Context(), s3ChannelInput("js", streamARN))
 	wantAPIError(t, err, "InvalidArgumentException", 400,
 		"Channels need an S3 destination on this server: it runs on NATS JetStream, where there is no embedded one. Start kinesisd with -s3-endpoint.")
+}
+
+// TestChannelTablesNeedIcebergWriter: without kinesisd-iceberg (none next to the executable, none on
+// $PATH, no -iceberg-writer) the server starts, channels to S3 still work, and CreateChannel refuses
+// a channel to S3 Tables.
+func TestChannelTablesNeedIcebergWriter(t *testing.T) {
+	skipOnBinary(t, "the binary's kinesisd-iceberg is next to it")
+	t.Setenv("PATH", t.TempDir())
+	s := kinesistest.Start(t, kinesistest.Engines[0], kinesistest.Options{Configure: func(c *config.Config) { c.IcebergWriter = "" }})
+	c := s.Client
+	streamARN := onDemandStream(t, c, "nowriter")
+	if _, err := c.CreateChannel(t.Context(), s3ChannelInput("to-s3", streamARN)); err != nil {
+		t.Fatalf("CreateChannel to S3: %v", err)
+	}
+	in := s3ChannelInput("to-table", streamARN)
+	in.S3DestinationConfiguration = nil
+	in.StreamConfigurationList[0].RecordConfiguration = &types.RecordConfiguration{RecordFormatType: types.RecordFormatTypeGsrJson,
+		GSRSchemaARN: aws.String("arn:aws:glue:us-east-1:000000000000:schema/registry/s")}
+	in.S3TablesDestinationConfiguration = &types.S3TablesDestinationConfiguration{
+		DeadLetterQueueS3Configuration: &types.DeadLetterQueueS3Configuration{BucketARN: aws.String(testBucketARN), ExpectedBucketOwner: aws.String("000000000000")},
+		S3TablesConfigurationList: []types.S3TablesConfiguration{{CompressionType: types.S3TablesCompressionTypeZstd, Namespace: aws.String("ns"),
+			TableBucketARN: aws.String("arn:aws:s3tables:us-east-1:000000000000:bucket/tables"), TableName: aws.String("orders")}},
+	}
+	_, err := c.CreateChannel(t.Context(), in)
+	// The message is the service's refusal of a server without a table store (channel_deliver.go's
+	// channelsRefused, which names -iceberg-catalog; it should name -iceberg-writer here).
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidArgumentException" {
+		t.Fatalf("CreateChannel to S3 Tables without kinesisd-iceberg: %v, want InvalidArgumentException", err)
+	}
 }
