@@ -111,7 +111,7 @@ func (s *Store) addAppend(b *pebble.Batch, a *storage.Append, claims *[]claim, s
 			return err
 		}
 	}
-	if s.tailBudget != nil {
+	if sh.tailWanted() {
 		(*claims)[len(*claims)-1].chunk = newTailChunk(a.Records)
 	}
 	if ckp > 0 {
@@ -146,6 +146,7 @@ func (s *Store) readTail(ref storage.ShardRef, from uint64, maxRecords, maxBytes
 		return 0, nil, false, err
 	}
 	defer sh.mu.Unlock()
+	sh.noteRead()
 	vis = sh.visibleLocked()
 	if sh.tail != nil && from < vis {
 		recs, ok = sh.tail.read(from, maxRecords, maxBytes)
@@ -153,13 +154,14 @@ func (s *Store) readTail(ref storage.ShardRef, from uint64, maxRecords, maxBytes
 	return vis, recs, ok, nil
 }
 
-// visible returns the visibility watermark of ref.
+// visible returns the visibility watermark of ref, for a reader (NextOffset, OffsetAtTime).
 func (s *Store) visible(ref storage.ShardRef) (uint64, error) {
 	sh, err := s.lockShard(ref)
 	if err != nil {
 		return 0, err
 	}
 	defer sh.mu.Unlock()
+	sh.noteRead()
 	return sh.visibleLocked(), nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -33,6 +35,17 @@ type shard struct {
 	synced  bool          // the seal is on disk
 	wake    chan struct{} // closed when visible advances; nil when nobody waits
 	tail    *tailRing     // the records of the latest spans (tail.go); nil when the cache is off
+
+	readAt atomic.Int64 // when the shard was last read (Read, NextOffset, Wait), Unix nanoseconds
+}
+
+// noteRead records that a reader is at the shard.
+func (sh *shard) noteRead() { sh.readAt.Store(time.Now().UnixNano()) }
+
+// tailWanted reports whether Append should keep the shard's new records in the tail cache: only
+// while it has readers, so that a shard nobody reads costs the cache neither a copy nor memory.
+func (sh *shard) tailWanted() bool {
+	return sh.tail != nil && time.Now().UnixNano()-sh.readAt.Load() < int64(tailIdle)
 }
 
 // span is the offsets [start, end) assigned to one shard by one Append call.

@@ -328,7 +328,9 @@ func (s *Store) Wait(ref storage.ShardRef) <-chan struct{} {
 		return ch
 	}
 	defer s.leave()
-	return s.getShard(ref).waitChan()
+	sh := s.getShard(ref)
+	sh.noteRead()
+	return sh.waitChan()
 }
 
 // scheduleCompact asks the background loop to compact [start, end). Requests for the same start

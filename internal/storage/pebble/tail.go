@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"kinesisd/internal/storage"
 )
@@ -13,7 +14,7 @@ import (
 // shared feed, channels, the console's tail) are served without a Pebble iterator, a blob-file read or
 // a copy: Read hands out the cached records themselves, whose Data are never written again.
 //
-// Each shard keeps a ring of chunks, one per committed span, in offset order and contiguous: every
+// Only shards with readers are cached (tailIdle). Each shard keeps a ring of chunks, one per committed span, in offset order and contiguous: every
 // record of the shard at or above the ring's low mark and below the visibility watermark is in the
 // ring, because spans enter it in the order the watermark passes them (shard.finish). Anything that
 // could break that (a failed span, whose offsets might or might not be on disk after an I/O error; an
@@ -27,6 +28,12 @@ import (
 // last ~150 ms of every shard: far more than a consumer at the tip or the subscriptions' feeds are
 // behind.
 const defaultTailCache = 32 << 20
+
+// tailIdle is how long after its last read a shard's new records stop being cached: a shard that
+// nobody reads (a stream only written, or read in bulk later) costs the cache nothing. The first read
+// after such a pause finds the cache empty and goes to Pebble; the records appended after it are
+// cached again.
+const tailIdle = 30 * time.Second
 
 // tailRecordOverhead is what a cached record costs besides its bytes: its storage.Record.
 const tailRecordOverhead = 48

@@ -200,3 +200,40 @@ func TestTailCacheConcurrent(t *testing.T) {
 		t.Fatalf("%d records in Pebble, want %d", len(all), writers*calls*per)
 	}
 }
+
+// TestTailCacheOnlyWhileRead: a shard nobody reads is not cached (its appends cost no copy); a read
+// starts the caching of what follows, and tailIdle without reads stops it again.
+func TestTailCacheOnlyWhileRead(t *testing.T) {
+	ctx := context.Background()
+	s := tailStore(t, 0)
+	ref := storage.ShardRef{StreamID: 3}
+	put := func() {
+		t.Helper()
+		if err := s.Append(ctx, []storage.Append{{Shard: ref, Records: []storage.Record{{PartitionKey: "k", Data: make([]byte, 1000)}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	used := func() uint64 { return s.tailBudget.usedBytes() }
+	put()
+	if used() != 0 {
+		t.Fatalf("a shard never read holds %d bytes in the tail cache", used())
+	}
+	if _, err := s.NextOffset(ctx, ref); err != nil { // a reader arrives at the tip (GetShardIterator LATEST)
+		t.Fatal(err)
+	}
+	put()
+	if used() == 0 {
+		t.Fatal("a read shard's new records are not cached")
+	}
+	if recs, err := s.Read(ctx, ref, 1, 10, 1<<20); err != nil || len(recs) != 1 || s.cachedReads.Load() != 1 {
+		t.Fatalf("Read at the tip: %d records, %v, %d cached reads", len(recs), err, s.cachedReads.Load())
+	}
+	s.getShard(ref).readAt.Add(-int64(tailIdle)) // no read for tailIdle
+	put()
+	if used() != 0 {
+		t.Fatalf("after tailIdle without reads the cache still holds %d bytes", used())
+	}
+	if recs, err := s.Read(ctx, ref, 0, 10, 1<<20); err != nil || len(recs) != 3 {
+		t.Fatalf("Read from the start: %d records, %v", len(recs), err)
+	}
+}
