@@ -29,13 +29,19 @@ import (
 // (s3dest.Key), so a run delivered again after a crash starts at the same record and replaces the
 // object it wrote before (a superset: runs only grow); after the objects it writes the position
 // (positionKey) in the destination; a restart, or another front-end taking over, resumes from there.
-// An S3 Tables destination keeps its position in the snapshot that commits the records.
+// An S3 Tables destination keeps its position in the snapshot that commits the records, one snapshot
+// for the due runs of all the shards (a commit is a Parquet file, a manifest and a snapshot: costly).
 
 const (
 	// deliverMaxBytes and deliverMaxRecords bound one object (or one table commit): a run of records
 	// this big is delivered without waiting for its freshness.
 	deliverMaxBytes   = 8 << 20
 	deliverMaxRecords = 50000
+	// tableMaxBytes and tableMaxRecords bound one table commit, which holds the due runs of several
+	// shards: each commit writes a Parquet file, a manifest and a snapshot, so a pass commits the
+	// runs of every shard together rather than one by one (TestChannelBenchIceberg, 4 shards).
+	tableMaxBytes   = 4 * deliverMaxBytes
+	tableMaxRecords = 4 * deliverMaxRecords
 	// channelScanEvery is how often RunChannels looks for channels to start or stop, and how often a
 	// delivery with nothing due rereads its channel (a changed freshness, a deletion).
 	channelScanEvery = time.Second
@@ -316,76 +322,138 @@ func (dst *destination) table() Table {
 	return out
 }
 
-// deliver writes recs (one run of shard's records) and then pos, the position after them; it returns
-// how many records went to the dead-letter location and the bytes written.
-func (dst *destination) deliver(ctx context.Context, shardID string, recs []s3dest.Record, pos channelPosition) (dead int, written int, err error) {
+// shardRun is one shard's records due for delivery, and where the shard stands after them.
+type shardRun struct {
+	shard  uint32
+	recs   []s3dest.Record
+	next   uint64 // the shard's next offset after recs
+	ord    uint64 // the ordinal at next, 0 if unknown
+	oldest time.Time
+}
+
+// fields are the key fields of run's objects: made of its first record, so that a run delivered again
+// starts at the same record and replaces them.
+func (dst *destination) fields(run *shardRun) s3dest.KeyFields {
+	first := run.recs[0]
+	return s3dest.KeyFields{Channel: dst.d.Name, Stream: dst.d.Stream, ShardID: stream.ShardID(run.shard), FirstSequence: first.SequenceNumber, Arrival: first.Arrival}
+}
+
+// writeDead writes rejected records of one run (whose key fields are f) to the dead-letter location
+// dlq and returns the bytes written.
+func (dst *destination) writeDead(ctx context.Context, dlq *DeadLetterQueueS3Configuration, f s3dest.KeyFields, rejected []s3dest.Rejected) (int, error) {
+	objects := dst.s.cfg.ChannelObjects
+	if objects == nil {
+		return 0, errors.New("no object store for the dead-letter location")
+	}
+	body := s3dest.EncodeDeadLetters(rejected)
+	prefix := "error/"
+	if dlq.ErrorOutputPrefix != nil {
+		prefix = *dlq.ErrorOutputPrefix
+	}
+	f.Extension = "json"
+	if err := objects.Put(ctx, s3dest.BucketName(*dlq.BucketARN), s3dest.Key(prefix+s3dest.DefaultTemplate, f), body, s3dest.ObjectOptions{ExpectedBucketOwner: deref(dlq.ExpectedBucketOwner)}); err != nil {
+		return 0, err
+	}
+	return len(body), nil
+}
+
+// deliver writes runs and then pos, the position after them, and returns how many records went to
+// the dead-letter location and the bytes written. An S3 destination takes one run (an object, then
+// the position object); a table takes the runs of any shards, committed as one snapshot that keeps
+// pos.
+func (dst *destination) deliver(ctx context.Context, runs []shardRun, pos channelPosition) (dead int, written int, err error) {
 	posRaw, err := json.Marshal(pos)
 	if err != nil {
 		return 0, 0, err
 	}
-	first := recs[0]
-	fields := s3dest.KeyFields{Channel: dst.d.Name, Stream: dst.d.Stream, ShardID: shardID, FirstSequence: first.SequenceNumber, Arrival: first.Arrival}
-	var rejected []s3dest.Rejected
-	var dlq *DeadLetterQueueS3Configuration
+	if dst.d.Tables != nil {
+		return dst.appendTable(ctx, runs, string(posRaw))
+	}
+	if len(runs) != 1 {
+		return 0, 0, fmt.Errorf("channel %s: %d runs for one object", dst.d.ID, len(runs))
+	}
+	run := &runs[0]
+	fields := dst.fields(run)
 	objects := dst.s.cfg.ChannelObjects
-	// writeDead writes the rejected records to the dead-letter location, under a key made of the run's
-	// first record like the data's: a redelivered run replaces the object.
-	writeDead := func(rejected []s3dest.Rejected) error {
-		if objects == nil {
-			return errors.New("no object store for the dead-letter location")
+	sto := dst.d.S3.StorageConfiguration
+	body, rejected := s3dest.Encode(dst.format, run.recs)
+	if len(rejected) < len(run.recs) {
+		if body, err = s3dest.Compress(*sto.CompressionType, body); err != nil {
+			return 0, 0, err
 		}
-		body := s3dest.EncodeDeadLetters(rejected)
-		prefix := "error/"
-		if dlq.ErrorOutputPrefix != nil {
-			prefix = *dlq.ErrorOutputPrefix
+		fields.Extension = s3dest.Extension(dst.format, *sto.CompressionType)
+		template := ""
+		if sto.OutputKeyTemplate != nil {
+			template = *sto.OutputKeyTemplate
 		}
-		f := fields
-		f.Extension = "json"
-		if err := objects.Put(ctx, s3dest.BucketName(*dlq.BucketARN), s3dest.Key(prefix+s3dest.DefaultTemplate, f), body, s3dest.ObjectOptions{ExpectedBucketOwner: deref(dlq.ExpectedBucketOwner)}); err != nil {
-			return err
+		if err := objects.Put(ctx, s3dest.BucketName(*sto.BucketARN), s3dest.Key(template, fields), body, dst.storageOptions()); err != nil {
+			return 0, 0, err
 		}
 		written += len(body)
+	}
+	if len(rejected) > 0 {
+		n, err := dst.writeDead(ctx, dst.d.S3.DeadLetterQueueS3Configuration, dst.fields(run), rejected)
+		if err != nil {
+			return 0, 0, err
+		}
+		written += n
+	}
+	if err := objects.Put(ctx, s3dest.BucketName(*sto.BucketARN), positionKey(dst.d.ID), posRaw, dst.storageOptions()); err != nil {
+		return 0, 0, err
+	}
+	return len(rejected), written, nil
+}
+
+// appendTable commits the records of runs (of distinct shards) to the channel's table as one
+// snapshot that keeps position. The dead letters are written before the commit (from within Append):
+// after it, a crash would lose them, as the table's position has moved past their records. They are
+// written run by run, each under a key made of its run's first record like an S3 destination's, so
+// that a run delivered again after a crash, whichever runs of other shards it goes with then,
+// replaces its dead-letter object.
+func (dst *destination) appendTable(ctx context.Context, runs []shardRun, position string) (dead int, written int, err error) {
+	recs := runs[0].recs
+	if len(runs) > 1 {
+		n := 0
+		for i := range runs {
+			n += len(runs[i].recs)
+		}
+		recs = make([]s3dest.Record, 0, n)
+		for i := range runs {
+			recs = append(recs, runs[i].recs...)
+		}
+	}
+	dlq := dst.d.Tables.DeadLetterQueueS3Configuration
+	writeDead := func(rejected []s3dest.Rejected) error {
+		placed := 0
+		for i := range runs {
+			id := stream.ShardID(runs[i].shard)
+			var mine []s3dest.Rejected
+			for _, r := range rejected {
+				if r.Record.ShardID == id {
+					mine = append(mine, r)
+				}
+			}
+			if len(mine) == 0 {
+				continue
+			}
+			placed += len(mine)
+			n, err := dst.writeDead(ctx, dlq, dst.fields(&runs[i]), mine)
+			if err != nil {
+				return err
+			}
+			written += n
+		}
+		if placed != len(rejected) {
+			return fmt.Errorf("channel %s: %d rejected records of no shard delivered", dst.d.ID, len(rejected)-placed)
+		}
 		return nil
 	}
-	if dst.d.Tables != nil {
-		// The dead letters are written before the commit (from within Append): after it, a crash would
-		// lose them, as the table's position has moved past their records.
-		dlq = dst.d.Tables.DeadLetterQueueS3Configuration
-		if rejected, err = dst.s.cfg.ChannelTables.Append(ctx, dst.table(), recs, string(posRaw), writeDead); err != nil {
-			return 0, 0, err
-		}
-		for _, r := range recs { // the records' data, as the writer does not say what its Parquet files take
-			written += len(r.Data)
-		}
-	} else {
-		sto := dst.d.S3.StorageConfiguration
-		dlq = dst.d.S3.DeadLetterQueueS3Configuration
-		var body []byte
-		body, rejected = s3dest.Encode(dst.format, recs)
-		if len(rejected) < len(recs) {
-			if body, err = s3dest.Compress(*sto.CompressionType, body); err != nil {
-				return 0, 0, err
-			}
-			fields.Extension = s3dest.Extension(dst.format, *sto.CompressionType)
-			template := ""
-			if sto.OutputKeyTemplate != nil {
-				template = *sto.OutputKeyTemplate
-			}
-			if err := objects.Put(ctx, s3dest.BucketName(*sto.BucketARN), s3dest.Key(template, fields), body, dst.storageOptions()); err != nil {
-				return 0, 0, err
-			}
-			written += len(body)
-		}
+	rejected, err := dst.s.cfg.ChannelTables.Append(ctx, dst.table(), recs, position, writeDead)
+	if err != nil {
+		return 0, 0, err
 	}
-	if len(rejected) > 0 && dst.d.S3 != nil {
-		if err := writeDead(rejected); err != nil {
-			return 0, 0, err
-		}
-	}
-	if dst.d.S3 != nil {
-		if err := objects.Put(ctx, s3dest.BucketName(*dst.d.S3.StorageConfiguration.BucketARN), positionKey(dst.d.ID), posRaw, dst.storageOptions()); err != nil {
-			return 0, 0, err
-		}
+	for _, r := range recs { // the records' data, as the writer does not say what its Parquet files take
+		written += len(r.Data)
 	}
 	return len(rejected), written, nil
 }
@@ -484,10 +552,10 @@ func (s *Service) deliverChannel(ctx context.Context, id, owner string, stats *C
 
 // passCost follows how long the recent passes of deliverDue that delivered something took, so that a
 // run falls due early enough for the pass that writes it to end within the freshness. A pass writes
-// the due runs of every shard one after another (a table commits them one by one), so under load the
-// last run of a pass is written that long after the pass began: at freshness 10 s, with a fixed
-// margin of 1 s, TestChannelBench saw lags of 9.1-10.4 s to the embedded buckets and 12-12.6 s to an
-// Iceberg table.
+// the due runs of every shard one after another (to a table, in one commit at the end of the pass),
+// so under load the last run of a pass is written that long after the pass began: at freshness 10 s,
+// with a fixed margin of 1 s, TestChannelBench saw lags of 9.1-10.4 s to the embedded buckets and
+// 12-12.6 s to an Iceberg table (then committed shard by shard).
 type passCost struct{ recent time.Duration }
 
 // note records a pass that delivered and took d: the estimate follows a longer pass at once and
@@ -501,8 +569,13 @@ func (c *passCost) margin(fresh time.Duration) time.Duration {
 }
 
 // deliverDue delivers every run of records that is due (its first record is older than the
-// freshness less margin, or it is big enough), parents before children. It returns the zero time
-// when it delivered something, else when the next run falls due.
+// freshness less margin, or it is big enough), parents before children: a child is read once the
+// position its parents' last records were delivered with is written (pos, as it stood when the pass
+// began or after its last write). To an S3 destination each run is an object, followed by the
+// position; to a table, the due runs of all the shards are one commit (up to tableMaxBytes and
+// tableMaxRecords). Returning without an error, it leaves in pos the position written and the records
+// skipped (expired) since. It returns the zero time when it delivered something, else when the next
+// run falls due.
 func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destination, pos *channelPosition, stats *ChannelStats, log interface {
 	Error(string, ...any)
 }, margin time.Duration) (time.Time, error) {
@@ -514,7 +587,23 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		n, ok := pos.Next[sh.Index]
 		return sh.Closed && ok && n >= sh.EndOffset
 	}
+	// work is the position after the runs of batch (not yet written) and the records skipped.
+	work := pos.clone()
+	var batch []shardRun
+	batchBytes, batchRecords := 0, 0
 	delivered := false
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.deliverRuns(ctx, dst, batch, work.clone(), stats); err != nil {
+			return err
+		}
+		*pos = work.clone()
+		batch, batchBytes, batchRecords = nil, 0, 0
+		delivered = true
+		return nil
+	}
 	for i := range shards {
 		sh := &shards[i]
 		if drained(sh) {
@@ -533,7 +622,7 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 			continue
 		}
 		ref := st.Ref(sh.Index)
-		from, started := pos.Next[sh.Index]
+		from, started := work.Next[sh.Index]
 		if !started { // a shard the channel has not read yet: from its oldest record still retained
 			from = sh.StartOffset
 		}
@@ -541,7 +630,7 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		if err != nil {
 			return time.Time{}, err
 		}
-		if n, first, firstOrd, err := s.deletedBefore(ctx, st, sh, dst.d, pos, from, started, recs, ords, stats); err != nil {
+		if n, first, firstOrd, err := s.deletedBefore(ctx, st, sh, dst.d, &work, from, started, recs, ords, stats); err != nil {
 			return time.Time{}, err
 		} else if n > 0 {
 			// Retention deleted records the channel had not read: they are counted, and it goes on
@@ -549,8 +638,8 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 			log.Error("channel delivery: records expired from the stream and were deleted before they were delivered",
 				"channel", dst.d.Name, "stream", st.Doc.Name, "shard", stream.ShardID(sh.Index), "records", n, "from", from, "to", first)
 			from = first
-			pos.Next[sh.Index] = from
-			pos.setOrdinal(sh.Index, firstOrd)
+			work.Next[sh.Index] = from
+			work.setOrdinal(sh.Index, firstOrd)
 		}
 		if len(recs) > 0 && stream.Milli(recs[0].ArrivalMilli).Before(st.Cutoff(now)) {
 			// Behind the retention horizon: what is still readable of it is counted (the records that
@@ -579,8 +668,8 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 			if skipped == len(recs) {
 				from = min(horizon, recs[len(recs)-1].Offset+1)
 			}
-			pos.Next[sh.Index] = from
-			pos.setOrdinal(sh.Index, ordinalAfter(ords, skipped-1))
+			work.Next[sh.Index] = from
+			work.setOrdinal(sh.Index, ordinalAfter(ords, skipped-1))
 			if recs, ords, err = s.readShard(ctx, ref, from); err != nil {
 				return time.Time{}, err
 			}
@@ -593,7 +682,7 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		}
 		if len(recs) == 0 {
 			if sh.Closed && (!started || from < sh.EndOffset) {
-				pos.Next[sh.Index] = sh.EndOffset
+				work.Next[sh.Index] = sh.EndOffset
 				delivered = true
 			}
 			continue
@@ -614,15 +703,22 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		if err != nil {
 			return time.Time{}, err
 		}
-		after := channelPosition{StreamID: pos.StreamID, Next: maps(pos.Next), Ordinal: maps(pos.Ordinal)}
-		after.Next[sh.Index] = recs[len(recs)-1].Offset + 1
-		after.setOrdinal(sh.Index, ordinalAfter(ords, len(recs)-1))
-		if err := s.deliverRun(ctx, dst, stream.ShardID(sh.Index), out, after, oldest, stats); err != nil {
-			return time.Time{}, err
+		run := shardRun{shard: sh.Index, recs: out, next: recs[len(recs)-1].Offset + 1, ord: ordinalAfter(ords, len(recs)-1), oldest: oldest}
+		work.Next[sh.Index] = run.next
+		work.setOrdinal(sh.Index, run.ord)
+		batch = append(batch, run)
+		batchBytes += size
+		batchRecords += len(out)
+		if dst.d.Tables == nil || batchBytes >= tableMaxBytes || batchRecords >= tableMaxRecords {
+			if err := flush(); err != nil {
+				return time.Time{}, err
+			}
 		}
-		*pos = after
-		delivered = true
 	}
+	if err := flush(); err != nil {
+		return time.Time{}, err
+	}
+	*pos = work
 	if delivered {
 		return time.Time{}, nil
 	}
@@ -716,18 +812,28 @@ func (s *Service) logEnd(ctx context.Context, st *stream.Stream, sh *stream.Shar
 	return next, nil
 }
 
-// deliverRun writes recs and then the position after them, and counts them.
-func (s *Service) deliverRun(ctx context.Context, dst *destination, shardID string, recs []s3dest.Record, after channelPosition, oldest time.Time, stats *ChannelStats) error {
-	dead, written, err := dst.deliver(ctx, shardID, recs, after)
+// deliverRuns writes runs and then the position after them, and counts them. The lag is the oldest
+// run's.
+func (s *Service) deliverRuns(ctx context.Context, dst *destination, runs []shardRun, after channelPosition, stats *ChannelStats) error {
+	dead, written, err := dst.deliver(ctx, runs, after)
 	if err != nil {
 		return err
 	}
-	stats.Records.Add(int64(len(recs)))
+	oldest := runs[0].oldest
+	for i := range runs {
+		stats.Records.Add(int64(len(runs[i].recs)))
+		oldest = minTime(oldest, runs[i].oldest)
+	}
 	stats.Bytes.Add(int64(written))
 	stats.DeadLettered.Add(int64(dead))
 	stats.Objects.Add(1)
 	stats.LagMilli.Store(s.now().Sub(oldest).Milliseconds())
 	return nil
+}
+
+// clone returns a copy of p that shares no map with it.
+func (p *channelPosition) clone() channelPosition {
+	return channelPosition{StreamID: p.StreamID, Next: maps(p.Next), Ordinal: maps(p.Ordinal)}
 }
 
 func maps(m map[uint32]uint64) map[uint32]uint64 {
