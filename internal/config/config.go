@@ -55,6 +55,7 @@ type Config struct {
 
 	// Faults and limits at the edge and in the store.
 	DiskReserveMiB      int           // writes are refused while the data directory's disk has less free space
+	TailCacheMiB        int           // memory for the latest records of the shards being read (pebble engine); 0: none
 	AcceptWALLoss       bool          // start on a write-ahead log corrupted in the middle, dropping what follows
 	ReadTimeout         time.Duration // the longest a request (headers and body) may take to arrive
 	MaxRequestMemoryMiB int           // memory all request bodies in flight may take, decoded copies included (0: derived)
@@ -204,6 +205,7 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (one JSON object a line, for log collectors)")
 	fs.BoolVar(&c.LogRequests, "log-requests", false, "log one line per request: request id, remote address, operation, stream, account, region, principal, status, error, records, bytes, duration (also at -log-level debug)")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	fs.IntVar(&c.TailCacheMiB, "tail-cache-mib", 32, "MiB of memory for the latest records of each shard that has readers (pebble engine), from which GetRecords at the tip, SubscribeToShard, channels and the console read without touching the disk; 0: no cache")
 	fs.IntVar(&c.DiskReserveMiB, "disk-reserve", 256, "MiB of free space kept on the data directory's disk: below it writes are refused (retryable InternalFailureException) and resume once space is back; 0: off")
 	fs.BoolVar(&c.AcceptWALLoss, "accept-wal-loss", false, "start even though the write-ahead log is corrupt in the middle, dropping (and logging) the records after the corruption")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", 60*time.Second, "the longest a request, headers and body, may take to arrive (SubscribeToShard's response is not limited)")
@@ -358,6 +360,9 @@ func (c *Config) Validate() []error {
 	case "text", "json":
 	default:
 		bad("log-format", "%q is not text or json", c.LogFormat)
+	}
+	if c.TailCacheMiB < 0 {
+		bad("tail-cache-mib", "%d is negative", c.TailCacheMiB)
 	}
 	if c.DiskReserveMiB < 0 {
 		bad("disk-reserve", "%d is negative", c.DiskReserveMiB)

@@ -103,6 +103,9 @@ func withNewDefaults(c Config) Config {
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = 60 * time.Second
 	}
+	if c.TailCacheMiB == 0 {
+		c.TailCacheMiB = 32
+	}
 	return c
 }
 

@@ -143,6 +143,7 @@ func Flags(c *config.Config) []string {
 		"-log-format=" + c.LogFormat,
 		"-log-requests=" + b(c.LogRequests),
 		"-disk-reserve=" + i(c.DiskReserveMiB),
+		"-tail-cache-mib=" + i(c.TailCacheMiB),
 		"-accept-wal-loss=" + b(c.AcceptWALLoss),
 		"-read-timeout=" + d(c.ReadTimeout),
 		"-max-request-memory=" + i(c.MaxRequestMemoryMiB),

@@ -31,7 +31,7 @@ const icebergWriterName = "kinesisd-iceberg"
 // kinesisd-iceberg child process (icebergproc), started on the first delivery: kinesisd itself does
 // not link iceberg-go, whose package initialisation alone takes 0.2-0.4 s of every start. Without
 // the executable, channels to S3 Tables are refused (and a WARN says so at start).
-func openChannelSinks(_ context.Context, cfg *config.Config) (channelSinks, error) {
+func openChannelSinks(_ context.Context, cfg *config.Config, log *slog.Logger) (channelSinks, error) {
 	objects, off, err := channelObjects(cfg)
 	if err != nil {
 		return channelSinks{}, err
@@ -47,7 +47,6 @@ func openChannelSinks(_ context.Context, cfg *config.Config) (channelSinks, erro
 	if cfg.IcebergCatalog == "" && cfg.IsNATS() {
 		return sinks, nil // the embedded catalog would live on one front-end's disk: S3 Tables are refused
 	}
-	log := childLogger(cfg)
 	path, err := findIcebergWriter(cfg.IcebergWriter)
 	if err != nil {
 		if cfg.IcebergWriter != "" {
@@ -93,18 +92,6 @@ func findIcebergWriter(flag string) (string, error) {
 		return "", fmt.Errorf("%s is neither next to kinesisd nor on $PATH: install it there, or start kinesisd with -iceberg-writer PATH", icebergWriterName)
 	}
 	return filepath.Abs(path)
-}
-
-// childLogger is the logger of the Iceberg writer's lines: the server's format and level on stderr,
-// as cmd/kinesisd builds the server's logger (openChannelSinks is not given that one).
-func childLogger(cfg *config.Config) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
 // channelObjects is where channels to general-purpose S3 deliver: the S3-compatible store of

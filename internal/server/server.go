@@ -108,7 +108,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		store.Close()
 		return nil, err
 	}
-	sinks, err := openChannelSinks(ctx, cfg)
+	sinks, err := openChannelSinks(ctx, cfg, log)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -286,7 +286,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, fatal 
 		}
 		st, err := pebble.Open(pebble.Options{
 			Dir: dir, InMemory: cfg.InMemory, Logger: log, Fatal: fatal,
-			DiskReserve: reserve, AcceptWALLoss: cfg.AcceptWALLoss,
+			DiskReserve: reserve, AcceptWALLoss: cfg.AcceptWALLoss, TailCache: tailCache(cfg.TailCacheMiB),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
@@ -294,6 +294,14 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger, fatal 
 		return st, nil
 	}
 	return nil, fmt.Errorf("-store: unknown engine %q", cfg.Store)
+}
+
+// tailCache is pebble.Options.TailCache for -tail-cache-mib (0: off).
+func tailCache(mib int) int64 {
+	if mib == 0 {
+		return -1
+	}
+	return int64(mib) << 20
 }
 
 // openJetStream opens the NATS JetStream engine. While NATS cannot be reached (or its JetStream is not
