@@ -1,17 +1,24 @@
 package channel_test
 
 import (
+	"cmp"
+	"fmt"
 	"math/big"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/table"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"kinesisd/internal/channel/iceberg"
 	"kinesisd/internal/config"
 	"kinesisd/internal/kinesistest"
 )
@@ -350,4 +357,192 @@ func TestChannelSendsBucketOwnerAndStorageClass(t *testing.T) {
 			t.Errorf("GET without x-amz-expected-bucket-owner 000000000000: %q", o)
 		}
 	}
+}
+
+// TestChannelToTableFollowsReshard: to an S3 Tables table, records put before and after a split are
+// committed once each, and no snapshot adds a record of a child shard before the snapshots that came
+// earlier hold every record of its parent (a pass commits the runs of several shards at once, but a
+// child's never with its parent's last ones).
+func TestChannelToTableFollowsReshard(t *testing.T) {
+	dir := t.TempDir()
+	s := kinesistest.Start(t, kinesistest.Engines[0], kinesistest.Options{Dir: dir, Configure: func(c *config.Config) { c.ThroughputLimits = false }})
+	c := s.Client
+	arn := onDemand(t, c, "split")
+	tableBucket := "arn:aws:s3tables:us-east-1:000000000000:bucket/analytics"
+	_, err := c.CreateChannel(t.Context(), &kinesis.CreateChannelInput{
+		ChannelName: aws.String("split"), ServiceExecutionRoleARN: aws.String(roleARN),
+		StreamConfigurationList: []types.ChannelStreamConfiguration{{StreamARN: aws.String(arn),
+			RecordConfiguration: &types.RecordConfiguration{RecordFormatType: types.RecordFormatTypeJson,
+				GSRSchemaARN: aws.String("arn:aws:glue:us-east-1:000000000000:schema/registry/split")}}},
+		S3TablesDestinationConfiguration: &types.S3TablesDestinationConfiguration{
+			DataFreshnessInSeconds: aws.Int32(1),
+			DeadLetterQueueS3Configuration: &types.DeadLetterQueueS3Configuration{BucketARN: aws.String("arn:aws:s3:::dead"),
+				ExpectedBucketOwner: aws.String("000000000000")},
+			S3TablesConfigurationList: []types.S3TablesConfiguration{{CompressionType: types.S3TablesCompressionTypeZstd,
+				Namespace: aws.String("web"), TableBucketARN: aws.String(tableBucket), TableName: aws.String("split")}},
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateChannel: %v", err)
+	}
+	n := records(t)
+	shardOf := make([]string, n) // the shard each record went to, by its n
+	putN := func(from, to int) {
+		t.Helper()
+		for start := from; start < to; start += 500 {
+			var entries []types.PutRecordsRequestEntry
+			for i := start; i < min(start+500, to); i++ {
+				entries = append(entries, types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint("pk-", i)),
+					Data: fmt.Appendf(nil, `{"n":%d,"ts":%q}`, i, time.Now().UTC().Format(time.RFC3339Nano))})
+			}
+			out, err := c.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String("split"), Records: entries})
+			if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+				t.Fatalf("PutRecords: %v (%d failed)", err, aws.ToInt32(out.FailedRecordCount))
+			}
+			for i, r := range out.Records {
+				shardOf[start+i] = aws.ToString(r.ShardId)
+			}
+		}
+	}
+	putN(0, n/2)
+	// Hold the split shard back until its children have records due: a record of it that is not a
+	// JSON object goes to the dead-letter bucket, which cannot be written while a file stands where
+	// its directory goes (and no commit is made while its dead letters fail).
+	shards, err := c.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String("split")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := shards.Shards[0]
+	block := filepath.Join(dir, "buckets", "dead")
+	if err := os.MkdirAll(filepath.Dir(block), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(block, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("split"), PartitionKey: aws.String("bad"),
+		ExplicitHashKey: parent.HashKeyRange.StartingHashKey, Data: []byte(`["not an object"]`)}); err != nil {
+		t.Fatalf("PutRecord: %v", err)
+	}
+	if _, err := c.UpdateStreamMode(t.Context(), &kinesis.UpdateStreamModeInput{StreamARN: aws.String(arn),
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}}); err != nil {
+		t.Fatalf("UpdateStreamMode: %v", err)
+	}
+	waitStreamActive(t, c, "split")
+	if _, err := c.SplitShard(t.Context(), &kinesis.SplitShardInput{StreamName: aws.String("split"), ShardToSplit: parent.ShardId,
+		NewStartingHashKey: aws.String(midpoint(*parent.HashKeyRange.StartingHashKey, *parent.HashKeyRange.EndingHashKey))}); err != nil {
+		t.Fatalf("SplitShard: %v", err)
+	}
+	waitStreamActive(t, c, "split")
+	// The children's records are due (their freshness past) in the pass that delivers the last records
+	// of their parent, once the dead-letter bucket can be written.
+	putN(n/2, n)
+	s.Clock.Advance(2 * time.Second)
+	if err := os.Remove(block); err != nil {
+		t.Fatal(err)
+	}
+	after, err := c.ListShards(t.Context(), &kinesis.ListShardsInput{StreamName: aws.String("split")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	isChild := map[string]bool{}
+	for _, sh := range after.Shards {
+		if aws.ToString(sh.ParentShardId) == *parent.ShardId {
+			isChild[*sh.ShardId] = true
+		}
+	}
+	var ofParent, ofChildren int
+	for _, id := range shardOf {
+		switch {
+		case id == *parent.ShardId:
+			ofParent++
+		case isChild[id]:
+			ofChildren++
+		}
+	}
+	if len(isChild) != 2 || ofParent == 0 || ofChildren == 0 {
+		t.Fatalf("children %v; %d records to the split shard, %d to its children: want 2 children and records to each side", isChild, ofParent, ofChildren)
+	}
+
+	w, err := iceberg.Open(t.Context(), iceberg.Config{Warehouse: filepath.Join(dir, "iceberg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	tb := iceberg.Table{Bucket: tableBucket, Namespace: "web", Name: "split"}
+	deadline := time.Now().Add(2 * time.Minute)
+	inTable := func() int {
+		tbl, err := w.Load(t.Context(), tb)
+		if err != nil || tbl.CurrentSnapshot() == nil {
+			return 0
+		}
+		return len(scanSnapshot(t, tbl, tbl.CurrentSnapshot().SnapshotID))
+	}
+	for inTable() < n && time.Now().Before(deadline) {
+		s.Clock.Advance(2 * time.Second)
+		time.Sleep(300 * time.Millisecond)
+	}
+	tbl, err := w.Load(t.Context(), tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps := tbl.Metadata().Snapshots()
+	slices.SortFunc(snaps, func(a, b table.Snapshot) int { return cmp.Compare(a.SequenceNumber, b.SequenceNumber) })
+	parentDone := false // every record of the split shard is in the snapshots seen so far
+	for i, snap := range snaps {
+		seen := map[int]int{}
+		for _, row := range scanSnapshot(t, tbl, snap.SnapshotID) {
+			seen[row]++
+		}
+		if i == len(snaps)-1 {
+			for k := range n {
+				if seen[k] != 1 {
+					t.Errorf("record %d is in the table %d times, want once", k, seen[k])
+				}
+			}
+		}
+		parentRows := 0
+		for k, times := range seen {
+			if k < 0 || k >= n {
+				t.Fatalf("snapshot %d: a row n=%d, which was not put", snap.SnapshotID, k)
+			}
+			if isChild[shardOf[k]] && !parentDone {
+				t.Fatalf("snapshot %d (%d of %d) adds record %d of child %s before the snapshots before it hold every record of %s",
+					snap.SnapshotID, i+1, len(snaps), k, shardOf[k], *parent.ShardId)
+			}
+			if shardOf[k] == *parent.ShardId {
+				parentRows += times
+			}
+		}
+		parentDone = parentRows == ofParent
+	}
+	if dead := decode(t, dirObjects(t, filepath.Join(dir, "buckets", "dead")), "split", "JSON"); len(dead.dead) != 1 || dead.dead[0] != `["not an object"]` {
+		t.Errorf("dead letters %q, want the one non-object", dead.dead)
+	}
+}
+
+// scanSnapshot reads the n column of tbl as its snapshot id holds it.
+func scanSnapshot(t *testing.T, tbl *table.Table, id int64) []int {
+	t.Helper()
+	at, err := tbl.Scan(table.WithSnapshotID(id)).ToArrowTable(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	rdr := array.NewTableReader(at, 4096)
+	defer rdr.Release()
+	var out []int
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for j, f := range rec.Schema().Fields() {
+			if f.Name != "n" {
+				continue
+			}
+			col := rec.Column(j).(*array.Int64)
+			for i := range col.Len() {
+				out = append(out, int(col.Value(i)))
+			}
+		}
+	}
+	return out
 }
