@@ -157,10 +157,19 @@ func getRecords(bufs *bufpool.Pool, read dataCounter) opFunc {
 		if c != jsonCodec {
 			return out, nil
 		}
-		b, err := awsjson.AppendGetRecords(bufs.Get(awsjson.GetRecordsLen(out)), out)
-		return encoded(b), err
+		return jsonGetRecords{out}, nil
 	}
 }
+
+// jsonGetRecords is a GetRecords output that the handler writes in JSON a piece at a time
+// (awsjson.WriteGetRecords) rather than encoded whole: a reply of 10 MiB of data is 14 MB of JSON,
+// which four readers at once would otherwise hold in memory on top of their records.
+type jsonGetRecords struct{ out *service.GetRecordsOutput }
+
+// getRecordsPiece is the buffer of a jsonGetRecords reply: written each time it is three-quarters
+// full. Large enough that the writes cost little (a few dozen per full reply), small enough to be
+// negligible beside the records.
+const getRecordsPiece = 256 << 10
 
 // encoded is an output already in its wire form, in a buffer from the handler's pool: the handler
 // puts it back once written.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"strconv"
 	"unicode/utf8"
 
@@ -318,6 +319,36 @@ func GetRecordsLen(out *service.GetRecordsOutput) int {
 func AppendGetRecords(b []byte, out *service.GetRecordsOutput) ([]byte, error) {
 	b = append(b, `{"Records":[`...)
 	b = AppendRecords(b, out.Records)
+	return appendGetRecordsEnd(b, out)
+}
+
+// WriteGetRecords writes what AppendGetRecords appends to w, in pieces: buf (empty, with room for a
+// few records) is filled to about its capacity, written and reused, so that a reply of 10,000
+// records needs a buffer of a few hundred KiB rather than one of 14 MB. It returns the buffer, grown
+// if a record needed more room, for its owner to recycle, and w's first error.
+func WriteGetRecords(w io.Writer, buf []byte, out *service.GetRecordsOutput) ([]byte, error) {
+	b := append(buf[:0], `{"Records":[`...)
+	for i := range out.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRecord(b, &out.Records[i])
+		if len(b) >= cap(b)/4*3 {
+			if _, err := w.Write(b); err != nil {
+				return b, err
+			}
+			b = b[:0]
+		}
+	}
+	b, err := appendGetRecordsEnd(b, out)
+	if err == nil {
+		_, err = w.Write(b)
+	}
+	return b, err
+}
+
+// appendGetRecordsEnd appends what follows the records of a GetRecords output.
+func appendGetRecordsEnd(b []byte, out *service.GetRecordsOutput) ([]byte, error) {
 	b = append(b, ']')
 	if out.NextShardIterator != nil {
 		b = append(b, `,"NextShardIterator":`...)
@@ -353,28 +384,33 @@ func RecordsLen(recs []service.Record) int {
 // writes them, without reflection.
 func AppendRecords(b []byte, recs []service.Record) []byte {
 	for i := range recs {
-		r := &recs[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"SequenceNumber":`...)
-		b = appendString(b, r.SequenceNumber)
-		b = append(b, `,"ApproximateArrivalTimestamp":`...)
-		b = appendTimestamp(b, r.ApproximateArrivalTimestamp.UnixMilli())
-		if r.Data == nil {
-			b = append(b, `,"Data":null,"PartitionKey":`...)
-		} else {
-			b = append(b, `,"Data":"`...)
-			b = appendBase64(b, r.Data)
-			b = append(b, `","PartitionKey":`...)
-		}
-		b = appendString(b, r.PartitionKey)
-		if r.EncryptionType != "" {
-			b = append(b, `,"EncryptionType":`...)
-			b = appendString(b, r.EncryptionType)
-		}
-		b = append(b, '}')
+		b = appendRecord(b, &recs[i])
 	}
+	return b
+}
+
+// appendRecord appends one record's object.
+func appendRecord(b []byte, r *service.Record) []byte {
+	b = append(b, `{"SequenceNumber":`...)
+	b = appendString(b, r.SequenceNumber)
+	b = append(b, `,"ApproximateArrivalTimestamp":`...)
+	b = appendTimestamp(b, r.ApproximateArrivalTimestamp.UnixMilli())
+	if r.Data == nil {
+		b = append(b, `,"Data":null,"PartitionKey":`...)
+	} else {
+		b = append(b, `,"Data":"`...)
+		b = appendBase64(b, r.Data)
+		b = append(b, `","PartitionKey":`...)
+	}
+	b = appendString(b, r.PartitionKey)
+	if r.EncryptionType != "" {
+		b = append(b, `,"EncryptionType":`...)
+		b = appendString(b, r.EncryptionType)
+	}
+	b = append(b, '}')
 	return b
 }
 

@@ -96,7 +96,27 @@ func TestEncodeGetRecordsMatchesEncodingJSON(t *testing.T) {
 		if !bytes.Equal(fast, slow) {
 			t.Errorf("fast:\n%s\nencoding/json:\n%s", fast, slow)
 		}
+		for _, size := range []int{0, 1, 64, 1 << 20} { // WriteGetRecords, in pieces of every size
+			var w writes
+			if _, err := WriteGetRecords(&w, make([]byte, 0, size), out); err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.Join(w, nil); !bytes.Equal(got, slow) {
+				t.Errorf("WriteGetRecords with a buffer of %d bytes:\n%s\nencoding/json:\n%s", size, got, slow)
+			}
+			if size == 64 && len(out.Records) > 1 && len(w) < 2 {
+				t.Errorf("WriteGetRecords with a buffer of 64 bytes wrote %d pieces", len(w))
+			}
+		}
 	}
+}
+
+// writes keeps every Write's bytes, each a copy (the writer reuses its buffer).
+type writes [][]byte
+
+func (w *writes) Write(b []byte) (int, error) {
+	*w = append(*w, bytes.Clone(b))
+	return len(b), nil
 }
 
 // TestAppendSubscribeEventMatchesEncodingJSON: the fast SubscribeToShardEvent (and its records, which
