@@ -84,14 +84,15 @@ type Config struct {
 	SubscribeTakeover  time.Duration // window after a subscription's start in which another is refused (0: 5 s)
 }
 
-// DefaultMemoryLimitMiB is -memory-limit's default. Under the bench load the Go heap holds about
-// 30 MiB live while writing (garbage collection at 100% growth then peaks near 60 MiB) and 100-110
-// MiB while 4 readers each take 10,000-record GetRecords replies (peaking near 220 MiB); with the
-// engine's memtables and block cache (100-190 MiB) that put the process at 285-300 MiB. At 192 MiB
-// the collector runs more often only in such bursts: the process peaked at 276 MiB and the
-// read-back's CPU per record did not change measurably. With records of 1 MiB (8 requests of 4 MiB
-// in flight, 80-160 MiB live) the collector took 3-4% of the CPU.
-const DefaultMemoryLimitMiB = 192
+// DefaultMemoryLimitMiB is -memory-limit's default. The release builds have no cgo, so the storage
+// engine's memtables and block cache (16 MiB each; up to 4 memtables in a flush backlog) and the tail
+// cache (-tail-cache-mib) are Go heap and count against it, with the request buffers. Side by side
+// under the bench load (issue 21): at 128 MiB (with those sizes) RSS stayed at 144-146 MiB writing
+// and reading back, records/s and p99 no worse than at 192 MiB with 32 MiB memtables and cache (207-
+// 210 MiB RSS). With records of 1 MiB the limit costs throughput: 50-55 MB/s at 128 or 192 MiB
+// against 246-261 MB/s without a limit (0), where RSS reaches 510-710 MiB; -memory-limit=0 is the
+// choice of a machine with the memory to spare.
+const DefaultMemoryLimitMiB = 128
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
 func EnvName(flagName string) string {
@@ -205,7 +206,7 @@ func newFlagSet(c *Config, initStreams *string) *flag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (one JSON object a line, for log collectors)")
 	fs.BoolVar(&c.LogRequests, "log-requests", false, "log one line per request: request id, remote address, operation, stream, account, region, principal, status, error, records, bytes, duration (also at -log-level debug)")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
-	fs.IntVar(&c.TailCacheMiB, "tail-cache-mib", 32, "MiB of memory for the latest records of each shard that has readers (pebble engine), from which GetRecords at the tip, SubscribeToShard, channels and the console read without touching the disk; 0: no cache")
+	fs.IntVar(&c.TailCacheMiB, "tail-cache-mib", 16, "MiB of memory for the latest records of each shard that has readers (pebble engine), from which GetRecords at the tip, SubscribeToShard, channels and the console read without touching the disk; 0: no cache")
 	fs.IntVar(&c.DiskReserveMiB, "disk-reserve", 256, "MiB of free space kept on the data directory's disk: below it writes are refused (retryable InternalFailureException) and resume once space is back; 0: off")
 	fs.BoolVar(&c.AcceptWALLoss, "accept-wal-loss", false, "start even though the write-ahead log is corrupt in the middle, dropping (and logging) the records after the corruption")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", 60*time.Second, "the longest a request, headers and body, may take to arrive (SubscribeToShard's response is not limited)")

@@ -104,7 +104,7 @@ func withNewDefaults(c Config) Config {
 		c.ReadTimeout = 60 * time.Second
 	}
 	if c.TailCacheMiB == 0 {
-		c.TailCacheMiB = 32
+		c.TailCacheMiB = 16
 	}
 	return c
 }

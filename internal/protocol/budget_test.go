@@ -12,8 +12,9 @@ func TestDefaultMaxRequestMemory(t *testing.T) {
 		memoryLimitMiB int
 		want           int64
 	}{
-		{0, 256 << 20},     // no memory limit
-		{192, 96 << 20},    // the default -memory-limit
+		{0, 256 << 20}, // no memory limit
+		{192, 96 << 20},
+		{128, 64 << 20},    // the default -memory-limit
 		{100, 64 << 20},    // at least 64 MiB
 		{1024, 512 << 20},  // half
 		{-1, 256 << 20},    // as none

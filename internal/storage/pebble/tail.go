@@ -23,11 +23,11 @@ import (
 // shard evicts the oldest chunks first; an evicted chunk's records are dropped at once (readers that
 // already took them keep them alive) and its ring notices on its next use.
 
-// defaultTailCache is Options.TailCache's default: the record bytes the tail cache keeps for every
-// shard together. With the headline load (4 shards, 200,000 records of 1 KiB a second) it holds the
-// last ~150 ms of every shard: far more than a consumer at the tip or the subscriptions' feeds are
-// behind.
-const defaultTailCache = 32 << 20
+// defaultTailCache is Options.TailCache's default (and -tail-cache-mib's): the record bytes the tail
+// cache keeps for every read shard together. With the headline load (4 shards, 200,000 records of 1
+// KiB a second) it holds the last ~80 ms of every shard, more than a consumer at the tip or the
+// subscriptions' feeds are behind; at a more usual 1 MB/s a shard it holds seconds.
+const defaultTailCache = 16 << 20
 
 // tailIdle is how long after its last read a shard's new records stop being cached: a shard that
 // nobody reads (a stream only written, or read in bulk later) costs the cache nothing. The first read
