@@ -32,7 +32,10 @@ type Table struct {
 // position, atomically, and returns the records it could not convert with why; it hands them to
 // deadLetters (which writes them to the dead-letter location) BEFORE it commits, and commits nothing
 // if that fails. Position returns the position of the table's last snapshot (ok false when it has
-// none).
+// none). An Append may be large (the Iceberg writer's process takes it in frames of a few MiB and
+// commits it once): one commit costs about as much as thousands of records, so fewer, bigger
+// Appends deliver more. A store may build each Append on the table as its last call left it, so
+// call Position again after any Append error.
 type TableStore interface {
 	Append(ctx context.Context, t Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) (rejected []s3dest.Rejected, err error)
 	Position(ctx context.Context, t Table) (position string, ok bool, err error)

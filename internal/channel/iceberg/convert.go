@@ -104,16 +104,28 @@ func fields(data []byte, ordered bool) (names []string, values map[string]json.R
 }
 
 // convert parses one record into the values of a row, in column order; nil
-// is null. Members that name no column are ignored.
+// is null. Members that name no column are ignored; of a name given twice,
+// the last value counts.
 func (c *converter) convert(data []byte) ([]any, error) {
-	_, members, err := fields(data, false)
-	if err != nil {
-		return nil, err
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, errNotObject
 	}
+	if !json.Valid(data) {
+		var v map[string]json.RawMessage
+		err := json.Unmarshal(data, &v) // for the reason
+		return nil, fmt.Errorf("%w: %v", errNotObject, err)
+	}
+	raws := make([][]byte, len(c.cols))
+	members(trimmed, func(name []byte, raw []byte) {
+		if i, ok := c.byName[string(name)]; ok {
+			raws[i] = raw
+		}
+	})
 	row := make([]any, len(c.cols))
 	for i, col := range c.cols {
-		raw, ok := members[col.name]
-		if !ok || string(raw) == "null" {
+		raw := raws[i]
+		if raw == nil || string(raw) == "null" {
 			if col.required {
 				return nil, fmt.Errorf("required column %q is missing or null", col.name)
 			}
@@ -128,6 +140,98 @@ func (c *converter) convert(data []byte) ([]any, error) {
 	return row, nil
 }
 
+// members calls fn with the name (unquoted) and the value (as it is) of each
+// member of obj, one JSON object, valid, without leading space.
+func members(obj []byte, fn func(name, raw []byte)) {
+	i := 1
+	for {
+		i = skipSpace(obj, i)
+		if obj[i] == '}' {
+			return
+		}
+		end := skipValue(obj, i) // the name
+		name := obj[i+1 : end-1]
+		if bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name) {
+			s, _ := unquote(obj[i:end])
+			name = []byte(s)
+		}
+		i = skipSpace(obj, end) + 1 // past ':'
+		i = skipSpace(obj, i)
+		end = skipValue(obj, i)
+		fn(name, obj[i:end])
+		i = skipSpace(obj, end)
+		if obj[i] == '}' {
+			return
+		}
+		i++ // past ','
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the valid JSON value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// unquote returns the string a JSON string literal holds, as
+// encoding/json decodes it (invalid UTF-8 becomes U+FFFD); one without
+// escapes and with valid UTF-8, the common case, is sliced directly.
+func unquote(lit []byte) (string, error) {
+	if inner := lit[1 : len(lit)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), nil
+	}
+	var s string
+	err := json.Unmarshal(lit, &s)
+	return s, err
+}
+
+// skipString returns the end of the valid JSON string that starts at b[i].
+func skipString(b []byte, i int) int {
+	i++
+	for {
+		j := bytes.IndexAny(b[i:], `"\\`)
+		i += j
+		if b[i] == '"' {
+			return i + 1
+		}
+		i += 2
+	}
+}
+
 // value converts one JSON value (not null) to the Go value build appends
 // for an Iceberg type.
 func value(t iceberg.Type, raw json.RawMessage) (any, error) {
@@ -135,7 +239,8 @@ func value(t iceberg.Type, raw json.RawMessage) (any, error) {
 	isNumber := kind == '-' || (kind >= '0' && kind <= '9')
 	var str string
 	if kind == '"' {
-		if err := json.Unmarshal(raw, &str); err != nil {
+		var err error
+		if str, err = unquote(raw); err != nil {
 			return nil, err
 		}
 	}
@@ -353,6 +458,24 @@ func floorDiv(a, b int64) int64 {
 func (c *converter) build(mem memory.Allocator, rows [][]any) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, c.arrow)
 	defer b.Release()
+	for i := range c.cols {
+		fb := b.Field(i)
+		fb.Reserve(len(rows))
+		bb, ok := fb.(interface{ ReserveData(int) })
+		if !ok {
+			continue
+		}
+		n := 0
+		for _, row := range rows {
+			switch v := row[i].(type) {
+			case string:
+				n += len(v)
+			case []byte:
+				n += len(v)
+			}
+		}
+		bb.ReserveData(n)
+	}
 	for _, row := range rows {
 		for i, v := range row {
 			appendValue(b.Field(i), v)

@@ -1,6 +1,7 @@
 package iceberg
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -221,6 +222,46 @@ func FuzzConvert(f *testing.F) {
 			}
 			if ts, ok := v.(arrow.Timestamp); ok && c.cols[i].name == "tstz" && (ts.ToTime(arrow.Microsecond).Year() < 1677 || ts.ToTime(arrow.Microsecond).Year() > 2262) {
 				t.Fatalf("%q column tstz out of range: %v", data, time.UnixMicro(int64(ts)))
+			}
+		}
+	})
+}
+
+// FuzzMembers checks convert's JSON scanner against encoding/json: for a
+// valid object, members yields the members json.Unmarshal finds (of a name
+// given twice, the last value), with their values' bytes as they are; and
+// unquote decodes every string literal as json.Unmarshal does.
+func FuzzMembers(f *testing.F) {
+	for _, tt := range convertTests {
+		f.Add([]byte(`{"req": "r", ` + tt.member + `}`))
+	}
+	f.Add([]byte(` {"req": "r\u00e9", "s": {"a":[1,"]}\""]}, "s": "dup", "b\u0061d": true, "i" : 5 , "x":null}`))
+	f.Add([]byte("{\"\xff\":\"\xfe\", \"\\ud800\": \"\\\"\"}"))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want map[string]json.RawMessage
+		if json.Unmarshal(data, &want) != nil || want == nil {
+			return
+		}
+		got := map[string]json.RawMessage{}
+		members(bytes.TrimLeft(data, " \t\r\n"), func(name, raw []byte) {
+			got[string(name)] = raw
+			if raw[0] != '"' {
+				return
+			}
+			var s string
+			jerr := json.Unmarshal(raw, &s)
+			u, err := unquote(raw)
+			if u != s || (err == nil) != (jerr == nil) {
+				t.Fatalf("%q: unquote(%q) = %q, %v; encoding/json: %q, %v", data, raw, u, err, s, jerr)
+			}
+		})
+		if len(got) != len(want) {
+			t.Fatalf("%q: members %q, encoding/json %q", data, got, want)
+		}
+		for name, raw := range want {
+			if !bytes.Equal(got[name], raw) {
+				t.Fatalf("%q: member %q is %q, encoding/json %q", data, name, got[name], raw)
 			}
 		}
 	})

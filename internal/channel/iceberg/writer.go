@@ -34,9 +34,22 @@
 // the table first (through the REST catalog, or with any tool that writes the
 // Hadoop layout under the warehouse); an existing table's schema and
 // partition spec are used as they are, and only its compression property is
-// brought in line with Table.Compression. Tables created in an embedded
-// catalog keep their last 100 metadata files; no catalog's snapshots are
-// expired here (S3 Tables' own maintenance does it).
+// brought in line with Table.Compression. Tables Append creates merge their
+// manifests (commit.manifest-merge.enabled), so that a snapshot's manifest
+// list does not grow by one manifest per commit for ever.
+//
+// # Upkeep
+//
+// Each commit reads and writes the table's metadata file, which lists the
+// table's snapshots and its previous metadata files. In the embedded catalogs,
+// an Append that finds more than keepSnapshots+expireSlack snapshots (120)
+// also expires all but the newest keepSnapshots (100) in its commit, unless
+// the table says gc.enabled=false; the files only expired snapshots referenced
+// (manifest lists, manifests merged since) are then deleted, never a data file
+// (see removeExpired); and tables Append creates there keep their last
+// 100 metadata files (write.metadata.delete-after-commit.enabled). Behind a
+// REST catalog, snapshots and old files are the catalog's to expire (S3
+// Tables' own maintenance does it).
 //
 // # Records
 //
@@ -60,7 +73,10 @@
 // Append commits its data files and the caller's position (snapshot summary
 // property PositionProperty) in one catalog commit, conditional on the table
 // being at the snapshot this Writer last saw for it, which is the snapshot
-// that Position read or that the Writer's previous Append made. So:
+// that Position read or that the Writer's previous Append made. Append builds
+// on the table as that call left it, without loading it again; the commit's
+// condition is what catches a table that moved (in the embedded disk catalog,
+// Append also looks for a metadata version after the one it holds first). So:
 //
 //   - call Position before the first Append to a table, resume after what it
 //     returns, and call it again after any Append error: an error may mean the
@@ -89,6 +105,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -191,9 +208,26 @@ const noSnapshot = -1
 // tableState is what the Writer last saw of one table.
 type tableState struct {
 	mu       sync.Mutex // held through each Append and Position on the table
-	seen     bool       // snapshot is valid: set by Position and successful Appends
+	seen     bool       // snapshot and tbl are valid: set by Position and successful Appends
 	snapshot int64      // the table's current snapshot when last seen
+	// tbl is the table as Position loaded it or the last Append's commit
+	// returned it (nil: absent), which the next Append builds on instead of
+	// loading it again: loading reads the whole metadata file, and the
+	// commit checks anyway that the table is still at snapshot.
+	tbl *table.Table
 }
+
+// Snapshot expiry in the embedded catalogs. Each commit reads and writes the
+// table's metadata file, which lists every snapshot (each with its position):
+// with none expired, a commit took 19.9 ms on a new table and 78.5 ms after
+// 500 commits. An Append that finds more than keepSnapshots+expireSlack
+// snapshots expires all but the last keepSnapshots in its own commit; the
+// slack spreads the cost of expiry (removeExpired reads the manifest lists of
+// the snapshots expired) over expireSlack commits.
+const (
+	keepSnapshots = 100
+	expireSlack   = 20
+)
 
 // Open returns a Writer for the catalog cfg names. It contacts nothing: each
 // table bucket's catalog is opened on first use.
@@ -373,12 +407,12 @@ func (w *Writer) Position(ctx context.Context, t Table) (position string, ok boo
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	ts.seen = false
+	ts.seen, ts.tbl = false, nil
 	tbl, err := load(ctx, cat, t)
 	if err != nil {
 		return "", false, err
 	}
-	ts.seen, ts.snapshot = true, currentSnapshot(tbl)
+	ts.seen, ts.snapshot, ts.tbl = true, currentSnapshot(tbl), tbl
 	if tbl == nil {
 		return "", false, nil
 	}
@@ -433,11 +467,16 @@ func (w *Writer) AppendThen(ctx context.Context, t Table, records []Record, posi
 	if !ts.seen {
 		return nil, fmt.Errorf("%w: Position first", ErrConflict)
 	}
-	base := ts.snapshot
-	ts.seen = false // until this Append has succeeded
-	tbl, err := load(ctx, cat, t)
-	if err != nil {
-		return nil, err
+	base, tbl := ts.snapshot, ts.tbl
+	ts.seen, ts.tbl = false, nil // until this Append has succeeded
+	if tbl != nil && w.cfg.CatalogURL == "" && !w.cfg.InMemory && committedSince(tbl) {
+		return nil, fmt.Errorf("%w: %s.%s has a metadata version after %s", ErrConflict, t.Namespace, t.Name, tbl.MetadataLocation())
+	}
+	if tbl == nil {
+		// Absent when last seen: created since?
+		if tbl, err = load(ctx, cat, t); err != nil {
+			return nil, err
+		}
 	}
 	if tbl == nil {
 		if base != noSnapshot {
@@ -494,6 +533,17 @@ func (w *Writer) AppendThen(ctx context.Context, t Table, records []Record, posi
 	if err := tx.Append(ctx, rdr, iceberg.Properties{PositionProperty: position}); err != nil {
 		return nil, fmt.Errorf("iceberg: write %s.%s: %w", t.Namespace, t.Name, err)
 	}
+	expire := w.cfg.CatalogURL == "" && len(tbl.Metadata().Snapshots()) >= keepSnapshots+expireSlack && gcEnabled(tbl)
+	if expire {
+		// The snapshots kept are the newest keepSnapshots ancestors of
+		// the new one. iceberg-go's own removal of the files after the
+		// commit (WithPostCommit(true)) reads every entry of every kept
+		// manifest, a cost that grows with the table's data files;
+		// removeExpired does without.
+		if err := tx.ExpireSnapshots(table.WithRetainLast(keepSnapshots), table.WithOlderThan(0), table.WithPostCommit(false)); err != nil {
+			return nil, fmt.Errorf("iceberg: expire snapshots of %s.%s: %w", t.Namespace, t.Name, err)
+		}
+	}
 	done, err := tx.Commit(ctx)
 	if errors.Is(err, table.ErrCommitFailed) {
 		return nil, fmt.Errorf("%w: %w", ErrConflict, err)
@@ -501,8 +551,94 @@ func (w *Writer) AppendThen(ctx context.Context, t Table, records []Record, posi
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: commit %s.%s: %w", t.Namespace, t.Name, err)
 	}
-	ts.seen, ts.snapshot = true, currentSnapshot(done)
+	ts.seen, ts.snapshot, ts.tbl = true, currentSnapshot(done), done
+	if expire {
+		removeExpired(ctx, tbl, done)
+	}
 	return rejected, nil
+}
+
+// removeExpired deletes the files of the snapshots that were in before and
+// are not in after (its commit expired them) that no snapshot of after
+// references: their manifest lists, and the manifests they list that no kept
+// snapshot lists. Never a data file: an Append only adds data files, and a
+// data file that another writer's commit (compaction, say) took out of the
+// table is left for an orphan-file cleanup. It is best effort: a file it
+// cannot read or delete stays behind, unreferenced and invisible to readers.
+//
+// A snapshot's manifests are its parent's, less those a merge or rewrite
+// replaced, plus new ones: a manifest that an expired snapshot lists and a
+// kept one too is listed by every snapshot between them, so by the oldest
+// kept snapshot of that line (one whose parent is not kept). Only those
+// snapshots' manifest lists are read (one, in a table with one branch), not
+// the hundred kept: reading them all was a third of an Append's time.
+func removeExpired(ctx context.Context, before, after *table.Table) {
+	fs, err := after.FS(ctx)
+	if err != nil {
+		return
+	}
+	kept := map[int64]bool{}
+	for _, s := range after.Metadata().Snapshots() {
+		kept[s.SnapshotID] = true
+	}
+	keptManifests := map[string]bool{}
+	for _, s := range after.Metadata().Snapshots() {
+		if s.ParentSnapshotID != nil && kept[*s.ParentSnapshotID] {
+			continue
+		}
+		mans, err := s.Manifests(fs)
+		if err != nil {
+			return // cannot tell which manifests are still referenced
+		}
+		for _, m := range mans {
+			keptManifests[m.FilePath()] = true
+		}
+	}
+	for _, s := range before.Metadata().Snapshots() {
+		if kept[s.SnapshotID] || s.ManifestList == "" {
+			continue
+		}
+		if mans, err := s.Manifests(fs); err == nil {
+			for _, m := range mans {
+				if !keptManifests[m.FilePath()] {
+					keptManifests[m.FilePath()] = true // once
+					_ = fs.Remove(m.FilePath())
+				}
+			}
+		}
+		_ = fs.Remove(s.ManifestList)
+	}
+}
+
+// committedSince says whether a table of the embedded disk catalog, loaded
+// from its metadata file vN, has a version N+1: a commit since (a file that
+// cannot be told counts as one; a metadata file named otherwise, as Java
+// writes them, gives false). The catalog's commit checks anyway that
+// the table is at the snapshot its Append started from, but it fails with a
+// plain "requirement failed" where the other catalogs fail with
+// table.ErrCommitFailed; this check makes another writer's commit an
+// ErrConflict, before any data file is written, except when the two commits
+// run at once.
+func committedSince(tbl *table.Table) bool {
+	loc := strings.TrimPrefix(tbl.MetadataLocation(), "file://")
+	name, ok := strings.CutPrefix(filepath.Base(loc), "v")
+	digits, _, _ := strings.Cut(name, ".")
+	n, err := strconv.Atoi(digits)
+	if !ok || err != nil {
+		return false
+	}
+	for _, next := range []string{".metadata.json", ".gz.metadata.json"} {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(loc), "v"+strconv.Itoa(n+1)+next)); !errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}
+
+// gcEnabled says whether the table's files may be deleted (gc.enabled, true
+// unless set otherwise): ExpireSnapshots refuses tables where they may not.
+func gcEnabled(tbl *table.Table) bool {
+	return tbl.Properties().GetBool(table.GCEnabledKey, true)
 }
 
 // parquetCodec maps S3TablesConfiguration's CompressionType to the table
@@ -524,9 +660,9 @@ func parquetCodec(compression string) (string, bool) {
 // create creates t with a schema inferred from the first record that is a
 // JSON object, and returns it; or, if no record is one, returns no table and
 // every record as rejected. A table created meanwhile by someone else is
-// loaded instead. In an embedded catalog, the table keeps only its last 100
-// metadata files (write.metadata.delete-after-commit.enabled); S3 Tables
-// manage their own.
+// loaded instead. The table merges its manifests; in an embedded catalog, it
+// keeps only its last 100 metadata files (write.metadata.delete-after-commit.enabled);
+// S3 Tables manage their own.
 func create(ctx context.Context, cat tables, t Table, records []Record, embedded bool) (*table.Table, []Rejected, error) {
 	codec, _ := parquetCodec(t.Compression)
 	source := ""
@@ -546,7 +682,7 @@ func create(ctx context.Context, cat tables, t Table, records []Record, embedded
 	if sc == nil {
 		return nil, rejected, nil
 	}
-	props := iceberg.Properties{}
+	props := iceberg.Properties{table.ManifestMergeEnabledKey: "true"}
 	if codec != "" {
 		props[table.ParquetCompressionKey] = codec
 	}

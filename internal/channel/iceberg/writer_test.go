@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -683,4 +685,118 @@ func scanIfAny(t *testing.T, w *Writer, tb Table) []string {
 		return nil
 	}
 	return scan(t, w, tb)
+}
+
+// TestLongRunningTable commits 1,000 times to one table, as a channel does
+// in a quarter of an hour: the commits must not slow down as snapshots pile
+// up (the last 100 take at most 3 times as long as the first 100, a bound
+// loose enough for a busy machine: without expiry and with the table loaded
+// again on each Append, they took 4 times as long by commit 600), the
+// metadata file must stop growing once snapshots expire, and every row must
+// be there exactly once, the position read from the current snapshot. Under
+// the race detector, 300 commits (expiry twice) and no timing.
+func TestLongRunningTable(t *testing.T) {
+	commits, per := 1000, 5
+	if raceEnabled {
+		commits = 300
+	}
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			w := e.open(t)
+			tb := Table{Bucket: testBucket, Namespace: "ns", Name: "long"}
+			if _, ok := position(t, w, tb); ok {
+				t.Fatal("a new table has a position")
+			}
+			var first, middle, last time.Duration
+			var metaAtExpiry, metaMax int64
+			for i := range commits {
+				start := time.Now()
+				appendOK(t, w, tb, events(i*per, per, t0, time.Second), fmt.Sprint(i))
+				took := time.Since(start)
+				switch {
+				case i < 100:
+					first += took
+				case i >= 300 && i < 400:
+					middle += took
+				case i >= commits-100:
+					last += took
+				}
+				if i < keepSnapshots+expireSlack || (i-keepSnapshots-expireSlack)%10 != 0 {
+					continue // the metadata file's size, every 10 commits from the first expiry
+				}
+				size := metadataSize(t, w, tb)
+				if i == keepSnapshots+expireSlack {
+					metaAtExpiry = size
+				}
+				metaMax = max(metaMax, size)
+			}
+			t.Logf("%d commits of %d records: first 100 %v, 300-399 %v, last 100 %v (%.2fx the first); metadata file %d bytes after %d commits, at most %d after",
+				commits, per, first, middle, last, float64(last)/float64(first), metaAtExpiry, keepSnapshots+expireSlack+1, metaMax)
+			if last > 3*first && !raceEnabled {
+				t.Errorf("the last 100 commits took %v, the first 100 %v: more than 3 times as long", last, first)
+			}
+			if metaMax > metaAtExpiry*3/2 {
+				t.Errorf("the metadata file grew to %d bytes, from %d when snapshots began to expire", metaMax, metaAtExpiry)
+			}
+			tbl, err := w.Load(t.Context(), tb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(tbl.Metadata().Snapshots()); n > keepSnapshots+expireSlack {
+				t.Errorf("%d snapshots kept, want at most %d", n, keepSnapshots+expireSlack)
+			}
+			if e.name == "disk" {
+				// Without expiry and removal, 1,000 metadata files, 1,000
+				// manifest lists and their manifests.
+				files, err := os.ReadDir(filepath.Join(strings.TrimPrefix(tbl.Location(), "file://"), "metadata"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				kinds := map[string]int{}
+				for _, f := range files {
+					switch name := f.Name(); {
+					case strings.HasSuffix(name, ".metadata.json"):
+						kinds["metadata files"]++
+					case strings.HasPrefix(name, "snap-"):
+						kinds["manifest lists"]++
+					case strings.HasSuffix(name, ".avro"):
+						kinds["manifests"]++
+					default:
+						kinds["others"]++
+					}
+				}
+				t.Logf("%d files in the metadata directory: %v", len(files), kinds)
+				if len(files) > 500 {
+					t.Errorf("%d files in the metadata directory, want at most 500", len(files))
+				}
+			}
+			if p, ok := position(t, w, tb); !ok || p != fmt.Sprint(commits-1) {
+				t.Errorf("position %q, %t; want %d", p, ok, commits-1)
+			}
+			equalRows(t, scan(t, w, tb), want(0, commits*per, t0, time.Second))
+		})
+	}
+}
+
+// metadataSize returns the size of tb's current metadata file.
+func metadataSize(t *testing.T, w *Writer, tb Table) int64 {
+	t.Helper()
+	tbl, err := w.Load(t.Context(), tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := tbl.FS(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fs.Open(tbl.MetadataLocation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }

@@ -116,8 +116,15 @@ func (c *Client) do(ctx context.Context, req request, deadLetters func([]s3dest.
 		return reply{}, err
 	}
 	req.ID = id
-	if err := ch.send(req); err != nil {
-		return reply{}, ch.failed(err)
+	for i, f := range split(req) {
+		if i > 0 && ctx.Err() != nil { // the child drops the records it has
+			ch.unregister(id)
+			_ = ch.send(request{ID: id, Op: opCancel})
+			return reply{}, ctx.Err()
+		}
+		if err := ch.send(f); err != nil {
+			return reply{}, ch.failed(err)
+		}
 	}
 	for {
 		var r reply

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -393,6 +394,12 @@ func serveSeeds(t testing.TB) []serveSeed {
 	}
 	hello := request{Op: opHello, Config: &Config{Warehouse: "/w"}}
 	appendReq := request{ID: 1, Op: opAppend, Table: table("t"), Records: recs("bad", `{}`), Position: "p", DeadLetters: true}
+	// An Append in three frames, as split sends one of more than maxFrameBytes.
+	inFrames := []request{
+		{ID: 3, Op: opAppend, Table: table("t"), Records: recs(`{}`), Position: "p", More: true},
+		{ID: 3, Op: opRecords, Records: recs("bad"), More: true},
+		{ID: 3, Op: opRecords, Records: recs(`{}`)},
+	}
 	whole := frames(hello, appendReq, request{ID: 1, Op: opDeadDone}, request{ID: 2, Op: opPosition, Table: table("t")}, request{ID: 2, Op: opCancel})
 	return []serveSeed{
 		{name: "empty", in: nil, wantErr: true},
@@ -401,6 +408,11 @@ func serveSeeds(t testing.TB) []serveSeed {
 		{name: "truncated", in: whole[:len(whole)-3], wantErr: true},
 		{name: "no hello", in: frames(request{ID: 1, Op: opPosition}), wantErr: true},
 		{name: "unknown op", in: frames(hello, request{ID: 1, Op: 99}), wantErr: true},
+		{name: "records in frames", in: frames(append([]request{hello}, inFrames...)...)},
+		{name: "records in frames, cancelled", in: frames(hello, inFrames[0], inFrames[1], request{ID: 3, Op: opCancel})},
+		{name: "records of no call", in: frames(hello, inFrames[1]), wantErr: true},
+		{name: "records after a cancel", in: frames(hello, inFrames[0], request{ID: 3, Op: opCancel}, inFrames[2]), wantErr: true},
+		{name: "records of a call sent", in: frames(hello, appendReq, request{ID: 1, Op: opRecords, Records: recs("{}")}), wantErr: true},
 		{name: "twice the same call", in: frames(hello, request{ID: 7, Op: opAppend, Table: table("hang")}, request{ID: 7, Op: opAppend}), wantErr: true},
 		{name: "not gob", in: []byte("GET / HTTP/1.1\r\n\r\n"), wantErr: true},
 	}
@@ -435,4 +447,96 @@ func FuzzServe(f *testing.F) {
 			t.Fatal("Serve of nothing: nil, want an error")
 		}
 	})
+}
+
+// TestSplit: an Append's records go in frames under maxFrameBytes (but for a record bigger on its
+// own), in order, the first frame the opAppend itself, the others opRecords, More set on all but
+// the last.
+func TestSplit(t *testing.T) {
+	big := strings.Repeat("b", maxFrameBytes)
+	tests := []struct {
+		name   string
+		datas  []string
+		frames int
+	}{
+		{name: "none", frames: 1},
+		{name: "small", datas: []string{"a", "b"}, frames: 1},
+		{name: "one too big", datas: []string{big}, frames: 1},
+		{name: "big ones", datas: []string{"a", big, big, "c"}, frames: 4},
+		{name: "many small", datas: slices.Repeat([]string{strings.Repeat("s", 1000)}, 10000), frames: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := request{ID: 9, Op: opAppend, Table: table("t"), Records: recs(tt.datas...), Position: "p", DeadLetters: true}
+			frames := split(req)
+			if len(frames) != tt.frames {
+				t.Errorf("%d frames, want %d", len(frames), tt.frames)
+			}
+			var got []string // the records' SequenceNumbers, which recs numbers in order
+			for i, f := range frames {
+				size := 0
+				for _, r := range f.Records {
+					size += frameBytes(&r)
+					got = append(got, r.SequenceNumber)
+				}
+				if size > maxFrameBytes && len(f.Records) != 1 || len(f.Records) == 0 && len(frames) > 1 {
+					t.Errorf("frame %d: %d records of %d bytes", i, len(f.Records), size)
+				}
+				want := request{ID: 9, Op: opRecords, More: i < len(frames)-1}
+				if i == 0 {
+					want = req
+					want.Records, want.More = nil, len(frames) > 1
+				}
+				if f.Records = nil; fmt.Sprint(f) != fmt.Sprint(want) {
+					t.Errorf("frame %d: %+v, want %+v", i, f, want)
+				}
+			}
+			var want []string
+			for _, r := range req.Records {
+				want = append(want, r.SequenceNumber)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("the frames carry records %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestClientAppendInFrames: an Append of more than maxFrameBytes of records reaches the child whole
+// and in order (the rejected ones come back), as one call.
+func TestClientAppendInFrames(t *testing.T) {
+	c, _ := newClient(t, Config{})
+	datas := slices.Repeat([]string{"bad"}, 3000)
+	for i := range datas {
+		if i%1000 == 0 {
+			datas[i] = strings.Repeat("{}", maxFrameBytes/3) // not "bad": committed
+		}
+	}
+	in := recs(datas...)
+	for i := range in {
+		in[i].PartitionKey = strconv.Itoa(i)
+	}
+	if n := len(split(request{Records: in})); n < 2 {
+		t.Fatalf("the records fit in %d frame", n)
+	}
+	rej, err := c.Append(t.Context(), table("frames"), in, "p-frames", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != len(in)-3 {
+		t.Fatalf("%d rejected, want %d", len(rej), len(in)-3)
+	}
+	j := 0
+	for i, r := range in {
+		if string(r.Data) != "bad" {
+			continue
+		}
+		if got := rej[j].Record; got.PartitionKey != r.PartitionKey || !got.Arrival.Equal(r.Arrival) {
+			t.Fatalf("rejected %d is record %s, want %d", j, got.PartitionKey, i)
+		}
+		j++
+	}
+	if p, _, err := c.Position(t.Context(), table("frames")); p != "p-frames" || err != nil {
+		t.Fatalf("Position %q, %v; want p-frames", p, err)
+	}
 }

@@ -12,11 +12,15 @@ import (
 //   - the first request is opHello with the Config; the child opens its writer and then serves;
 //   - opAppend and opPosition start call ID (IDs are the parent's, never reused); the child answers
 //     each with exactly one replyDone carrying the result or the error's text;
+//   - an opAppend with More set carries only the first of its records: the rest follow in opRecords
+//     frames of the same ID, the last with More unset, and the child starts the call once it has
+//     them all (so that no frame holds much more than maxFrameBytes of records);
 //   - an opAppend with DeadLetters set may, before its replyDone, get one replyDead carrying the
 //     rejected records: the parent runs its dead-letter callback and answers opDeadDone (Err: the
 //     callback's error, "" for success), and only then does the child commit;
 //   - opCancel says the parent gave the call up (its context ended): the child cancels the call's
-//     context and still sends its replyDone, which the parent drops;
+//     context and still sends its replyDone, which the parent drops; an opAppend whose records
+//     have not all come is dropped, without a reply;
 //   - replyFatal (ID 0) says the child cannot serve (its writer did not open), before it exits.
 //
 // Calls run concurrently on both sides; frames of different calls interleave. The child ends when
@@ -40,7 +44,43 @@ const (
 	opPosition               // Table
 	opDeadDone               // Err: the outcome of the dead-letter callback of call ID
 	opCancel                 // the parent gave call ID up
+	opRecords                // Records, More: more of the records of opAppend ID
 )
+
+// maxFrameBytes bounds the records of one frame (as frameBytes counts them): encoding/gob reads a
+// message past about 10 MiB in chunks appended one to another, so that 36 MB of records were decoded
+// in 169 ms as one message and in 49 ms as messages of 4.5 MB. An Append of more is sent in several
+// frames, reassembled by the child before its one commit.
+const maxFrameBytes = 4 << 20
+
+// frameBytes is about the bytes r takes in a frame.
+func frameBytes(r *s3dest.Record) int {
+	return len(r.Data) + len(r.PartitionKey) + len(r.SequenceNumber) + len(r.ShardID) + 24
+}
+
+// split returns the frames that carry req: req itself when its records fit in maxFrameBytes, else
+// req with the first of them and More set, then opRecords frames with the rest (each with one record
+// at least, and under maxFrameBytes unless that one record is bigger).
+func split(req request) []request {
+	var frames []request
+	recs := req.Records
+	for {
+		n, size := 0, 0
+		for n < len(recs) && (n == 0 || size+frameBytes(&recs[n]) <= maxFrameBytes) {
+			size += frameBytes(&recs[n])
+			n++
+		}
+		f := request{ID: req.ID, Op: opRecords, Records: recs[:n], More: n < len(recs)}
+		if frames == nil {
+			f = req
+			f.Records, f.More = recs[:n], n < len(recs)
+		}
+		frames = append(frames, f)
+		if recs = recs[n:]; len(recs) == 0 {
+			return frames
+		}
+	}
+}
 
 // request is a frame from kinesisd to the child.
 type request struct {
@@ -51,6 +91,7 @@ type request struct {
 	Records     []s3dest.Record
 	Position    string
 	DeadLetters bool // the caller has a dead-letter callback
+	More        bool // opAppend, opRecords: more records follow in opRecords frames
 	Err         string
 }
 

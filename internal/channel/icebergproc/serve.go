@@ -47,6 +47,28 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, open func(context.C
 		wg.Wait()
 		_ = w.Close()
 	}()
+	start := func(req request) error {
+		callCtx, cancelCall := context.WithCancel(ctx)
+		c := &served{cancel: cancelCall, dead: make(chan string, 1)}
+		s.mu.Lock()
+		_, dup := s.calls[req.ID]
+		if !dup {
+			s.calls[req.ID] = c
+		}
+		s.mu.Unlock()
+		if dup {
+			cancelCall()
+			return fmt.Errorf("icebergproc: call %d started twice", req.ID)
+		}
+		wg.Go(func() {
+			defer cancelCall()
+			s.serve(callCtx, w, req, c)
+		})
+		return nil
+	}
+	// incoming holds the opAppends whose records are still coming (see split). Only this loop
+	// touches it.
+	incoming := map[uint64]*request{}
 	for {
 		var req request
 		if err := dec.Decode(&req); err != nil {
@@ -57,22 +79,30 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, open func(context.C
 		}
 		switch req.Op {
 		case opAppend, opPosition:
-			callCtx, cancelCall := context.WithCancel(ctx)
-			c := &served{cancel: cancelCall, dead: make(chan string, 1)}
-			s.mu.Lock()
-			_, dup := s.calls[req.ID]
-			if !dup {
-				s.calls[req.ID] = c
-			}
-			s.mu.Unlock()
-			if dup {
-				cancelCall()
+			if incoming[req.ID] != nil {
 				return fmt.Errorf("icebergproc: call %d started twice", req.ID)
 			}
-			wg.Go(func() {
-				defer cancelCall()
-				s.serve(callCtx, w, req, c)
-			})
+			if req.Op == opAppend && req.More {
+				incoming[req.ID] = &req
+				continue
+			}
+			if err := start(req); err != nil {
+				return err
+			}
+		case opRecords:
+			in := incoming[req.ID]
+			if in == nil {
+				return fmt.Errorf("icebergproc: records for call %d, which is not an Append being sent", req.ID)
+			}
+			in.Records = append(in.Records, req.Records...)
+			if req.More {
+				continue
+			}
+			delete(incoming, req.ID)
+			in.More = false
+			if err := start(*in); err != nil {
+				return err
+			}
 		case opDeadDone:
 			if c := s.call(req.ID); c != nil {
 				select {
@@ -82,6 +112,10 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, open func(context.C
 				}
 			}
 		case opCancel:
+			if incoming[req.ID] != nil {
+				delete(incoming, req.ID)
+				continue
+			}
 			if c := s.call(req.ID); c != nil {
 				c.cancel()
 			}
