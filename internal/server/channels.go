@@ -21,6 +21,7 @@ type channelSinks struct {
 	objects service.ObjectStore
 	tables  service.TableStore
 	off     string // why channels are refused ("": they are not)
+	tabsOff string // why channels to S3 Tables are ("": they are not, or the service's reason on JetStream)
 	close   func()
 }
 
@@ -53,6 +54,7 @@ func openChannelSinks(_ context.Context, cfg *config.Config, log *slog.Logger) (
 			return channelSinks{}, err
 		}
 		log.Warn("channels to S3 Tables are refused: "+err.Error(), "flag", "-iceberg-writer")
+		sinks.tabsOff = "Channels to S3 Tables are not available on this server: it found no kinesisd-iceberg, the executable that writes Iceberg tables. Install it next to kinesisd or start kinesisd with -iceberg-writer."
 		return sinks, nil
 	}
 	client := icebergproc.New(path, ic, log)

@@ -115,7 +115,7 @@ func start(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	}
 	svc, err := newService(ctx, cfg, service.Config{
 		Policies: policies, Keys: keyring,
-		ChannelObjects: sinks.objects, ChannelTables: sinks.tables, ChannelsOff: sinks.off, ChannelLeases: cfg.IsNATS(), SparseOffsets: cfg.IsNATS(),
+		ChannelObjects: sinks.objects, ChannelTables: sinks.tables, ChannelsOff: sinks.off, TablesOff: sinks.tabsOff, ChannelLeases: cfg.IsNATS(), SparseOffsets: cfg.IsNATS(),
 		Store: store, Clock: clk, Logger: log, Account: cfg.AccountID, Region: cfg.Region,
 		CreateDelay: cfg.CreateStreamDelay, DeleteDelay: cfg.DeleteStreamDelay, UpdateDelay: cfg.UpdateStreamDelay,
 		ShardLimit: cfg.ShardLimit, ThroughputLimits: cfg.ThroughputLimits, APIRateLimits: cfg.APIRateLimits,

@@ -61,7 +61,7 @@ const (
 // channelsRefused is why CreateChannel refuses a channel to S3 (tables false) or to S3 Tables, or "".
 func (s *Service) channelsRefused(tables bool) string {
 	if tables && s.cfg.ChannelObjects != nil && s.cfg.ChannelTables == nil {
-		return "Channels to S3 Tables need an Iceberg catalog on this server: it runs on NATS JetStream, where there is no embedded one. Start kinesisd with -iceberg-catalog."
+		return cmp.Or(s.cfg.TablesOff, "Channels to S3 Tables need an Iceberg catalog on this server: it runs on NATS JetStream, where there is no embedded one. Start kinesisd with -iceberg-catalog.")
 	}
 	if s.cfg.ChannelObjects == nil {
 		return cmp.Or(s.cfg.ChannelsOff, "Channels are not available on this server: it has no S3 destination.")

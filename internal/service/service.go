@@ -65,10 +65,12 @@ type Config struct {
 	// ChannelObjects is where channels to general-purpose S3 deliver (-s3-endpoint, or the embedded
 	// buckets); nil: CreateChannel refuses them, saying ChannelsOff. ChannelTables appends to the
 	// Iceberg tables of channels to S3 Tables; nil: those are refused. ChannelsOff is why channels are
-	// refused ("": a generic reason).
+	// refused ("": a generic reason), TablesOff why channels to S3 Tables are ("": a server on
+	// JetStream without -iceberg-catalog).
 	ChannelObjects ObjectStore
 	ChannelTables  TableStore
 	ChannelsOff    string
+	TablesOff      string
 	// ChannelLeases is set when several front-ends share the store (JetStream): each channel is then
 	// delivered by the one holding its lease. A store of one process needs none, and a restart
 	// resumes at once.

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"errors"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/smithy-go"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
@@ -434,6 +432,7 @@ func TestChannelJetStreamNeedsS3Endpoint(t *testing.T) {
 // a channel to S3 Tables.
 func TestChannelTablesNeedIcebergWriter(t *testing.T) {
 	skipOnBinary(t, "the binary's kinesisd-iceberg is next to it")
+	kinesistest.IcebergWriter(t) // built now, while go is on $PATH (Start asks for it)
 	t.Setenv("PATH", t.TempDir())
 	s := kinesistest.Start(t, kinesistest.Engines[0], kinesistest.Options{Configure: func(c *config.Config) { c.IcebergWriter = "" }})
 	c := s.Client
@@ -451,10 +450,6 @@ func TestChannelTablesNeedIcebergWriter(t *testing.T) {
 			TableBucketARN: aws.String("arn:aws:s3tables:us-east-1:000000000000:bucket/tables"), TableName: aws.String("orders")}},
 	}
 	_, err := c.CreateChannel(t.Context(), in)
-	// The message is the service's refusal of a server without a table store (channel_deliver.go's
-	// channelsRefused, which names -iceberg-catalog; it should name -iceberg-writer here).
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidArgumentException" {
-		t.Fatalf("CreateChannel to S3 Tables without kinesisd-iceberg: %v, want InvalidArgumentException", err)
-	}
+	wantAPIError(t, err, "InvalidArgumentException", 400, "Channels to S3 Tables are not available on this server: it found no kinesisd-iceberg, "+
+		"the executable that writes Iceberg tables. Install it next to kinesisd or start kinesisd with -iceberg-writer.")
 }
