@@ -15,7 +15,6 @@ import (
 	"kinesisd/internal/channel/iceberg"
 	"kinesisd/internal/channel/icebergproc"
 	"kinesisd/internal/channel/s3dest"
-	"kinesisd/internal/service"
 	"kinesisd/internal/version"
 )
 
@@ -55,7 +54,7 @@ func open(ctx context.Context, cfg icebergproc.Config) (icebergproc.Writer, erro
 // tables is icebergproc's Writer over the Iceberg writer.
 type tables struct{ w *iceberg.Writer }
 
-func (t tables) table(tb service.Table) iceberg.Table {
+func (t tables) table(tb icebergproc.Table) iceberg.Table {
 	out := iceberg.Table{Bucket: tb.Bucket, Namespace: tb.Namespace, Name: tb.Name, Compression: tb.Compression}
 	if len(tb.HourPartitions) > 0 {
 		out.Partition = &iceberg.HourPartition{Source: tb.HourPartitions[0]}
@@ -63,7 +62,7 @@ func (t tables) table(tb service.Table) iceberg.Table {
 	return out
 }
 
-func (t tables) Append(ctx context.Context, tb service.Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
+func (t tables) Append(ctx context.Context, tb icebergproc.Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
 	in := make([]iceberg.Record, len(recs))
 	for i, r := range recs {
 		in[i] = iceberg.Record{Data: r.Data, PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber, ShardID: r.ShardID, Arrival: r.Arrival}
@@ -88,7 +87,7 @@ func rejectedOf(rej []iceberg.Rejected) []s3dest.Rejected {
 	return out
 }
 
-func (t tables) Position(ctx context.Context, tb service.Table) (string, bool, error) {
+func (t tables) Position(ctx context.Context, tb icebergproc.Table) (string, bool, error) {
 	return t.w.Position(ctx, t.table(tb))
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"kinesisd/internal/channel/icebergproc"
 	"kinesisd/internal/channel/objstore"
+	"kinesisd/internal/channel/s3dest"
 	"kinesisd/internal/config"
 	"kinesisd/internal/service"
 )
@@ -58,7 +59,7 @@ func openChannelSinks(_ context.Context, cfg *config.Config, log *slog.Logger) (
 		return sinks, nil
 	}
 	client := icebergproc.New(path, ic, log)
-	sinks.tables, sinks.close = client, func() { _ = client.Close() }
+	sinks.tables, sinks.close = icebergTables{client}, func() { _ = client.Close() }
 	return sinks, nil
 }
 
@@ -129,4 +130,15 @@ func readS3Credentials(path string) (key, secret string, err error) {
 		return "", "", fmt.Errorf("-s3-credentials: %s: %w", path, errors.New("want one line: ACCESS_KEY_ID SECRET_ACCESS_KEY"))
 	}
 	return f[0], f[1], nil
+}
+
+// icebergTables is the service's TableStore over the Iceberg writer's process.
+type icebergTables struct{ c *icebergproc.Client }
+
+func (t icebergTables) Append(ctx context.Context, tb service.Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
+	return t.c.Append(ctx, icebergproc.Table(tb), recs, position, deadLetters)
+}
+
+func (t icebergTables) Position(ctx context.Context, tb service.Table) (string, bool, error) {
+	return t.c.Position(ctx, icebergproc.Table(tb))
 }

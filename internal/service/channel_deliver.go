@@ -40,12 +40,9 @@ const (
 	// tableMaxBytes and tableMaxRecords bound one table commit, which holds the due runs of several
 	// shards (tableBytes): a commit writes a Parquet file, a manifest and a snapshot, which costs the
 	// writer about 22 ms besides its records (fitted from Appends of 2,000 to 32,000 JSON records of
-	// 1 KiB). The bytes are those of the request to the Iceberg writer's process, kept under the
-	// 10 MiB past which encoding/gob reads a message in chunks appended one to another: 36 MB of
-	// records were decoded in 49 ms as messages of 4.5 MB, in 169 ms as messages of 36 MB, more than
-	// the commits that one message saves (in TestChannelBenchIceberg's profile of the writer, 36% of
-	// its CPU).
-	tableMaxBytes   = 9 << 20
+	// 1 KiB), so fewer, larger commits deliver more. The Iceberg writer's process takes a large
+	// Append in frames of at most 4 MiB (icebergproc), so the bound is not gob's.
+	tableMaxBytes   = 32 << 20
 	tableMaxRecords = 2 * deliverMaxRecords
 	// channelScanEvery is how often RunChannels looks for channels to start or stop, and how often a
 	// delivery with nothing due rereads its channel (a changed freshness, a deletion).

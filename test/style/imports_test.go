@@ -62,9 +62,10 @@ var layers = map[string]layer{
 	"internal/kinesistest": tool,
 	// Channels (issue 18): what an S3 channel writes is the service's (formats, keys); the stores and
 	// the Iceberg writer reach the network and are chosen by the server.
-	"internal/channel":          service,
-	"internal/channel/objstore": server,
-	"internal/channel/iceberg":  server,
+	"internal/channel":             service,
+	"internal/channel/objstore":    server,
+	"internal/channel/iceberg":     server,
+	"internal/channel/icebergproc": server,
 }
 
 // unchecked are the module's test-only packages (suites run against a server): no rule applies.

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"kinesisd/internal/channel/s3dest"
-	"kinesisd/internal/service"
 )
 
 // ErrClosed is returned by the calls of a closed Client.
@@ -38,8 +37,6 @@ type Client struct {
 	closed bool
 	wg     sync.WaitGroup // the children's reading goroutines
 }
-
-var _ service.TableStore = (*Client)(nil)
 
 // New returns a Client that runs the executable at path with cfg, logging the child's stderr lines to
 // log (nil: discarded). It starts nothing.
@@ -67,9 +64,9 @@ type child struct {
 	err  error
 }
 
-// Append is service.TableStore's: the child's writer appends recs, calling deadLetters (in this
+// Append is the service's TableStore's: the child's writer appends recs, calling deadLetters (in this
 // goroutine) before it commits.
-func (c *Client) Append(ctx context.Context, t service.Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
+func (c *Client) Append(ctx context.Context, t Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
 	r, err := c.do(ctx, request{Op: opAppend, Table: t, Records: recs, Position: position, DeadLetters: deadLetters != nil}, deadLetters)
 	if err != nil {
 		return nil, err
@@ -77,8 +74,8 @@ func (c *Client) Append(ctx context.Context, t service.Table, recs []s3dest.Reco
 	return r.Rejected, nil
 }
 
-// Position is service.TableStore's.
-func (c *Client) Position(ctx context.Context, t service.Table) (string, bool, error) {
+// Position is the service's TableStore's.
+func (c *Client) Position(ctx context.Context, t Table) (string, bool, error) {
 	r, err := c.do(ctx, request{Op: opPosition, Table: t}, nil)
 	if err != nil {
 		return "", false, err

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"kinesisd/internal/channel/s3dest"
-	"kinesisd/internal/service"
 )
 
 // childEnv, set in the environment, makes the test binary the child: it serves a fakeWriter on its
@@ -60,7 +59,7 @@ func newFakeWriter(cfg Config, slow bool) *fakeWriter {
 	return &fakeWriter{cfg: cfg, slow: slow, positions: map[string]string{}, arrived: make(chan struct{})}
 }
 
-func (f *fakeWriter) Append(ctx context.Context, t service.Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
+func (f *fakeWriter) Append(ctx context.Context, t Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error) {
 	switch {
 	case t.Name == "fail":
 		return nil, fmt.Errorf("table %s: commit refused", t.Name)
@@ -96,7 +95,7 @@ func (f *fakeWriter) Append(ctx context.Context, t service.Table, recs []s3dest.
 	return rej, nil
 }
 
-func (f *fakeWriter) Position(_ context.Context, t service.Table) (string, bool, error) {
+func (f *fakeWriter) Position(_ context.Context, t Table) (string, bool, error) {
 	switch t.Name {
 	case "pid":
 		return strconv.Itoa(os.Getpid()), true, nil
@@ -144,8 +143,8 @@ func newClient(t *testing.T, cfg Config) (*Client, *logBuffer) {
 	return c, &logs
 }
 
-func table(name string) service.Table {
-	return service.Table{Bucket: "arn:aws:s3tables:us-east-1:000000000000:bucket/b", Namespace: "ns", Name: name}
+func table(name string) Table {
+	return Table{Bucket: "arn:aws:s3tables:us-east-1:000000000000:bucket/b", Namespace: "ns", Name: name}
 }
 
 func recs(datas ...string) []s3dest.Record {

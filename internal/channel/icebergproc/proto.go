@@ -3,7 +3,6 @@ package icebergproc
 
 import (
 	"kinesisd/internal/channel/s3dest"
-	"kinesisd/internal/service"
 )
 
 // The protocol. kinesisd (the parent) writes requests to the child's stdin and reads replies from
@@ -87,7 +86,7 @@ type request struct {
 	ID          uint64
 	Op          op
 	Config      *Config
-	Table       service.Table
+	Table       Table
 	Records     []s3dest.Record
 	Position    string
 	DeadLetters bool // the caller has a dead-letter callback
@@ -122,4 +121,11 @@ func errText(err error) string {
 		return s
 	}
 	return "error without a message"
+}
+
+// Table names an Iceberg table and how to write it: the service's Table (service.TableStore), which
+// this package does not import, so that it stays below the service with the other destinations.
+type Table struct {
+	Bucket, Namespace, Name, Compression string
+	HourPartitions                       []string // source columns partitioned by hour (TIME_HOUR)
 }

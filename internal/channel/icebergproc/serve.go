@@ -9,14 +9,14 @@ import (
 	"sync"
 
 	"kinesisd/internal/channel/s3dest"
-	"kinesisd/internal/service"
 )
 
 // Writer is what Serve serves: the Iceberg writer (cmd/kinesisd-iceberg adapts iceberg.Writer), a
-// fake in tests. Append and Position are service.TableStore's and may be called concurrently;
+// fake in tests. Append and Position are the service's TableStore's and may be called concurrently;
 // Close is called once, after every call has returned.
 type Writer interface {
-	service.TableStore
+	Append(ctx context.Context, t Table, recs []s3dest.Record, position string, deadLetters func([]s3dest.Rejected) error) ([]s3dest.Rejected, error)
+	Position(ctx context.Context, t Table) (position string, ok bool, err error)
 	Close() error
 }
 
