@@ -50,10 +50,12 @@ queuetest: build
 
 # Channels (issue 18) at scale, never in the test command: 100,000 records (KINESISD_CHANNEL_RECORDS)
 # delivered to gofakes3, the embedded buckets and an Iceberg table, each read back exactly once; then
-# 20 SIGKILLs of the binary while it delivers (KINESISD_CHANNEL_KILLS).
+# 20 SIGKILLs of the binary while it delivers (KINESISD_CHANNEL_KILLS). Without the race detector: the
+# test command runs the same tests with it at 3,000 records, and under it the JetStream delivery of
+# 100,000 records alone took over 10 minutes on 2 cores.
 .PHONY: channeltest
 channeltest: build
-	KINESISD_CHANNEL_RECORDS=100000 KINESISD_CHANNEL_KILLS=20 KINESISD_BIN=$(BIN) $(GO) test -race -count=1 -timeout 60m -v ./test/channel/
+	KINESISD_CHANNEL_RECORDS=100000 KINESISD_CHANNEL_KILLS=20 KINESISD_BIN=$(BIN) $(GO) test -count=1 -timeout 60m -v ./test/channel/
 
 # The AWS CLI from Debian's awscli package (installed here when missing) against the built binary.
 clitest: build
