@@ -32,7 +32,7 @@ const icebergWriterName = "kinesisd-iceberg"
 // openChannelSinks builds the channels' destinations from cfg. Tables are written by the
 // kinesisd-iceberg child process (icebergproc), started on the first delivery: kinesisd itself does
 // not link iceberg-go, whose package initialisation alone takes 0.2-0.4 s of every start. Without
-// the executable, channels to S3 Tables are refused (and a WARN says so at start).
+// the executable, channels to S3 Tables are refused (an INFO line says so at start: a developer without S3 Tables channels needs no warning).
 func openChannelSinks(_ context.Context, cfg *config.Config, log *slog.Logger) (channelSinks, error) {
 	objects, off, err := channelObjects(cfg)
 	if err != nil {
@@ -54,7 +54,7 @@ func openChannelSinks(_ context.Context, cfg *config.Config, log *slog.Logger) (
 		if cfg.IcebergWriter != "" {
 			return channelSinks{}, err
 		}
-		log.Warn("channels to S3 Tables are refused: "+err.Error(), "flag", "-iceberg-writer")
+		log.Info("channels to S3 Tables are refused: "+err.Error(), "flag", "-iceberg-writer")
 		sinks.tabsOff = "Channels to S3 Tables are not available on this server: it found no kinesisd-iceberg, the executable that writes Iceberg tables. Install it next to kinesisd or start kinesisd with -iceberg-writer."
 		return sinks, nil
 	}
