@@ -628,7 +628,7 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 		if !started { // a shard the channel has not read yet: from its oldest record still retained
 			from = sh.StartOffset
 		}
-		recs, ords, err := s.readShard(ctx, ref, from)
+		recs, ords, err := s.readShard(ctx, ref, from, deliverMaxRecords, deliverMaxBytes)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -672,7 +672,7 @@ func (s *Service) deliverDue(ctx context.Context, st *stream.Stream, dst *destin
 			}
 			work.Next[sh.Index] = from
 			work.setOrdinal(sh.Index, ordinalAfter(ords, skipped-1))
-			if recs, ords, err = s.readShard(ctx, ref, from); err != nil {
+			if recs, ords, err = s.readShard(ctx, ref, from, deliverMaxRecords, deliverMaxBytes); err != nil {
 				return time.Time{}, err
 			}
 		}

@@ -31,11 +31,11 @@ func (s *Service) ordinals() shardOrdinals {
 
 // readShard reads as storage.Store's Read, with the records' ordinals where the store has them (nil
 // otherwise).
-func (s *Service) readShard(ctx context.Context, ref storage.ShardRef, from uint64) ([]storage.Record, []uint64, error) {
+func (s *Service) readShard(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int) ([]storage.Record, []uint64, error) {
 	if o := s.ordinals(); o != nil {
-		return o.ReadOrdinals(ctx, ref, from, deliverMaxRecords, deliverMaxBytes)
+		return o.ReadOrdinals(ctx, ref, from, maxRecords, maxBytes)
 	}
-	recs, err := s.store.Read(ctx, ref, from, deliverMaxRecords, deliverMaxBytes)
+	recs, err := s.store.Read(ctx, ref, from, maxRecords, maxBytes)
 	return recs, nil, err
 }
 

@@ -303,17 +303,6 @@ func (s *scanner) key() span {
 	return span{start, len(s.keys)}
 }
 
-// GetRecordsLen is an upper bound of the length of out in JSON, for sizing the buffer
-// AppendGetRecords writes into (up to 14 MB for 10,000 records of 1 KiB: grown by append, it would
-// be copied a dozen times).
-func GetRecordsLen(out *service.GetRecordsOutput) int {
-	size := 128
-	if out.NextShardIterator != nil {
-		size += len(*out.NextShardIterator)
-	}
-	return size + RecordsLen(out.Records)
-}
-
 // AppendGetRecords appends a GetRecords output to b as encoding/json would write it, without
 // reflection.
 func AppendGetRecords(b []byte, out *service.GetRecordsOutput) ([]byte, error) {
