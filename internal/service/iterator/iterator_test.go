@@ -155,6 +155,11 @@ func TestOpenRejects(t *testing.T) {
 		"more padding":        sealRaw(s, overPadded, aad[:]),
 		"name length too big": sealRaw(s, append(plaintext(p)[:28], 200, 'x'), header[:]),
 	}
+	// A token whose random bytes encode without '+' or '/' is the same in both alphabets, and valid:
+	// the case then says nothing (it failed now and then in CI).
+	if tests["URL alphabet"] == tok {
+		delete(tests, "URL alphabet")
+	}
 	// A last character whose unused bits are set decodes leniently to the same bytes.
 	if i := strings.IndexByte(tok, '='); i > 0 {
 		c := []byte(tok)
