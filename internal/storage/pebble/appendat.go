@@ -2,7 +2,6 @@ package pebble
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"kinesisd/internal/storage"
@@ -35,11 +34,7 @@ func (s *Store) AppendAt(ctx context.Context, ref storage.ShardRef, recs []stora
 		return fmt.Errorf("append at: offset %d not below end %d: %w", recs[n-1].Offset, end, storage.ErrConflict)
 	}
 
-	size := 0
-	for i := range recs {
-		size += recordValueLen(&recs[i])
-	}
-	if err := s.space.admit(size); err != nil {
+	if err := s.space.admit(entryLen(recs)); err != nil {
 		return fmt.Errorf("append at: %w", err)
 	}
 	sh, err := s.lockShard(ref)
@@ -79,7 +74,7 @@ func (s *Store) AppendAt(ctx context.Context, ref storage.ShardRef, recs []stora
 	}
 	sh.mu.Unlock()
 
-	err = s.commitAt(ref, recs, ckps)
+	err = s.commitAt(sh, recs, ckps)
 	sh.finish(start, nil) // sparse offsets: the tail cache starts again after end
 	if err != nil {
 		return fmt.Errorf("append at: %w", err)
@@ -87,23 +82,19 @@ func (s *Store) AppendAt(ctx context.Context, ref storage.ShardRef, recs []stora
 	return nil
 }
 
-// commitAt writes records at their offsets and the given checkpoints in one synced batch.
-func (s *Store) commitAt(ref storage.ShardRef, recs []storage.Record, ckps []checkpoint) error {
-	size := 12 + len(ckps)*(2+offsetKeyLen+1+9)
-	for i := range recs {
-		size += 2 + offsetKeyLen + binary.MaxVarintLen32 + recordValueLen(&recs[i])
-	}
-	b := s.db.NewBatchWithSize(size)
+// commitAt writes records at their offsets (one span of the record log) and the given checkpoints in
+// one synced batch.
+func (s *Store) commitAt(sh *shard, recs []storage.Record, ckps []checkpoint) error {
+	b := s.db.NewBatchWithSize(12 + len(ckps)*(2+offsetKeyLen+1+9) + 2*(2+offsetKeyLen) + spanValueLen)
 	defer b.Close()
-	for i := range recs {
-		if err := putRecord(b, ref, &recs[i]); err != nil {
+	for _, c := range ckps {
+		if err := putCheckpoint(b, sh.ref, c.at, c.maxArr); err != nil {
 			return err
 		}
 	}
-	for _, c := range ckps {
-		if err := putCheckpoint(b, ref, c.at, c.maxArr); err != nil {
-			return err
-		}
+	if len(recs) > 0 {
+		buf := appendEntry(make([]byte, 0, entryLen(recs)), sh.ref, recs)
+		return s.commitSpans(b, buf, []claim{{sh: sh, start: recs[0].Offset, size: len(buf), last: recs[len(recs)-1].Offset}})
 	}
 	if err := s.vouch(b); err != nil {
 		return err

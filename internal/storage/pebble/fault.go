@@ -148,7 +148,7 @@ func (s *Store) readFailure(err error, panicked any) error {
 		err = fmt.Errorf("pebble panicked: %v: %w", panicked, pebble.ErrCorruption)
 		s.log.Error("read panicked", "err", err)
 	}
-	if pebble.IsCorruptionError(err) {
+	if pebble.IsCorruptionError(err) || errors.Is(err, errCorrupt) {
 		s.faults.corruptions.Add(1)
 		return fmt.Errorf("%w: %w", storage.ErrCorrupt, err)
 	}

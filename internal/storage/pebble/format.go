@@ -11,11 +11,15 @@ import (
 // Pebble's own format, which Pebble versions itself). Open refuses a store of a greater version,
 // written by a newer kinesisd that may have changed what keys mean; raise it with any change that an
 // older kinesisd would misread, and teach Open to upgrade the versions below it.
-const formatVersion = 1
+//
+// Version 2 added the record log (datalog.go): new records are spans, and record keys are only read.
+// A version 1 store is upgraded on Open (its version key rewritten); a kinesisd that reads only
+// version 1 refuses it from then on.
+const formatVersion = 2
 
 // checkFormat reads the store's format version: a new store (no version counter, no key) and a
-// store made before the version existed (data but no key) are version 1 and get the key; a greater
-// version is refused.
+// store made before the version existed (data but no key) get the key of this version (nothing
+// written before version 2 needs changing); a lower version is upgraded, a greater one refused.
 func (s *Store) checkFormat() error {
 	v, closer, err := s.db.Get(formatKey)
 	switch {
@@ -35,6 +39,13 @@ func (s *Store) checkFormat() error {
 	}
 	if got > formatVersion {
 		return fmt.Errorf("data directory %s has format version %d; this kinesisd reads up to %d: upgrade kinesisd", s.dir, got, formatVersion)
+	}
+	if got < formatVersion {
+		err = s.apply(func() error { return s.db.Set(formatKey, encodeU64(formatVersion), s.wopts) })
+		if err != nil {
+			return fmt.Errorf("pebble: upgrade the format version: %w", err)
+		}
+		s.log.Info("data directory upgraded", "dir", s.dir, "from_format", got, "to_format", formatVersion)
 	}
 	return nil
 }

@@ -33,9 +33,9 @@ func setFormat(t *testing.T, dir string, version uint64) {
 	}
 }
 
-// TestFormatVersion: a new store gets format version 1; a store without the key (made before it
-// existed) opens as version 1 and gets it; a store of a greater version is refused with a message
-// that says to upgrade.
+// TestFormatVersion: a new store gets the format version; a store without the key (made before it
+// existed) and a store of version 1 open and get it; a store of a greater version is refused with a
+// message that says to upgrade.
 func TestFormatVersion(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir})
@@ -48,19 +48,19 @@ func TestFormatVersion(t *testing.T) {
 	s = mustOpen(t, Options{Dir: dir})
 	if v, _, err := s.db.Get(formatKey); err != nil {
 		t.Errorf("format key after opening a store without it: %v", err)
-	} else if got, _ := decodeU64(v); got != 1 {
-		t.Errorf("format version %d, want 1", got)
+	} else if got, _ := decodeU64(v); got != formatVersion {
+		t.Errorf("format version %d, want %d", got, formatVersion)
 	}
 	if _, _, err := s.GetMeta(t.Context(), "doc"); err != nil {
 		t.Errorf("GetMeta on the upgraded store: %v", err)
 	}
 	s.Close()
 
-	setFormat(t, dir, 2)
+	setFormat(t, dir, 3)
 	_, err := Open(Options{Dir: dir, Logger: testLogger(t)})
-	want := fmt.Sprintf("data directory %s has format version 2; this kinesisd reads up to 1: upgrade kinesisd", dir)
+	want := fmt.Sprintf("data directory %s has format version 3; this kinesisd reads up to 2: upgrade kinesisd", dir)
 	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("Open of a format 2 store: %v, want %q", err, want)
+		t.Fatalf("Open of a format 3 store: %v, want %q", err, want)
 	}
 	setFormat(t, dir, 1)
 	mustOpen(t, Options{Dir: dir}) // refused Open released the directory

@@ -18,6 +18,10 @@ import (
 //	's' stream u64 shard u32 0x01 offset u64 → record               (valueFormat, arrival i64, uvarint len(pk), pk, data)
 //	's' stream u64 shard u32 0x02 offset u64 → time-index checkpoint (valueFormat, max arrival i64)
 //	's' stream u64 shard u32 0x03            → seal                 (valueFormat, end u64)
+//	's' stream u64 shard u32 0x04 offset u64 → span                 (valueFormat, segment u64, position u64, length u32, last offset u64; spans.go)
+//
+// Record keys are what kinesisd wrote before the record log (format version 1): a store upgraded
+// from it reads them still, below every span of the shard; new records are spans.
 //
 // Integers are big-endian so that byte order is numeric order: a shard's records are contiguous and in
 // offset order, and everything a stream owns (records, floors, index) lies in one range, so that
@@ -33,6 +37,7 @@ const (
 	kindRecord = 0x01
 	kindIndex  = 0x02
 	kindSeal   = 0x03
+	kindSpan   = 0x04
 
 	shardPrefixLen = 1 + 8 + 4          // space, stream, shard
 	kindPrefixLen  = shardPrefixLen + 1 // … kind

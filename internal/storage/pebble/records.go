@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -13,17 +14,27 @@ import (
 
 // claim is one shard's span in an Append call, finished after the commit whatever its outcome.
 type claim struct {
-	sh    *shard
-	start uint64
-	chunk *tailChunk // the span's records for the tail cache, nil when it is off
+	sh          *shard
+	start       uint64
+	chunk       *tailChunk // the span's records for the tail cache, nil when it is off
+	entry, size int        // the span's entry in the call's log buffer: start and length
+	last        uint64     // the span's last offset
 }
 
-// Append implements storage.Store. The whole call is one Pebble batch committed with pebble.Sync,
-// atomic even over several stream incarnations. Pebble has no limit near storage.MaxAppendRecords,
-// but a larger call is refused all the same, so that callers meet the same contract on every engine.
-// Offsets are assigned under each shard's lock, which is released before the commit: concurrent calls
-// commit in parallel and Pebble groups their WAL writes into one fsync. Each shard's visibility
-// watermark then advances past the span once every lower span has finished.
+// logBufs recycles Append's log buffers: a buffer is free again once the record log has written it.
+var logBufs sync.Pool
+
+// maxPooledLogBuf: larger buffers (calls of large records) are left to the garbage collector.
+const maxPooledLogBuf = 8 << 20
+
+// Append implements storage.Store. Each shard's records become one entry of the record log
+// (datalog.go), all of the call's entries one write; once that is synced, the span keys pointing at
+// them (and the time-index checkpoints due) are committed in one synced Pebble batch, atomic even
+// over several stream incarnations. Pebble has no limit near storage.MaxAppendRecords, but a larger
+// call is refused all the same, so that callers meet the same contract on every engine. Offsets are
+// assigned under each shard's lock, which is released before the writes: concurrent calls share the
+// record log's syncs and Pebble's. Each shard's visibility watermark then advances past the span once
+// every lower span has finished.
 func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 	if err := s.enter(ctx); err != nil {
 		return err
@@ -33,18 +44,26 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 		return fmt.Errorf("pebble: %w", err)
 	}
 
-	// Size the batch once: per entry a kind byte, two length varints, key and value.
-	size := 12
+	// Size the log write (offsets are dense: the first takes at most 10 bytes, the others 1) and the
+	// batch (a span key and a time-index checkpoint per shard).
+	logSize, spans := 0, 0
 	for i := range appends {
-		for j := range appends[i].Records {
-			size += 1 + 1 + offsetKeyLen + binary.MaxVarintLen32 + recordValueLen(&appends[i].Records[j])
+		if len(appends[i].Records) == 0 {
+			continue
 		}
-		size += 1 + 1 + offsetKeyLen + 1 + 9 // a time-index checkpoint
+		spans++
+		logSize += entryHeaderLen + entryFixedLen + binary.MaxVarintLen64
+		for j := range appends[i].Records {
+			v := recordValueLen(&appends[i].Records[j])
+			logSize += 1 + uvarintLen(uint64(v)) + v
+		}
 	}
-	if err := s.space.admit(size); err != nil {
+	batchSize := 12 + spans*(2*(2+offsetKeyLen)+spanValueLen+9)
+	if err := s.space.admit(logSize + batchSize); err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
-	b := s.db.NewBatchWithSize(size)
+	buf := getLogBuf(logSize)
+	b := s.db.NewBatchWithSize(batchSize)
 	defer b.Close()
 
 	var claimBuf [8]claim
@@ -52,18 +71,14 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 	var sealed []storage.ShardRef
 	var err error
 	for i := range appends {
-		if err = s.addAppend(b, &appends[i], &claims, &sealed); err != nil {
+		if buf, err = s.addAppend(b, buf, &appends[i], &claims, &sealed); err != nil {
 			break
 		}
 	}
 	if err == nil && len(claims) > 0 {
-		if err = s.vouch(b); err == nil {
-			err = s.commit(b)
-		}
-		if err == nil {
-			s.acknowledged(b)
-		}
+		err = s.commitSpans(b, buf, claims)
 	}
+	putLogBuf(buf)
 	for _, c := range claims {
 		if err != nil {
 			c.chunk = nil
@@ -79,13 +94,57 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 	return nil
 }
 
-// addAppend assigns offsets to a's records and adds them (and a time-index checkpoint when one is due)
-// to b. A span it claims is added to claims, to be finished by the caller; a sealed shard is added to
-// sealed instead.
-func (s *Store) addAppend(b *pebble.Batch, a *storage.Append, claims *[]claim, sealed *[]storage.ShardRef) error {
+// commitSpans writes buf (the claims' entries) to the record log, then commits b with a span key per
+// claim.
+func (s *Store) commitSpans(b *pebble.Batch, buf []byte, claims []claim) error {
+	if err := s.faults.failed(); err != nil {
+		return err
+	}
+	seg, pos, err := s.records.write(buf, len(claims))
+	if err != nil {
+		return err
+	}
+	for _, c := range claims {
+		op := b.SetDeferred(offsetKeyLen, spanValueLen)
+		putOffsetKey(op.Key, c.sh.ref, kindSpan, c.start)
+		putSpanValue(op.Value, spanRef{seg: seg, pos: pos + int64(c.entry), n: uint32(c.size), last: c.last})
+		if err = op.Finish(); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		if err = s.vouch(b); err == nil {
+			err = s.commit(b)
+		}
+	}
+	if err != nil {
+		s.records.unref(map[uint64]int{seg: len(claims)})
+		return err
+	}
+	s.acknowledged(b)
+	return nil
+}
+
+func getLogBuf(size int) []byte {
+	if p, _ := logBufs.Get().(*[]byte); p != nil && cap(*p) >= size {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+func putLogBuf(buf []byte) {
+	if cap(buf) <= maxPooledLogBuf {
+		logBufs.Put(&buf)
+	}
+}
+
+// addAppend assigns offsets to a's records, appends their entry to buf and adds a time-index
+// checkpoint to b when one is due. A span it claims is added to claims, to be finished by the caller;
+// a sealed shard is added to sealed instead.
+func (s *Store) addAppend(b *pebble.Batch, buf []byte, a *storage.Append, claims *[]claim, sealed *[]storage.ShardRef) ([]byte, error) {
 	n := len(a.Records)
 	if n == 0 {
-		return nil
+		return buf, nil
 	}
 	maxArr := int64(noArrival)
 	for j := range a.Records {
@@ -93,31 +152,30 @@ func (s *Store) addAppend(b *pebble.Batch, a *storage.Append, claims *[]claim, s
 	}
 	sh, err := s.lockShard(a.Shard)
 	if err != nil {
-		return err
+		return buf, err
 	}
 	if sh.sealed {
 		sh.mu.Unlock()
 		*sealed = append(*sealed, a.Shard)
-		return nil
+		return buf, nil
 	}
 	start, ckp, ckpMax := sh.claimLocked(n, maxArr, s.indexEvery)
 	sh.mu.Unlock()
-	*claims = append(*claims, claim{sh: sh, start: start})
 
 	for j := range a.Records {
-		r := &a.Records[j]
-		r.Offset = start + uint64(j)
-		if err := putRecord(b, a.Shard, r); err != nil {
-			return err
-		}
+		a.Records[j].Offset = start + uint64(j)
 	}
+	c := claim{sh: sh, start: start, entry: len(buf), last: start + uint64(n) - 1}
+	buf = appendEntry(buf, a.Shard, a.Records)
+	c.size = len(buf) - c.entry
 	if sh.tailWanted() {
-		(*claims)[len(*claims)-1].chunk = newTailChunk(a.Records)
+		c.chunk = newTailChunk(a.Records)
 	}
+	*claims = append(*claims, c)
 	if ckp > 0 {
-		return putCheckpoint(b, a.Shard, ckp, ckpMax)
+		return buf, putCheckpoint(b, a.Shard, ckp, ckpMax)
 	}
-	return nil
+	return buf, nil
 }
 
 // putRecord adds r to b at its Offset.
@@ -195,8 +253,32 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 	return s.readDB(ctx, ref, from, vis, maxRecords, maxBytes)
 }
 
-// readDB is Read from Pebble: the records of ref in [from, vis).
-func (s *Store) readDB(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int) (_ []storage.Record, err error) {
+// readDB is Read from the engine's files: the records of ref in [from, vis), none below the trim
+// floor.
+func (s *Store) readDB(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int) ([]storage.Record, error) {
+	sh, err := s.lockShard(ref)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
+	}
+	from = max(from, sh.floor)
+	legacyEnd := sh.legacyEnd
+	sh.mu.Unlock()
+	switch {
+	case from >= vis:
+		return nil, nil
+	case from < legacyEnd:
+		return s.readRecordKeys(ctx, ref, from, min(vis, legacyEnd), maxRecords, maxBytes)
+	}
+	recs, err := s.readSpans(ctx, ref, from, vis, maxRecords, maxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
+	}
+	return recs, nil
+}
+
+// readRecordKeys is Read from the record keys of format version 1 (keys.go): the records of ref in
+// [from, vis).
+func (s *Store) readRecordKeys(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int) (_ []storage.Record, err error) {
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
 		LowerBound: recordKey(ref, from),
 		UpperBound: recordKey(ref, vis),
@@ -269,11 +351,14 @@ func (s *Store) NextOffset(ctx context.Context, ref storage.ShardRef) (uint64, e
 	return vis, nil
 }
 
-// Trim implements storage.Store. It deletes records (and time-index checkpoints) below
-// min(before, visible) with range deletions and raises the shard's trim floor to that offset in the same
-// synced batch; the floor is what keeps offsets from being reused once every record is gone. Offsets at
-// or above the watermark belong to appends still committing, which are ordered after this Trim.
-// Compaction of the range, which returns the space, runs in the background.
+// Trim implements storage.Store. It deletes records (the span keys of the spans that end below the
+// floor, record keys of format version 1, time-index checkpoints) below min(before, visible) with
+// range deletions and raises the shard's trim floor to that offset in the same synced batch; the floor
+// is what keeps offsets from being reused once every record is gone, and what keeps Read from
+// returning the records below it of a span that straddles it. Offsets at or above the watermark
+// belong to appends still committing, which are ordered after this Trim. Segments of the record log
+// that no span key points into any more are deleted; compaction of the key ranges runs in the
+// background.
 func (s *Store) Trim(ctx context.Context, ref storage.ShardRef, before uint64) error {
 	if err := s.enter(ctx); err != nil {
 		return err
@@ -292,12 +377,22 @@ func (s *Store) Trim(ctx context.Context, ref storage.ShardRef, before uint64) e
 	}
 	recLo, _ := kindBounds(ref, kindRecord)
 	idxLo, _ := kindBounds(ref, kindIndex)
+	spanLo, _ := kindBounds(ref, kindSpan)
 	recHi := recordKey(ref, floor)
+	spanHi, err := s.spanTrimEnd(ref, floor)
+	gone := make(map[uint64]int)
+	if err == nil {
+		err = s.spanSegments(spanLo, spanHi, gone)
+	}
+	if err != nil {
+		return fmt.Errorf("trim: %w", err)
+	}
 	b := s.db.NewBatch()
 	defer b.Close()
 	err = errors.Join(
 		b.DeleteRange(recLo, recHi, nil),
 		b.DeleteRange(idxLo, indexKey(ref, floor), nil),
+		b.DeleteRange(spanLo, spanHi, nil),
 		b.Set(floorKey(ref), encodeU64(floor), nil),
 	)
 	if err == nil {
@@ -306,13 +401,14 @@ func (s *Store) Trim(ctx context.Context, ref storage.ShardRef, before uint64) e
 	if err != nil {
 		return fmt.Errorf("trim: %w", err)
 	}
+	s.records.unref(gone)
 	sh.mu.Lock()
 	sh.floor = max(sh.floor, floor)
 	if sh.tail != nil {
 		sh.tail.trim(floor)
 	}
 	sh.mu.Unlock()
-	s.scheduleCompact(recLo, recHi)
+	s.scheduleCompact(recLo, spanHi)
 	return nil
 }
 
@@ -328,9 +424,14 @@ func (s *Store) DropStream(ctx context.Context, streamID uint64) error {
 	s.trimMu.Lock()
 	defer s.trimMu.Unlock()
 	lo, hi := streamBounds(streamID)
+	gone := make(map[uint64]int)
+	if err := s.spanSegments(lo, hi, gone); err != nil {
+		return fmt.Errorf("drop stream %d: %w", streamID, err)
+	}
 	if err := s.apply(func() error { return s.db.DeleteRange(lo, hi, s.wopts) }); err != nil {
 		return fmt.Errorf("drop stream %d: %w", streamID, err)
 	}
+	s.records.unref(gone)
 	s.shardsMu.Lock()
 	for ref, sh := range s.shards {
 		if ref.StreamID == streamID {

@@ -23,18 +23,21 @@ import (
 type shard struct {
 	ref storage.ShardRef
 
-	mu      sync.Mutex
-	loaded  bool          // the fields below were read from disk
-	next    uint64        // next offset to assign
-	floor   uint64        // trim floor: every offset below it was trimmed
-	pending []span        // spans assigned and not yet finished, in offset order
-	maxArr  int64         // running maximum of ArrivalMilli over every offset assigned so far
-	lastCkp uint64        // offset of the last time-index checkpoint
-	sealed  bool          // Seal closed the log at end: no more offsets are assigned
-	end     uint64        // the sealed log's end
-	synced  bool          // the seal is on disk
-	wake    chan struct{} // closed when visible advances; nil when nobody waits
-	tail    *tailRing     // the records of the latest spans (tail.go); nil when the cache is off
+	mu     sync.Mutex
+	loaded bool   // the fields below were read from disk
+	next   uint64 // next offset to assign
+	floor  uint64 // trim floor: every offset below it was trimmed
+	// legacyEnd is the offset after the shard's last record key of format version 1 (0: none): the
+	// records below it are record keys, those at or above it spans.
+	legacyEnd uint64
+	pending   []span        // spans assigned and not yet finished, in offset order
+	maxArr    int64         // running maximum of ArrivalMilli over every offset assigned so far
+	lastCkp   uint64        // offset of the last time-index checkpoint
+	sealed    bool          // Seal closed the log at end: no more offsets are assigned
+	end       uint64        // the sealed log's end
+	synced    bool          // the seal is on disk
+	wake      chan struct{} // closed when visible advances; nil when nobody waits
+	tail      *tailRing     // the records of the latest spans (tail.go); nil when the cache is off
 
 	readAt atomic.Int64 // when the shard was last read (Read, NextOffset, Wait), Unix nanoseconds
 }
@@ -236,6 +239,13 @@ func (s *Store) loadLocked(sh *shard) error {
 	if err != nil {
 		return err
 	}
+	if it.Last() {
+		var off uint64
+		if off, err = keyOffset(it.Key()); err != nil {
+			return errors.Join(err, it.Close())
+		}
+		sh.legacyEnd = off + 1
+	}
 	for ok := it.SeekGE(recordKey(ref, sh.lastCkp)); ok && err == nil; ok = it.Next() {
 		var off uint64
 		if off, err = keyOffset(it.Key()); err != nil {
@@ -249,6 +259,50 @@ func (s *Store) loadLocked(sh *shard) error {
 		var arr int64
 		arr, err = decodeArrival(v)
 		sh.maxArr = max(sh.maxArr, arr)
+	}
+	if err = errors.Join(err, it.Close()); err != nil {
+		return err
+	}
+	return s.loadSpans(sh)
+}
+
+// loadSpans is loadLocked's look at the shard's spans: the next offset after the last one, and the
+// arrival times of the records at or after the last time-index checkpoint (at most about
+// indexEvery records and one span).
+func (s *Store) loadSpans(sh *shard) error {
+	ref := sh.ref
+	lo, hi := kindBounds(ref, kindSpan)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	ok := it.SeekLT(spanKey(ref, sh.lastCkp+1))
+	if !ok {
+		ok = it.First()
+	}
+	for ; ok && err == nil; ok = it.Next() {
+		var v, entry []byte
+		var sp spanRef
+		if v, err = it.ValueAndErr(); err != nil {
+			break
+		}
+		if sp, err = decodeSpanValue(v); err != nil {
+			break
+		}
+		sh.next = max(sh.next, sp.last+1)
+		if sp.last < sh.lastCkp {
+			continue
+		}
+		if entry, err = s.records.readAt(sp.seg, sp.pos, int(sp.n)); err != nil {
+			err = fmt.Errorf("%w: %w", errCorrupt, err)
+			break
+		}
+		err = eachEntryRecord(entry, ref, func(off uint64, arr int64, _, _ []byte) bool {
+			if off >= sh.lastCkp {
+				sh.maxArr = max(sh.maxArr, arr)
+			}
+			return true
+		})
 	}
 	return errors.Join(err, it.Close())
 }

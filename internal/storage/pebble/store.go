@@ -2,6 +2,7 @@
 package pebble
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,6 +67,8 @@ type Options struct {
 	spaceInterval time.Duration
 	// flushFailAfter is how long flushes may fail before Fatal; 0 means flushFailFatalAfter.
 	flushFailAfter time.Duration
+	// segmentSize is the record log's segment size; 0 means segmentTargetSize.
+	segmentSize int64
 }
 
 const (
@@ -144,9 +147,10 @@ type Store struct {
 	dir         string
 	lock        *pebble.Lock // the directory's lock, held from before the WAL check until Close
 
-	acked  atomic.Uint64 // highest Pebble sequence number whose synced commit returned (walcheck.go)
-	space  spaceWatcher  // the disk reserve (space.go)
-	faults faults        // the Fatal hook, the engine's failure and corruption count (fault.go)
+	records *dataLog      // the record log (datalog.go)
+	acked   atomic.Uint64 // highest Pebble sequence number whose synced commit returned (walcheck.go)
+	space   spaceWatcher  // the disk reserve (space.go)
+	faults  faults        // the Fatal hook, the engine's failure and corruption count (fault.go)
 
 	// Lock order: gate → metaMu; gate → trimMu → shardsMu → shard.mu. compactMu is a leaf.
 	gate storage.Gate // every operation is inside it (enter/leave); Close closes it
@@ -271,10 +275,18 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("pebble: open %q: %w", opts.Dir, err)
 	}
 	s.db = db
-	if err := s.checkFormat(); err != nil {
-		return nil, errors.Join(err, db.Close(), lock.Close())
+	err = s.checkFormat()
+	if err == nil {
+		s.lastVersion, err = s.loadVersion()
 	}
-	if s.lastVersion, err = s.loadVersion(); err != nil {
+	if err == nil {
+		err = s.openRecords(cmp.Or(opts.segmentSize, segmentTargetSize), opts.NoSync)
+	}
+	if err != nil {
+		if pebble.IsCorruptionError(err) || errors.Is(err, errCorrupt) {
+			s.faults.corruptions.Add(1)
+			err = fmt.Errorf("%w: %w", storage.ErrCorrupt, err)
+		}
 		return nil, errors.Join(err, db.Close(), lock.Close())
 	}
 	s.space.init(s, opts.DiskReserve, opts.spaceInterval)
@@ -286,6 +298,25 @@ func Open(opts Options) (*Store, error) {
 	log.Info("store open", "dir", opts.Dir, "in_memory", opts.InMemory, "format", db.FormatMajorVersion().String(),
 		"no_sync", opts.NoSync, "disk_reserve", opts.DiskReserve)
 	return s, nil
+}
+
+// openRecords opens the record log and deletes the segments that no span key points into.
+func (s *Store) openRecords(segmentSize int64, noSync bool) error {
+	fatal := func(err error) {
+		defer func() { _ = recover() }() // no Fatal hook (tests): the engine is failed all the same
+		s.faults.fail(err)
+	}
+	l, err := openDataLog(s.fs, s.fs.PathJoin(s.dir, logDirName), segmentSize, noSync, s.log, fatal)
+	if err != nil {
+		return fmt.Errorf("pebble: open %q: %w", s.dir, err)
+	}
+	live := make(map[uint64]int)
+	if err := s.spanSegments([]byte{spaceShard}, []byte{spaceShard + 1}, live); err != nil {
+		return errors.Join(fmt.Errorf("pebble: open %q: %w", s.dir, err), l.close())
+	}
+	l.setLive(live)
+	s.records = l
+	return nil
 }
 
 // openDB is pebble.Open, with a panic (Pebble panics on some corrupt files) turned into an error.
@@ -315,7 +346,7 @@ func (s *Store) Close() error {
 		}
 		s.shards = nil
 		s.shardsMu.Unlock()
-		if err := errors.Join(s.db.Close(), s.lock.Close()); err != nil {
+		if err := errors.Join(s.records.close(), s.db.Close(), s.lock.Close()); err != nil {
 			return fmt.Errorf("pebble: close: %w", err)
 		}
 		s.log.Info("store closed")

@@ -35,22 +35,61 @@ func (s *Store) OffsetAtTime(ctx context.Context, ref storage.ShardRef, t time.T
 }
 
 func (s *Store) offsetAtTime(ctx context.Context, ref storage.ShardRef, ms int64) (uint64, error) {
-	vis, err := s.visible(ref)
+	vis, legacyEnd, floor, err := s.readBounds(ref)
 	if err != nil {
 		return 0, err
 	}
 	start, err := s.scanStart(ctx, ref, ms, vis)
-	if err != nil || start >= vis {
-		return vis, err
+	if err != nil {
+		return 0, err
 	}
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
-		LowerBound: recordKey(ref, start),
-		UpperBound: recordKey(ref, vis),
+	if start = max(start, floor); start >= vis {
+		return vis, nil
+	}
+	found := vis
+	if start < legacyEnd {
+		found, err = s.recordKeyAtTime(ctx, ref, ms, start, min(vis, legacyEnd))
+		if err != nil || found < min(vis, legacyEnd) {
+			return found, err
+		}
+		found, start = vis, legacyEnd
+	}
+	err = s.scanSpans(ctx, ref, start, vis, func(off uint64, arr int64, _, _ []byte) bool {
+		if arr >= ms {
+			found = off
+			return false
+		}
+		return true
 	})
 	if err != nil {
 		return 0, err
 	}
-	found := vis
+	return found, nil
+}
+
+// readBounds returns ref's visibility watermark, the end of its record keys of format version 1 and
+// its trim floor, for a reader.
+func (s *Store) readBounds(ref storage.ShardRef) (vis, legacyEnd, floor uint64, err error) {
+	sh, err := s.lockShard(ref)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer sh.mu.Unlock()
+	sh.noteRead()
+	return sh.visibleLocked(), sh.legacyEnd, sh.floor, nil
+}
+
+// recordKeyAtTime returns the offset of the first record key of ref in [start, end) that arrived at
+// or after ms, end if none.
+func (s *Store) recordKeyAtTime(ctx context.Context, ref storage.ShardRef, ms int64, start, end uint64) (uint64, error) {
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: recordKey(ref, start),
+		UpperBound: recordKey(ref, end),
+	})
+	if err != nil {
+		return 0, err
+	}
+	found := end
 	for ok := it.First(); ok; ok = it.Next() {
 		var v []byte
 		var arr int64

@@ -96,7 +96,7 @@ type walScan struct {
 	next          uint64 // sequence number of the first batch not replayed (the one after the last valid batch before the damage)
 	vouched       bool   // a valid chunk after the damage vouches for data at or past it
 	batchesAfter  int    // valid batches after the damage
-	recordsAfter  int    // kinesisd records in them
+	recordsAfter  int    // kinesisd records in them (at most, for the sparse spans of AppendAt)
 	bytesAfter    int64  // their bytes
 	size          int64  // the file's size
 	pebbleVouched bool   // the vouching came from Pebble's synced offset
@@ -278,17 +278,23 @@ func (sc *walScan) batch(rec []byte) {
 	sc.bytesAfter += int64(len(rec))
 	r := batchrepr.Read(rec)
 	for {
-		kind, key, _, ok, err := r.Next()
+		kind, key, value, ok, err := r.Next()
 		if !ok || err != nil {
 			return
 		}
+		isShardKey := kind == pebble.InternalKeyKindSet && len(key) == offsetKeyLen && key[0] == spaceShard
 		switch {
 		case kind == pebble.InternalKeyKindLogData && len(key) == 12 && string(key[:4]) == string(ackMagic):
 			if sc.next > 0 && binary.BigEndian.Uint64(key[4:]) >= sc.next {
 				sc.vouched = true
 			}
-		case kind == pebble.InternalKeyKindSet && len(key) == offsetKeyLen && key[0] == spaceShard && key[shardPrefixLen] == kindRecord:
+		case isShardKey && key[shardPrefixLen] == kindRecord:
 			sc.recordsAfter++
+		case isShardKey && key[shardPrefixLen] == kindSpan:
+			// A span's records, at most last − first + 1 of them (AppendAt's are sparse).
+			if sp, err := decodeSpanValue(value); err == nil {
+				sc.recordsAfter += int(sp.last - binary.BigEndian.Uint64(key[kindPrefixLen:]) + 1)
+			}
 		}
 	}
 }

@@ -1,0 +1,315 @@
+package pebble
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"kinesisd/internal/storage"
+)
+
+// Spans: the records of one shard written by one Append (or AppendAt) call, as one entry of the
+// record log (datalog.go) and one Pebble key pointing at it.
+//
+// Entry, in a segment:
+//
+//	body length u32, CRC-32C of the body u32,
+//	body: stream u64, shard u32, record count u32, then per record: offset (uvarint, the first one
+//	whole, the others as the difference from the one before), uvarint length of the record value,
+//	the record value (valueFormat, arrival i64, uvarint len(pk), pk, data: as a record key's value)
+//
+// Span key 's' stream shard kindSpan first-offset → valueFormat, segment u64, position u64, entry
+// length u32, last offset u64.
+//
+// The checksum covers the whole body, and a read checks that the entry is of the shard its key
+// says: a damaged segment or a key pointing at the wrong place reads as storage.ErrCorrupt.
+
+const (
+	entryHeaderLen = 8
+	entryFixedLen  = 8 + 4 + 4
+	spanValueLen   = 1 + 8 + 8 + 4 + 8
+)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// spanRef is a span key's value.
+type spanRef struct {
+	seg  uint64
+	pos  int64
+	n    uint32 // entry length, header included
+	last uint64 // offset of the span's last record
+}
+
+func spanKey(ref storage.ShardRef, first uint64) []byte { return offsetKey(ref, kindSpan, first) }
+
+func putSpanValue(b []byte, r spanRef) {
+	b[0] = valueFormat
+	binary.BigEndian.PutUint64(b[1:9], r.seg)
+	binary.BigEndian.PutUint64(b[9:17], uint64(r.pos))
+	binary.BigEndian.PutUint32(b[17:21], r.n)
+	binary.BigEndian.PutUint64(b[21:29], r.last)
+}
+
+func decodeSpanValue(v []byte) (spanRef, error) {
+	if len(v) != spanValueLen || v[0] != valueFormat {
+		return spanRef{}, fmt.Errorf("%w: span value %x", errCorrupt, v)
+	}
+	return spanRef{
+		seg:  binary.BigEndian.Uint64(v[1:9]),
+		pos:  int64(binary.BigEndian.Uint64(v[9:17])),
+		n:    binary.BigEndian.Uint32(v[17:21]),
+		last: binary.BigEndian.Uint64(v[21:29]),
+	}, nil
+}
+
+// entryLen is the size of the entry of recs (their Offsets set, increasing).
+func entryLen(recs []storage.Record) int {
+	n := entryHeaderLen + entryFixedLen
+	prev := uint64(0)
+	for i := range recs {
+		r := &recs[i]
+		v := recordValueLen(r)
+		n += uvarintLen(r.Offset-prev) + uvarintLen(uint64(v)) + v
+		prev = r.Offset
+	}
+	return n
+}
+
+// appendEntry appends the entry of recs (their Offsets set, increasing) to dst.
+func appendEntry(dst []byte, ref storage.ShardRef, recs []storage.Record) []byte {
+	if cap(dst)-len(dst) < entryHeaderLen+entryFixedLen+len(recs)*(2*binary.MaxVarintLen64+recordHeaderLen) {
+		dst = slices.Grow(dst, entryLen(recs))
+	}
+	start := len(dst)
+	dst = dst[:start+entryHeaderLen]
+	dst = binary.BigEndian.AppendUint64(dst, ref.StreamID)
+	dst = binary.BigEndian.AppendUint32(dst, ref.Shard)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(recs)))
+	prev := uint64(0)
+	for i := range recs {
+		r := &recs[i]
+		v := recordValueLen(r)
+		dst = binary.AppendUvarint(dst, r.Offset-prev)
+		dst = binary.AppendUvarint(dst, uint64(v))
+		n := len(dst)
+		dst = dst[:n+v]
+		putRecordValue(dst[n:], r)
+		prev = r.Offset
+	}
+	body := dst[start+entryHeaderLen:]
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(body)))
+	binary.BigEndian.PutUint32(dst[start+4:], crc32.Checksum(body, crc32c))
+	return dst
+}
+
+// eachEntryRecord checks entry (as read from a segment) and calls fn for each of its records in
+// offset order until fn returns false. pk and data alias entry.
+func eachEntryRecord(entry []byte, ref storage.ShardRef, fn func(off uint64, arr int64, pk, data []byte) bool) error {
+	if len(entry) < entryHeaderLen+entryFixedLen {
+		return fmt.Errorf("%w: span entry of %d bytes", errCorrupt, len(entry))
+	}
+	body := entry[entryHeaderLen:]
+	if n := binary.BigEndian.Uint32(entry); int(n) != len(body) {
+		return fmt.Errorf("%w: span entry length %d, want %d", errCorrupt, n, len(body))
+	}
+	if crc32.Checksum(body, crc32c) != binary.BigEndian.Uint32(entry[4:]) {
+		return fmt.Errorf("%w: span entry checksum", errCorrupt)
+	}
+	if binary.BigEndian.Uint64(body) != ref.StreamID || binary.BigEndian.Uint32(body[8:]) != ref.Shard {
+		return fmt.Errorf("%w: span entry of another shard", errCorrupt)
+	}
+	count := binary.BigEndian.Uint32(body[12:])
+	rest := body[entryFixedLen:]
+	off := uint64(0)
+	for range count {
+		d, w := binary.Uvarint(rest)
+		if w <= 0 {
+			return fmt.Errorf("%w: span entry offset", errCorrupt)
+		}
+		off += d
+		rest = rest[w:]
+		v, w := binary.Uvarint(rest)
+		if w <= 0 || v > uint64(len(rest)-w) {
+			return fmt.Errorf("%w: span entry record length", errCorrupt)
+		}
+		arr, pk, data, err := decodeRecordValue(rest[w : w+int(v)])
+		if err != nil {
+			return err
+		}
+		rest = rest[w+int(v):]
+		if !fn(off, arr, pk, data) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// scanSpans calls fn for the records of ref's spans in [from, vis), in offset order, until fn
+// returns false. A span whose segment was deleted is skipped if the shard's trim floor has passed it
+// (a Trim between the iterator's start and the read); otherwise that is corruption.
+func (s *Store) scanSpans(ctx context.Context, ref storage.ShardRef, from, vis uint64, fn func(off uint64, arr int64, pk, data []byte) bool) error {
+	lo, hi := kindBounds(ref, kindSpan)
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	ok := it.SeekLT(spanKey(ref, from+1)) // the last span starting at or below from
+	if !ok {
+		ok = it.First()
+	}
+	more := true
+	for ; ok && more; ok = it.Next() {
+		var first uint64
+		if first, err = keyOffset(it.Key()); err != nil {
+			break
+		}
+		if first >= vis {
+			break
+		}
+		var v []byte
+		var sp spanRef
+		if v, err = it.ValueAndErr(); err != nil {
+			break
+		}
+		if sp, err = decodeSpanValue(v); err != nil {
+			break
+		}
+		if sp.last < from {
+			continue
+		}
+		var entry []byte
+		entry, err = s.records.readAt(sp.seg, sp.pos, int(sp.n))
+		if errors.Is(err, errSegmentGone) && sp.last < s.trimFloor(ref) {
+			err = nil
+			continue
+		}
+		if err != nil {
+			break
+		}
+		err = eachEntryRecord(entry, ref, func(off uint64, arr int64, pk, data []byte) bool {
+			switch {
+			case off < from:
+				return true
+			case off >= vis:
+				more = false
+				return false
+			}
+			more = fn(off, arr, pk, data)
+			return more
+		})
+		if err != nil {
+			break
+		}
+	}
+	return errors.Join(err, it.Close())
+}
+
+// trimFloor returns ref's trim floor.
+func (s *Store) trimFloor(ref storage.ShardRef) uint64 {
+	sh, err := s.lockShard(ref)
+	if err != nil {
+		return 0
+	}
+	defer sh.mu.Unlock()
+	return sh.floor
+}
+
+// readSpans is Read from the record log: the records of ref in [from, vis). Their Data alias the
+// entries read (one buffer per span); their partition keys share one string.
+func (s *Store) readSpans(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int) ([]storage.Record, error) {
+	var (
+		out    = make([]storage.Record, 0, min(maxRecords, 512))
+		pkEnds []int
+		pks    []byte
+		total  int
+	)
+	err := s.scanSpans(ctx, ref, from, vis, func(off uint64, arr int64, pk, data []byte) bool {
+		size := len(pk) + len(data)
+		if len(out) > 0 && total+size > maxBytes {
+			return false
+		}
+		total += size
+		pks = append(pks, pk...)
+		pkEnds = append(pkEnds, len(pks))
+		out = append(out, storage.Record{Offset: off, ArrivalMilli: arr, Data: data[:len(data):len(data)]})
+		return len(out) < maxRecords
+	})
+	if err != nil {
+		return nil, err
+	}
+	all, prev := string(pks), 0
+	for i, end := range pkEnds {
+		out[i].PartitionKey = all[prev:end]
+		prev = end
+	}
+	return out, nil
+}
+
+// spanSegments adds to counts the segment of each span key in [lo, hi), skipping the other kinds
+// of keys of each shard by seeking past them (Open counts every shard's, DropStream a stream's,
+// Trim a shard's).
+func (s *Store) spanSegments(lo, hi []byte, counts map[uint64]int) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	seek := make([]byte, kindPrefixLen)
+	for ok := it.First(); ok; {
+		k := it.Key()
+		if len(k) < kindPrefixLen || k[0] != spaceShard {
+			ok = it.Next()
+			continue
+		}
+		switch kind := k[shardPrefixLen]; {
+		case kind < kindSpan:
+			copy(seek, k[:shardPrefixLen])
+			seek[shardPrefixLen] = kindSpan
+			ok = it.SeekGE(seek)
+		case kind > kindSpan:
+			if next := prefixEnd(k[:shardPrefixLen]); next != nil {
+				ok = it.SeekGE(next)
+			} else {
+				ok = false
+			}
+		default:
+			var v []byte
+			var sp spanRef
+			if v, err = it.ValueAndErr(); err == nil {
+				sp, err = decodeSpanValue(v)
+			}
+			if err != nil {
+				return errors.Join(err, it.Close())
+			}
+			counts[sp.seg]++
+			ok = it.Next()
+		}
+	}
+	return it.Close()
+}
+
+// spanTrimEnd returns the key below which ref's span keys are of spans that end below floor: a span
+// that starts below floor and ends at or above it stays, whole.
+func (s *Store) spanTrimEnd(ref storage.ShardRef, floor uint64) ([]byte, error) {
+	lo, hi := kindBounds(ref, kindSpan)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	end := spanKey(ref, floor)
+	if it.SeekLT(end) {
+		var v []byte
+		var sp spanRef
+		if v, err = it.ValueAndErr(); err == nil {
+			sp, err = decodeSpanValue(v)
+		}
+		if err == nil && sp.last >= floor {
+			end = append([]byte(nil), it.Key()...)
+		}
+	}
+	return end, errors.Join(err, it.Close())
+}
