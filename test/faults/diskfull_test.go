@@ -3,6 +3,7 @@ package faults_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,39 +139,47 @@ func TestDiskFullRefusesWritesUntilSpaceIsBack(t *testing.T) {
 // their size).
 func listing(t *testing.T, dir string) string {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err.Error()
-	}
 	var b strings.Builder
-	for _, e := range entries {
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
 		fi, err := e.Info()
 		if err != nil {
-			continue
+			return nil
 		}
 		var blocks int64
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			blocks = st.Blocks * 512
 		}
-		fmt.Fprintf(&b, "  %-40s %10d bytes, %6d KiB on disk\n", e.Name(), fi.Size(), blocks>>10)
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Fprintf(&b, "  %-40s %10d bytes, %6d KiB on disk\n", rel, fi.Size(), blocks>>10)
+		return nil
+	})
+	if err != nil {
+		return err.Error()
 	}
 	return b.String()
 }
 
-// diskUsage is the space the files of dir take (their allocated blocks, as du counts them).
+// diskUsage is the space the files of dir and its subdirectories take (their allocated blocks, as du
+// counts them).
 func diskUsage(t *testing.T, dir string) int64 {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var total int64
-	for _, e := range entries {
+	err := filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
 		if fi, err := e.Info(); err == nil {
 			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 				total += st.Blocks * 512
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return total
 }

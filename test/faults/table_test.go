@@ -14,20 +14,19 @@ import (
 	"kinesisd/internal/kinesistest/proc"
 )
 
-// A table block flipped on disk: GetRecords that reads it must answer 500 InternalFailureException
-// (an HTTP reply, never a dropped connection, which the SDKs retry forever), the server stays up,
-// and kinesisd_storage_corruptions_total counts it. Values under 1 KiB stay in the sstables (the
-// partition key and the record's metadata count: 1000 bytes of data stay), larger ones go to blob
-// files: one case corrupts each.
+// A record log segment flipped on disk: GetRecords that reads it must answer 500
+// InternalFailureException (an HTTP reply, never a dropped connection, which the SDKs retry forever),
+// the server stays up, and kinesisd_storage_corruptions_total counts it. (Pebble's tables hold only
+// span keys and metadata since the record log: damage to them is found when the store opens or reads
+// them, as Pebble's checksums find it; internal/storage/pebble's TestReadCorruption covers a table.)
 func TestCorruptTableBlockAnswers500(t *testing.T) {
 	tests := []struct {
 		name    string
 		glob    string
-		records int // enough to fill a 32 MiB memtable, so that one flush writes the files
+		records int
 		size    int
 	}{
-		{"sstable", "*.sst", 45_000, 1000},
-		{"blob file", "*.blob", 5_000, 8192},
+		{"segment", "records/*.seg", 5_000, 1000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

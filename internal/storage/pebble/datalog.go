@@ -24,10 +24,10 @@ import (
 // then commits the span keys in a synced Pebble batch: a span key never points at bytes that are not
 // on disk, and a crash between the two leaves only unreferenced bytes in a segment. One goroutine
 // writes and syncs; the calls that arrive while it syncs join the next sync (group commit), as
-// Pebble's WAL does. A write error (a full disk, EIO) fails the calls of that write and the next
-// write starts a new segment, so that positions are never guessed; a failed sync ends the engine
-// (Fatal), as a failed WAL sync does, since after it the file's pages may be neither on disk nor
-// still dirty.
+// Pebble's WAL does. A failed write or sync ends the engine (Fatal), as a failed WAL write or sync
+// does: after a failed sync the file's pages may be neither on disk nor still dirty, and after a
+// short write the positions of later writes are unknown. A supervisor restarts the server on what
+// is durable. (With -disk-reserve, Append refuses before the disk is full: space.go.)
 //
 // A segment is deleted once no span key points into it and it is not the one being written:
 // liveness counts spans per segment, built at Open from the span keys and kept up to date by Append
@@ -85,7 +85,6 @@ type dataLog struct {
 	wg     sync.WaitGroup
 
 	active *segment // the writer goroutine's
-	broken bool     // the active segment had a write error: the next write starts a new one
 
 	filesMu  sync.RWMutex
 	files    map[uint64]*segment // every segment, by number
@@ -166,7 +165,7 @@ func (l *dataLog) roll(id uint64) error {
 	gone := l.collectLocked(old)
 	l.filesMu.Unlock()
 	l.remove(gone)
-	l.active, l.broken = seg, false
+	l.active = seg
 	return nil
 }
 
@@ -242,13 +241,12 @@ func (l *dataLog) writeBatch(b *logBatch) (err error) {
 	}()
 	for _, w := range b.writes {
 		seg := l.active
-		if l.broken || (seg.size > 0 && seg.size+int64(len(w.buf)) > l.target) {
-			if !l.broken {
-				if err := l.sync(seg); err != nil {
-					return err
-				}
+		if seg.size > 0 && seg.size+int64(len(w.buf)) > l.target {
+			if err := l.sync(seg); err != nil {
+				return err
 			}
 			if err := l.roll(seg.id + 1); err != nil {
+				l.fatal(err)
 				return err
 			}
 			seg = l.active
@@ -260,8 +258,9 @@ func (l *dataLog) writeBatch(b *logBatch) (err error) {
 		n, err := seg.f.Write(w.buf)
 		seg.size += int64(n)
 		if err != nil {
-			l.broken = true
-			return fmt.Errorf("record log: write %s: %w", segmentName(seg.id), err)
+			err = fmt.Errorf("record log: write %s: %w", segmentName(seg.id), err)
+			l.fatal(err)
+			return err
 		}
 	}
 	return l.sync(l.active)

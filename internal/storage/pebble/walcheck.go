@@ -233,6 +233,15 @@ func scanWAL(fs vfs.FS, path string, logNum uint32) (walScan, error) {
 					}
 				}
 				rec, recStart = rec[:0], -1
+				if sc.damage < 0 {
+					break chunks // zero padding, or the end of the log
+				}
+				// Look for the next valid chunk of this log in the block: batches are small (a span key
+				// per shard), so the newest block often holds all that follows the damage.
+				if q := nextChunk(b, p+1, logNum); q > 0 {
+					p = q
+					continue
+				}
 				break chunks // Pebble's reader also goes on at the next block
 			}
 			if sc.damage >= 0 && hdr == walSyncHeaderLen && binary.LittleEndian.Uint64(b[p+11:]) > uint64(sc.damage) {
@@ -254,6 +263,35 @@ func scanWAL(fs vfs.FS, path string, logNum uint32) (walScan, error) {
 		}
 	}
 	return sc, nil
+}
+
+// nextChunk returns the position of the first valid chunk of log logNum in b at or after from that
+// starts a record (full or first), 0 if there is none. Its checksum makes a false find as unlikely as
+// a corrupt chunk passing it.
+func nextChunk(b []byte, from int, logNum uint32) int {
+	for q := from; q+walRecyclableHdrLen <= len(b); q++ {
+		enc := b[q+6]
+		var hdr int
+		switch {
+		case enc >= 9 && enc <= 12:
+			hdr = walSyncHeaderLen
+		case enc >= 5 && enc <= 8:
+			hdr = walRecyclableHdrLen
+		default:
+			continue
+		}
+		if pos := (enc-1)%4 + 1; pos != chunkFull && pos != 2 {
+			continue
+		}
+		length := int(binary.LittleEndian.Uint16(b[q+4:]))
+		if q+hdr+length > len(b) || binary.LittleEndian.Uint32(b[q+7:]) != logNum {
+			continue
+		}
+		if maskCRC(crc32.Checksum(b[q+6:q+hdr+length], castagnoli)) == binary.LittleEndian.Uint32(b[q:]) {
+			return q
+		}
+	}
+	return 0
 }
 
 // batch takes in one valid WAL record (a batch): before the damage it moves next past the batch;
