@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	mathrand "math/rand/v2"
 	"testing"
 )
 
@@ -66,6 +67,96 @@ func BenchmarkAppendBase64(b *testing.B) {
 		b.SetBytes(int64(len(src)))
 		for b.Loop() {
 			base64.StdEncoding.AppendEncode(dst[:0], src)
+		}
+	})
+}
+
+// strictBase64 is the base64 the service reads, which decodeBase64 must match: standard alphabet,
+// padded, no stray bits.
+var strictBase64 = base64.StdEncoding.Strict()
+
+// base64Texts are texts for decodeBase64: valid ones of every padding, and each way to be invalid.
+var base64Texts = []string{
+	"", "AA==", "AAA=", "AAAA", "/w==", "+/+/", "YWJjZGVmZw==", "YWJjZGVmZ2g=", "YWJjZGVmZ2hp", "AAECAwQFBgcICQoL",
+	"AB==", "AAB=", "A===", "====", "AA=A", "A", "AA", "AAA", "AAAAA", "AA==AAAA", "AAAA\nAAA", "AAAA\r\nAA",
+	"AAAAAAAAAAA-", "AAAAAAA_AAAA", "AAAAAAAAAAA\x00", "AAAAAAAAAAA\xff", "AAAAAAAA\"AAA", "AAAAAAAAAAAAAAAAAAAA=AAA",
+}
+
+func TestDecodeBase64(t *testing.T) {
+	for _, s := range base64Texts {
+		checkDecodeBase64(t, []byte(s))
+	}
+	for n := range 100 { // every length around the step, random bytes, and each character spoiled in turn
+		src := make([]byte, n)
+		rand.Read(src)
+		text := base64.StdEncoding.AppendEncode(nil, src)
+		checkDecodeBase64(t, text)
+		for i := range text {
+			spoilt := bytes.Clone(text)
+			spoilt[i] = "=-\x00\n"[i%4]
+			checkDecodeBase64(t, spoilt)
+		}
+	}
+	// Short texts of characters near the alphabet, at random: padding in every place, quanta of every
+	// kind of refusal (the fuzz target goes further).
+	r := mathrand.New(mathrand.NewPCG(1, 2))
+	const near = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n-_\x00\xff"
+	for range 100000 {
+		text := make([]byte, r.IntN(40))
+		for i := range text {
+			text[i] = near[r.IntN(len(near))]
+		}
+		checkDecodeBase64(t, text)
+	}
+}
+
+// checkDecodeBase64 holds decodeBase64 to base64.StdEncoding.Strict(): the same bytes when it decodes
+// text, the same refusal otherwise, text with '\r' or '\n' refused whatever the other says.
+func checkDecodeBase64(t *testing.T, text []byte) {
+	t.Helper()
+	want := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n, err := strictBase64.Decode(want, text)
+	wantOK := err == nil && !bytes.ContainsAny(text, "\r\n")
+	dst := make([]byte, len(text)/4*3)
+	for i := range dst {
+		dst[i] = 0xee
+	}
+	m, ok := decodeBase64(dst, text)
+	switch {
+	case ok != wantOK:
+		t.Fatalf("decodeBase64(%q): ok %v, encoding/base64 says %v", text, ok, err)
+	case ok && !bytes.Equal(dst[:m], want[:n]):
+		t.Fatalf("decodeBase64(%q) = %x, want %x", text, dst[:m], want[:n])
+	}
+	if _, ok := decodeBase64(dst[:max(0, len(dst)-1)], text); ok && len(dst) > 0 {
+		t.Fatalf("decodeBase64(%q) into a short buffer: ok", text)
+	}
+}
+
+func FuzzDecodeBase64(f *testing.F) {
+	for _, s := range base64Texts {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, text []byte) { checkDecodeBase64(t, text) })
+}
+
+func BenchmarkDecodeBase64(b *testing.B) {
+	src := make([]byte, 1024)
+	rand.Read(src)
+	text := base64.StdEncoding.AppendEncode(nil, src)
+	dst := make([]byte, len(text)/4*3)
+	b.Run("fast", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			if _, ok := decodeBase64(dst, text); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("encoding/base64", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			strictBase64.Decode(dst, text)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"kinesisd/internal/service"
@@ -16,10 +17,6 @@ import (
 // shapes every SDK sends in one pass; anything else (escapes in strings, numbers, unknown members,
 // malformed input) makes the decoder give up, and the caller decodes with encoding/json, which also
 // phrases the errors. FuzzPutRecordsFast holds the two to the same result.
-
-// strictBase64 is the base64 the service reads: standard alphabet, padded, no stray bits. (Strict
-// returns a new Encoding; made once here, not per record.)
-var strictBase64 = base64.StdEncoding.Strict()
 
 // DecodePutRecords decodes a PutRecords body into in, by the fast path when it can. On the fast path
 // the records' Data are slices of buf's spare capacity when it has room for
@@ -37,11 +34,10 @@ func DecodePutRecords(body []byte, in *service.PutRecordsInput, buf []byte) erro
 
 // scanner reads a JSON body; any call that meets something outside the fast path sets bad.
 type scanner struct {
-	b    []byte
-	i    int
-	bad  bool
-	buf  []byte // decoded blobs, sliced out in turn
-	keys []byte // partition keys back to back, made into one string per Records list
+	b   []byte
+	i   int
+	bad bool
+	buf []byte // decoded blobs, sliced out in turn
 }
 
 func (s *scanner) ws() {
@@ -159,26 +155,13 @@ func (s *scanner) blob() []byte {
 		return nil
 	}
 	start := len(s.buf)
-	n, err := strictBase64.Decode(s.buf[start:cap(s.buf)], r)
-	// The decoder refuses a backslash or a control character, but skips \r and \n, which JSON does not
-	// allow raw in a string. Text without them is whole quanta of four characters, which decode to
-	// exactly len/4*3 bytes less the padding; with k of them (k a multiple of 4 for the rest to be
-	// whole quanta), the text decodes to at least 3 bytes fewer.
-	if err != nil || len(r)%4 != 0 || n != len(r)/4*3-padding(r) {
+	n, ok := decodeBase64(s.buf[start:cap(s.buf)], r) // room enough: see decodePutRecordsFast
+	if !ok {
 		s.bad = true
 		return nil
 	}
 	s.buf = s.buf[:start+n]
 	return s.buf[start : start+n : start+n]
-}
-
-// padding counts the trailing '=' of base64 text (at most two count).
-func padding(r []byte) int {
-	n := 0
-	for i := len(r) - 1; i >= 0 && i >= len(r)-2 && r[i] == '='; i-- {
-		n++
-	}
-	return n
 }
 
 // open consumes the opening c of an object or array and reports whether a member or element follows
@@ -222,7 +205,8 @@ func (s *scanner) name() []byte {
 
 // decodePutRecordsFast is written as loops over open/more rather than with callbacks so that a record
 // costs no allocation beyond its share of three per request (records, key spans, key string): the
-// decoded data goes to buf, the partition keys into one string.
+// decoded data goes to buf, the partition keys into one string. buf has room for every blob
+// (decodeBase64 wants len/4*3 bytes for a text of len characters; the texts are in body).
 func decodePutRecordsFast(body []byte, in *service.PutRecordsInput, buf []byte) bool {
 	if need := base64.StdEncoding.DecodedLen(len(body)); cap(buf) < need {
 		buf = make([]byte, 0, need)
@@ -248,7 +232,7 @@ func decodePutRecordsFast(body []byte, in *service.PutRecordsInput, buf []byte) 
 	return !s.bad && s.i == len(s.b)
 }
 
-// span is where a partition key lies in scanner.keys; start -1 for none (absent or null).
+// span is where a partition key's text lies in the body; start -1 for none (absent or null).
 type span struct{ start, end int }
 
 func (s *scanner) records() []service.PutRecordsRequestEntry {
@@ -278,18 +262,32 @@ func (s *scanner) records() []service.PutRecordsRequestEntry {
 	if s.bad {
 		return nil
 	}
-	all := string(s.keys)
+	// The keys are copied into one string of their exact length (strings.Builder hands its buffer over
+	// as the string), which the records' keys are cut from.
+	size := 0
+	for _, k := range keys {
+		size += k.end - k.start
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, k := range keys {
+		if k.start >= 0 {
+			b.Write(s.b[k.start:k.end])
+		}
+	}
+	all, at := b.String(), 0
 	strs := make([]string, len(recs))
 	for i, k := range keys {
 		if k.start >= 0 {
-			strs[i] = all[k.start:k.end]
+			strs[i] = all[at : at+k.end-k.start]
+			at += k.end - k.start
 			recs[i].PartitionKey = &strs[i]
 		}
 	}
 	return recs
 }
 
-// key reads a partition key (a string member, null gives none) into s.keys.
+// key reads a partition key (a string member, null gives none): where its text lies in the body.
 func (s *scanner) key() span {
 	if s.null() {
 		return span{-1, -1}
@@ -298,9 +296,8 @@ func (s *scanner) key() span {
 	if s.bad {
 		return span{-1, -1}
 	}
-	start := len(s.keys)
-	s.keys = append(s.keys, r...)
-	return span{start, len(s.keys)}
+	end := s.i - 1 // before the closing quote
+	return span{end - len(r), end}
 }
 
 // AppendGetRecords appends a GetRecords output to b as encoding/json would write it, without
