@@ -13,6 +13,7 @@ import (
 	"kinesisd/internal/clock"
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/service/hashkey"
+	"kinesisd/internal/service/seqnum"
 	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 )
@@ -318,18 +319,28 @@ func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []Pu
 		return nil, internal("put records", err)
 	}
 	s.noteWrites(st, appends, sealed)
+	written := func(p placement) bool {
+		return p.shard != nil && (sealed == nil || !sealed.Sealed(st.Ref(p.shard.Index)))
+	}
+	var seqs seqText
+	seqs.grow(len(todo))
+	for k := range todo {
+		if p := places[k]; written(p) {
+			rec := &appends[byShard[p.shard.Index]].Records[p.slot]
+			seqs.add(p.shard.Index, p.shard.SeqCreated, rec.Offset, rec.ArrivalMilli)
+		}
+	}
+	numbers := seqs.numbers()
 	var again []int
 	for k, i := range todo {
 		p := places[k]
-		if p.shard == nil {
-			continue
-		}
-		if sealed != nil && sealed.Sealed(st.Ref(p.shard.Index)) {
+		switch {
+		case written(p):
+			out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.ID, SequenceNumber: numbers[:seqnum.Len]}
+			numbers = numbers[seqnum.Len:]
+		case p.shard != nil:
 			again = append(again, i)
-			continue
 		}
-		rec := appends[byShard[p.shard.Index]].Records[p.slot]
-		out.Records[i] = PutRecordsResultEntry{ShardId: p.shard.ID, SequenceNumber: recordSeq(p.shard.Index, p.shard.SeqCreated, rec.Offset, rec.ArrivalMilli)}
 	}
 	return again, nil
 }

@@ -8,6 +8,7 @@ import (
 	"kinesisd/internal/identity"
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/kms"
+	"kinesisd/internal/service/seqnum"
 	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
 )
@@ -149,6 +150,12 @@ func (o *opener) dataKey(ctx context.Context, id [8]byte) (*kms.DataKey, error) 
 // replaced by what it opens to).
 func (s *Service) apiRecords(ctx context.Context, st *stream.Stream, index uint32, created int64, recs []storage.Record, out []Record) error {
 	keys := opener{s: s, st: st}
+	var seqs seqText
+	seqs.grow(len(recs))
+	for i := range recs {
+		seqs.add(index, created, recs[i].Offset, recs[i].ArrivalMilli)
+	}
+	numbers := seqs.numbers()
 	for i := range recs {
 		r := &recs[i]
 		data, err := keys.open(ctx, r.Data, r.ArrivalMilli)
@@ -160,7 +167,7 @@ func (s *Service) apiRecords(ctx context.Context, st *stream.Stream, index uint3
 		}
 		r.Data = data
 		out[i] = Record{
-			SequenceNumber:              recordSeq(index, created, r.Offset, r.ArrivalMilli),
+			SequenceNumber:              numbers[i*seqnum.Len : (i+1)*seqnum.Len],
 			ApproximateArrivalTimestamp: Timestamp{stream.Milli(r.ArrivalMilli)},
 			Data:                        data,
 			PartitionKey:                r.PartitionKey,
