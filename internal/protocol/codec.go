@@ -1,8 +1,11 @@
 package protocol
 
 import (
+	"io"
+
 	"kinesisd/internal/protocol/awsjson"
 	"kinesisd/internal/protocol/cbor"
+	"kinesisd/internal/service"
 )
 
 // codec is one wire format of the API: the request's content type picks it, and the response is
@@ -17,6 +20,9 @@ type codec interface {
 	parses(body []byte) bool
 	// composite is the part of parses the first byte decides, cheap enough for every request.
 	composite(body []byte) bool
+	// writeGetRecords writes what encode(out) returns to w a piece at a time through buf (empty, with
+	// room for a few records), and returns buf, grown if it needed more room, and w's first error.
+	writeGetRecords(w io.Writer, buf []byte, out *service.GetRecordsOutput) ([]byte, error)
 }
 
 // codecs are the formats by content type.
@@ -36,6 +42,9 @@ func (awsJSON) encode(v any) ([]byte, error)            { return awsjson.Encode(
 func (awsJSON) encodeError(code, message string) []byte { return awsjson.EncodeError(code, message) }
 func (awsJSON) parses(body []byte) bool                 { return awsjson.Parses(body) }
 func (awsJSON) composite(body []byte) bool              { return awsjson.Composite(body) }
+func (awsJSON) writeGetRecords(w io.Writer, buf []byte, out *service.GetRecordsOutput) ([]byte, error) {
+	return awsjson.WriteGetRecords(w, buf, out)
+}
 
 // cborCodec is application/x-amz-cbor-1.1, the Java SDK's default for Kinesis.
 var cborCodec codec = awsCBOR{cbor.New()}
@@ -48,3 +57,6 @@ func (a awsCBOR) encode(v any) ([]byte, error)          { return a.c.Encode(v) }
 func (awsCBOR) encodeError(code, message string) []byte { return cbor.EncodeError(code, message) }
 func (a awsCBOR) parses(body []byte) bool               { return a.c.Parses(body) }
 func (awsCBOR) composite(body []byte) bool              { return cbor.Composite(body) }
+func (a awsCBOR) writeGetRecords(w io.Writer, buf []byte, out *service.GetRecordsOutput) ([]byte, error) {
+	return a.c.WriteGetRecords(w, buf, out)
+}

@@ -131,8 +131,8 @@ func dataSize(recs []service.Record) int {
 	return size
 }
 
-// getRecords encodes JSON with the GetRecords fast path, into a pooled buffer. It counts the records
-// returned in read.
+// getRecords has the handler write its reply a piece at a time (getRecordsReply). It counts the
+// records returned in read.
 func getRecords(bufs *bufpool.Pool, read dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.GetRecordsInput]())
 	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
@@ -154,19 +154,16 @@ func getRecords(bufs *bufpool.Pool, read dataCounter) opFunc {
 		size := dataSize(out.Records)
 		read.add(len(out.Records), size)
 		lg.add(len(out.Records), size)
-		if c != jsonCodec {
-			return out, nil
-		}
-		return jsonGetRecords{out}, nil
+		return getRecordsReply{out}, nil
 	}
 }
 
-// jsonGetRecords is a GetRecords output that the handler writes in JSON a piece at a time
-// (awsjson.WriteGetRecords) rather than encoded whole: a reply of 10 MiB of data is 14 MB of JSON,
+// getRecordsReply is a GetRecords output that the handler writes a piece at a time
+// (codec.writeGetRecords) rather than encoded whole: a reply of 10 MiB of data is 14 MB of JSON,
 // which four readers at once would otherwise hold in memory on top of their records.
-type jsonGetRecords struct{ out *service.GetRecordsOutput }
+type getRecordsReply struct{ out *service.GetRecordsOutput }
 
-// getRecordsPiece is the buffer of a jsonGetRecords reply: written each time it is three-quarters
+// getRecordsPiece is the buffer of a getRecordsReply: written each time it is three-quarters
 // full. Large enough that the writes cost little (a few dozen per full reply), small enough to be
 // negligible beside the records.
 const getRecordsPiece = 256 << 10

@@ -204,9 +204,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.stream(x, c, sub, func() { h.metrics.observe(x.op, x.start) })
 		return
 	}
-	if g, ok := out.(jsonGetRecords); ok {
+	if g, ok := out.(getRecordsReply); ok {
 		w.Header().Set("Content-Type", c.contentType())
-		buf, err := awsjson.WriteGetRecords(x, h.bufs.Get(getRecordsPiece), g.out)
+		buf, err := c.writeGetRecords(x, h.bufs.Get(getRecordsPiece), g.out)
 		h.bufs.Put(buf)
 		if err != nil {
 			h.log.Debug("GetRecords reply not written", "err", err) // the client went away
