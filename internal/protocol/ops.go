@@ -7,6 +7,7 @@ import (
 
 	"kinesisd/internal/bufpool"
 	"kinesisd/internal/protocol/awsjson"
+	"kinesisd/internal/protocol/cbor"
 	"kinesisd/internal/service"
 )
 
@@ -63,33 +64,26 @@ func putRecord(written dataCounter) opFunc {
 	}
 }
 
-// putRecords decodes JSON with the PutRecords fast path, into a pooled buffer that is recycled once
-// the records are stored (the store keeps no reference to them: storage.Store.Append), and encodes the
-// reply without reflection. It counts the records written (not those that failed) in written.
+// putRecords decodes with the codecs' PutRecords fast paths: JSON into a pooled buffer that is
+// recycled once the records are stored, CBOR with the records' data left in the body, which the
+// handler recycles once the operation has returned (the store keeps no reference to either:
+// storage.Store.Append). It encodes the reply without reflection, and counts the records written
+// (not those that failed) in written.
 func putRecords(bufs *bufpool.Pool, written dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.PutRecordsInput]())
 	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.PutRecordsInput)
-		if c != jsonCodec {
-			err := c.decode(body, in)
-			if lg != nil {
-				lg.stream = streamOf(in, fields)
-			}
-			if err != nil {
-				return nil, err
-			}
-			if svc, err = svc.Authorize(ctx, op, in); err != nil {
-				return nil, err
-			}
-			out, err := svc.PutRecords(ctx, in)
-			if err == nil {
-				countPut(written, lg, in, out)
-			}
-			return out, err
+		var err error
+		switch c := c.(type) {
+		case awsJSON:
+			data := bufs.Get(base64.StdEncoding.DecodedLen(len(body)))
+			defer bufs.Put(data)
+			err = awsjson.DecodePutRecords(body, in, data)
+		case awsCBOR:
+			err = c.c.DecodePutRecords(body, in)
+		default:
+			err = c.decode(body, in)
 		}
-		data := bufs.Get(base64.StdEncoding.DecodedLen(len(body)))
-		defer bufs.Put(data)
-		err := awsjson.DecodePutRecords(body, in, data)
 		if lg != nil {
 			lg.stream = streamOf(in, fields)
 		}
@@ -104,7 +98,13 @@ func putRecords(bufs *bufpool.Pool, written dataCounter) opFunc {
 			return nil, err
 		}
 		countPut(written, lg, in, out)
-		return encoded(awsjson.AppendPutRecords(bufs.Get(awsjson.PutRecordsLen(out)), out)), nil
+		switch c.(type) {
+		case awsJSON:
+			return encoded(awsjson.AppendPutRecords(bufs.Get(awsjson.PutRecordsLen(out)), out)), nil
+		case awsCBOR:
+			return encoded(cbor.AppendPutRecords(bufs.Get(cbor.PutRecordsLen(out)), out)), nil
+		}
+		return out, nil
 	}
 }
 
