@@ -490,10 +490,20 @@ func AppendPutRecords(b []byte, out *service.PutRecordsOutput) []byte {
 	return append(b, '}')
 }
 
+// plainJSON holds the bytes encoding/json writes as they are in a string: printable ASCII but the
+// quote, the backslash and the characters it escapes for HTML. One lookup a byte is faster than the
+// comparisons (two sequence numbers and a partition key a record).
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string: plain ASCII as it is, anything else as encoding/json writes it.
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSON[s[i]] {
 			q, _ := json.Marshal(s)
 			return append(b, q...)
 		}

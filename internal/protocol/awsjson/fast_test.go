@@ -265,3 +265,16 @@ func benchBody() []byte {
 	body, _ := json.Marshal(in)
 	return body
 }
+
+// TestAppendStringMatchesEncodingJSON: every byte, alone and inside plain text, as encoding/json
+// writes it.
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for c := range 256 {
+		for _, s := range []string{string([]byte{byte(c)}), "pk-" + string([]byte{byte(c)}) + "-1", "é" + string([]byte{byte(c)})} {
+			want, _ := json.Marshal(s)
+			if got := appendString([]byte("x"), s); string(got) != "x"+string(want) {
+				t.Errorf("appendString(%q) = %s, want %s", s, got[1:], want)
+			}
+		}
+	}
+}
