@@ -89,9 +89,9 @@ type Config struct {
 // cache (-tail-cache-mib) are Go heap and count against it, with the request buffers. Side by side
 // under the bench load (issue 21): at 128 MiB (with those sizes) RSS stayed at 144-146 MiB writing
 // and reading back, records/s and p99 no worse than at 192 MiB with 32 MiB memtables and cache (207-
-// 210 MiB RSS). With records of 1 MiB the limit costs throughput: 50-55 MB/s at 128 or 192 MiB
-// against 246-261 MB/s without a limit (0), where RSS reaches 510-710 MiB; -memory-limit=0 is the
-// choice of a machine with the memory to spare.
+// 210 MiB RSS). Records of 1 MiB were held to 50-55 MB/s at this limit while Pebble's memtables held
+// them; since the record log (issue 21, second round) they are not in the memtables, and reach 230-290
+// MB/s within it.
 const DefaultMemoryLimitMiB = 128
 
 // EnvName returns the environment variable read for flag name: KINESISD_ and the name in upper snake case.
