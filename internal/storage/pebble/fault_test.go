@@ -52,12 +52,13 @@ func (r *fatalRecorder) fatal(err error) {
 	}
 }
 
-// TestFaults injects ENOSPC and EIO (Pebble's errorfs) into WAL writes, WAL syncs and the table and
-// blob writes of memtable flushes while appends run: the Fatal hook is called, every call returns
+// TestFaults injects ENOSPC and EIO (Pebble's errorfs) into WAL writes, WAL syncs, the table and
+// blob writes of memtable flushes, and the record log's segment writes and syncs while appends run: the Fatal hook is called, every call returns
 // (none hangs), later writes fail, and after a restart on the file system as it was (a crash clone
 // of what was synced) every append acknowledged before the fault is there.
 func TestFaults(t *testing.T) {
 	walFile := func(op errorfs.Op) bool { return strings.HasSuffix(op.Path, ".log") }
+	segmentFile := func(op errorfs.Op) bool { return strings.HasSuffix(op.Path, segmentSuffix) }
 	tableFile := func(op errorfs.Op) bool {
 		return strings.HasSuffix(op.Path, ".sst") || strings.HasSuffix(op.Path, ".blob")
 	}
@@ -76,6 +77,8 @@ func TestFaults(t *testing.T) {
 		{"WALWrite", func(op errorfs.Op) bool { return walFile(op) && isWrite(op) }, false},
 		{"WALSync", func(op errorfs.Op) bool { return walFile(op) && isSync(op) }, false},
 		{"TableWrite", func(op errorfs.Op) bool { return tableFile(op) && (isWrite(op) || isSync(op)) }, true},
+		{"SegmentWrite", func(op errorfs.Op) bool { return segmentFile(op) && isWrite(op) }, false},
+		{"SegmentSync", func(op errorfs.Op) bool { return segmentFile(op) && isSync(op) }, false},
 	}
 	for _, tt := range tests {
 		for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EIO} {
