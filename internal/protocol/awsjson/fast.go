@@ -232,7 +232,7 @@ func decodePutRecordsFast(body []byte, in *service.PutRecordsInput, buf []byte) 
 	return !s.bad && s.i == len(s.b)
 }
 
-// span is where a partition key's text lies in the body; start -1 for none (absent or null).
+// span is where a string member's text lies in the body; start -1 for none (absent or null).
 type span struct{ start, end int }
 
 func (s *scanner) records() []service.PutRecordsRequestEntry {
@@ -241,9 +241,10 @@ func (s *scanner) records() []service.PutRecordsRequestEntry {
 	}
 	recs := make([]service.PutRecordsRequestEntry, 0, 500)
 	keys := make([]span, 0, 500)
+	var hashes []span // made at the first ExplicitHashKey
 	for more := s.open('[', ']'); more; more = s.more(']') {
 		var r service.PutRecordsRequestEntry
-		key := span{-1, -1}
+		key, hash := span{-1, -1}, span{-1, -1}
 		for m := s.open('{', '}'); m; m = s.more('}') {
 			switch string(s.name()) {
 			case "Data":
@@ -251,10 +252,19 @@ func (s *scanner) records() []service.PutRecordsRequestEntry {
 			case "PartitionKey":
 				key = s.key()
 			case "ExplicitHashKey":
-				r.ExplicitHashKey = s.str()
+				hash = s.key()
 			default:
 				s.bad = true
 			}
+		}
+		if hash.start >= 0 && hashes == nil {
+			hashes = make([]span, len(recs), cap(recs))
+			for i := range hashes {
+				hashes[i] = span{-1, -1}
+			}
+		}
+		if hashes != nil {
+			hashes = append(hashes, hash)
 		}
 		recs = append(recs, r)
 		keys = append(keys, key)
@@ -262,32 +272,49 @@ func (s *scanner) records() []service.PutRecordsRequestEntry {
 	if s.bad {
 		return nil
 	}
-	// The keys are copied into one string of their exact length (strings.Builder hands its buffer over
-	// as the string), which the records' keys are cut from.
-	size := 0
-	for _, k := range keys {
-		size += k.end - k.start
-	}
-	var b strings.Builder
-	b.Grow(size)
-	for _, k := range keys {
-		if k.start >= 0 {
-			b.Write(s.b[k.start:k.end])
+	strs := texts(s.b, keys)
+	for i := range strs {
+		if keys[i].start >= 0 {
+			recs[i].PartitionKey = &strs[i]
 		}
 	}
-	all, at := b.String(), 0
-	strs := make([]string, len(recs))
-	for i, k := range keys {
-		if k.start >= 0 {
-			strs[i] = all[at : at+k.end-k.start]
-			at += k.end - k.start
-			recs[i].PartitionKey = &strs[i]
+	strs = texts(s.b, hashes)
+	for i := range strs {
+		if hashes[i].start >= 0 {
+			recs[i].ExplicitHashKey = &strs[i]
 		}
 	}
 	return recs
 }
 
-// key reads a partition key (a string member, null gives none): where its text lies in the body.
+// texts copies the texts of body at spans into one string of their exact length (strings.Builder
+// hands its buffer over as the string) and returns them cut from it: two allocations for a request's
+// keys rather than two a record.
+func texts(body []byte, spans []span) []string {
+	if len(spans) == 0 {
+		return nil
+	}
+	size := 0
+	for _, sp := range spans {
+		size += sp.end - sp.start
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, sp := range spans {
+		if sp.start >= 0 {
+			b.Write(body[sp.start:sp.end])
+		}
+	}
+	all, at := b.String(), 0
+	strs := make([]string, len(spans))
+	for i, sp := range spans {
+		strs[i] = all[at : at+sp.end-sp.start]
+		at += sp.end - sp.start
+	}
+	return strs
+}
+
+// key reads a string member (null gives none): where its text lies in the body.
 func (s *scanner) key() span {
 	if s.null() {
 		return span{-1, -1}

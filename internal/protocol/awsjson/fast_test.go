@@ -32,6 +32,7 @@ var putRecordsBodies = []struct {
 	{"{\"StreamName\":\"\xff\"}", false}, // invalid UTF-8: encoding/json would replace it
 	{`{"Records":[{"Data":"AAE=","PartitionKey":"k"}],"Records":[]}`, true}, // the last duplicate wins, as in encoding/json
 	{`{"Records":[{"Data":"AAE=","PartitionKey":"a","PartitionKey":"bc","Data":"AAI="},{"PartitionKey":"d"},{"PartitionKey":null}]}`, true},
+	{`{"Records":[{"Data":"","PartitionKey":"a"},{"Data":"","PartitionKey":"b","ExplicitHashKey":"1","ExplicitHashKey":"22"},{"ExplicitHashKey":null}]}`, true},
 	{"{\"Records\":[{\"Data\":\"AAEC\nAAEC\",\"PartitionKey\":\"k\"}]}", false}, // a raw newline (base64 would skip it)
 	{"{\"Records\":[{\"Data\":\"AAECAAEC\r\n\",\"PartitionKey\":\"k\"}]}", false},
 	{`{"Records":[{"Data":"AA\u0041AA==","PartitionKey":"k"}]}`, false}, // an escape in Data

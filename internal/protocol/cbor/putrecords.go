@@ -188,8 +188,17 @@ func decodePutRecordsFast(body []byte, in *service.PutRecordsInput) bool {
 	return !r.bad && r.i == len(r.b)
 }
 
-// span is where a partition key's text lies in the body; start -1 for none (absent or null).
+// span is where a text member lies in the body; start -1 for none (absent or null).
 type span struct{ start, end int }
+
+// textSpan reads a text member (null gives none): where it lies in the body.
+func (r *reader) textSpan() span {
+	if r.null() {
+		return span{-1, -1}
+	}
+	s := r.text()
+	return span{r.i - len(s), r.i}
+}
 
 func (r *reader) records() []service.PutRecordsRequestEntry {
 	if r.null() {
@@ -205,9 +214,10 @@ func (r *reader) records() []service.PutRecordsRequestEntry {
 	}
 	recs := make([]service.PutRecordsRequestEntry, 0, size)
 	keys := make([]span, 0, size)
+	var hashes []span // made at the first ExplicitHashKey
 	for k := 0; r.more(n, k); k++ {
 		var rec service.PutRecordsRequestEntry
-		key := span{-1, -1}
+		key, hash := span{-1, -1}, span{-1, -1}
 		var members uint8
 		m := r.open(5)
 		for j := 0; r.more(m, j); j++ {
@@ -218,15 +228,21 @@ func (r *reader) records() []service.PutRecordsRequestEntry {
 					rec.Data = r.bytes(2)
 				}
 			case string(name) == "PartitionKey" && !seen(&members, 2):
-				if !r.null() {
-					s := r.text()
-					key = span{r.i - len(s), r.i}
-				}
+				key = r.textSpan()
 			case string(name) == "ExplicitHashKey" && !seen(&members, 4):
-				rec.ExplicitHashKey = r.str()
+				hash = r.textSpan()
 			default:
 				r.bad = true
 			}
+		}
+		if hash.start >= 0 && hashes == nil {
+			hashes = make([]span, len(recs), cap(recs))
+			for i := range hashes {
+				hashes[i] = span{-1, -1}
+			}
+		}
+		if hashes != nil {
+			hashes = append(hashes, hash)
 		}
 		recs = append(recs, rec)
 		keys = append(keys, key)
@@ -234,29 +250,46 @@ func (r *reader) records() []service.PutRecordsRequestEntry {
 	if r.bad {
 		return nil
 	}
-	// The keys are copied into one string of their exact length (strings.Builder hands its buffer over
-	// as the string), which the records' keys are cut from.
-	total := 0
-	for _, k := range keys {
-		total += k.end - k.start
-	}
-	var b strings.Builder
-	b.Grow(total)
-	for _, k := range keys {
-		if k.start >= 0 {
-			b.Write(r.b[k.start:k.end])
-		}
-	}
-	all, at := b.String(), 0
-	strs := make([]string, len(recs))
-	for i, k := range keys {
-		if k.start >= 0 {
-			strs[i] = all[at : at+k.end-k.start]
-			at += k.end - k.start
+	strs := texts(r.b, keys)
+	for i := range strs {
+		if keys[i].start >= 0 {
 			recs[i].PartitionKey = &strs[i]
 		}
 	}
+	strs = texts(r.b, hashes)
+	for i := range strs {
+		if hashes[i].start >= 0 {
+			recs[i].ExplicitHashKey = &strs[i]
+		}
+	}
 	return recs
+}
+
+// texts copies the texts of body at spans into one string of their exact length (strings.Builder
+// hands its buffer over as the string) and returns them cut from it: two allocations for a request's
+// keys rather than two a record.
+func texts(body []byte, spans []span) []string {
+	if len(spans) == 0 {
+		return nil
+	}
+	size := 0
+	for _, sp := range spans {
+		size += sp.end - sp.start
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, sp := range spans {
+		if sp.start >= 0 {
+			b.Write(body[sp.start:sp.end])
+		}
+	}
+	all, at := b.String(), 0
+	strs := make([]string, len(spans))
+	for i, sp := range spans {
+		strs[i] = all[at : at+sp.end-sp.start]
+		at += sp.end - sp.start
+	}
+	return strs
 }
 
 // Members of a PutRecords reply, encoded.
