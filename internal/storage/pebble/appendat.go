@@ -85,7 +85,7 @@ func (s *Store) AppendAt(ctx context.Context, ref storage.ShardRef, recs []stora
 // commitAt writes records at their offsets (one span of the record log) and the given checkpoints in
 // one synced batch.
 func (s *Store) commitAt(sh *shard, recs []storage.Record, ckps []checkpoint) error {
-	b := s.db.NewBatchWithSize(12 + len(ckps)*(2+offsetKeyLen+1+9) + 2*(2+offsetKeyLen) + spanValueLen)
+	b := s.db.NewBatchWithSize(12 + len(ckps)*(2+offsetKeyLen+1+9) + 2*(2+offsetKeyLen) + spanValueLen + 2 + 1 + 17 + 16)
 	defer b.Close()
 	for _, c := range ckps {
 		if err := putCheckpoint(b, sh.ref, c.at, c.maxArr); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -64,9 +65,11 @@ type logWrite struct {
 
 // logBatch is the writes that one sync covers.
 type logBatch struct {
-	writes []*logWrite
-	done   chan struct{}
-	err    error
+	writes  []*logWrite
+	written chan struct{} // closed once the writes are in the file (or failed: err)
+	synced  chan struct{} // closed once they are synced (or failed: syncErr)
+	err     error
+	syncErr error
 }
 
 // dataLog is the record log of a store.
@@ -84,7 +87,8 @@ type dataLog struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	active *segment // the writer goroutine's
+	active   *segment               // the writer goroutine's
+	syncedTo atomic.Pointer[logPos] // everything before it is synced
 
 	filesMu  sync.RWMutex
 	files    map[uint64]*segment // every segment, by number
@@ -180,29 +184,29 @@ func (l *dataLog) syncDir(dir string) error {
 	return errors.Join(d.Sync(), d.Close())
 }
 
-// write writes buf (the entries of spans spans) to the log and returns where, once it is synced.
-// buf must not be used again by the caller. The spans are counted live in the segment; a caller
-// whose commit then fails must unref them.
-func (l *dataLog) write(buf []byte, spans int) (seg uint64, pos int64, err error) {
+// write writes buf (the entries of spans spans) to the log and returns where, once it is in the
+// file, with a function that waits until it is synced. buf must not be used again by the caller. The
+// spans are counted live in the segment; a caller whose commit then fails must unref them.
+func (l *dataLog) write(buf []byte, spans int) (seg uint64, pos int64, synced func() error, err error) {
 	w := &logWrite{buf: buf, spans: spans}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return 0, 0, errors.New("record log: closed")
+		return 0, 0, nil, errors.New("record log: closed")
 	}
 	b := l.queue
 	if b == nil {
-		b = &logBatch{done: make(chan struct{})}
+		b = &logBatch{written: make(chan struct{}), synced: make(chan struct{})}
 		l.queue = b
 		l.cond.Signal()
 	}
 	b.writes = append(b.writes, w)
 	l.mu.Unlock()
-	<-b.done
+	<-b.written
 	if b.err != nil {
-		return 0, 0, b.err
+		return 0, 0, nil, b.err
 	}
-	return w.seg, w.pos, nil
+	return w.seg, w.pos, func() error { <-b.synced; return b.syncErr }, nil
 }
 
 // run is the writer: it takes the waiting batch, writes it and syncs it, until Close.
@@ -219,13 +223,30 @@ func (l *dataLog) run() {
 		if b == nil {
 			return // closed, nothing left
 		}
-		b.err = l.writeBatch(b)
-		close(b.done)
+		if b.err = l.writeBatch(b); b.err != nil {
+			b.syncErr = b.err
+			close(b.written)
+			close(b.synced)
+			continue
+		}
+		close(b.written)
+		b.syncErr = l.sync(l.active)
+		if b.syncErr == nil {
+			l.syncedTo.Store(&logPos{seg: l.active.id, pos: l.active.size})
+		}
+		close(b.synced)
 	}
 }
 
-// writeBatch writes b's buffers in order and syncs what it wrote. On failure every write of the batch
-// fails, and the spans counted for them are given back.
+// logPos is a position in the record log.
+type logPos struct {
+	seg uint64
+	pos int64
+}
+
+// writeBatch writes b's buffers in order (a segment it leaves for a new one is synced first; the
+// caller syncs the active one). On failure every write of the batch fails, and the spans counted for
+// them are given back.
 func (l *dataLog) writeBatch(b *logBatch) (err error) {
 	defer func() {
 		if err == nil {
@@ -263,7 +284,7 @@ func (l *dataLog) writeBatch(b *logBatch) (err error) {
 			return err
 		}
 	}
-	return l.sync(l.active)
+	return nil
 }
 
 // sync syncs seg's data; a failure ends the engine.

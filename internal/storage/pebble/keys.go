@@ -14,6 +14,7 @@ import (
 //	'm' key                                  → metadata document    (valueFormat, version u64, document)
 //	'v'                                      → last metadata version handed out (valueFormat, u64)
 //	'f'                                      → kinesisd's on-disk format version (valueFormat, u64; format.go)
+//	'l'                                      → the record log's synced position when the batch was built (valueFormat, segment u64, position u64; spans.go)
 //	's' stream u64 shard u32 0x00            → trim floor           (valueFormat, offset u64)
 //	's' stream u64 shard u32 0x01 offset u64 → record               (valueFormat, arrival i64, uvarint len(pk), pk, data)
 //	's' stream u64 shard u32 0x02 offset u64 → time-index checkpoint (valueFormat, max arrival i64)
@@ -31,6 +32,7 @@ const (
 	spaceMeta    = 'm'
 	spaceVersion = 'v'
 	spaceFormat  = 'f'
+	spaceLog     = 'l'
 	spaceShard   = 's'
 
 	kindFloor  = 0x00
@@ -57,6 +59,9 @@ var versionKey = []byte{spaceVersion}
 
 // formatKey is the key of the on-disk format version.
 var formatKey = []byte{spaceFormat}
+
+// logSyncedKey is the key of the record log's synced position (spans.go).
+var logSyncedKey = []byte{spaceLog}
 
 func metaKey(key string) []byte {
 	b := make([]byte, 0, 1+len(key))

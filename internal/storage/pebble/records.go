@@ -58,7 +58,7 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 			logSize += 1 + uvarintLen(uint64(v)) + v
 		}
 	}
-	batchSize := 12 + spans*(2*(2+offsetKeyLen)+spanValueLen+9)
+	batchSize := 12 + spans*(2*(2+offsetKeyLen)+spanValueLen+9) + 2 + 1 + 17 + 16
 	if err := s.space.admit(logSize + batchSize); err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
@@ -95,12 +95,14 @@ func (s *Store) Append(ctx context.Context, appends []storage.Append) error {
 }
 
 // commitSpans writes buf (the claims' entries) to the record log, then commits b with a span key per
-// claim.
+// claim while the log syncs, and returns once both are durable. A crash between the two syncs can
+// leave span keys pointing at bytes that never reached the disk, of calls never acknowledged: Open
+// drops them (checkSpans), looking only past the synced position that each batch records.
 func (s *Store) commitSpans(b *pebble.Batch, buf []byte, claims []claim) error {
 	if err := s.faults.failed(); err != nil {
 		return err
 	}
-	seg, pos, err := s.records.write(buf, len(claims))
+	seg, pos, synced, err := s.records.write(buf, len(claims))
 	if err != nil {
 		return err
 	}
@@ -112,10 +114,16 @@ func (s *Store) commitSpans(b *pebble.Batch, buf []byte, claims []claim) error {
 			break
 		}
 	}
+	if at := s.records.syncedTo.Load(); at != nil && err == nil {
+		err = b.Set(logSyncedKey, encodeLogPos(*at), nil)
+	}
 	if err == nil {
 		if err = s.vouch(b); err == nil {
 			err = s.commit(b)
 		}
+	}
+	if serr := synced(); err == nil {
+		err = serr
 	}
 	if err != nil {
 		s.records.unref(map[uint64]int{seg: len(claims)})

@@ -250,10 +250,18 @@ func (s *Store) readSpans(ctx context.Context, ref storage.ShardRef, from, vis u
 	return out, nil
 }
 
-// spanSegments adds to counts the segment of each span key in [lo, hi), skipping the other kinds
-// of keys of each shard by seeking past them (Open counts every shard's, DropStream a stream's,
+// spanSegments adds to counts the segment of each span key in [lo, hi) (DropStream counts a stream's,
 // Trim a shard's).
 func (s *Store) spanSegments(lo, hi []byte, counts map[uint64]int) error {
+	return s.eachSpanKey(lo, hi, func(_ []byte, sp spanRef) error {
+		counts[sp.seg]++
+		return nil
+	})
+}
+
+// eachSpanKey calls fn for each span key in [lo, hi), skipping the other kinds of keys of each shard
+// by seeking past them. key is only valid during the call.
+func (s *Store) eachSpanKey(lo, hi []byte, fn func(key []byte, sp spanRef) error) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
@@ -282,10 +290,15 @@ func (s *Store) spanSegments(lo, hi []byte, counts map[uint64]int) error {
 			if v, err = it.ValueAndErr(); err == nil {
 				sp, err = decodeSpanValue(v)
 			}
+			if err == nil && len(k) != offsetKeyLen {
+				err = fmt.Errorf("%w: span key %x", errCorrupt, k)
+			}
+			if err == nil {
+				err = fn(k, sp)
+			}
 			if err != nil {
 				return errors.Join(err, it.Close())
 			}
-			counts[sp.seg]++
 			ok = it.Next()
 		}
 	}
@@ -312,4 +325,73 @@ func (s *Store) spanTrimEnd(ref storage.ShardRef, floor uint64) ([]byte, error) 
 		}
 	}
 	return end, errors.Join(err, it.Close())
+}
+
+func encodeLogPos(at logPos) []byte {
+	b := make([]byte, 17)
+	b[0] = valueFormat
+	binary.BigEndian.PutUint64(b[1:9], at.seg)
+	binary.BigEndian.PutUint64(b[9:17], uint64(at.pos))
+	return b
+}
+
+func decodeLogPos(v []byte) (logPos, error) {
+	if len(v) != 17 || v[0] != valueFormat {
+		return logPos{}, fmt.Errorf("%w: record log position %x", errCorrupt, v)
+	}
+	return logPos{seg: binary.BigEndian.Uint64(v[1:9]), pos: int64(binary.BigEndian.Uint64(v[9:17]))}, nil
+}
+
+// checkSpans runs at Open: it counts the span keys per segment (the record log's liveness), and
+// drops the span keys that point past the synced position the last batches recorded at bytes that
+// are not a valid entry of their shard: an Append's span keys are committed while its entries sync
+// (commitSpans), so a crash can leave keys of a call that was never acknowledged pointing at bytes
+// that never reached the disk. A store without the position (none written yet) has every key checked.
+func (s *Store) checkSpans() (map[uint64]int, error) {
+	var synced logPos
+	v, closer, err := s.db.Get(logSyncedKey)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		synced, err = decodeLogPos(v)
+		closer.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	live := make(map[uint64]int)
+	var drop [][]byte
+	err = s.eachSpanKey([]byte{spaceShard}, []byte{spaceShard + 1}, func(key []byte, sp spanRef) error {
+		if sp.seg > synced.seg || sp.seg == synced.seg && sp.pos+int64(sp.n) > synced.pos {
+			ref := storage.ShardRef{StreamID: binary.BigEndian.Uint64(key[1:9]), Shard: binary.BigEndian.Uint32(key[9:13])}
+			entry, err := s.records.readAt(sp.seg, sp.pos, int(sp.n))
+			if err == nil {
+				err = eachEntryRecord(entry, ref, func(uint64, int64, []byte, []byte) bool { return true })
+			}
+			if err != nil {
+				drop = append(drop, slices.Clone(key))
+				return nil
+			}
+		}
+		live[sp.seg]++
+		return nil
+	})
+	if err != nil || len(drop) == 0 {
+		return live, err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, k := range drop {
+		if err := b.Delete(k, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.commit(b); err != nil {
+		return nil, err
+	}
+	s.log.Warn("dropped the span keys of writes that were not acknowledged before a crash and never reached the record log",
+		"spans", len(drop))
+	return live, nil
 }

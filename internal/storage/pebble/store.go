@@ -300,7 +300,8 @@ func Open(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// openRecords opens the record log and deletes the segments that no span key points into.
+// openRecords opens the record log, drops the span keys of unacknowledged writes that a crash left
+// pointing at nothing (checkSpans) and deletes the segments that no span key points into.
 func (s *Store) openRecords(segmentSize int64, noSync bool) error {
 	fatal := func(err error) {
 		defer func() { _ = recover() }() // no Fatal hook (tests): the engine is failed all the same
@@ -310,12 +311,13 @@ func (s *Store) openRecords(segmentSize int64, noSync bool) error {
 	if err != nil {
 		return fmt.Errorf("pebble: open %q: %w", s.dir, err)
 	}
-	live := make(map[uint64]int)
-	if err := s.spanSegments([]byte{spaceShard}, []byte{spaceShard + 1}, live); err != nil {
+	s.records = l
+	live, err := s.checkSpans()
+	if err != nil {
+		s.records = nil
 		return errors.Join(fmt.Errorf("pebble: open %q: %w", s.dir, err), l.close())
 	}
 	l.setLive(live)
-	s.records = l
 	return nil
 }
 
@@ -346,7 +348,13 @@ func (s *Store) Close() error {
 		}
 		s.shards = nil
 		s.shardsMu.Unlock()
-		if err := errors.Join(s.records.close(), s.db.Close(), s.lock.Close()); err != nil {
+		// The record log is synced to its end once its writer stops: say so, so that the next Open
+		// checks no span key (checkSpans).
+		err := s.records.close()
+		if at := s.records.syncedTo.Load(); at != nil && err == nil && s.faults.failed() == nil {
+			err = s.apply(func() error { return s.db.Set(logSyncedKey, encodeLogPos(*at), s.wopts) })
+		}
+		if err := errors.Join(err, s.db.Close(), s.lock.Close()); err != nil {
 			return fmt.Errorf("pebble: close: %w", err)
 		}
 		s.log.Info("store closed")
