@@ -192,7 +192,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil && isSerialization(err) && !c.parses(body) {
 		err = kerr.NewSerialization("") // malformed: AWS says no more than the exception's name
 	}
-	h.bufs.Put(body) // no input decoded from it is used after the operation (CBOR PutRecords' data points into it until then; the rest is copied)
+	// No input decoded from the body is used after the operation: CBOR PutRecords' data points into it
+	// until then, every other input is a copy.
+	h.bufs.Put(body)
 	h.mem.release(x.held)
 	x.held = 0
 	if err != nil {
