@@ -79,6 +79,29 @@ func pair(t *[1 << 16]uint16, b []byte) uint32 {
 	return uint32(t[binary.LittleEndian.Uint16(b)])
 }
 
+// decodeBase64Blocks decodes the longest run of blocks of sixteen characters of the alphabet at the
+// start of src into dst, while dst has room for fourteen bytes more, and returns the bytes written
+// and the characters read (a multiple of sixteen). It reads no block with a character outside the
+// alphabet, so that a caller can decode the text before a closing quote it has not found yet.
+func decodeBase64Blocks(dst, src []byte) (n, used int) {
+	t := base64PairBits
+	in, out := src, dst
+	// Four quanta a step, each six bytes written as eight; the tests on out let the compiler drop the
+	// bounds checks.
+	for len(in) >= 16 && len(out) >= 14 {
+		v, u := binary.LittleEndian.Uint64(in), binary.LittleEndian.Uint64(in[8:])
+		a, b, c, d := uint64(t[uint16(v)]), uint64(t[uint16(v>>16)]), uint64(t[uint16(v>>32)]), uint64(t[v>>48])
+		e, f, g, h := uint64(t[uint16(u)]), uint64(t[uint16(u>>16)]), uint64(t[uint16(u>>32)]), uint64(t[u>>48])
+		if (a|b|c|d|e|f|g|h)&^0xfff != 0 {
+			break
+		}
+		binary.BigEndian.PutUint64(out, a<<52|b<<40|c<<28|d<<16)
+		binary.BigEndian.PutUint64(out[6:], e<<52|f<<40|g<<28|h<<16)
+		in, out = in[16:], out[12:]
+	}
+	return len(dst) - len(out), len(src) - len(in)
+}
+
 // decodeBase64 decodes src, standard padded base64, into dst and returns its length. It accepts
 // exactly what base64.StdEncoding.Strict() decodes without error, except text holding '\r' or '\n'
 // (which that decoder skips and JSON does not allow raw in a string), and writes the same bytes; ok
@@ -93,21 +116,11 @@ func decodeBase64(dst, src []byte) (n int, ok bool) {
 	}
 	t := base64PairBits
 	body, last := src[:len(src)-4], src[len(src)-4:]
-	out := dst
-	// Four quanta a step (then two), each six bytes written as eight: a step needs two bytes more room
-	// in out than it fills, which it always has (the last quantum is not in body); the tests on out
-	// let the compiler drop the bounds checks.
-	for len(body) >= 16 && len(out) >= 14 {
-		v, u := binary.LittleEndian.Uint64(body), binary.LittleEndian.Uint64(body[8:])
-		a, b, c, d := uint64(t[uint16(v)]), uint64(t[uint16(v>>16)]), uint64(t[uint16(v>>32)]), uint64(t[v>>48])
-		e, f, g, h := uint64(t[uint16(u)]), uint64(t[uint16(u>>16)]), uint64(t[uint16(u>>32)]), uint64(t[u>>48])
-		if (a|b|c|d|e|f|g|h)&^0xfff != 0 {
-			return 0, false
-		}
-		binary.BigEndian.PutUint64(out, a<<52|b<<40|c<<28|d<<16)
-		binary.BigEndian.PutUint64(out[6:], e<<52|f<<40|g<<28|h<<16)
-		body, out = body[16:], out[12:]
-	}
+	m, used := decodeBase64Blocks(dst, body)
+	body, out := body[used:], dst[m:]
+	// Two quanta a step, six bytes written as eight: a step needs two bytes more room in out than it
+	// fills, which it always has (the last quantum is not in body); the tests on out let the compiler
+	// drop the bounds checks.
 	for len(body) >= 8 && len(out) >= 8 {
 		v := binary.LittleEndian.Uint64(body)
 		a, b, c, d := uint64(t[uint16(v)]), uint64(t[uint16(v>>16)]), uint64(t[uint16(v>>32)]), uint64(t[v>>48])

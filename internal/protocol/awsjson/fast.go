@@ -150,16 +150,30 @@ func (s *scanner) blob() []byte {
 	if s.null() {
 		return nil
 	}
-	r := s.raw()
-	if s.bad {
+	if s.next() != '"' {
+		s.bad = true
 		return nil
 	}
+	s.i++
+	// Most of the text is decoded before its end is found (decodeBase64Blocks stops before the block
+	// holding the closing quote), so that it is read once rather than searched for the quote first;
+	// the rest, up to the quote (as raw finds it), starts at a quantum.
 	start := len(s.buf)
-	n, ok := decodeBase64(s.buf[start:cap(s.buf)], r) // room enough: see decodePutRecordsFast
+	n, used := decodeBase64Blocks(s.buf[start:cap(s.buf)], s.b[s.i:])
+	s.i += used
+	q := bytes.IndexByte(s.b[s.i:], '"')
+	if q < 0 {
+		s.bad = true
+		return nil
+	}
+	r := s.b[s.i : s.i+q]
+	s.i += q + 1
+	m, ok := decodeBase64(s.buf[start+n:cap(s.buf)], r) // room enough: see decodePutRecordsFast
 	if !ok {
 		s.bad = true
 		return nil
 	}
+	n += m
 	s.buf = s.buf[:start+n]
 	return s.buf[start : start+n : start+n]
 }

@@ -42,6 +42,13 @@ var putRecordsBodies = []struct {
 	{`{"Records":[{"Da\u0074a":"AAE=","PartitionKey":"k"}]}`, false}, // an escape in a name
 	{`{"Records":[{"Data":"AAE=","PartitionKey":"k"}`, false},
 	{`{"Records":[1]}`, false},
+	// Data of 16 characters and more: decoded in blocks before the quote is found.
+	{`{"Records":[{"Data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==","PartitionKey":"k"}]}`, true},
+	{`{"Records":[{"Data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7","PartitionKey":"k"}]}`, true},
+	{`{"Records":[{"Data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw=","PartitionKey":"k"}]}`, false},
+	{`{"Records":[{"Data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P\w==","PartitionKey":"k"}]}`, false},
+	{`{"Records":[{"Data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==`, false},
+	{`{"Records":[{"Data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==","Data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g","PartitionKey":"k"}]}`, true},
 }
 
 func TestPutRecordsFastMatchesEncodingJSON(t *testing.T) {
