@@ -20,20 +20,40 @@ func parseSeq(b []byte) (seqNum, bool) {
 	if len(b) == 0 || len(b) > 57 {
 		return n, false
 	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return n, false
+	// Up to 19 digits at a time into one word (10^19 < 2^64), then n = n·10^k + chunk over the three
+	// words: 3 multiplications per chunk instead of 3 per digit (this ran for every acknowledged
+	// record, on the cores the server under test uses).
+	for len(b) > 0 {
+		k := len(b) % 19
+		if k == 0 {
+			k = 19
 		}
-		// n = n·10 + digit, word by word from the least significant.
-		carry := uint64(c - '0')
+		var chunk uint64
+		for _, c := range b[:k] {
+			if c < '0' || c > '9' {
+				return n, false
+			}
+			chunk = chunk*10 + uint64(c-'0')
+		}
+		carry := chunk
 		for i := 2; i >= 0; i-- {
-			hi, lo := bits.Mul64(n[i], 10)
-			lo, k := bits.Add64(lo, carry, 0)
-			n[i], carry = lo, hi+k
+			hi, lo := bits.Mul64(n[i], pow10[k])
+			lo, c := bits.Add64(lo, carry, 0)
+			n[i], carry = lo, hi+c
 		}
+		b = b[k:]
 	}
 	return n, true
 }
+
+// pow10[k] is 10^k, k ≤ 19.
+var pow10 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
 
 func (a seqNum) compare(b seqNum) int {
 	for i := range a {

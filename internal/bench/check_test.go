@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math/big"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,22 @@ func TestParseSeq(t *testing.T) {
 		}
 		if v.Cmp(want) != 0 {
 			t.Errorf("parseSeq(%q) = %v", tt.in, v)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		digits := make([]byte, 1+rng.IntN(57))
+		for i := range digits {
+			digits[i] = byte('0' + rng.IntN(10))
+		}
+		got, ok := parseSeq(digits)
+		want, _ := new(big.Int).SetString(string(digits), 10)
+		v := new(big.Int)
+		for _, w := range got {
+			v.Lsh(v, 64).Or(v, new(big.Int).SetUint64(w))
+		}
+		if !ok || v.Cmp(want) != 0 {
+			t.Fatalf("parseSeq(%s) = %v, %v", digits, v, ok)
 		}
 	}
 	a, _ := parseSeq([]byte("18446744073709551616"))
@@ -149,6 +166,16 @@ func TestCanonical(t *testing.T) {
 	}{{"", 0}, {"YQ==", 1}, {"YWI=", 2}, {"YWJj", 3}, {"YWJjZA==", 4}} {
 		if got := decodedLen([]byte(tt.b64)); got != tt.want {
 			t.Errorf("decodedLen(%q) = %d, want %d", tt.b64, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkParseSeq: one 56-digit sequence number, as the client parses one per acknowledged record.
+func BenchmarkParseSeq(b *testing.B) {
+	seq := []byte("49590338271490256608559692538361571095921575989136588898")
+	for b.Loop() {
+		if _, ok := parseSeq(seq); !ok {
+			b.Fatal("not parsed")
 		}
 	}
 }
