@@ -263,13 +263,14 @@ func TestAPIRateLimits(t *testing.T) {
 	}
 }
 
-// tableBytes is the size of the store's table and blob files: where records live once flushed. (Pebble
-// keeps a few write-ahead log files for reuse whatever they held; they do not grow with the backlog.)
+// tableBytes is the size of the store's record log segments, table and blob files: where records live.
+// (Pebble keeps a few write-ahead log files for reuse whatever they held; they do not grow with the
+// backlog.)
 func tableBytes(t *testing.T, dir string) int64 {
 	t.Helper()
 	var n int64
 	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() && (filepath.Ext(p) == ".sst" || filepath.Ext(p) == ".blob") {
+		if err == nil && !info.IsDir() && (filepath.Ext(p) == ".seg" || filepath.Ext(p) == ".sst" || filepath.Ext(p) == ".blob") {
 			n += info.Size()
 		}
 		return nil
@@ -297,10 +298,9 @@ func TestRetention(t *testing.T) {
 		}
 	}
 	s.Clock.Advance(time.Hour)
-	if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("old"), PartitionKey: aws.String("k"), Data: []byte("young")}); err != nil {
-		t.Fatal(err)
-	}
-	// A restart replays the log into tables, so the records are in table files before they expire.
+	// After a restart the store writes a new segment of its record log: the young record goes there,
+	// so that the segment of the old records holds nothing else (a segment goes once every record in
+	// it has expired).
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -309,8 +309,11 @@ func TestRetention(t *testing.T) {
 		c.RetentionInterval = 20 * time.Millisecond
 	}})
 	c = s.Client
+	if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("old"), PartitionKey: aws.String("k"), Data: []byte("young")}); err != nil {
+		t.Fatal(err)
+	}
 	if n := tableBytes(t, dir); n < 15<<20 {
-		t.Fatalf("tables hold %d bytes before retention, want the 20 MB of records", n)
+		t.Fatalf("the store holds %d bytes before retention, want the 20 MB of records", n)
 	}
 	s.Clock.Advance(23 * time.Hour) // the first records are exactly 24 hours old: still there
 	if n := len(readShard(t, s, "old", "shardId-000000000000")); n != 20001 {
@@ -330,11 +333,11 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("AT_TIMESTAMP before the horizon read %d records", len(recs))
 	}
 	// The background loop deletes the expired records and the space comes back: the 20 MB of records
-	// leave at most a few KiB of tables behind.
+	// leave at most a few KiB of segments and tables behind.
 	deadline := time.Now().Add(30 * time.Second)
 	for tableBytes(t, dir) > 64<<10 {
 		if time.Now().After(deadline) {
-			t.Fatalf("tables still hold %d bytes after retention", tableBytes(t, dir))
+			t.Fatalf("the store still holds %d bytes after retention", tableBytes(t, dir))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

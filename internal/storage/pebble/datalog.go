@@ -46,6 +46,9 @@ const (
 	// only when all its spans are trimmed, so smaller segments return space sooner after a Trim, and
 	// larger ones mean fewer files; 64 MiB is about 0.4 s of the benchmark's load.
 	segmentTargetSize = 64 << 20
+	// memSegmentSize is segmentTargetSize in memory (-in-memory): a file of Pebble's in-memory file
+	// system is one slice that grows by copying as it is written, so smaller segments copy less.
+	memSegmentSize = 4 << 20
 )
 
 // segment is one file of the record log.

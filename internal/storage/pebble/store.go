@@ -280,7 +280,11 @@ func Open(opts Options) (*Store, error) {
 		s.lastVersion, err = s.loadVersion()
 	}
 	if err == nil {
-		err = s.openRecords(cmp.Or(opts.segmentSize, segmentTargetSize), opts.NoSync)
+		segmentSize := cmp.Or(opts.segmentSize, segmentTargetSize)
+		if opts.InMemory && opts.segmentSize == 0 {
+			segmentSize = memSegmentSize
+		}
+		err = s.openRecords(segmentSize, opts.NoSync)
 	}
 	if err != nil {
 		if pebble.IsCorruptionError(err) || errors.Is(err, errCorrupt) {
