@@ -21,8 +21,9 @@
 # Environment: RUNS (1; with more, every number is the median of the runs), DURATION (15s), WARMUP (2s),
 # WORKERS (8), SHARDS (4), RECORDS (500 per request), SIZE (1024 bytes), BENCH_FLAGS (more flags for
 # `kinesisd bench`, e.g. -h2c), SERVERS ("kinesisd kinesalite"), KINESISD_BIN (a built kinesisd;
-# default: build one), KINESISD_FLAGS (more server flags), OUT (where the logs and JSON lines go;
-# default bin/bench/<time>).
+# default: build one), KINESISD_FLAGS (more server flags), SETTLE (10: seconds to wait before each
+# kinesisd starts, for the disk to finish with the run before), OUT (where the logs and JSON lines
+# go; default bin/bench/<time>).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +39,7 @@ esac
 RUNS=${RUNS:-1} DURATION=${DURATION:-15s} WARMUP=${WARMUP:-2s} WORKERS=${WORKERS:-8}
 SHARDS=${SHARDS:-4} RECORDS=${RECORDS:-500} SIZE=${SIZE:-1024} BENCH_FLAGS=${BENCH_FLAGS:-}
 KINESISD_FLAGS=${KINESISD_FLAGS:-}
+SETTLE=${SETTLE:-10}
 SERVERS=${SERVERS:-kinesisd kinesalite}
 OUT=${OUT:-$root/bin/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
@@ -86,6 +88,10 @@ wait_for() {
 # start_kinesisd LOG: a fresh durable kinesisd on a free port; sets server_pid and endpoint.
 start_kinesisd() {
 	rm -rf "$tmp/data"
+	# The previous run's gigabytes, just deleted, keep the disk busy for seconds (measured here: the
+	# p99 of a run at half rate started at once after one was 34 ms, 23 ms 20 s later): let it settle.
+	sync
+	sleep "$SETTLE"
 	# shellcheck disable=SC2086 # KINESISD_FLAGS is a list of flags
 	"$bin" -listen 127.0.0.1:0 -data "$tmp/data" -throughput-limits=false $KINESISD_FLAGS >"$1" 2>&1 &
 	server_pid=$!
