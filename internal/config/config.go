@@ -90,7 +90,7 @@ type Config struct {
 // under the bench load (issue 21): at 128 MiB (with those sizes) RSS stayed at 144-146 MiB writing
 // and reading back, records/s and p99 no worse than at 192 MiB with 32 MiB memtables and cache (207-
 // 210 MiB RSS). Records of 1 MiB were held to 50-55 MB/s at this limit while Pebble's memtables held
-// them; since the record log (issue 21, second round) they are not in the memtables, and reach 230-290
+// them; since the record log (issue 21, second round) they are not in the memtables, and reach 384-388
 // MB/s within it.
 const DefaultMemoryLimitMiB = 128
 
