@@ -109,13 +109,28 @@ func AppendTick(dst []byte, shard uint32, offset, tick uint64) []byte {
 	return append(dst, digits[:]...)
 }
 
-// putDecimal writes v right-aligned into buf, which is pre-filled with '0'.
+// putDecimal writes v right-aligned into buf, which is pre-filled with '0' (the digits that do not fit
+// are dropped). Two digits a step: every record of PutRecords and GetRecords has its sequence number
+// formatted (56 digits), which took 4% of the server's CPU in a read-back one digit a step.
 func putDecimal(buf []byte, v uint64) {
-	for i := len(buf) - 1; v > 0 && i >= 0; i-- {
+	i := len(buf)
+	for v >= 100 && i >= 2 {
+		q := v / 100
+		r := v - q*100
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		v = q
+	}
+	for ; v > 0 && i > 0; v /= 10 {
+		i--
 		buf[i] = byte('0' + v%10)
-		v /= 10
 	}
 }
+
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // Parse returns the shard index and offset held by Legacy sequence number s, whatever its tick. It
 // refuses V2 numbers: Decode reads both forms.
