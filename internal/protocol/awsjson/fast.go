@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"kinesisd/internal/protocol/keytext"
 	"kinesisd/internal/service"
 )
 
@@ -246,19 +247,15 @@ func decodePutRecordsFast(body []byte, in *service.PutRecordsInput, buf []byte) 
 	return !s.bad && s.i == len(s.b)
 }
 
-// span is where a string member's text lies in the body; start -1 for none (absent or null).
-type span struct{ start, end int }
-
 func (s *scanner) records() []service.PutRecordsRequestEntry {
 	if s.null() {
 		return nil
 	}
 	recs := make([]service.PutRecordsRequestEntry, 0, 500)
-	keys := make([]span, 0, 500)
-	var hashes []span // made at the first ExplicitHashKey
+	keys := keytext.Make(500)
 	for more := s.open('[', ']'); more; more = s.more(']') {
 		var r service.PutRecordsRequestEntry
-		key, hash := span{-1, -1}, span{-1, -1}
+		key, hash := keytext.None(), keytext.None()
 		for m := s.open('{', '}'); m; m = s.more('}') {
 			switch string(s.name()) {
 			case "Data":
@@ -271,74 +268,27 @@ func (s *scanner) records() []service.PutRecordsRequestEntry {
 				s.bad = true
 			}
 		}
-		if hash.start >= 0 && hashes == nil {
-			hashes = make([]span, len(recs), cap(recs))
-			for i := range hashes {
-				hashes[i] = span{-1, -1}
-			}
-		}
-		if hashes != nil {
-			hashes = append(hashes, hash)
-		}
 		recs = append(recs, r)
-		keys = append(keys, key)
+		keys = keys.Add(key, hash)
 	}
 	if s.bad {
 		return nil
 	}
-	strs := texts(s.b, keys)
-	for i := range strs {
-		if keys[i].start >= 0 {
-			recs[i].PartitionKey = &strs[i]
-		}
-	}
-	strs = texts(s.b, hashes)
-	for i := range strs {
-		if hashes[i].start >= 0 {
-			recs[i].ExplicitHashKey = &strs[i]
-		}
-	}
+	keys.Set(s.b, recs)
 	return recs
 }
 
-// texts copies the texts of body at spans into one string of their exact length (strings.Builder
-// hands its buffer over as the string) and returns them cut from it: two allocations for a request's
-// keys rather than two a record.
-func texts(body []byte, spans []span) []string {
-	if len(spans) == 0 {
-		return nil
-	}
-	size := 0
-	for _, sp := range spans {
-		size += sp.end - sp.start
-	}
-	var b strings.Builder
-	b.Grow(size)
-	for _, sp := range spans {
-		if sp.start >= 0 {
-			b.Write(body[sp.start:sp.end])
-		}
-	}
-	all, at := b.String(), 0
-	strs := make([]string, len(spans))
-	for i, sp := range spans {
-		strs[i] = all[at : at+sp.end-sp.start]
-		at += sp.end - sp.start
-	}
-	return strs
-}
-
 // key reads a string member (null gives none): where its text lies in the body.
-func (s *scanner) key() span {
+func (s *scanner) key() keytext.Span {
 	if s.null() {
-		return span{-1, -1}
+		return keytext.None()
 	}
 	r := s.text()
 	if s.bad {
-		return span{-1, -1}
+		return keytext.None()
 	}
 	end := s.i - 1 // before the closing quote
-	return span{end - len(r), end}
+	return keytext.Span{Start: end - len(r), End: end}
 }
 
 // AppendGetRecords appends a GetRecords output to b as encoding/json would write it, without

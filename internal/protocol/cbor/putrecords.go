@@ -1,9 +1,9 @@
 package cbor
 
 import (
-	"strings"
 	"unicode/utf8"
 
+	"kinesisd/internal/protocol/keytext"
 	"kinesisd/internal/service"
 )
 
@@ -188,16 +188,13 @@ func decodePutRecordsFast(body []byte, in *service.PutRecordsInput) bool {
 	return !r.bad && r.i == len(r.b)
 }
 
-// span is where a text member lies in the body; start -1 for none (absent or null).
-type span struct{ start, end int }
-
 // textSpan reads a text member (null gives none): where it lies in the body.
-func (r *reader) textSpan() span {
+func (r *reader) textSpan() keytext.Span {
 	if r.null() {
-		return span{-1, -1}
+		return keytext.None()
 	}
 	s := r.text()
-	return span{r.i - len(s), r.i}
+	return keytext.Span{Start: r.i - len(s), End: r.i}
 }
 
 func (r *reader) records() []service.PutRecordsRequestEntry {
@@ -213,11 +210,10 @@ func (r *reader) records() []service.PutRecordsRequestEntry {
 		size = 500 // the most a request may hold: more is refused, after the decoding
 	}
 	recs := make([]service.PutRecordsRequestEntry, 0, size)
-	keys := make([]span, 0, size)
-	var hashes []span // made at the first ExplicitHashKey
+	keys := keytext.Make(size)
 	for k := 0; r.more(n, k); k++ {
 		var rec service.PutRecordsRequestEntry
-		key, hash := span{-1, -1}, span{-1, -1}
+		key, hash := keytext.None(), keytext.None()
 		var members uint8
 		m := r.open(5)
 		for j := 0; r.more(m, j); j++ {
@@ -235,61 +231,14 @@ func (r *reader) records() []service.PutRecordsRequestEntry {
 				r.bad = true
 			}
 		}
-		if hash.start >= 0 && hashes == nil {
-			hashes = make([]span, len(recs), cap(recs))
-			for i := range hashes {
-				hashes[i] = span{-1, -1}
-			}
-		}
-		if hashes != nil {
-			hashes = append(hashes, hash)
-		}
 		recs = append(recs, rec)
-		keys = append(keys, key)
+		keys = keys.Add(key, hash)
 	}
 	if r.bad {
 		return nil
 	}
-	strs := texts(r.b, keys)
-	for i := range strs {
-		if keys[i].start >= 0 {
-			recs[i].PartitionKey = &strs[i]
-		}
-	}
-	strs = texts(r.b, hashes)
-	for i := range strs {
-		if hashes[i].start >= 0 {
-			recs[i].ExplicitHashKey = &strs[i]
-		}
-	}
+	keys.Set(r.b, recs)
 	return recs
-}
-
-// texts copies the texts of body at spans into one string of their exact length (strings.Builder
-// hands its buffer over as the string) and returns them cut from it: two allocations for a request's
-// keys rather than two a record.
-func texts(body []byte, spans []span) []string {
-	if len(spans) == 0 {
-		return nil
-	}
-	size := 0
-	for _, sp := range spans {
-		size += sp.end - sp.start
-	}
-	var b strings.Builder
-	b.Grow(size)
-	for _, sp := range spans {
-		if sp.start >= 0 {
-			b.Write(body[sp.start:sp.end])
-		}
-	}
-	all, at := b.String(), 0
-	strs := make([]string, len(spans))
-	for i, sp := range spans {
-		strs[i] = all[at : at+sp.end-sp.start]
-		at += sp.end - sp.start
-	}
-	return strs
 }
 
 // Members of a PutRecords reply, encoded.
