@@ -52,12 +52,19 @@ var ackMagic = []byte("kdAK")
 // chunks, each with a checksum (u32), a length (u16), an encoding byte, the log number (u32) and,
 // for WAL-sync chunks, the synced offset (u64).
 const (
-	walBlockSize         = 32 << 10
-	walLegacyHeaderLen   = 7
-	walRecyclableHdrLen  = walLegacyHeaderLen + 4
-	walSyncHeaderLen     = walRecyclableHdrLen + 8
-	walBatchHeaderLen    = 12 // batchrepr.HeaderLen: sequence number u64, count u32
-	chunkFull, chunkLast = 1, 4
+	walBlockSize        = 32 << 10
+	walLegacyHeaderLen  = 7
+	walRecyclableHdrLen = walLegacyHeaderLen + 4
+	walSyncHeaderLen    = walRecyclableHdrLen + 8
+	walBatchHeaderLen   = 12 // batchrepr.HeaderLen: sequence number u64, count u32
+)
+
+// A chunk's place in its record (chunkPos).
+const (
+	chunkFull = 1 + iota
+	chunkFirst
+	chunkMiddle
+	chunkLast
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -208,18 +215,7 @@ func scanWAL(fs vfs.FS, path string, logNum uint32) (walScan, error) {
 	chunks:
 		for p := 0; p+walLegacyHeaderLen <= n; {
 			at := block*walBlockSize + int64(p)
-			sum := binary.LittleEndian.Uint32(b[p:])
-			length := int(binary.LittleEndian.Uint16(b[p+4:]))
-			enc := b[p+6]
-			var hdr int
-			switch {
-			case enc >= 9 && enc <= 12:
-				hdr = walSyncHeaderLen
-			case enc >= 5 && enc <= 8:
-				hdr = walRecyclableHdrLen
-			}
-			valid := hdr > 0 && p+hdr+length <= n && binary.LittleEndian.Uint32(b[p+7:]) == logNum &&
-				maskCRC(crc32.Checksum(b[p+6:p+hdr+length], castagnoli)) == sum
+			enc, hdr, length, valid := chunkAt(b, p, logNum)
 			if !valid {
 				if hdr > 0 && p+hdr <= n && binary.LittleEndian.Uint32(b[p+7:]) == logNum+1 && sc.damage < 0 {
 					return sc, nil // the EOF trailer of a log closed cleanly: nothing after it is this log's
@@ -247,10 +243,10 @@ func scanWAL(fs vfs.FS, path string, logNum uint32) (walScan, error) {
 			if sc.damage >= 0 && hdr == walSyncHeaderLen && binary.LittleEndian.Uint64(b[p+11:]) > uint64(sc.damage) {
 				sc.vouched, sc.pebbleVouched = true, true
 			}
-			pos := (enc-1)%4 + 1 // 1 full, 2 first, 3 middle, 4 last
+			pos := chunkPos(enc)
 			payload := b[p+hdr : p+hdr+length]
 			switch {
-			case pos == chunkFull || pos == 2:
+			case pos == chunkFull || pos == chunkFirst:
 				rec, recStart = append(rec[:0], payload...), at
 			case recStart >= 0:
 				rec = append(rec, payload...)
@@ -265,29 +261,37 @@ func scanWAL(fs vfs.FS, path string, logNum uint32) (walScan, error) {
 	return sc, nil
 }
 
+// chunkAt reads the header of the chunk at p in block b (p+walLegacyHeaderLen <= len(b)): its
+// encoding byte, its header's length (0 for an encoding that is neither recyclable nor WAL-sync, the
+// only ones this store's logs use), the length of its payload, and whether it is valid: whole within
+// b, of log logNum, its checksum right.
+func chunkAt(b []byte, p int, logNum uint32) (enc byte, hdr, length int, valid bool) {
+	length = int(binary.LittleEndian.Uint16(b[p+4:]))
+	enc = b[p+6]
+	switch {
+	case enc >= 9 && enc <= 12:
+		hdr = walSyncHeaderLen
+	case enc >= 5 && enc <= 8:
+		hdr = walRecyclableHdrLen
+	}
+	valid = hdr > 0 && p+hdr+length <= len(b) && binary.LittleEndian.Uint32(b[p+7:]) == logNum &&
+		maskCRC(crc32.Checksum(b[p+6:p+hdr+length], castagnoli)) == binary.LittleEndian.Uint32(b[p:])
+	return enc, hdr, length, valid
+}
+
+// chunkPos is a chunk's place in its record, from its encoding byte: chunkFull, chunkFirst, chunkMiddle
+// or chunkLast.
+func chunkPos(enc byte) byte { return (enc-1)%4 + 1 }
+
 // nextChunk returns the position of the first valid chunk of log logNum in b at or after from that
 // starts a record (full or first), 0 if there is none. Its checksum makes a false find as unlikely as
 // a corrupt chunk passing it.
 func nextChunk(b []byte, from int, logNum uint32) int {
 	for q := from; q+walRecyclableHdrLen <= len(b); q++ {
-		enc := b[q+6]
-		var hdr int
-		switch {
-		case enc >= 9 && enc <= 12:
-			hdr = walSyncHeaderLen
-		case enc >= 5 && enc <= 8:
-			hdr = walRecyclableHdrLen
-		default:
-			continue
+		if pos := chunkPos(b[q+6]); pos != chunkFull && pos != chunkFirst {
+			continue // the checksum is left for the chunks that could start a record
 		}
-		if pos := (enc-1)%4 + 1; pos != chunkFull && pos != 2 {
-			continue
-		}
-		length := int(binary.LittleEndian.Uint16(b[q+4:]))
-		if q+hdr+length > len(b) || binary.LittleEndian.Uint32(b[q+7:]) != logNum {
-			continue
-		}
-		if maskCRC(crc32.Checksum(b[q+6:q+hdr+length], castagnoli)) == binary.LittleEndian.Uint32(b[q:]) {
+		if _, _, _, valid := chunkAt(b, q, logNum); valid {
 			return q
 		}
 	}
