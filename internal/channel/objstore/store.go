@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"kinesisd/internal/channel/s3dest"
 )
@@ -63,8 +63,8 @@ func (d *Dir) Put(ctx context.Context, bucket, key string, body []byte, opt s3de
 		return err
 	}
 	if d.Reserve > 0 {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(dir, &st); err == nil && st.Bavail*uint64(st.Bsize) < d.Reserve+uint64(len(body)) {
+		// Pebble's file system reads the free space on every platform (statfs, GetDiskFreeSpaceEx).
+		if du, err := vfs.Default.GetDiskUsage(dir); err == nil && du.AvailBytes < d.Reserve+uint64(len(body)) {
 			return fmt.Errorf("put %s/%s: %w", bucket, key, ErrNoSpace)
 		}
 	}
