@@ -156,25 +156,19 @@ func (s *scanner) blob() []byte {
 		return nil
 	}
 	s.i++
-	// Most of the text is decoded before its end is found (decodeBase64Blocks stops before the block
-	// holding the closing quote), so that it is read once rather than searched for the quote first;
-	// the rest, up to the quote (as raw finds it), starts at a quantum.
-	start := len(s.buf)
-	n, used := decodeBase64Blocks(s.buf[start:cap(s.buf)], s.b[s.i:])
-	s.i += used
-	q := bytes.IndexByte(s.b[s.i:], '"')
+	q := bytes.IndexByte(s.b[s.i:], '"') // base64 has no backslash: the first quote ends it
 	if q < 0 {
 		s.bad = true
 		return nil
 	}
 	r := s.b[s.i : s.i+q]
 	s.i += q + 1
-	m, ok := decodeBase64(s.buf[start+n:cap(s.buf)], r) // room enough: see decodePutRecordsFast
+	start := len(s.buf)
+	n, ok := decodeBase64(s.buf[start:cap(s.buf)], r) // room enough: see decodePutRecordsFast
 	if !ok {
 		s.bad = true
 		return nil
 	}
-	n += m
 	s.buf = s.buf[:start+n]
 	return s.buf[start : start+n : start+n]
 }
