@@ -211,7 +211,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		buf, err := c.writeGetRecords(x, h.bufs.Get(getRecordsPiece), g.out)
 		h.bufs.Put(buf)
 		if err != nil {
-			h.log.Debug("GetRecords reply not written", "err", err) // the client went away
+			// The client went away. The records' memory is left to the garbage collector: an HTTP/2
+			// stream reset while a write waits may leave a DATA frame that still points at a record's
+			// Data (CBOR writes large ones directly).
+			h.log.Debug("GetRecords reply not written", "err", err)
+		} else {
+			g.out.Release() // the reply is written, copied out: the records' memory goes back to the engine
 		}
 		return
 	}

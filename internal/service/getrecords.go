@@ -7,6 +7,7 @@ import (
 	"kinesisd/internal/kerr"
 	"kinesisd/internal/service/iterator"
 	"kinesisd/internal/service/stream"
+	"kinesisd/internal/storage"
 	"time"
 )
 
@@ -150,16 +151,24 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 	}
 	shardRef := st.Ref(sh.Index)
 	next := pos.Offset // where the next read starts
-	recs, err := s.store.Read(ctx, shardRef, next, limit, s.cfg.MaxGetRecordsSize)
+	recs, release, err := s.readLent(ctx, shardRef, next, limit)
 	if err != nil {
 		return nil, internal("get records", err)
 	}
+	// The records' memory goes back to the engine with the output (Release), or here on an error.
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	if len(recs) > 0 && stream.Milli(recs[0].ArrivalMilli).Before(st.Cutoff(now)) {
 		// The reader is behind the trim horizon: move it there.
+		release()
+		release = nil
 		if next, err = s.horizon(ctx, st, sh, now); err != nil {
 			return nil, internal("get records", err)
 		}
-		if recs, err = s.store.Read(ctx, shardRef, next, limit, s.cfg.MaxGetRecordsSize); err != nil {
+		if recs, release, err = s.readLent(ctx, shardRef, next, limit); err != nil {
 			return nil, internal("get records", err)
 		}
 	}
@@ -193,6 +202,7 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 	}
 	if sh.Closed && next >= sh.EndOffset {
 		out.ChildShards = children(st, sh.Index)
+		out.release, release = release, nil
 		return out, nil
 	}
 	token, err := s.sealer.Seal(iterator.Position{
@@ -202,7 +212,18 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 		return nil, internal("get records", err)
 	}
 	out.NextShardIterator = &token
+	out.release, release = release, nil
 	return out, nil
+}
+
+// readLent reads records for GetRecords, in memory lent by the engine when it can lend it
+// (storage.Lender); release gives it back (a no-op otherwise).
+func (s *Service) readLent(ctx context.Context, ref storage.ShardRef, from uint64, limit int) ([]storage.Record, func(), error) {
+	if l, ok := s.store.(storage.Lender); ok {
+		return l.ReadLent(ctx, ref, from, limit, s.cfg.MaxGetRecordsSize)
+	}
+	recs, err := s.store.Read(ctx, ref, from, limit, s.cfg.MaxGetRecordsSize)
+	return recs, func() {}, err
 }
 
 // javaDate renders a time as Java's Date.toString does, which AWS's messages use.

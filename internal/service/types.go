@@ -169,6 +169,18 @@ type GetRecordsOutput struct {
 	NextShardIterator  *string      `json:"NextShardIterator,omitempty"`
 	MillisBehindLatest int64        `json:"MillisBehindLatest"`
 	ChildShards        []ChildShard `json:"ChildShards,omitempty"`
+
+	release func() // gives the records' memory back to the storage engine (storage.Lender)
+}
+
+// Release gives the memory of the records' Data back to the storage engine, which reuses it: the
+// caller must not use the records afterwards. Calling it is optional (the memory is otherwise
+// garbage collected); the protocol handler calls it once the reply is written.
+func (o *GetRecordsOutput) Release() {
+	if o != nil && o.release != nil {
+		o.release()
+		o.release = nil
+	}
 }
 
 // Record is a data record as GetRecords returns it.

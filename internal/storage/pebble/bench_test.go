@@ -68,6 +68,12 @@ func BenchmarkAppend(b *testing.B) {
 
 // BenchmarkRead: GetRecords-shaped reads of up to 1000 records × 1 KiB from one shard, on disk.
 func BenchmarkRead(b *testing.B) {
+	b.Run("fresh", func(b *testing.B) { benchmarkRead(b, false) })
+	b.Run("lent", func(b *testing.B) { benchmarkRead(b, true) })
+}
+
+// benchmarkRead reads 1,000 records of 1 KiB a call, with Read or (lent) ReadLent and release.
+func benchmarkRead(b *testing.B, lent bool) {
 	const total, size, perRead = 50_000, 1 << 10, 1000
 	s, err := Open(Options{Dir: b.TempDir()})
 	if err != nil {
@@ -88,10 +94,17 @@ func BenchmarkRead(b *testing.B) {
 	b.ResetTimer()
 	from := uint64(0)
 	for range b.N {
-		rs, err := s.Read(b.Context(), ref, from, perRead, 10<<20)
+		var rs []storage.Record
+		release := func() {}
+		if lent {
+			rs, release, err = s.ReadLent(b.Context(), ref, from, perRead, 10<<20)
+		} else {
+			rs, err = s.Read(b.Context(), ref, from, perRead, 10<<20)
+		}
 		if err != nil || len(rs) != perRead {
 			b.Fatalf("Read = %d records, %v", len(rs), err)
 		}
+		release()
 		if from += perRead; from+perRead > total {
 			from = 0
 		}

@@ -303,20 +303,19 @@ func (l *dataLog) sync(seg *segment) error {
 	return nil
 }
 
-// readAt reads n bytes of segment seg at pos. errSegmentGone: the segment was deleted (its spans were
+// readAt fills buf from segment seg at pos. errSegmentGone: the segment was deleted (its spans were
 // trimmed).
-func (l *dataLog) readAt(seg uint64, pos int64, n int) ([]byte, error) {
-	buf := make([]byte, n)
+func (l *dataLog) readAt(seg uint64, pos int64, buf []byte) error {
 	l.filesMu.RLock()
 	defer l.filesMu.RUnlock()
 	s := l.files[seg]
 	if s == nil {
-		return nil, errSegmentGone
+		return errSegmentGone
 	}
 	if _, err := s.f.ReadAt(buf, pos); err != nil {
-		return nil, fmt.Errorf("record log: read %s at %d: %w", segmentName(seg), pos, err)
+		return fmt.Errorf("record log: read %s at %d: %w", segmentName(seg), pos, err)
 	}
-	return buf, nil
+	return nil
 }
 
 // errSegmentGone is readAt's error for a deleted segment.

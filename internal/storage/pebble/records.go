@@ -235,7 +235,13 @@ func (s *Store) visible(ref storage.ShardRef) (uint64, error) {
 // come from the tail cache (tail.go), shared; the others from Pebble, their partition keys in one
 // string and their data in a few large buffers, so that a read costs a handful of allocations rather
 // than two per record.
-func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int) (_ []storage.Record, err error) {
+func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int) ([]storage.Record, error) {
+	return s.read(ctx, ref, from, maxRecords, maxBytes, nil)
+}
+
+// read is Read and ReadLent: the entries read from the record log go into lend's buffers (fresh ones
+// when it is nil).
+func (s *Store) read(ctx context.Context, ref storage.ShardRef, from uint64, maxRecords, maxBytes int, lend *lender) (_ []storage.Record, err error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -258,12 +264,12 @@ func (s *Store) Read(ctx context.Context, ref storage.ShardRef, from uint64, max
 		return nil, nil
 	}
 	s.engineReads.Add(1)
-	return s.readDB(ctx, ref, from, vis, maxRecords, maxBytes)
+	return s.readDB(ctx, ref, from, vis, maxRecords, maxBytes, lend)
 }
 
 // readDB is Read from the engine's files: the records of ref in [from, vis), none below the trim
 // floor.
-func (s *Store) readDB(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int) ([]storage.Record, error) {
+func (s *Store) readDB(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int, lend *lender) ([]storage.Record, error) {
 	sh, err := s.lockShard(ref)
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
@@ -277,7 +283,7 @@ func (s *Store) readDB(ctx context.Context, ref storage.ShardRef, from, vis uint
 	case from < legacyEnd:
 		return s.readRecordKeys(ctx, ref, from, min(vis, legacyEnd), maxRecords, maxBytes)
 	}
-	recs, err := s.readSpans(ctx, ref, from, vis, maxRecords, maxBytes)
+	recs, err := s.readSpans(ctx, ref, from, vis, maxRecords, maxBytes, lend)
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", s.readFailure(err, nil))
 	}

@@ -293,7 +293,8 @@ func (s *Store) loadSpans(sh *shard) error {
 		if sp.last < sh.lastCkp {
 			continue
 		}
-		if entry, err = s.records.readAt(sp.seg, sp.pos, int(sp.n)); err != nil {
+		entry = make([]byte, sp.n)
+		if err = s.records.readAt(sp.seg, sp.pos, entry); err != nil {
 			err = fmt.Errorf("%w: %w", errCorrupt, err)
 			break
 		}

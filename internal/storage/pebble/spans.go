@@ -151,8 +151,9 @@ func eachEntryRecord(entry []byte, ref storage.ShardRef, fn func(off uint64, arr
 
 // scanSpans calls fn for the records of ref's spans in [from, vis), in offset order, until fn
 // returns false. A span whose segment was deleted is skipped if the shard's trim floor has passed it
-// (a Trim between the iterator's start and the read); otherwise that is corruption.
-func (s *Store) scanSpans(ctx context.Context, ref storage.ShardRef, from, vis uint64, fn func(off uint64, arr int64, pk, data []byte) bool) error {
+// (a Trim between the iterator's start and the read); otherwise that is corruption. The entries are
+// read into buffers of lend, or fresh ones when it is nil.
+func (s *Store) scanSpans(ctx context.Context, ref storage.ShardRef, from, vis uint64, lend *lender, fn func(off uint64, arr int64, pk, data []byte) bool) error {
 	lo, hi := kindBounds(ref, kindSpan)
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
@@ -182,8 +183,8 @@ func (s *Store) scanSpans(ctx context.Context, ref storage.ShardRef, from, vis u
 		if sp.last < from {
 			continue
 		}
-		var entry []byte
-		entry, err = s.records.readAt(sp.seg, sp.pos, int(sp.n))
+		entry := lend.get(int(sp.n))
+		err = s.records.readAt(sp.seg, sp.pos, entry)
 		if errors.Is(err, errSegmentGone) && sp.last < s.trimFloor(ref) {
 			err = nil
 			continue
@@ -220,15 +221,16 @@ func (s *Store) trimFloor(ref storage.ShardRef) uint64 {
 }
 
 // readSpans is Read from the record log: the records of ref in [from, vis). Their Data alias the
-// entries read (one buffer per span); their partition keys share one string.
-func (s *Store) readSpans(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int) ([]storage.Record, error) {
+// entries read (one buffer per span, lend's when it is not nil); their partition keys share one
+// string.
+func (s *Store) readSpans(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int, lend *lender) ([]storage.Record, error) {
 	var (
 		out    = make([]storage.Record, 0, min(maxRecords, 512))
 		pkEnds []int
 		pks    []byte
 		total  int
 	)
-	err := s.scanSpans(ctx, ref, from, vis, func(off uint64, arr int64, pk, data []byte) bool {
+	err := s.scanSpans(ctx, ref, from, vis, lend, func(off uint64, arr int64, pk, data []byte) bool {
 		size := len(pk) + len(data)
 		if len(out) > 0 && total+size > maxBytes {
 			return false
@@ -366,7 +368,8 @@ func (s *Store) checkSpans() (map[uint64]int, error) {
 	err = s.eachSpanKey([]byte{spaceShard}, []byte{spaceShard + 1}, func(key []byte, sp spanRef) error {
 		if sp.seg > synced.seg || sp.seg == synced.seg && sp.pos+int64(sp.n) > synced.pos {
 			ref := storage.ShardRef{StreamID: binary.BigEndian.Uint64(key[1:9]), Shard: binary.BigEndian.Uint32(key[9:13])}
-			entry, err := s.records.readAt(sp.seg, sp.pos, int(sp.n))
+			entry := make([]byte, sp.n)
+			err := s.records.readAt(sp.seg, sp.pos, entry)
 			if err == nil {
 				err = eachEntryRecord(entry, ref, func(uint64, int64, []byte, []byte) bool { return true })
 			}

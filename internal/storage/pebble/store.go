@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"kinesisd/internal/bufpool"
 	"kinesisd/internal/storage"
 )
 
@@ -147,10 +148,11 @@ type Store struct {
 	dir         string
 	lock        *pebble.Lock // the directory's lock, held from before the WAL check until Close
 
-	records *dataLog      // the record log (datalog.go)
-	acked   atomic.Uint64 // highest Pebble sequence number whose synced commit returned (walcheck.go)
-	space   spaceWatcher  // the disk reserve (space.go)
-	faults  faults        // the Fatal hook, the engine's failure and corruption count (fault.go)
+	records   *dataLog      // the record log (datalog.go)
+	entryBufs bufpool.Pool  // the buffers ReadLent reads entries into (lend.go)
+	acked     atomic.Uint64 // highest Pebble sequence number whose synced commit returned (walcheck.go)
+	space     spaceWatcher  // the disk reserve (space.go)
+	faults    faults        // the Fatal hook, the engine's failure and corruption count (fault.go)
 
 	// Lock order: gate → metaMu; gate → trimMu → shardsMu → shard.mu. compactMu is a leaf.
 	gate storage.Gate // every operation is inside it (enter/leave); Close closes it

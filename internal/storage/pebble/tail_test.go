@@ -56,7 +56,7 @@ func TestTailCacheMatchesPebble(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, err := s.readDB(ctx, ref, from, next, maxRecords, maxBytes)
+				want, err := s.readDB(ctx, ref, from, next, maxRecords, maxBytes, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -185,7 +185,7 @@ func TestTailCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	close(done)
 	readers.Wait()
-	all, err := s.readDB(ctx, ref, 0, writers*calls*per, writers*calls*per, 1<<30)
+	all, err := s.readDB(ctx, ref, 0, writers*calls*per, writers*calls*per, 1<<30, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

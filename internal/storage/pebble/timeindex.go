@@ -54,7 +54,7 @@ func (s *Store) offsetAtTime(ctx context.Context, ref storage.ShardRef, ms int64
 		}
 		found, start = vis, legacyEnd
 	}
-	err = s.scanSpans(ctx, ref, start, vis, func(off uint64, arr int64, _, _ []byte) bool {
+	err = s.scanSpans(ctx, ref, start, vis, nil, func(off uint64, arr int64, _, _ []byte) bool {
 		if arr >= ms {
 			found = off
 			return false
