@@ -290,8 +290,7 @@ func (s *session) checkReadBack(ctx context.Context, res *result, workers []*wor
 		if err != nil {
 			return 0, err
 		}
-		s.procs.mark()
-		res.Read = readBack(ctx, s.opts, s.client, s.creds, s.name, shards, acks, s.seed, s.created)
+		res.Read = readBack(ctx, s.opts, s.client, s.creds, s.name, shards, acks, s.seed, s.created, s.procs.mark)
 		s.procs.mark()
 		switch {
 		case res.Read.Interrupted:

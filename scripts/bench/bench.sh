@@ -21,7 +21,8 @@
 # Environment: RUNS (1; with more, every number is the median of the runs), DURATION (15s), WARMUP (2s),
 # WORKERS (8), SHARDS (4), RECORDS (500 per request), SIZE (1024 bytes), BENCH_FLAGS (more flags for
 # `kinesisd bench`, e.g. -h2c), SERVERS ("kinesisd kinesalite"), KINESISD_BIN (a built kinesisd;
-# default: build one), KINESISD_FLAGS (more server flags), SETTLE (10: seconds to wait before each
+# default: build one), BENCH_BIN (the kinesisd whose `bench` drives the load; default KINESISD_BIN:
+# set it to compare two servers with one client), KINESISD_FLAGS (more server flags), SETTLE (10: seconds to wait before each
 # kinesisd starts, for the disk to finish with the run before), OUT (where the logs and JSON lines
 # go; default bin/bench/<time>).
 set -euo pipefail
@@ -74,6 +75,7 @@ if [ -z "$bin" ]; then
 	say "building kinesisd"
 	(cd "$root" && go build -o "$bin" ./cmd/kinesisd)
 fi
+client=${BENCH_BIN:-$bin}
 
 # wait_for LOG PATTERN PID: until the server's log shows PATTERN (it is listening), at most 30 s.
 wait_for() {
@@ -129,7 +131,7 @@ backlog() {
 	start_kinesisd "$log" || exit 1
 	say "backlog: filling kinesisd at $endpoint (pid $server_pid) to $BACKLOG_GIB GiB"
 	# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
-	"$bin" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
+	"$client" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
 		-workers "$WORKERS" -duration 1h -warmup 0s -read=false $BENCH_FLAGS \
 		>"$OUT/kinesisd-backlog.out" 2>"$OUT/kinesisd-backlog.err" &
 	bench_pid=$!
@@ -191,7 +193,7 @@ fanout() {
 			say "run $run/$RUNS: $name (kinesisd pid $server_pid)"
 			code=0
 			# shellcheck disable=SC2086 # BENCH_FLAGS and flags are lists of flags
-			"$bin" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
+			"$client" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
 				-workers "$WORKERS" -duration "$DURATION" -warmup "$WARMUP" -read=false $flags $BENCH_FLAGS \
 				>"$log.out" 2>"$log.err" || code=$?
 			stop_server
@@ -237,7 +239,7 @@ for run in $(seq "$RUNS"); do
 		say "run $run/$RUNS: $srv at $endpoint (pid $server_pid)"
 		code=0
 		# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
-		"$bin" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
+		"$client" bench -endpoint "$endpoint" -pid "$server_pid" -shards "$SHARDS" -records "$RECORDS" -size "$SIZE" \
 			-workers "$WORKERS" -duration "$DURATION" -warmup "$WARMUP" $BENCH_FLAGS \
 			>"$OUT/$srv-$run.out" 2>"$OUT/$srv-$run.err" || code=$?
 		stop_server
