@@ -8,6 +8,7 @@ import (
 	"kinesisd/internal/bufpool"
 	"kinesisd/internal/protocol/awsjson"
 	"kinesisd/internal/protocol/cbor"
+	"kinesisd/internal/protocol/keytext"
 	"kinesisd/internal/service"
 )
 
@@ -73,14 +74,16 @@ func putRecords(bufs *bufpool.Pool, written dataCounter) opFunc {
 	fields := streamFields(reflect.TypeFor[service.PutRecordsInput]())
 	return func(ctx context.Context, op string, svc *service.Service, c codec, body []byte, lg *callLog) (any, error) {
 		in := new(service.PutRecordsInput)
+		mem := keytext.GetMemory() // in's records: no longer used once this returns
+		defer mem.Free()
 		var err error
 		switch c := c.(type) {
 		case awsJSON:
 			data := bufs.Get(base64.StdEncoding.DecodedLen(len(body)))
 			defer bufs.Put(data)
-			err = awsjson.DecodePutRecords(body, in, data)
+			err = awsjson.DecodePutRecords(body, in, data, mem)
 		case awsCBOR:
-			err = c.c.DecodePutRecords(body, in)
+			err = c.c.DecodePutRecords(body, in, mem)
 		default:
 			err = c.decode(body, in)
 		}
@@ -100,9 +103,13 @@ func putRecords(bufs *bufpool.Pool, written dataCounter) opFunc {
 		countPut(written, lg, in, out)
 		switch c.(type) {
 		case awsJSON:
-			return encoded(awsjson.AppendPutRecords(bufs.Get(awsjson.PutRecordsLen(out)), out)), nil
+			resp := awsjson.AppendPutRecords(bufs.Get(awsjson.PutRecordsLen(out)), out)
+			out.Release() // encoded: the results' memory goes back to the service
+			return encoded(resp), nil
 		case awsCBOR:
-			return encoded(cbor.AppendPutRecords(bufs.Get(cbor.PutRecordsLen(out)), out)), nil
+			resp := cbor.AppendPutRecords(bufs.Get(cbor.PutRecordsLen(out)), out)
+			out.Release()
+			return encoded(resp), nil
 		}
 		return out, nil
 	}

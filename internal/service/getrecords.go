@@ -178,13 +178,22 @@ func (s *Service) GetRecords(ctx context.Context, in *GetRecordsInput) (*GetReco
 	for sh.Closed && len(recs) > 0 && recs[len(recs)-1].Offset >= sh.EndOffset {
 		recs, atEnd = recs[:len(recs)-1], true
 	}
-	out := &GetRecordsOutput{Records: make([]Record, len(recs))}
+	// The output's records and their numbers are pooled memory too, given back with the records'
+	// (replymem.go): release frees both from here on.
+	mem := getGetMem(len(recs))
+	lent := release
+	release = func() {
+		lent()
+		mem.free()
+	}
+	out := &GetRecordsOutput{Records: mem.records}
 	returned := 0
 	for i := range recs {
 		returned += recs[i].Size()
 	}
 	s.noteRead(st, sh.Index, now, returned)
-	if err := s.apiRecords(ctx, st, sh.Index, sh.SeqCreated, recs, out.Records); err != nil {
+	mem.seqs, err = s.apiRecordsInto(ctx, st, sh.Index, sh.SeqCreated, recs, out.Records, mem.seqs)
+	if err != nil {
 		return nil, err
 	}
 	if len(recs) > 0 {

@@ -1,7 +1,8 @@
 package service
 
 import (
-	"strings"
+	"slices"
+	"unsafe"
 
 	"kinesisd/internal/service/seqnum"
 	"kinesisd/internal/service/stream"
@@ -40,21 +41,23 @@ func recordPos(index uint32, created int64, off uint64, arrivalMilli int64) seqn
 }
 
 // seqText holds the sequence numbers (recordSeq's) of the records of one call back to back, so that
-// they take one allocation rather than one each: 10,000 in a GetRecords, 500 in a PutRecords.
-type seqText struct{ b strings.Builder }
+// they take one buffer rather than one allocation each: 10,000 in a GetRecords, 500 in a PutRecords.
+// The buffer may come from a reply's pooled memory (replymem.go): numbers hands it out as a string
+// without copying, so it must not be rewritten while the reply is in use (only its Release does).
+type seqText struct{ b []byte }
 
 // grow makes room for n more numbers.
-func (t *seqText) grow(n int) { t.b.Grow(n * seqnum.Len) }
+func (t *seqText) grow(n int) { t.b = slices.Grow(t.b, n*seqnum.Len) }
 
 // add appends recordSeq(index, created, off, arrivalMilli).
 func (t *seqText) add(index uint32, created int64, off uint64, arrivalMilli int64) {
-	var digits [seqnum.Len]byte
-	t.b.Write(recordPos(index, created, off, arrivalMilli).Append(digits[:0]))
+	t.b = recordPos(index, created, off, arrivalMilli).Append(t.b)
 }
 
 // numbers returns the numbers added, in order: every number has seqnum.Len digits, the i-th is
-// numbers()[i*seqnum.Len:][:seqnum.Len].
-func (t *seqText) numbers() string { return t.b.String() }
+// numbers()[i*seqnum.Len:][:seqnum.Len]. The string shares t's buffer (later adds do not change it:
+// they write past its end, or into a new buffer).
+func (t *seqText) numbers() string { return unsafe.String(unsafe.SliceData(t.b), len(t.b)) }
 
 // startingSeq is the StartingSequenceNumber of sh.
 func startingSeq(sh *stream.Shard) string {

@@ -143,8 +143,15 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		return nil, lookupErr
 	}
 
+	mem := getPutMem(len(in.Records))
+	kept := false // handed to the output, which gives it back (Release)
+	defer func() {
+		if !kept {
+			mem.free()
+		}
+	}()
 	total := 0
-	places := make([]placement, len(in.Records))
+	places := mem.places
 	for i := range in.Records {
 		r := &in.Records[i]
 		size := len(r.Data) + len(*r.PartitionKey)
@@ -167,15 +174,12 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		return nil, errDryRun()
 	}
 
-	out := &PutRecordsOutput{Records: make([]PutRecordsResultEntry, len(in.Records)), EncryptionType: st.Doc.Encryption}
-	todo := make([]int, len(in.Records))
-	for i := range todo {
-		todo[i] = i
-	}
-	todo, err := s.writeRecords(ctx, st, in.Records, todo, places, out, true)
+	out := &PutRecordsOutput{Records: mem.results, EncryptionType: st.Doc.Encryption}
+	todo, err := s.writeRecords(ctx, st, in.Records, mem.todo, places, out, mem)
 	if err != nil {
 		return nil, err
 	}
+	kept, out.release = true, mem.free
 	// Records routed to a shard that a resharding through another front-end sealed meanwhile were not
 	// written (storage.SealedError): they go again to the shards the stream has now.
 	released = true
@@ -205,7 +209,7 @@ func (s *Service) PutRecords(ctx context.Context, in *PutRecordsInput) (*PutReco
 		st, again, _, lookupErr := s.lookupForWrite(ctx, in.StreamRef)
 		var left []int
 		if lookupErr == nil {
-			left, err = s.writeRecords(ctx, st, in.Records, todo, nil, out, false)
+			left, err = s.writeRecords(ctx, st, in.Records, todo, nil, out, nil)
 		}
 		again()
 		if lookupErr != nil {
@@ -239,9 +243,12 @@ func sealedBackoff(attempt int) time.Duration { return time.Duration(5<<attempt)
 
 // writeRecords routes the records of recs listed in todo to st's open shards and appends them, in one
 // store call, filling their results in out. places, when given, holds their shards already (one
-// per todo entry). Records over their shard's write limits (checked when admit is set) fail one by
-// one. It returns the records that were routed to a shard found sealed, not written.
-func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []PutRecordsRequestEntry, todo []int, places []placement, out *PutRecordsOutput, admit bool) ([]int, error) {
+// per todo entry). mem is the call's memory on its first attempt, nil on the next ones: records over
+// their shard's write limits are checked on the first (they fail one by one), and only the first
+// writes the results' sequence numbers into mem (the next ones would overwrite the first's). It
+// returns the records that were routed to a shard found sealed, not written.
+func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []PutRecordsRequestEntry, todo []int, places []placement, out *PutRecordsOutput, mem *putMem) ([]int, error) {
+	admit := mem != nil
 	if places == nil {
 		places = make([]placement, len(todo))
 		for k, i := range todo {
@@ -291,7 +298,13 @@ func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []Pu
 		}
 		counts[a]++
 	}
-	all := make([]storage.Record, 0, len(todo))
+	var all []storage.Record
+	if mem != nil {
+		all = resize(mem.records, len(todo))[:0]
+		mem.records = all
+	} else {
+		all = make([]storage.Record, 0, len(todo))
+	}
 	for a, n := range counts {
 		appends[a].Records = all[len(all) : len(all) : len(all)+n]
 		all = all[:len(all)+n]
@@ -323,6 +336,9 @@ func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []Pu
 		return p.shard != nil && (sealed == nil || !sealed.Sealed(st.Ref(p.shard.Index)))
 	}
 	var seqs seqText
+	if mem != nil {
+		seqs.b = mem.seqs[:0]
+	}
 	seqs.grow(len(todo))
 	for k := range todo {
 		if p := places[k]; written(p) {
@@ -331,6 +347,9 @@ func (s *Service) writeRecords(ctx context.Context, st *stream.Stream, recs []Pu
 		}
 	}
 	numbers := seqs.numbers()
+	if mem != nil {
+		mem.seqs = seqs.b // kept, grown, for the next call once this one's output is released
+	}
 	var again []int
 	for k, i := range todo {
 		p := places[k]

@@ -149,8 +149,15 @@ func (o *opener) dataKey(ctx context.Context, id [8]byte) (*kms.DataKey, error) 
 // in out (as long as recs): numbered, stamped, and opened where the stream sealed them (recs' Data is
 // replaced by what it opens to).
 func (s *Service) apiRecords(ctx context.Context, st *stream.Stream, index uint32, created int64, recs []storage.Record, out []Record) error {
+	_, err := s.apiRecordsInto(ctx, st, index, created, recs, out, nil)
+	return err
+}
+
+// apiRecordsInto is apiRecords writing the sequence numbers into seqBuf (from its start; nil: a new
+// buffer), which it returns, grown as needed: out's numbers point into it.
+func (s *Service) apiRecordsInto(ctx context.Context, st *stream.Stream, index uint32, created int64, recs []storage.Record, out []Record, seqBuf []byte) ([]byte, error) {
 	keys := opener{s: s, st: st}
-	var seqs seqText
+	seqs := seqText{b: seqBuf[:0]}
 	seqs.grow(len(recs))
 	for i := range recs {
 		seqs.add(index, created, recs[i].Offset, recs[i].ArrivalMilli)
@@ -160,7 +167,7 @@ func (s *Service) apiRecords(ctx context.Context, st *stream.Stream, index uint3
 		r := &recs[i]
 		data, err := keys.open(ctx, r.Data, r.ArrivalMilli)
 		if err != nil {
-			return err
+			return seqs.b, err
 		}
 		if data == nil {
 			data = []byte{} // an empty blob is "", never null
@@ -174,5 +181,5 @@ func (s *Service) apiRecords(ctx context.Context, st *stream.Stream, index uint3
 			EncryptionType:              st.EncryptionAt(r.ArrivalMilli),
 		}
 	}
-	return nil
+	return seqs.b, nil
 }

@@ -129,6 +129,18 @@ type PutRecordsOutput struct {
 	FailedRecordCount int                     `json:"FailedRecordCount"`
 	Records           []PutRecordsResultEntry `json:"Records"`
 	EncryptionType    string                  `json:"EncryptionType,omitempty"`
+
+	release func() // gives the results' memory back to the service's pool (replymem.go)
+}
+
+// Release gives the memory of the results (their sequence numbers included) back for the next call to
+// reuse: the caller must not use the output afterwards. Calling it is optional (the memory is
+// otherwise garbage collected); the protocol handler calls it once the reply is encoded.
+func (o *PutRecordsOutput) Release() {
+	if o != nil && o.release != nil {
+		o.release()
+		o.release = nil
+	}
 }
 
 // PutRecordsResultEntry is the result for one record of a PutRecords request.
@@ -170,11 +182,11 @@ type GetRecordsOutput struct {
 	MillisBehindLatest int64        `json:"MillisBehindLatest"`
 	ChildShards        []ChildShard `json:"ChildShards,omitempty"`
 
-	release func() // gives the records' memory back to the storage engine (storage.Lender)
+	release func() // gives the records' memory back to the storage engine (storage.Lender) and the service's pool
 }
 
-// Release gives the memory of the records' Data back to the storage engine, which reuses it: the
-// caller must not use the records afterwards. Calling it is optional (the memory is otherwise
+// Release gives the memory of the records (their Data, lent by the storage engine, and their sequence
+// numbers) back for reuse: the caller must not use the records afterwards. Calling it is optional (the memory is otherwise
 // garbage collected); the protocol handler calls it once the reply is written.
 func (o *GetRecordsOutput) Release() {
 	if o != nil && o.release != nil {

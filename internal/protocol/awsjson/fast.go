@@ -23,10 +23,11 @@ import (
 // the records' Data are slices of buf's spare capacity when it has room for
 // base64.StdEncoding.DecodedLen(len(body)) bytes, so that the caller can recycle one buffer per
 // request (it must not reuse buf while in is in use); of a new buffer otherwise. Every string is a
-// copy: in never points into body.
-func DecodePutRecords(body []byte, in *service.PutRecordsInput, buf []byte) error {
+// copy: in never points into body. The records and their key pointers are mem's when mem is not nil
+// (the caller frees it once in is no longer used).
+func DecodePutRecords(body []byte, in *service.PutRecordsInput, buf []byte, mem *keytext.Memory) error {
 	var fast service.PutRecordsInput
-	if decodePutRecordsFast(body, &fast, buf) {
+	if decodePutRecordsFast(body, &fast, buf, mem) {
 		*in = fast
 		return nil
 	}
@@ -38,7 +39,8 @@ type scanner struct {
 	b   []byte
 	i   int
 	bad bool
-	buf []byte // decoded blobs, sliced out in turn
+	buf []byte          // decoded blobs, sliced out in turn
+	mem *keytext.Memory // the records' memory (nil: new)
 }
 
 func (s *scanner) ws() {
@@ -216,11 +218,11 @@ func (s *scanner) name() []byte {
 // costs no allocation beyond its share of three per request (records, key spans, key string): the
 // decoded data goes to buf, the partition keys into one string. buf has room for every blob
 // (decodeBase64 wants len/4*3 bytes for a text of len characters; the texts are in body).
-func decodePutRecordsFast(body []byte, in *service.PutRecordsInput, buf []byte) bool {
+func decodePutRecordsFast(body []byte, in *service.PutRecordsInput, buf []byte, mem *keytext.Memory) bool {
 	if need := base64.StdEncoding.DecodedLen(len(body)); cap(buf) < need {
 		buf = make([]byte, 0, need)
 	}
-	s := &scanner{b: body, buf: buf[:0]}
+	s := &scanner{b: body, buf: buf[:0], mem: mem}
 	for more := s.open('{', '}'); more; more = s.more('}') {
 		switch string(s.name()) {
 		case "StreamName":
@@ -245,7 +247,7 @@ func (s *scanner) records() []service.PutRecordsRequestEntry {
 	if s.null() {
 		return nil
 	}
-	recs := make([]service.PutRecordsRequestEntry, 0, 500)
+	recs := s.mem.Records(500)
 	keys := keytext.Make(500)
 	for more := s.open('[', ']'); more; more = s.more(']') {
 		var r service.PutRecordsRequestEntry
@@ -268,7 +270,7 @@ func (s *scanner) records() []service.PutRecordsRequestEntry {
 	if s.bad {
 		return nil
 	}
-	keys.Set(s.b, recs)
+	keys.Set(s.b, recs, s.mem)
 	return recs
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"kinesisd/internal/protocol/keytext"
 	"kinesisd/internal/service"
 )
 
@@ -54,7 +55,7 @@ var putRecordsBodies = []struct {
 func TestPutRecordsFastMatchesEncodingJSON(t *testing.T) {
 	for _, tt := range putRecordsBodies {
 		var fast service.PutRecordsInput
-		ok := decodePutRecordsFast([]byte(tt.body), &fast, nil)
+		ok := decodePutRecordsFast([]byte(tt.body), &fast, nil, nil)
 		if ok != tt.fast {
 			t.Errorf("%q: fast path took it = %v, want %v", tt.body, ok, tt.fast)
 		}
@@ -66,7 +67,7 @@ func TestPutRecordsFastMatchesEncodingJSON(t *testing.T) {
 func checkSame(t *testing.T, body []byte) {
 	t.Helper()
 	var fast, slow service.PutRecordsInput
-	if !decodePutRecordsFast(body, &fast, nil) {
+	if !decodePutRecordsFast(body, &fast, nil, nil) {
 		return
 	}
 	if err := json.Unmarshal(body, members.Value(&slow)); err != nil {
@@ -75,7 +76,22 @@ func checkSame(t *testing.T, body []byte) {
 	if !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("%q: fast %+v, encoding/json %+v", body, fast, slow)
 	}
+	// The same through memory that another request's records used (as the server reuses it): nothing
+	// of that request may show.
+	mem := new(keytext.Memory)
+	var prev, reused service.PutRecordsInput
+	if !decodePutRecordsFast([]byte(previousBody), &prev, nil, mem) {
+		t.Fatal("the previous request's body is not on the fast path")
+	}
+	if !decodePutRecordsFast(body, &reused, nil, mem) || !reflect.DeepEqual(reused, slow) {
+		t.Fatalf("%q: through reused memory %+v, encoding/json %+v", body, reused, slow)
+	}
 }
+
+// previousBody is a request whose records leave keys of both kinds in a reused keytext.Memory.
+const previousBody = `{"StreamName":"old","Records":[{"Data":"AAAA","PartitionKey":"old1","ExplicitHashKey":"1"},` +
+	`{"Data":"AAAA","PartitionKey":"old2","ExplicitHashKey":"2"},{"Data":"AAAA","PartitionKey":"old3"},` +
+	`{"Data":"AAAA","PartitionKey":"old4","ExplicitHashKey":"4"}]}`
 
 func FuzzPutRecordsFast(f *testing.F) {
 	for _, tt := range putRecordsBodies {
@@ -186,7 +202,7 @@ func TestDecodePutRecordsIntoBuffer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var in service.PutRecordsInput
-			if err := DecodePutRecords(body, &in, tt.buf); err != nil {
+			if err := DecodePutRecords(body, &in, tt.buf, nil); err != nil {
 				t.Fatal(err)
 			}
 			if len(in.Records) != 2 || string(in.Records[0].Data) != "\x00\x01" || string(in.Records[1].Data) != "\x02\x03\x04" ||
@@ -235,7 +251,7 @@ func BenchmarkDecodePutRecords(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			var in service.PutRecordsInput
-			if err := DecodePutRecords(body, &in, nil); err != nil {
+			if err := DecodePutRecords(body, &in, nil, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -245,7 +261,7 @@ func BenchmarkDecodePutRecords(b *testing.B) {
 		buf := make([]byte, 0, len(body))
 		for range b.N {
 			var in service.PutRecordsInput
-			if err := DecodePutRecords(body, &in, buf); err != nil {
+			if err := DecodePutRecords(body, &in, buf, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -53,7 +53,7 @@ func FuzzParses(f *testing.F) {
 			return // refused before any decoder sees it ("null" decodes as nothing)
 		}
 		in := new(service.PutRecordsInput)
-		if DecodePutRecords(body, in, make([]byte, base64.StdEncoding.DecodedLen(len(body)))) == nil && !parses {
+		if DecodePutRecords(body, in, make([]byte, base64.StdEncoding.DecodedLen(len(body))), nil) == nil && !parses {
 			t.Fatalf("PutRecords decoded %q, which does not parse", body)
 		}
 		if Decode(body, new(service.DescribeStreamSummaryInput)) == nil && !parses {

@@ -69,7 +69,7 @@ func BenchmarkPutRecordsCodec(b *testing.B) {
 				var in service.PutRecordsInput
 				var err error
 				if bb.name == "json" {
-					if err = awsjson.DecodePutRecords(bb.body, &in, nil); err == nil {
+					if err = awsjson.DecodePutRecords(bb.body, &in, nil, nil); err == nil {
 						_, err = awsjson.Encode(out)
 					}
 				} else if err = c.Decode(bb.body, &in); err == nil {

@@ -16,10 +16,11 @@ import (
 
 // DecodePutRecords decodes a PutRecords body into in, by the fast path when it can. On the fast path
 // the records' Data are slices of body: the caller must keep body, unchanged, while in is in use.
-// Every string is a copy.
-func (c *Codec) DecodePutRecords(body []byte, in *service.PutRecordsInput) error {
+// Every string is a copy. The records and their key pointers are mem's when mem is not nil (the
+// caller frees it once in is no longer used).
+func (c *Codec) DecodePutRecords(body []byte, in *service.PutRecordsInput, mem *keytext.Memory) error {
 	var fast service.PutRecordsInput
-	if decodePutRecordsFast(body, &fast) {
+	if decodePutRecordsFast(body, &fast, mem) {
 		*in = fast
 		return nil
 	}
@@ -31,6 +32,7 @@ type reader struct {
 	b   []byte
 	i   int
 	bad bool
+	mem *keytext.Memory // the records' memory (nil: new)
 }
 
 // head reads a data item's head: its major type, and its argument, or -1 for an indefinite length
@@ -164,8 +166,8 @@ func seen(set *uint8, bit uint8) bool {
 }
 
 // decodePutRecordsFast reads body into in, and reports whether it could.
-func decodePutRecordsFast(body []byte, in *service.PutRecordsInput) bool {
-	r := &reader{b: body}
+func decodePutRecordsFast(body []byte, in *service.PutRecordsInput, mem *keytext.Memory) bool {
+	r := &reader{b: body, mem: mem}
 	var members uint8
 	n := r.open(5)
 	for k := 0; r.more(n, k); k++ {
@@ -209,7 +211,7 @@ func (r *reader) records() []service.PutRecordsRequestEntry {
 	if size < 0 || size > 500 {
 		size = 500 // the most a request may hold: more is refused, after the decoding
 	}
-	recs := make([]service.PutRecordsRequestEntry, 0, size)
+	recs := r.mem.Records(size)
 	keys := keytext.Make(size)
 	for k := 0; r.more(n, k); k++ {
 		var rec service.PutRecordsRequestEntry
@@ -237,7 +239,7 @@ func (r *reader) records() []service.PutRecordsRequestEntry {
 	if r.bad {
 		return nil
 	}
-	keys.Set(r.b, recs)
+	keys.Set(r.b, recs, r.mem)
 	return recs
 }
 

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"kinesisd/internal/protocol/keytext"
 	"kinesisd/internal/service"
 )
 
@@ -49,13 +50,13 @@ func TestPutRecordsFastMatchesDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !decodePutRecordsFast(fixture, new(service.PutRecordsInput)) {
+	if !decodePutRecordsFast(fixture, new(service.PutRecordsInput), nil) {
 		t.Error("the Java SDK's PutRecords: fast path refused it")
 	}
 	checkSame(t, fixture)
 	for _, tt := range putRecordsBodies {
 		t.Run(tt.name, func(t *testing.T) {
-			if ok := decodePutRecordsFast(tt.body, new(service.PutRecordsInput)); ok != tt.fast {
+			if ok := decodePutRecordsFast(tt.body, new(service.PutRecordsInput), nil); ok != tt.fast {
 				t.Errorf("% x: fast path took it = %v, want %v", tt.body, ok, tt.fast)
 			}
 			checkSame(t, tt.body)
@@ -69,7 +70,7 @@ var fuzzCodec = New()
 func checkSame(t *testing.T, body []byte) {
 	t.Helper()
 	var fast, slow service.PutRecordsInput
-	if !decodePutRecordsFast(body, &fast) {
+	if !decodePutRecordsFast(body, &fast, nil) {
 		return
 	}
 	if err := fuzzCodec.Decode(body, &slow); err != nil {
@@ -78,6 +79,33 @@ func checkSame(t *testing.T, body []byte) {
 	if !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("% x: fast %+v, Decode %+v", body, fast, slow)
 	}
+	// The same through memory that another request's records used (as the server reuses it): nothing
+	// of that request may show.
+	mem := new(keytext.Memory)
+	var prev, reused service.PutRecordsInput
+	if !decodePutRecordsFast(previousBody(t), &prev, mem) {
+		t.Fatal("the previous request's body is not on the fast path")
+	}
+	if !decodePutRecordsFast(body, &reused, mem) || !reflect.DeepEqual(reused, slow) {
+		t.Fatalf("% x: through reused memory %+v, Decode %+v", body, reused, slow)
+	}
+}
+
+// previousBody is a request whose records leave keys of both kinds in a reused keytext.Memory.
+func previousBody(t *testing.T) []byte {
+	t.Helper()
+	key := func(s string) *string { return &s }
+	b, err := fuzzCodec.Encode(service.PutRecordsInput{StreamRef: service.StreamRef{StreamName: key("old")},
+		Records: []service.PutRecordsRequestEntry{
+			{Data: []byte("a"), PartitionKey: key("old1"), ExplicitHashKey: key("1")},
+			{Data: []byte("b"), PartitionKey: key("old2"), ExplicitHashKey: key("2")},
+			{Data: []byte("c"), PartitionKey: key("old3")},
+			{Data: []byte("d"), PartitionKey: key("old4"), ExplicitHashKey: key("4")},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func FuzzPutRecordsFast(f *testing.F) {

@@ -50,15 +50,19 @@ func nones(n, c int) []Span {
 
 // Set sets the PartitionKey and ExplicitHashKey of recs[i] to the texts in body of the ith record
 // added (nil for none); recs holds a record for each one added. The partition keys share one string,
-// and the hash keys another.
-func (s Spans) Set(body []byte, recs []service.PutRecordsRequestEntry) {
-	strs := texts(body, s.keys)
+// and the hash keys another. The string headers the records point to are m's (nil: new ones).
+func (s Spans) Set(body []byte, recs []service.PutRecordsRequestEntry, m *Memory) {
+	var keys, hashes *[]string
+	if m != nil {
+		keys, hashes = &m.keys, &m.hashes
+	}
+	strs := texts(body, s.keys, keys)
 	for i := range strs {
 		if s.keys[i].Start >= 0 {
 			recs[i].PartitionKey = &strs[i]
 		}
 	}
-	strs = texts(body, s.hashes)
+	strs = texts(body, s.hashes, hashes)
 	for i := range strs {
 		if s.hashes[i].Start >= 0 {
 			recs[i].ExplicitHashKey = &strs[i]
@@ -69,7 +73,8 @@ func (s Spans) Set(body []byte, recs []service.PutRecordsRequestEntry) {
 // texts copies the texts of body at spans into one string of their exact length (strings.Builder
 // hands its buffer over as the string) and returns them cut from it: two allocations for a request's
 // keys rather than two a record.
-func texts(body []byte, spans []Span) []string {
+// The headers go into *reuse when given (it keeps the array, grown as needed).
+func texts(body []byte, spans []Span, reuse *[]string) []string {
 	if len(spans) == 0 {
 		return nil
 	}
@@ -85,7 +90,15 @@ func texts(body []byte, spans []Span) []string {
 		}
 	}
 	all, at := b.String(), 0
-	strs := make([]string, len(spans))
+	var strs []string
+	if reuse != nil && cap(*reuse) >= len(spans) {
+		strs = (*reuse)[:len(spans)]
+	} else {
+		strs = make([]string, len(spans))
+		if reuse != nil {
+			*reuse = strs
+		}
+	}
 	for i, sp := range spans {
 		strs[i] = all[at : at+sp.End-sp.Start]
 		at += sp.End - sp.Start

@@ -73,7 +73,7 @@ func TestSet(t *testing.T) {
 					s = s.Add(tt.keys[i], tt.hashes[i])
 				}
 				recs := make([]service.PutRecordsRequestEntry, len(tt.keys))
-				s.Set([]byte(body), recs)
+				s.Set([]byte(body), recs, nil)
 				for i, r := range recs {
 					checkKey(t, "PartitionKey", i, r.PartitionKey, tt.wantKeys[i])
 					checkKey(t, "ExplicitHashKey", i, r.ExplicitHashKey, tt.wantHashes[i])
@@ -106,7 +106,7 @@ func TestSetCopies(t *testing.T) {
 	b := []byte(body)
 	s := Spans{}.Add(pk1, h12)
 	recs := make([]service.PutRecordsRequestEntry, 1)
-	s.Set(b, recs)
+	s.Set(b, recs, nil)
 	copy(b, strings.Repeat("x", len(b)))
 	if *recs[0].PartitionKey != "pk1" || *recs[0].ExplicitHashKey != "12" {
 		t.Errorf("keys %q, %q after the body changed, want pk1, 12", *recs[0].PartitionKey, *recs[0].ExplicitHashKey)
@@ -148,7 +148,7 @@ func TestAllocs(t *testing.T) {
 				t.Errorf("Add of %d records: %v allocations, want %v", n, add, tt.wantAdd)
 			}
 			recs := make([]service.PutRecordsRequestEntry, n)
-			set := testing.AllocsPerRun(20, func() { s.Set(b, recs) })
+			set := testing.AllocsPerRun(20, func() { s.Set(b, recs, nil) })
 			if set != tt.wantSet {
 				t.Errorf("Set of %d records: %v allocations, want %v", n, set, tt.wantSet)
 			}
