@@ -3,9 +3,6 @@ package seqnum
 import (
 	"math"
 	"math/big"
-	"math/rand/v2"
-	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -157,25 +154,5 @@ func BenchmarkFormat(b *testing.B) {
 	buf := make([]byte, 0, Len)
 	for i := range b.N {
 		buf = Append(buf[:0], 3, uint64(i))
-	}
-}
-
-// TestPutDecimal holds putDecimal to strconv for random values and every buffer length, the digits
-// that do not fit dropped from the left.
-func TestPutDecimal(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for range 20000 {
-		v := rng.Uint64() >> rng.IntN(64)
-		n := 1 + rng.IntN(21)
-		buf := []byte(strings.Repeat("0", n))
-		putDecimal(buf, v)
-		want := strings.Repeat("0", n) + strconv.FormatUint(v, 10)
-		want = want[len(want)-n:]
-		if v == 0 {
-			want = strings.Repeat("0", n)
-		}
-		if string(buf) != want {
-			t.Fatalf("putDecimal(%d) into %d bytes = %s, want %s", v, n, buf, want)
-		}
 	}
 }

@@ -70,22 +70,10 @@ func (p Pos) Append(dst []byte) []byte {
 	w1 := rtime>>28 | uint64(p.Tick)<<8 | p.Offset<<16
 	w2 := p.Offset>>48 | (shard&0xF)<<16 | created<<20 | v2Version<<56
 
-	// value = (hi·10^19 + mid)·10^19 + lo with hi < 10^18 (value < 10^56): 18 + 19 + 19 = 56 digits,
-	// the first never 0 (value ≥ 2^185 > 10^55). w2 < 2^60 < 10^19, so the first quotient word is 0.
-	_, r := bits.Div64(0, w2, pow19)
-	q1, r := bits.Div64(r, w1, pow19)
-	q0, lo := bits.Div64(r, w0, pow19)
-	_, r = bits.Div64(0, q1, pow19)
-	hi, mid := bits.Div64(r, q0, pow19)
-
-	var digits [Len]byte
-	for i := range digits {
-		digits[i] = '0'
-	}
-	putDecimal(digits[:18], hi)
-	putDecimal(digits[18:37], mid)
-	putDecimal(digits[37:], lo)
-	return append(dst, digits[:]...)
+	// value < 3·2^184 < 10^56, and ≥ 2^185 > 10^55: 56 digits, the first never 0.
+	dst, out := extend(dst)
+	put56(out, w2, w1, w0)
+	return dst
 }
 
 func clampSecs(s int64) int64 { return min(max(s, 0), MaxSeconds) }
