@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bytes"
 	"math/big"
+	"math/bits"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -178,4 +180,159 @@ func BenchmarkParseSeq(b *testing.B) {
 			b.Fatal("not parsed")
 		}
 	}
+}
+
+// parseSeqLoop is parseSeq as it was before digits8: one digit at a time into chunks of up to 19,
+// kept to hold the new one to.
+func parseSeqLoop(b []byte) (seqNum, bool) {
+	var n seqNum
+	if len(b) == 0 || len(b) > 57 {
+		return n, false
+	}
+	for len(b) > 0 {
+		k := len(b) % 19
+		if k == 0 {
+			k = 19
+		}
+		var chunk uint64
+		for _, c := range b[:k] {
+			if c < '0' || c > '9' {
+				return n, false
+			}
+			chunk = chunk*10 + uint64(c-'0')
+		}
+		carry := chunk
+		for i := 2; i >= 0; i-- {
+			hi, lo := bits.Mul64(n[i], pow10[k])
+			lo, c := bits.Add64(lo, carry, 0)
+			n[i], carry = lo, hi+c
+		}
+		b = b[k:]
+	}
+	return n, true
+}
+
+// BenchmarkParseSeqLoop is BenchmarkParseSeq with parseSeqLoop, to compare in one run.
+func BenchmarkParseSeqLoop(b *testing.B) {
+	seq := []byte("49590338271490256608559692538361571095921575989136588898")
+	for b.Loop() {
+		if _, ok := parseSeqLoop(seq); !ok {
+			b.Fatal("not parsed")
+		}
+	}
+}
+
+// seqBig is n as a big.Int.
+func seqBig(n seqNum) *big.Int {
+	v := new(big.Int)
+	for _, w := range n {
+		v.Lsh(v, 64).Or(v, new(big.Int).SetUint64(w))
+	}
+	return v
+}
+
+// sameAsLoop fails t unless parseSeq and parseSeqLoop agree on b: both reject it, or both read the
+// same number. (parseSeqLoop's number when it rejects is whatever it had read; callers ignore it.)
+func sameAsLoop(t *testing.T, b []byte) {
+	t.Helper()
+	got, ok := parseSeq(b)
+	want, wantOK := parseSeqLoop(b)
+	if ok != wantOK || ok && got != want {
+		t.Fatalf("parseSeq(%q) = %v, %v; parseSeqLoop %v, %v", b, got, ok, want, wantOK)
+	}
+	if !ok && got != (seqNum{}) {
+		t.Fatalf("parseSeq(%q) rejected it but returned %v", b, got)
+	}
+}
+
+func TestParseSeqAgreesWithLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	digits := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + rng.IntN(10))
+		}
+		return b
+	}
+	for n := range 66 { // every length, past the 57 digits allowed
+		for range 200 {
+			sameAsLoop(t, digits(n))
+		}
+		sameAsLoop(t, bytes.Repeat([]byte("9"), n))
+		sameAsLoop(t, bytes.Repeat([]byte("0"), n))
+	}
+	// Every byte value at every place of numbers of the lengths where the groups and chunks change.
+	for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 19, 20, 24, 25, 38, 39, 55, 56, 57} {
+		b := digits(n)
+		for i := range b {
+			keep := b[i]
+			for c := range 256 {
+				b[i] = byte(c)
+				sameAsLoop(t, b)
+			}
+			b[i] = keep
+		}
+	}
+}
+
+func TestDigits8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 1000 {
+		var b [8]byte
+		want := uint64(0)
+		for i := range b {
+			d := rng.IntN(10)
+			b[i], want = byte('0'+d), want*10+uint64(d)
+		}
+		if got, ok := digits8(b[:]); !ok || got != want {
+			t.Fatalf("digits8(%q) = %d, %v; want %d", b, got, ok, want)
+		}
+		// One byte other than a digit, anywhere, after any digits: the carry of a byte past 0xf9 must
+		// not hide it.
+		for i := range b {
+			keep := b[i]
+			for c := range 256 {
+				b[i] = byte(c)
+				_, ok := digits8(b[:])
+				if isDigit := '0' <= c && c <= '9'; ok != isDigit {
+					t.Fatalf("digits8(%q) ok = %v", b, ok)
+				}
+			}
+			b[i] = keep
+		}
+	}
+	for _, s := range []string{"\xff\xff\xff\xff\xff\xff\xff\xff", "\xfa0000000", "0000000\xfa", "////////", "::::::::"} {
+		if _, ok := digits8([]byte(s)); ok {
+			t.Errorf("digits8(%q) ok", s)
+		}
+	}
+}
+
+func TestSeqCompare(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	word := func() uint64 { return []uint64{0, 1, 1 << 63, ^uint64(0), rng.Uint64()}[rng.IntN(5)] }
+	for range 100000 {
+		a := seqNum{word(), word(), word()}
+		b := a
+		b[rng.IntN(3)] = word() // often equal in the other words
+		if got, want := a.compare(b), seqBig(a).Cmp(seqBig(b)); got != want {
+			t.Fatalf("%v.compare(%v) = %d, want %d", a, b, got, want)
+		}
+	}
+}
+
+// FuzzParseSeq holds parseSeq to parseSeqLoop, and to math/big on what it accepts.
+func FuzzParseSeq(f *testing.F) {
+	for _, s := range []string{"0", "49590338271490256608559692538361571095921575989136588898", strings.Repeat("9", 57),
+		strings.Repeat("9", 58), "", "12a", "-1", "1234567\xfa", "00000000000000000001"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sameAsLoop(t, b)
+		if n, ok := parseSeq(b); ok {
+			if want, _ := new(big.Int).SetString(string(b), 10); seqBig(n).Cmp(want) != 0 {
+				t.Fatalf("parseSeq(%q) = %v", b, seqBig(n))
+			}
+		}
+	})
 }

@@ -9,12 +9,15 @@ import (
 	"hash/maphash"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"kinesisd/internal/kinesistest"
+	"kinesisd/internal/protocol/awsjson"
+	"kinesisd/internal/service"
 )
 
 // putRecordsJSON is the PutRecords body as encoding/json writes and reads it.
@@ -90,7 +93,14 @@ func viaScanner(body []byte) (getRecordsJSON, error) {
 		return out, err
 	}
 	for _, r := range res.records {
-		out.Records = append(out.Records, struct{ SequenceNumber, Data, PartitionKey string }{string(r.seq), string(r.data), string(r.key)})
+		data := r.data // the text as sent: decoded as str would
+		if bytes.IndexByte(data, '\\') >= 0 {
+			var ok bool
+			if data, ok = unescape(data); !ok {
+				return out, errSyntax
+			}
+		}
+		out.Records = append(out.Records, struct{ SequenceNumber, Data, PartitionKey string }{string(r.seq), string(data), string(r.key)})
 	}
 	if res.next != nil {
 		out.NextShardIterator = aws.String(string(res.next))
@@ -108,6 +118,9 @@ var getRecordsBodies = []string{
 	"  {\n \"MillisBehindLatest\" : 3.5 , \"Records\" : [ { \"Data\" : \"\" , \"PartitionKey\" : \"a\\u00e9\\\"b\" , \"SequenceNumber\" : \"1\" } ] } \n",
 	`{"Records":[{"Data":"YQ==","PartitionKey":"\/","SequenceNumber":"2","X":{"a":[1,true,false,null,{"b":"c\\\""}]}}],"NextShardIterator":null}`,
 	`{"ChildShards":[{"ShardId":"shardId-1","ParentShards":["shardId-0"],"HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"9"}}],"Records":[]}`,
+	`{"Records":[{"SequenceNumber":"3","ApproximateArrivalTimestamp":1700000000.123,"Data":"\/\/8=","PartitionKey":"k"},` +
+		`{"SequenceNumber":"4","ApproximateArrivalTimestamp":1700000000.124,"Data":"\u0059Q==","PartitionKey":"k\"\\"},` +
+		`{"SequenceNumber":"5","ApproximateArrivalTimestamp":1700000000.125,"Data":"YQ==","PartitionKey":"k"}],"NextShardIterator":"i","MillisBehindLatest":0}`,
 }
 
 func TestParseGetRecordsAgreesWithEncodingJSON(t *testing.T) {
@@ -304,7 +317,9 @@ func BenchmarkPutRecordsRequest(b *testing.B) {
 }
 
 // BenchmarkGetRecordsResponse is the read-back's work per GetRecords response of 10,000 × 1 KiB
-// besides the network: parse, hash each record's base64, parse its sequence number.
+// besides the network: parse, hash each record's base64, parse its sequence number. Its body is
+// encoding/json's, without timestamps, read by key (object); BenchmarkReadBackResponse has the
+// kinesisd server's, and the whole check.
 func BenchmarkGetRecordsResponse(b *testing.B) {
 	var in getRecordsJSON
 	for i := range 10000 {
@@ -343,4 +358,217 @@ func TestReadBody(t *testing.T) {
 	if _, err := readBody(bytes.NewReader(body[:10]), 20, nil); err == nil {
 		t.Error("a body shorter than its Content-Length: no error")
 	}
+}
+
+// strTwoPass is str as it was before rawStr: an IndexByte for the closing quote and another for a
+// backslash before it, kept to hold the new one to.
+func (s *scanner) strTwoPass() []byte {
+	if s.peek() != '"' {
+		s.fail()
+		return nil
+	}
+	start := s.i + 1
+	if end := bytes.IndexByte(s.b[start:], '"'); end >= 0 && bytes.IndexByte(s.b[start:start+end], '\\') < 0 {
+		s.i = start + end + 1
+		return s.b[start : start+end]
+	}
+	for j := start; j < len(s.b); j++ {
+		switch s.b[j] {
+		case '\\':
+			j++
+		case '"':
+			s.i = j + 1
+			var v string
+			if json.Unmarshal(s.b[start-1:j+1], &v) != nil {
+				s.fail()
+				return nil
+			}
+			return []byte(v)
+		}
+	}
+	s.fail()
+	return nil
+}
+
+// sameStr fails t unless str and strTwoPass read the same from body: value, position and error.
+func sameStr(t *testing.T, body []byte) {
+	t.Helper()
+	s, old := &scanner{b: body}, &scanner{b: body}
+	got, want := s.str(), old.strTwoPass()
+	if !bytes.Equal(got, want) || (got == nil) != (want == nil) || s.i != old.i || s.err != old.err {
+		t.Fatalf("%q: str %q at %d, %v; strTwoPass %q at %d, %v", body, got, s.i, s.err, want, old.i, old.err)
+	}
+}
+
+var strBodies = []string{
+	`""`, `"abc"`, ` "abc" ,`, `"YWJj+/=="`, `"\/"`, `"\u0041"`, `"a\"b"`, `"a\\"`, `"a\\\\"`, `"a\\\""`,
+	`"\\"x"`, `"\""`, `"\\\\\\"`, `"a\ud83d\ude00b"`, `"\u00e9\n\t"`, `"\x"`, `"\u12"`, `"abc`, `"abc\"`,
+	`"ab\`, `"`, ``, `x`, `null`, "\"a\x01b\"", "\"\xff\xfe\"", "\"\\u00e9\xff\"", `"a\/b"rest"`,
+}
+
+func TestStrAgreesWithTwoPass(t *testing.T) {
+	for _, body := range strBodies {
+		sameStr(t, []byte(body))
+	}
+}
+
+func TestRawStr(t *testing.T) {
+	tests := []struct {
+		body, raw string
+		next      int // s.i after
+	}{
+		{`""`, ``, 2},
+		{`"abc",`, `abc`, 5},
+		{` "\/\u0041" `, `\/\u0041`, 11},
+		{`"a\"b"`, `a\"b`, 6},
+		{`"a\\"b"`, `a\\`, 5},
+		{`"a\\\"b"`, `a\\\"b`, 8},
+		{`"\x"`, `\x`, 4}, // not decoded, so not checked: dataText keeps it
+	}
+	for _, tt := range tests {
+		s := &scanner{b: []byte(tt.body)}
+		if got := s.rawStr(); string(got) != tt.raw || s.i != tt.next || s.err != nil {
+			t.Errorf("rawStr(%s) = %q at %d, %v; want %q at %d", tt.body, got, s.i, s.err, tt.raw, tt.next)
+		}
+	}
+	for _, bad := range []string{`"abc`, `"abc\"`, `x`, ``} {
+		s := &scanner{b: []byte(bad)}
+		if got := s.rawStr(); got != nil || s.err == nil {
+			t.Errorf("rawStr(%s) = %q, %v; want an error", bad, got, s.err)
+		}
+	}
+}
+
+func TestDataText(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{`YWJj`, `YWJj`},
+		{`\/\/8=`, `//8=`},
+		{`\u0059WJj`, `YWJj`},
+		{`YW\r\nJj`, "YW\r\nJj"},
+		{`YW\x`, `YW\x`}, // not JSON: kept, and with its backslash it is not base64
+		{`\u00e9`, "\u00e9"},
+	}
+	for _, tt := range tests {
+		if got := dataText([]byte(tt.raw)); string(got) != tt.want {
+			t.Errorf("dataText(%s) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
+// FuzzStr holds str to strTwoPass on any input.
+func FuzzStr(f *testing.F) {
+	for _, body := range strBodies {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sameStr(t, body)
+	})
+}
+
+// recordsByKey is records without plainRecord: every record read by object.
+func (s *scanner) recordsByKey(dst []getRecord) []getRecord {
+	s.array(func() {
+		var r getRecord
+		s.object(func(key []byte) {
+			switch string(key) {
+			case "SequenceNumber":
+				r.seq = s.str()
+			case "Data":
+				r.data = s.rawStr()
+			case "PartitionKey":
+				r.key = s.str()
+			default:
+				s.skip()
+			}
+		})
+		dst = append(dst, r)
+	})
+	return dst
+}
+
+// sameRecords fails t unless records and recordsByKey read the same from body.
+func sameRecords(t *testing.T, body []byte) {
+	t.Helper()
+	s, old := &scanner{b: body}, &scanner{b: body}
+	got, want := s.records(nil), old.recordsByKey(nil)
+	same := len(got) == len(want) && s.i == old.i && s.err == old.err
+	for i := 0; same && i < len(got); i++ {
+		g, w := got[i], want[i]
+		for _, f := range [][2][]byte{{g.seq, w.seq}, {g.data, w.data}, {g.key, w.key}} {
+			same = same && bytes.Equal(f[0], f[1]) && (f[0] == nil) == (f[1] == nil)
+		}
+	}
+	if !same {
+		t.Fatalf("%q:\nrecords      %q at %d, %v\nrecordsByKey %q at %d, %v", body, got, s.i, s.err, want, old.i, old.err)
+	}
+}
+
+// kinesisdRecords is a records array as the kinesisd server writes it.
+func kinesisdRecords(recs ...service.Record) []byte {
+	return append(awsjson.AppendRecords([]byte("["), recs), ']')
+}
+
+var recordBodies = []string{
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1.7E9,"Data":"YQ==","PartitionKey":"k"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1700000000.123,"Data":"","PartitionKey":""}, {"SequenceNumber":"2","ApproximateArrivalTimestamp":1,"Data":"\/\/8=","PartitionKey":"k"}]`,
+	`[ {"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"YQ==","PartitionKey":"k","EncryptionType":"KMS"}]`,
+	`[{"SequenceNumber":"\u0031","ApproximateArrivalTimestamp":1,"Data":"YQ==","PartitionKey":"k"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"YQ==","PartitionKey":"\"k\\"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"a\"b","PartitionKey":"k"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"a\\","PartitionKey":"k"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":null,"PartitionKey":"k"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":"x","Data":"YQ==","PartitionKey":"k"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp": 1,"Data":"YQ==","PartitionKey":"k"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":,"Data":"YQ==","PartitionKey":"k"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"YQ==","PartitionKey":"k"`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"YQ==","PartitionKey":"k"},{"Data":"Yg==","SequenceNumber":"2"}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"YQ==","PartitionKey":"k","Data":"Yg=="}]`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"YQ==`,
+	`[{"SequenceNumber":"1`,
+	`[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"YQ==","PartitionKey":"k"}`,
+}
+
+func TestRecordsAgreeWithByKey(t *testing.T) {
+	for _, body := range recordBodies {
+		sameRecords(t, []byte(body))
+	}
+	// What the kinesisd server writes takes plainRecord, whatever the data, keys and timestamps;
+	// what it escapes (a key's quote, backslash, control character or HTML character) or adds
+	// (EncryptionType) takes object.
+	now := time.Unix(1_700_000_000, 5_000_000)
+	for _, tt := range []struct {
+		rec   service.Record
+		plain bool
+	}{
+		{service.Record{SequenceNumber: "49590338271490256608559692538361571095921575989136588898", Data: []byte("hello"), PartitionKey: "0123456789abcdef"}, true},
+		{service.Record{SequenceNumber: "1", Data: []byte{}, PartitionKey: "", ApproximateArrivalTimestamp: service.Timestamp{Time: now}}, true},
+		{service.Record{SequenceNumber: "2", Data: bytes.Repeat([]byte{0xfb, 0xff}, 100), PartitionKey: "k\u00e9"}, true},
+		{service.Record{SequenceNumber: "3", Data: []byte("x"), PartitionKey: `a"b\c`}, false},
+		{service.Record{SequenceNumber: "4", Data: []byte("x"), PartitionKey: "<&>\x01"}, false},
+		{service.Record{SequenceNumber: "5", Data: []byte("x"), PartitionKey: "k", EncryptionType: "KMS"}, false},
+		{service.Record{SequenceNumber: "6", Data: nil, PartitionKey: "k"}, false},
+	} {
+		body := kinesisdRecords(tt.rec)
+		sameRecords(t, body)
+		s := &scanner{b: body[1:]}
+		var r getRecord
+		if got := s.plainRecord(&r); got != tt.plain {
+			t.Errorf("%s: plainRecord %v, want %v", body, got, tt.plain)
+		} else if got && (string(r.seq) != tt.rec.SequenceNumber || string(r.data) != base64.StdEncoding.EncodeToString(tt.rec.Data) ||
+			string(r.key) != tt.rec.PartitionKey || s.i != len(body)-2) {
+			t.Errorf("%s: plainRecord read %q %q %q to %d", body, r.seq, r.data, r.key, s.i)
+		} else if !got && s.i != 0 {
+			t.Errorf("%s: plainRecord declined the record after reading to %d", body, s.i)
+		}
+	}
+}
+
+// FuzzRecords holds records to recordsByKey on any input.
+func FuzzRecords(f *testing.F) {
+	for _, body := range recordBodies {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sameRecords(t, body)
+	})
 }

@@ -160,22 +160,7 @@ func (r *shardReader) read(ctx context.Context) {
 			continue
 		}
 		backoff, retries = firstBackoff, 0
-		for _, rec := range res.records {
-			seq, ok := parseSeq(rec.seq)
-			if !ok {
-				r.check.badSeq()
-				continue
-			}
-			// Hash the base64 as read; only a text that does not match is decoded (see hashData).
-			h := hashData(r.seed, rec.data)
-			if want, ok := r.check.want(seq); ok && h != want {
-				if text, ok := canonical(rec.data); ok {
-					h = hashData(r.seed, text)
-				}
-			}
-			r.check.see(seq, h)
-			r.bytes += int64(decodedLen(rec.data) + len(rec.key))
-		}
+		r.checkRecords(res.records)
 		if len(res.records) == 0 && (!res.hasBehind || res.behind == 0) {
 			return
 		}
@@ -184,6 +169,41 @@ func (r *shardReader) read(ctx context.Context) {
 		}
 		iter = string(res.next) // res points into the response buffer the next call overwrites
 	}
+}
+
+// checkRecords checks the records of one GetRecords response, in the order read, and counts their bytes.
+func (r *shardReader) checkRecords(recs []getRecord) {
+	for _, rec := range recs {
+		seq, ok := parseSeq(rec.seq)
+		if !ok {
+			r.check.badSeq()
+			continue
+		}
+		// Hash the data text as read (see hashData): what was acknowledged is canonical base64, which
+		// has no escapes, so a text that matches needs nothing more. Any other is decoded first.
+		text, h := rec.data, hashData(r.seed, rec.data)
+		if want, acked := r.check.want(seq); !acked {
+			text = dataText(rec.data) // for the count; a record not acknowledged is not compared
+		} else if h != want {
+			text, h = r.rehash(rec.data, want)
+		}
+		r.check.see(seq, h)
+		r.bytes += int64(decodedLen(text) + len(rec.key))
+	}
+}
+
+// rehash is for a record's data text as read (raw) that does not hash to the one acknowledged
+// (want): it returns the text with its JSON escapes decoded, and the hash to check, of that text, or
+// of its canonical base64 if the text itself does not match either.
+func (r *shardReader) rehash(raw []byte, want uint64) ([]byte, uint64) {
+	text := dataText(raw)
+	h := hashData(r.seed, text)
+	if h != want {
+		if c, ok := canonical(text); ok {
+			h = hashData(r.seed, c)
+		}
+	}
+	return text, h
 }
 
 // iterator gets a TRIM_HORIZON iterator through the SDK, retrying throttles.

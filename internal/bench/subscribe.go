@@ -390,7 +390,7 @@ func (f *fanOut) count(ev *subscribeEvent, lags *lagSamples, last *[]byte) {
 	var b, disorder int64
 	prev := *last
 	for _, r := range ev.records {
-		b += int64(decodedLen(r.data) + len(r.key))
+		b += int64(decodedLen(dataText(r.data)) + len(r.key))
 		if prev != nil && !seqAfter(r.seq, prev) {
 			disorder++
 		}

@@ -210,3 +210,21 @@ func TestAckTimes(t *testing.T) {
 		t.Errorf("lags %v, %d early; want %v, 1 early", l.lags, l.early, want)
 	}
 }
+
+// TestCountBytes: count adds each record's data and key bytes, its data decoded from the text as
+// sent, escapes and all.
+func TestCountBytes(t *testing.T) {
+	body := []byte(`{"Records":[{"SequenceNumber":"1","ApproximateArrivalTimestamp":1,"Data":"YWJj","PartitionKey":"k"},` +
+		`{"SequenceNumber":"2","ApproximateArrivalTimestamp":1,"Data":"\/\/8=","PartitionKey":"kl"},` +
+		`{"SequenceNumber":"3","Data":"\u0059\u0051==","PartitionKey":"k"}],"MillisBehindLatest":0}`)
+	var ev subscribeEvent
+	if err := parseSubscribeEvent(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	f := &fanOut{acks: &ackTimes{seed: maphash.MakeSeed()}}
+	var last []byte
+	f.count(&ev, &lagSamples{}, &last)
+	if got, want := f.bytes.Load(), int64(3+1+2+2+1+1); got != want {
+		t.Errorf("%d bytes, want %d", got, want)
+	}
+}
