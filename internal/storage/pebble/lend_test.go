@@ -48,6 +48,16 @@ func TestReadLent(t *testing.T) {
 	for i := range 20 { // reads that reuse a's buffers (and each other's) must leave b alone
 		from := uint64(i%4) * 150
 		c, releaseC := lent(from, 300)
+		heldC := want(from, 300)
+		releaseA() // stale: c may have a's lender (lenders are pooled), which this must not take back
+		d, releaseD := lent(500, 300)
+		for j := range d {
+			clear(d[j].Data)
+		}
+		releaseD()
+		if diff := sameRecords(c, heldC); diff != "" {
+			t.Fatalf("after a stale release and another lent read, a lent record changed: %s", diff)
+		}
 		for j := range c { // scribble on what comes back: the next reads must not see it
 			clear(c[j].Data)
 		}

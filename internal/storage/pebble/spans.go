@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"slices"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -225,11 +226,16 @@ func (s *Store) trimFloor(ref storage.ShardRef) uint64 {
 // string.
 func (s *Store) readSpans(ctx context.Context, ref storage.ShardRef, from, vis uint64, maxRecords, maxBytes int, lend *lender) ([]storage.Record, error) {
 	var (
-		out    = make([]storage.Record, 0, min(maxRecords, 512))
+		out    []storage.Record
 		pkEnds []int
 		pks    []byte
 		total  int
 	)
+	if lend != nil {
+		out, pkEnds, pks = lend.recs[:0], lend.pkEnds[:0], lend.pks[:0]
+	} else {
+		out = make([]storage.Record, 0, min(maxRecords, 512))
+	}
 	err := s.scanSpans(ctx, ref, from, vis, lend, func(off uint64, arr int64, pk, data []byte) bool {
 		size := len(pk) + len(data)
 		if len(out) > 0 && total+size > maxBytes {
@@ -244,7 +250,15 @@ func (s *Store) readSpans(ctx context.Context, ref storage.ShardRef, from, vis u
 	if err != nil {
 		return nil, err
 	}
-	all, prev := string(pks), 0
+	var all string
+	if lend != nil {
+		// The keys stay in the lender's buffer, which only its release hands to another read.
+		lend.recs, lend.pkEnds, lend.pks = out, pkEnds, pks
+		all = unsafe.String(unsafe.SliceData(pks), len(pks))
+	} else {
+		all = string(pks)
+	}
+	prev := 0
 	for i, end := range pkEnds {
 		out[i].PartitionKey = all[prev:end]
 		prev = end
