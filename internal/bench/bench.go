@@ -48,6 +48,7 @@ type options struct {
 	subscribers     int
 	subscribeShards int    // with -subscribers: subscribe to only the first this many shards (0: all)
 	cpuProfile      string // file for the bench's own CPU profile (empty: none)
+	memProfile      string // file for the bench's own allocation profile, written at the end (empty: none)
 	rate            int    // records per second offered over all workers (0: as fast as answered)
 }
 
@@ -201,6 +202,9 @@ func (s *session) setup(ctx context.Context, getenv func(string) string) error {
 			return err
 		}
 		s.atClose(stop)
+	}
+	if opts.memProfile != "" {
+		s.atClose(func() { writeAllocProfile(opts.memProfile, s.progress) })
 	}
 
 	s.mark = s.procs.mark
@@ -363,6 +367,7 @@ func newFlagSet(opts *options) *flag.FlagSet {
 	fs.IntVar(&opts.subscribeShards, "subscribe-shards", 0, "with -subscribers: the consumers subscribe to only the first this many open shards (0: every shard)")
 	fs.IntVar(&opts.rate, "rate", 0, "records per second to offer, spread over the workers (each starts a call every workers×records/rate seconds, the workers evenly out of step, or as soon as its last is answered if later); 0: as fast as answered")
 	fs.StringVar(&opts.cpuProfile, "cpuprofile", "", "write the bench's own CPU profile (from the stream's creation to the end of the run) to this file")
+	fs.StringVar(&opts.memProfile, "memprofile", "", "write the bench's own allocation profile (the whole run) to this file at the end")
 	return fs
 }
 

@@ -336,3 +336,26 @@ func FuzzParseSeq(f *testing.F) {
 		}
 	})
 }
+
+// TestAckList adds across several blocks and reads the records back in order.
+func TestAckList(t *testing.T) {
+	var l ackList
+	const n = 3*maxAckBlock + 17
+	for i := range n {
+		l.add(ack{seq: seqNum{0, 0, uint64(i)}, hash: uint64(i) * 7})
+	}
+	got := l.appendTo([]ack{{hash: 99}})
+	if l.n != n || len(got) != n+1 || got[0].hash != 99 {
+		t.Fatalf("n = %d, %d read back; want %d after the one already there", l.n, len(got), n)
+	}
+	for i, a := range got[1:] {
+		if a.seq != (seqNum{0, 0, uint64(i)}) || a.hash != uint64(i)*7 {
+			t.Fatalf("record %d: %+v", i, a)
+		}
+	}
+	for k, b := range l.blocks {
+		if cap(b) > maxAckBlock {
+			t.Fatalf("block %d has room for %d, above %d", k, cap(b), maxAckBlock)
+		}
+	}
+}

@@ -26,7 +26,7 @@ type worker struct {
 
 	// What the read-back check needs, from the whole run (warm-up included): the acknowledged records
 	// by shard id, and how many calls failed (whose records may or may not have been written).
-	acks     map[string]*[]ack
+	acks     map[string]*ackList
 	failures int64
 	badSeqs  int64 // acknowledged with a sequence number that is not a decimal number
 
@@ -54,7 +54,7 @@ func newWorker(w *wire, stream string, n int, opts options, ranges []hashRange, 
 		body = newPutBodyCBOR(stream, data, keys)
 	}
 	return &worker{id: uint32(n), wire: w, body: body, sizes: sizes, seed: seed,
-		acks: map[string]*[]ack{}, hash: opts.read}
+		acks: map[string]*ackList{}, hash: opts.read}
 }
 
 // partitionKeys returns n distinct random keys of keyLen hex digits; key i hashes (MD5, as Kinesis
@@ -220,7 +220,7 @@ func acknowledged(workers []*worker, shards []string) int64 {
 	for _, w := range workers {
 		for _, shard := range shards {
 			if list := w.acks[shard]; list != nil {
-				n += int64(len(*list))
+				n += int64(list.n)
 			}
 		}
 	}
@@ -242,7 +242,7 @@ func mergeAcks(workers []*worker) *acked {
 	sizes := map[string]int{}
 	for _, w := range workers {
 		for shard, list := range w.acks {
-			sizes[shard] += len(*list)
+			sizes[shard] += list.n
 		}
 	}
 	for shard, n := range sizes {
@@ -251,8 +251,8 @@ func mergeAcks(workers []*worker) *acked {
 	}
 	for _, w := range workers {
 		for shard, list := range w.acks {
-			a.byShard[shard] = append(a.byShard[shard], *list...)
-			*list = nil
+			a.byShard[shard] = list.appendTo(a.byShard[shard])
+			*list = ackList{}
 		}
 		a.failures += w.failures
 		a.badSeqs += w.badSeqs
@@ -280,9 +280,44 @@ func (w *worker) acknowledge(at time.Time) {
 		}
 		list := w.acks[string(r.shard)] // no allocation for the key on lookup
 		if list == nil {
-			list = new([]ack)
+			list = new(ackList)
 			w.acks[string(r.shard)] = list
 		}
-		*list = append(*list, ack{seq: seq, hash: w.body.hashes[i]})
+		list.add(ack{seq: seq, hash: w.body.hashes[i]})
 	}
+}
+
+// ackList is a worker's acknowledged records of one shard, in blocks: adding never copies what is
+// there. A slice grown by append copied the whole list at each doubling, megabytes in one
+// memmove into fresh pages, which the runtime cannot preempt: the garbage collector's
+// stop-the-world waited for it (pauses of 3-7 ms, GODEBUG=gctrace=1), and so did every call in
+// flight, in the latency tail of -rate runs.
+type ackList struct {
+	blocks [][]ack
+	n      int
+}
+
+// maxAckBlock is the largest block (512 KiB); the first ones are smaller, for short runs.
+const maxAckBlock = 1 << 14
+
+// add appends a to l.
+func (l *ackList) add(a ack) {
+	if k := len(l.blocks); k == 0 || len(l.blocks[k-1]) == cap(l.blocks[k-1]) {
+		size := 256
+		if k > 0 {
+			size = min(2*cap(l.blocks[k-1]), maxAckBlock)
+		}
+		l.blocks = append(l.blocks, make([]ack, 0, size))
+	}
+	last := &l.blocks[len(l.blocks)-1]
+	*last = append(*last, a)
+	l.n++
+}
+
+// appendTo appends l's records to dst, in the order they were added.
+func (l *ackList) appendTo(dst []ack) []ack {
+	for _, b := range l.blocks {
+		dst = append(dst, b...)
+	}
+	return dst
 }
