@@ -8,6 +8,7 @@ import (
 	"kinesisd/internal/service/iterator"
 	"kinesisd/internal/service/stream"
 	"kinesisd/internal/storage"
+	"sync"
 	"time"
 )
 
@@ -238,4 +239,30 @@ func (s *Service) readLent(ctx context.Context, ref storage.ShardRef, from uint6
 // javaDate renders a time as Java's Date.toString does, which AWS's messages use.
 func javaDate(t time.Time) string {
 	return t.UTC().Format("Mon Jan 02 15:04:05 MST 2006")
+}
+
+// getMem is the memory of one GetRecords reply.
+type getMem struct {
+	records []Record
+	seqs    []byte // the records' sequence numbers (seqText)
+}
+
+var getMems = sync.Pool{New: func() any { return new(getMem) }}
+
+// getGetMem returns memory for a reply of n records (records of length n, zeroed).
+func getGetMem(n int) *getMem {
+	m := getMems.Get().(*getMem)
+	m.records = resize(m.records, n)
+	return m
+}
+
+// free gives m back to the pool, cleared of what it points to (the records' data, lent by the
+// engine).
+func (m *getMem) free() {
+	if cap(m.records) > pooledMax {
+		return
+	}
+	clear(m.records[:cap(m.records)])
+	m.seqs = m.seqs[:0]
+	getMems.Put(m)
 }

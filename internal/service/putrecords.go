@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
 
 	"kinesisd/internal/clock"
@@ -474,4 +475,42 @@ func (s *Service) putRecord(ctx context.Context, in *PutRecordInput, admit bool)
 		SequenceNumber: recordSeq(sh.Index, sh.SeqCreated, appends[0].Records[0].Offset, appends[0].Records[0].ArrivalMilli),
 		EncryptionType: st.Doc.Encryption,
 	}, nil
+}
+
+// putMem is the memory of one PutRecords call.
+type putMem struct {
+	places  []placement
+	todo    []int
+	records []storage.Record // the records handed to the store, in per-shard spans
+	results []PutRecordsResultEntry
+	seqs    []byte // the results' sequence numbers (seqText)
+}
+
+var putMems = sync.Pool{New: func() any { return new(putMem) }}
+
+// getPutMem returns memory for a call of n records: places and results of length n (zeroed), todo
+// 0..n-1.
+func getPutMem(n int) *putMem {
+	m := putMems.Get().(*putMem)
+	m.places = resize(m.places, n)
+	m.results = resize(m.results, n)
+	m.todo = resize(m.todo, n)
+	for i := range m.todo {
+		m.todo[i] = i
+	}
+	return m
+}
+
+// free gives m back to the pool, cleared of what it points to (request data, strings); a call too
+// large to keep is dropped.
+func (m *putMem) free() {
+	if cap(m.results) > pooledMax || cap(m.records) > pooledMax {
+		return
+	}
+	clear(m.places[:cap(m.places)])
+	clear(m.records[:cap(m.records)])
+	clear(m.results[:cap(m.results)])
+	m.records = m.records[:0]
+	m.seqs = m.seqs[:0]
+	putMems.Put(m)
 }
