@@ -391,25 +391,28 @@ func parseError(header string, body []byte) (code, msg string) {
 func (s *scanner) records(dst []getRecord) []getRecord {
 	s.array(func() {
 		var r getRecord
-		if s.plainRecord(&r) {
-			dst = append(dst, r)
-			return
+		if !s.plainRecord(&r) {
+			s.recordByKey(&r)
 		}
-		s.object(func(key []byte) {
-			switch string(key) {
-			case "SequenceNumber":
-				r.seq = s.str()
-			case "Data":
-				r.data = s.rawStr()
-			case "PartitionKey":
-				r.key = s.str()
-			default:
-				s.skip()
-			}
-		})
 		dst = append(dst, r)
 	})
 	return dst
+}
+
+// recordByKey reads a record object member by member into r, in any shape.
+func (s *scanner) recordByKey(r *getRecord) {
+	s.object(func(key []byte) {
+		switch string(key) {
+		case "SequenceNumber":
+			r.seq = s.str()
+		case "Data":
+			r.data = s.rawStr()
+		case "PartitionKey":
+			r.key = s.str()
+		default:
+			s.skip()
+		}
+	})
 }
 
 // The text around the values of a record as the kinesisd server writes it (awsjson.AppendRecords),

@@ -469,18 +469,7 @@ func FuzzStr(f *testing.F) {
 func (s *scanner) recordsByKey(dst []getRecord) []getRecord {
 	s.array(func() {
 		var r getRecord
-		s.object(func(key []byte) {
-			switch string(key) {
-			case "SequenceNumber":
-				r.seq = s.str()
-			case "Data":
-				r.data = s.rawStr()
-			case "PartitionKey":
-				r.key = s.str()
-			default:
-				s.skip()
-			}
-		})
+		s.recordByKey(&r)
 		dst = append(dst, r)
 	})
 	return dst

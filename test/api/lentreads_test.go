@@ -75,3 +75,75 @@ func TestConcurrentReadsKeepTheirBytes(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentPutsKeepTheirSequenceNumbers: a PutRecords reply's results and sequence numbers are
+// pooled memory the server reuses once the reply is encoded (PutRecordsOutput.Release); writers on
+// several connections at once, through the Go SDK, each get numbers that are unique and name the
+// records they put (read back by sequence number, AT_SEQUENCE_NUMBER).
+func TestConcurrentPutsKeepTheirSequenceNumbers(t *testing.T) {
+	const writers, calls, records = 4, 6, 100
+	eachEngineWith(t, func(c *config.Config) { c.ThroughputLimits = false }, func(t *testing.T, s *kinesistest.Server) {
+		createStream(t, s.Client, "seqs", 2)
+		type put struct{ shard, key string }
+		var mu sync.Mutex
+		seen := map[string]put{} // sequence number → what it was given for
+		var wg sync.WaitGroup
+		errs := make([]error, writers)
+		for w := range writers {
+			wg.Go(func() {
+				for c := range calls {
+					entries := make([]types.PutRecordsRequestEntry, records)
+					for i := range entries {
+						key := fmt.Sprintf("w%d-c%d-r%d", w, c, i)
+						entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(key), Data: []byte(key)}
+					}
+					res, err := s.Client.PutRecords(t.Context(), &kinesis.PutRecordsInput{StreamName: aws.String("seqs"), Records: entries})
+					if err != nil {
+						errs[w] = fmt.Errorf("PutRecords: %w", err)
+						return
+					}
+					if aws.ToInt32(res.FailedRecordCount) != 0 || len(res.Records) != records {
+						errs[w] = fmt.Errorf("PutRecords: %d results, %d failed", len(res.Records), aws.ToInt32(res.FailedRecordCount))
+						return
+					}
+					mu.Lock()
+					for i, r := range res.Records {
+						seq := aws.ToString(r.SequenceNumber)
+						if prev, dup := seen[seq]; dup || seq == "" {
+							errs[w] = fmt.Errorf("sequence number %q given to %s and to %s", seq, prev.key, *entries[i].PartitionKey)
+						}
+						seen[seq] = put{aws.ToString(r.ShardId), *entries[i].PartitionKey}
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(seen) != writers*calls*records {
+			t.Fatalf("%d sequence numbers, want %d", len(seen), writers*calls*records)
+		}
+		n := 0
+		for seq, p := range seen {
+			if n++; n%37 != 0 { // a sample: one GetShardIterator and GetRecords each
+				continue
+			}
+			it, err := s.Client.GetShardIterator(t.Context(), &kinesis.GetShardIteratorInput{StreamName: aws.String("seqs"),
+				ShardId: aws.String(p.shard), ShardIteratorType: types.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: aws.String(seq)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Client.GetRecords(t.Context(), &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(1)})
+			if err != nil || len(got.Records) != 1 {
+				t.Fatalf("GetRecords at %s: %v", seq, err)
+			}
+			if r := got.Records[0]; *r.SequenceNumber != seq || *r.PartitionKey != p.key || string(r.Data) != p.key {
+				t.Fatalf("at %s: record %s %s, want the one put as %s", seq, *r.SequenceNumber, *r.PartitionKey, p.key)
+			}
+		}
+	})
+}
